@@ -1,0 +1,101 @@
+import type { ActionCache } from "./cache.js";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import type { Auth0Event } from "./events.js";
+import type { StandardSchemaV1 } from "./standard-schema.js";
+
+/** Structured log lines; the host adds the action name and the event id to each. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The first argument of `onExecuteEventStream`, as in Auth0 Event Stream Actions. */
+export interface EventStreamEvent<E extends Auth0Event = Auth0Event> {
+  /** The CloudEvent. */
+  message: E;
+  /** The action's secrets, from its config. */
+  secrets: Readonly<Record<string, string>>;
+}
+
+/** The second argument of `onExecuteEventStream`: Auth0's `api.cache`, plus what the host provides. */
+export interface EventStreamApi {
+  cache: ActionCache;
+  log: Logger;
+  /** Aborted when the delivery's time budget runs out or the host shuts down: pass it to your I/O. */
+  signal: AbortSignal;
+  /** 1 for the first try, 2 for the first retry, … */
+  attempt: number;
+  /** The name of the configured action running this delivery. */
+  action: { name: string };
+}
+
+/**
+ * An action: what runs for each event it is subscribed to. Returning means delivered; throwing means failed
+ * (a `PermanentError` goes straight to the dead letters, anything else is retried).
+ */
+export interface Action {
+  onExecuteEventStream(event: EventStreamEvent, api: EventStreamApi): unknown;
+  /** Release connections, flush buffers. Called once when the host stops. */
+  close?(): void | Promise<void>;
+}
+
+/** What a plugin package default-exports: a factory with the schema of its options. */
+export interface PluginFactory<Input = unknown> {
+  (options: Input): Action;
+  readonly pluginName: string;
+  readonly optionsSchema: StandardSchemaV1<Input>;
+}
+
+/**
+ * Define a plugin: `create` gets options already checked against `options` (any Standard Schema, e.g. zod),
+ * and bad options throw a `ConfigError` like `[switchyard] [slack] missing option "token"`.
+ */
+export function definePlugin<Schema extends StandardSchemaV1>(definition: {
+  name: string;
+  options: Schema;
+  create: (options: StandardSchemaV1.InferOutput<Schema>) => Action;
+}): PluginFactory<StandardSchemaV1.InferInput<Schema>> {
+  const factory = (input: StandardSchemaV1.InferInput<Schema>) =>
+    definition.create(validateOptions(definition.name, definition.options, input));
+  return Object.assign(factory, { pluginName: definition.name, optionsSchema: definition.options });
+}
+
+/** Check plugin options against a Standard Schema; throws a `ConfigError` naming every bad option. */
+export function validateOptions<Schema extends StandardSchemaV1>(
+  pluginName: string,
+  schema: Schema,
+  input: unknown,
+): StandardSchemaV1.InferOutput<Schema> {
+  const result = schema["~standard"].validate(input ?? {});
+  if (result instanceof Promise) {
+    throw new TypeError(`[switchyard] [${pluginName}] options schemas must validate synchronously`);
+  }
+  if (!result.issues) return result.value as StandardSchemaV1.InferOutput<Schema>;
+  const issues = result.issues.map(toConfigIssue);
+  const text = issues.map(describeIssue).join("; ");
+  throw new ConfigError(`[switchyard] [${pluginName}] ${text}`, issues);
+}
+
+function toConfigIssue(issue: StandardSchemaV1.Issue): ConfigIssue {
+  const path = (issue.path ?? [])
+    .map((segment) => String(typeof segment === "object" ? segment.key : segment))
+    .join(".");
+  return { path, message: issue.message };
+}
+
+function describeIssue(issue: ConfigIssue): string {
+  if (!issue.path) return issue.message;
+  if (/received undefined/i.test(issue.message)) return `missing option "${issue.path}"`;
+  return `option "${issue.path}": ${issue.message}`;
+}
+
+/** True when `value` looks like an Action (it has `onExecuteEventStream`). */
+export function isAction(value: unknown): value is Action {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { onExecuteEventStream?: unknown }).onExecuteEventStream === "function"
+  );
+}

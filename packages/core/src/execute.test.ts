@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import type { Action } from "./action.js";
+import { createActionCache } from "./cache.js";
+import { PermanentError, RetryableError } from "./errors.js";
+import type { Auth0Event } from "./events.js";
+import { executeAction } from "./execute.js";
+
+const event = { message: { id: "evt_1", type: "user.created" } as Auth0Event, secrets: { KEY: "s3cret" } };
+const noop = () => {};
+const api = {
+  cache: createActionCache(),
+  log: { debug: noop, info: noop, warn: noop, error: noop },
+  attempt: 1,
+  action: { name: "test" },
+};
+const run = (action: Action["onExecuteEventStream"], timeoutMs = 1_000, signal?: AbortSignal) =>
+  executeAction({ onExecuteEventStream: action }, event, api, { timeoutMs, ...(signal ? { signal } : {}) });
+
+describe("executeAction", () => {
+  it("counts a return as delivered, with the event and secrets passed through", async () => {
+    let seen: unknown;
+    const outcome = await run((e, a) => {
+      seen = [e.message.id, e.secrets.KEY, a.attempt, a.signal.aborted];
+    });
+    expect(outcome.status).toBe("delivered");
+    expect(seen).toEqual(["evt_1", "s3cret", 1, false]);
+  });
+
+  it("classifies failures", async () => {
+    expect((await run(() => Promise.reject(new Error("boom")))).status).toBe("retryable");
+    expect(
+      await run(() => {
+        throw new RetryableError("slow down", { retryAfterMs: 1234 });
+      }),
+    ).toMatchObject({ status: "retryable", retryAfterMs: 1234, message: "RetryableError: slow down" });
+    expect(
+      await run(async () => {
+        throw new PermanentError("bad request");
+      }),
+    ).toMatchObject({ status: "permanent", message: "PermanentError: bad request" });
+    expect((await run(() => Promise.reject("a string"))).status).toBe("retryable");
+  });
+
+  it("recognises errors by code across copies of core", async () => {
+    const foreign = Object.assign(new Error("gone"), { code: "PERMANENT" });
+    expect((await run(() => Promise.reject(foreign))).status).toBe("permanent");
+  });
+
+  it("cuts off an action that hangs at its time budget and aborts its signal", async () => {
+    let signal: AbortSignal | undefined;
+    const outcome = await run((_e, a) => {
+      signal = a.signal;
+      return new Promise(() => {});
+    }, 20);
+    expect(outcome).toMatchObject({
+      status: "retryable",
+      message: expect.stringMatching(/20 ms time budget/),
+    });
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it("stops when the outer signal aborts", async () => {
+    const controller = new AbortController();
+    const pending = run(() => new Promise(() => {}), 60_000, controller.signal);
+    controller.abort(new Error("shutting down"));
+    expect(await pending).toMatchObject({ status: "retryable", message: "Error: shutting down" });
+  });
+});

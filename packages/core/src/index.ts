@@ -1,0 +1,35 @@
+export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } from "./action.js";
+export { definePlugin, isAction, validateOptions } from "./action.js";
+export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
+export { CACHE_LIMITS, createActionCache } from "./cache.js";
+export type { ConfigIssue, FailureKind } from "./errors.js";
+export {
+  ConfigError,
+  classifyFailure,
+  describeError,
+  PermanentError,
+  RetryableError,
+  SwitchyardError,
+  TimeoutError,
+} from "./errors.js";
+export type { KnownEventType } from "./event-types.js";
+export { EVENT_TYPES, isKnownEventType } from "./event-types.js";
+export type {
+  Auth0Event,
+  CloudEvent,
+  EventContext,
+  EventData,
+  EventOf,
+  KnownAuth0Event,
+  UnknownAuth0Event,
+} from "./events.js";
+export { isEventType, isKnownEvent } from "./events.js";
+export type { ExecuteOptions, Outcome } from "./execute.js";
+export { executeAction } from "./execute.js";
+export type * from "./objects.js";
+export type { ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
+export { ParseError, parseCloudEvent, parseStreamMessage } from "./parse.js";
+export { createMatcher, expandEventTypes, matchesPattern, patternError } from "./patterns.js";
+export type { BackoffOptions } from "./retry.js";
+export { backoffDelay, parseRetryAfter } from "./retry.js";
+export type { StandardSchemaV1 } from "./standard-schema.js";

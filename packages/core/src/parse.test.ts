@@ -1,0 +1,144 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { EVENT_TYPES } from "./event-types.js";
+import { parseCloudEvent, parseStreamMessage } from "./parse.js";
+
+const lines = readFileSync(new URL("../test/fixtures/stream-messages.jsonl", import.meta.url), "utf8")
+  .trim()
+  .split("\n");
+const messages = lines.map((line) => JSON.parse(line) as { offset: string; event: Record<string, unknown> });
+const userCreated = () => structuredClone(messages.find((m) => m.event.type === "user.created")!);
+
+describe("parseStreamMessage", () => {
+  it("has a realistic fixture for each of the 25 types", () => {
+    expect(new Set(messages.map((m) => m.event.type))).toEqual(new Set(EVENT_TYPES));
+  });
+
+  it.each(lines.map((line, i) => [messages[i]!.event.type as string, line]))(
+    "parses a %s message",
+    (type, line) => {
+      const result = parseStreamMessage(line, type);
+      expect(result.ok).toBe(true);
+      if (!result.ok || result.value.kind !== "event") throw new Error("expected an event");
+      expect(result.value.event.type).toBe(type);
+      expect(result.value.event).toEqual(JSON.parse(line).event);
+      expect(result.value.offset).toMatch(/^b2Zm/);
+    },
+  );
+
+  it("reads offset-only heartbeats as cursor updates", () => {
+    expect(parseStreamMessage('{"offset":"abc"}', "offset-only")).toEqual({
+      ok: true,
+      value: { kind: "offset", offset: "abc" },
+    });
+  });
+
+  it("reads error frames", () => {
+    const result = parseStreamMessage(
+      '{"error":{"code":"connection_timeout","message":"rotating","offset":"o-9"}}',
+      "error",
+    );
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        kind: "error",
+        offset: "o-9",
+        error: { code: "connection_timeout", message: "rotating", offset: "o-9" },
+      },
+    });
+  });
+
+  it("accepts unknown event types when the envelope is valid", () => {
+    const message = userCreated();
+    message.event.type = "session.revoked";
+    message.event.data = { object: { session_id: "s_1" } };
+    const result = parseStreamMessage(JSON.stringify(message), "session.revoked");
+    expect(result.ok && result.value.kind === "event" && result.value.event.type).toBe("session.revoked");
+  });
+
+  it("names the path that failed", () => {
+    const message = userCreated();
+    delete (message.event.data as { object: Record<string, unknown> }).object.user_id;
+    const result = parseStreamMessage(JSON.stringify(message), "user.created");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.path).toBe("event.data.object.user_id");
+    expect(result.error.message).toMatch(/^event\.data\.object\.user_id: /);
+  });
+
+  it.each([
+    ["not json", "not json{", ""],
+    ["an array", "[1,2]", ""],
+    ["no offset", '{"event":null}', "offset"],
+    [
+      "a bad specversion",
+      JSON.stringify({ ...userCreated(), event: { ...userCreated().event, specversion: "0.3" } }),
+      "event.specversion",
+    ],
+    [
+      "a missing id",
+      JSON.stringify({ ...userCreated(), event: { ...userCreated().event, id: undefined } }),
+      "event.id",
+    ],
+    [
+      "a bad identity",
+      JSON.stringify(withObject({ identities: [{ provider: 1 }] })),
+      "event.data.object.identities[0].connection",
+    ],
+    [
+      "an unknown type without data",
+      JSON.stringify({ offset: "x", event: { ...userCreated().event, type: "x.y", data: 3 } }),
+      "event.data",
+    ],
+  ])("rejects %s", (_name, input, path) => {
+    const result = parseStreamMessage(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.path).toBe(path);
+  });
+
+  it("rejects an event whose type disagrees with the frame's event name", () => {
+    const result = parseStreamMessage(lines[0]!, "user.deleted");
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.error.message).toMatch(/does not match the frame's event name "user.deleted"/);
+  });
+
+  it("never throws, whatever the input", () => {
+    for (const input of [
+      "",
+      "null",
+      "0",
+      '"x"',
+      "{}",
+      '{"offset":1}',
+      '{"error":"x"}',
+      "\u0000",
+      undefined,
+      42,
+    ]) {
+      expect(() => parseStreamMessage(input)).not.toThrow();
+      expect(parseStreamMessage(input).ok).toBe(false);
+    }
+  });
+});
+
+describe("parseCloudEvent", () => {
+  it("parses a bare CloudEvent, as webhook destinations receive it", () => {
+    const result = parseCloudEvent(JSON.stringify(userCreated().event));
+    expect(result.ok && result.value.id).toBe(userCreated().event.id);
+  });
+
+  it("names the path without a prefix", () => {
+    const event = userCreated().event;
+    delete event.a0tenant;
+    const result = parseCloudEvent(event);
+    expect(!result.ok && result.error.path).toBe("a0tenant");
+  });
+});
+
+function withObject(fields: Record<string, unknown>) {
+  const message = userCreated();
+  const data = message.event.data as { object: Record<string, unknown> };
+  data.object = { ...data.object, ...fields };
+  return message;
+}

@@ -1,0 +1,115 @@
+import type { z } from "zod";
+import { SwitchyardError } from "./errors.js";
+import { isKnownEventType } from "./event-types.js";
+import type { Auth0Event } from "./events.js";
+import { envelopeSchema, errorFrameSchema, objectSchemas, offsetSchema } from "./schema.js";
+
+/** A message of the stream, after its `data:` line was parsed and checked. */
+export type StreamMessage =
+  | { kind: "event"; offset: string; event: Auth0Event }
+  | { kind: "offset"; offset: string }
+  | { kind: "error"; offset: string | undefined; error: StreamErrorBody };
+
+/** The body of an `event: error` frame; the server closes the stream after it. */
+export interface StreamErrorBody {
+  code: string;
+  message?: string | undefined;
+  offset?: string | undefined;
+}
+
+/** Why a message was rejected: `path` names the first field that failed (`event.data.object.user_id`). */
+export class ParseError extends SwitchyardError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super("PARSE", path ? `${path}: ${message}` : message, options);
+    this.path = path;
+  }
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ParseError };
+
+/**
+ * Parse and check one CloudEvent (a JSON string or an already parsed value). Unknown event types are
+ * accepted when the envelope is valid.
+ */
+export function parseCloudEvent(input: unknown): ParseResult<Auth0Event> {
+  const json = decode(input);
+  if (!json.ok) return json;
+  return checkEvent(json.value, "");
+}
+
+/**
+ * Parse one stream message: the `data:` of an SSE frame, with the frame's `event:` name when known.
+ * `offset-only` heartbeats and `error` frames are recognised by their shape as well as their name.
+ */
+export function parseStreamMessage(data: unknown, eventName?: string): ParseResult<StreamMessage> {
+  const json = decode(data);
+  if (!json.ok) return json;
+  const value = json.value;
+  if (!isRecord(value)) return fail("", "expected a JSON object");
+
+  if (eventName === "error" || ("error" in value && !("event" in value))) {
+    const parsed = errorFrameSchema.safeParse(value);
+    if (!parsed.success) return fromZod(parsed.error, "");
+    const error = parsed.data.error as StreamErrorBody;
+    return { ok: true, value: { kind: "error", offset: error.offset, error } };
+  }
+
+  const offset = offsetSchema.safeParse(value.offset);
+  if (!offset.success) return fromZod(offset.error, "offset");
+  if (value.event === undefined) {
+    if (eventName !== undefined && eventName !== "offset-only" && eventName !== "message") {
+      return fail("event", `missing for a "${eventName}" frame`);
+    }
+    return { ok: true, value: { kind: "offset", offset: offset.data } };
+  }
+  const event = checkEvent(value.event, "event");
+  if (!event.ok) return event;
+  if (eventName !== undefined && eventName !== "message" && eventName !== event.value.type) {
+    return fail("event.type", `"${event.value.type}" does not match the frame's event name "${eventName}"`);
+  }
+  return { ok: true, value: { kind: "event", offset: offset.data, event: event.value } };
+}
+
+function checkEvent(value: unknown, prefix: string): ParseResult<Auth0Event> {
+  const envelope = envelopeSchema.safeParse(value);
+  if (!envelope.success) return fromZod(envelope.error, prefix);
+  const type = envelope.data.type;
+  if (isKnownEventType(type)) {
+    const object = objectSchemas[type].safeParse(envelope.data.data.object);
+    if (!object.success) return fromZod(object.error, join(prefix, "data.object"));
+  }
+  // zod's loose objects keep unknown keys, so the checked value is the event exactly as sent.
+  return { ok: true, value: envelope.data as unknown as Auth0Event };
+}
+
+function decode(input: unknown): ParseResult<unknown> {
+  if (typeof input !== "string") return { ok: true, value: input };
+  try {
+    return { ok: true, value: JSON.parse(input) };
+  } catch (error) {
+    return fail("", `invalid JSON (${(error as Error).message})`);
+  }
+}
+
+function fromZod(error: z.ZodError, prefix: string): { ok: false; error: ParseError } {
+  const issue = error.issues[0];
+  if (!issue) return fail(prefix, "invalid");
+  const path = issue.path.reduce<string>(
+    (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : join(acc, String(key))),
+    prefix,
+  );
+  return fail(path, issue.message);
+}
+
+function fail(path: string, message: string): { ok: false; error: ParseError } {
+  return { ok: false, error: new ParseError(path, message) };
+}
+
+function join(prefix: string, key: string): string {
+  return prefix ? `${prefix}.${key}` : key;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

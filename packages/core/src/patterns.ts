@@ -1,0 +1,68 @@
+import { EVENT_TYPES, type KnownEventType } from "./event-types.js";
+
+// A subscription pattern is `*` (every type, known or not), an exact type (`user.created`), or a prefix
+// (`organization.*`: every type under `organization.` at any depth).
+
+const SEGMENT = /^[a-z0-9_-]+$/;
+
+/** Why `pattern` is not a valid subscription pattern, or undefined when it is. */
+export function patternError(pattern: string): string | undefined {
+  if (pattern === "*") return undefined;
+  if (pattern.trim() === "") return "an event pattern cannot be empty";
+  const segments = pattern.split(".");
+  const last = segments.length - 1;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] ?? "";
+    if (segment === "*" && i === last && i > 0) continue;
+    if (segment.includes("*")) {
+      return `"${pattern}" is not a valid event pattern: use "*", an exact type, or a prefix ending in ".*" (like "user.*")`;
+    }
+    if (!SEGMENT.test(segment)) {
+      return `"${pattern}" is not a valid event pattern: each dot-separated part must be lowercase letters, digits, "_" or "-"`;
+    }
+  }
+  return undefined;
+}
+
+/** A predicate that tells whether an event type matches any of the patterns. Throws on an invalid pattern. */
+export function createMatcher(patterns: readonly string[]): (type: string) => boolean {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const pattern of patterns) {
+    const error = patternError(pattern);
+    if (error) throw new TypeError(error);
+    if (pattern === "*") return () => true;
+    if (pattern.endsWith(".*")) prefixes.push(pattern.slice(0, -1));
+    else exact.add(pattern);
+  }
+  return (type) => exact.has(type) || prefixes.some((prefix) => type.startsWith(prefix));
+}
+
+/** True when `type` matches `pattern`. */
+export function matchesPattern(pattern: string, type: string): boolean {
+  return createMatcher([pattern])(type);
+}
+
+/**
+ * The exact `event_type` values to ask the stream for, so that every pattern gets what it subscribed to.
+ * `{ all: true }` (ask for everything) when a pattern is `*` or names types this version does not know,
+ * since the stream only accepts known types and would otherwise withhold them.
+ */
+export function expandEventTypes(
+  patterns: readonly string[],
+): { all: true } | { all: false; types: KnownEventType[] } {
+  const wanted = new Set<KnownEventType>();
+  for (const pattern of patterns) {
+    const matches = EVENT_TYPES.filter((type) => matchesPattern(pattern, type));
+    if (
+      pattern === "*" ||
+      matches.length === 0 ||
+      (!pattern.endsWith(".*") && !matches.includes(pattern as KnownEventType))
+    ) {
+      return { all: true };
+    }
+    for (const type of matches) wanted.add(type);
+  }
+  if (wanted.size === EVENT_TYPES.length) return { all: true };
+  return { all: false, types: EVENT_TYPES.filter((type) => wanted.has(type)) };
+}

@@ -1,0 +1,2 @@
+export type { EventFactory, EventFactoryOptions, EventOverrides } from "./factories.js";
+export { createEventFactory, events } from "./factories.js";
