@@ -1,2 +1,5 @@
 export type { EventFactory, EventFactoryOptions, EventOverrides } from "./factories.js";
 export { createEventFactory, events } from "./factories.js";
+export type { Failure, FakeServer, RecordedRequest, Reply } from "./fake-server.js";
+export { startFakeServer } from "./fake-server.js";
+export { waitFor } from "./wait-for.js";
