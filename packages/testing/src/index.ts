@@ -3,3 +3,5 @@ export { createEventFactory, events } from "./factories.js";
 export type { Failure, FakeServer, RecordedRequest, Reply } from "./fake-server.js";
 export { startFakeServer } from "./fake-server.js";
 export { waitFor } from "./wait-for.js";
+export type { FakeSegment, SegmentBatch, SegmentMessage } from "./fake-segment.js";
+export { startFakeSegment } from "./fake-segment.js";
