@@ -19,7 +19,10 @@ async function post(
   let payload: string;
   if (options.form) {
     headers["content-type"] = "application/x-www-form-urlencoded";
-    const form = Object.entries(body).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]);
+    const form = Object.entries(body).map(([k, v]): [string, string] => [
+      k,
+      typeof v === "string" ? v : JSON.stringify(v),
+    ]);
     payload = new URLSearchParams(form).toString();
   } else {
     headers["content-type"] = "application/json; charset=utf-8";
