@@ -1,0 +1,136 @@
+import {
+  type AliasParams,
+  Analytics,
+  type GroupParams,
+  type IdentifyParams,
+  type PageParams,
+  type TrackParams,
+} from "@segment/analytics-node";
+import { type Action, describeError, PermanentError, RetryableError } from "@switchyard/core";
+import { Agent } from "undici";
+import type { PreparedCall } from "./calls.js";
+import { classifySegmentFailure } from "./failures.js";
+import { type HttpFailure, SegmentHttpClient } from "./http-client.js";
+import { createMapper } from "./mapping.js";
+import type { ResolvedSegmentOptions } from "./options.js";
+
+const PREFIX = "[switchyard] [segment]";
+
+/**
+ * The Segment action: one SDK instance (one batching queue) for every delivery of this action. A delivery
+ * resolves once Segment accepted the batch(es) holding all of its calls, and fails with a typed error otherwise.
+ */
+export function createSegmentAction(options: ResolvedSegmentOptions): Action {
+  const failures = new Map<string, HttpFailure>();
+  const agent = new Agent({ connect: { timeout: options.requestTimeoutMs }, keepAliveTimeout: 10_000 });
+  const analytics = new Analytics({
+    writeKey: options.writeKey,
+    host: options.host,
+    path: options.path,
+    flushAt: options.flushAt,
+    flushInterval: options.flushIntervalMs,
+    httpRequestTimeout: options.requestTimeoutMs,
+    // Retries are the host's job (durable, visible, with Retry-After): the SDK's would be hidden in memory.
+    maxRetries: 0,
+    httpClient: new SegmentHttpClient(agent, (messageIds, failure) => {
+      for (const id of messageIds) failures.set(id, failure);
+    }),
+  });
+  const mapper = createMapper(options.mapping);
+  let closing: Promise<void> | undefined;
+
+  function send(call: PreparedCall): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // The SDK calls back once the batch holding this message was accepted or finally failed.
+      const callback = (error?: unknown) => {
+        const response = failures.get(call.messageId);
+        failures.delete(call.messageId);
+        if (error === undefined) resolve();
+        else reject(classifySegmentFailure(error, call, response));
+      };
+      try {
+        dispatch(analytics, call, callback);
+      } catch (error) {
+        // The SDK validates synchronously (e.g. no userId nor anonymousId): resending cannot fix that.
+        reject(
+          new PermanentError(`${PREFIX} Segment refused the ${call.type} call: ${describeError(error)}`),
+        );
+      }
+    });
+  }
+
+  return {
+    async onExecuteEventStream({ message }, api) {
+      const mapped = mapper(message);
+      const calls = mapped instanceof Promise ? await mapped : mapped;
+      if (calls.length === 0) {
+        api.log.debug("skipped by the mapping", { type: message.type });
+        return;
+      }
+      // A closed SDK drops calls without ever calling back: refuse them here so nothing hangs.
+      if (closing) throw new RetryableError(`${PREFIX} the action is closing`);
+      if (api.signal.aborted) throw aborted(api.signal);
+      const results = await untilAborted(Promise.allSettled(calls.map(send)), api.signal);
+      const errors = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+      if (errors.length === 0) return;
+      throw errors.find((error) => error instanceof PermanentError) ?? errors[0];
+    },
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+
+  async function shutdown(): Promise<void> {
+    try {
+      // On timeout the SDK aborts its pending batches, whose deliveries then fail retryable.
+      await analytics.closeAndFlush({ timeout: options.closeTimeoutMs });
+    } finally {
+      const closed = agent.close();
+      const timer = setTimeout(() => void agent.destroy().catch(() => {}), options.closeTimeoutMs);
+      await closed.catch(() => {});
+      clearTimeout(timer);
+      failures.clear();
+    }
+  }
+}
+
+type Callback = (error?: unknown) => void;
+
+function dispatch(analytics: Analytics, call: PreparedCall, callback: Callback): void {
+  const { type, ...params } = call;
+  switch (type) {
+    case "track":
+      analytics.track(params as TrackParams, callback);
+      return;
+    case "identify":
+      analytics.identify(params as IdentifyParams, callback);
+      return;
+    case "group":
+      analytics.group(params as GroupParams, callback);
+      return;
+    case "page":
+      analytics.page(params as PageParams, callback);
+      return;
+    case "screen":
+      analytics.screen(params as PageParams, callback);
+      return;
+    case "alias":
+      analytics.alias(params as AliasParams, callback);
+  }
+}
+
+// The SDK keeps the messages and may still send them later: harmless, Segment drops repeated messageIds.
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(aborted(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function aborted(signal: AbortSignal): RetryableError {
+  return new RetryableError(`${PREFIX} delivery aborted before Segment accepted the batch`, {
+    cause: signal.reason,
+  });
+}
