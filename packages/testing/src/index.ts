@@ -7,3 +7,9 @@ export type { FakeSegment, SegmentBatch, SegmentMessage } from "./fake-segment.j
 export { startFakeSegment } from "./fake-segment.js";
 export type { FakeSlack, FakeSlackMessage, FakeSlackOptions } from "./fake-slack.js";
 export { slackError, slackRateLimited, startFakeSlack } from "./fake-slack.js";
+export type { FakeWebhook, FakeWebhookOptions, WebhookDelivery } from "./fake-webhook.js";
+export { startFakeWebhook } from "./fake-webhook.js";
+export type { CapturedLog, RunActionOptions, RunActionResult } from "./run-action.js";
+export { createCapturingLogger, runAction } from "./run-action.js";
+export type { ConformanceDestination, ConformanceSuite } from "./conformance.js";
+export { findSecrets, testAction } from "./conformance.js";

@@ -1,0 +1,105 @@
+import { type Action, definePlugin, PermanentError, parseRetryAfter, RetryableError } from "@switchyard/core";
+import { Webhook } from "standardwebhooks";
+import { Pool } from "undici";
+import { httpOptions, type ResolvedHttpOptions } from "./options.js";
+
+export type { HttpOptions, ResolvedHttpOptions } from "./options.js";
+export { httpOptions } from "./options.js";
+
+const PREFIX = "[switchyard] [http]";
+/** Connections per action: enough to keep a busy receiver's pipe full without flooding a small one. */
+const CONNECTIONS = 16;
+
+/**
+ * POST each event, as its CloudEvent JSON, to `url`, signed with Standard Webhooks when a `secret` is set.
+ * 2xx is delivered; 408, 429, 5xx, network errors and timeouts are retried; 410 and other 4xx are permanent.
+ */
+const http = definePlugin({ name: "http", options: httpOptions, create: createHttpAction });
+export default http;
+
+function createHttpAction(options: ResolvedHttpOptions): Action {
+  const url = new URL(options.url);
+  const path = `${url.pathname}${url.search}`;
+  const where = `${options.method} to ${url.host}`;
+  const signers = (options.secret === undefined ? [] : [options.secret].flat()).map((s) => new Webhook(s));
+  // undici takes a flat [name, value, …] array as is: no per-request object to copy or normalise.
+  const fixedHeaders = ["content-type", "application/json", "user-agent", "switchyard"];
+  for (const [name, value] of Object.entries(options.headers)) fixedHeaders.push(name.toLowerCase(), value);
+  const pool = new Pool(url.origin, { connections: CONNECTIONS });
+  let closing: Promise<void> | undefined;
+
+  return {
+    async onExecuteEventStream(event, api) {
+      const message = event.message;
+      const body = JSON.stringify(message);
+      const sentAt = new Date();
+      const headers = [
+        ...fixedHeaders,
+        "webhook-id",
+        message.id,
+        "webhook-timestamp",
+        String(Math.floor(sentAt.getTime() / 1000)),
+      ];
+      if (signers.length > 0) {
+        headers.push("webhook-signature", signers.map((s) => s.sign(message.id, sentAt, body)).join(" "));
+      }
+
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, options.timeoutMs);
+      const onHostAbort = () => controller.abort();
+      if (api.signal.aborted) onHostAbort();
+      api.signal.addEventListener("abort", onHostAbort, { once: true });
+      let status: number;
+      let retryAfter: string | string[] | undefined;
+      try {
+        const response = await pool.request({
+          path,
+          method: options.method,
+          headers,
+          body,
+          signal: controller.signal,
+        });
+        status = response.statusCode;
+        retryAfter = response.headers["retry-after"];
+        await response.body.dump();
+      } catch (error) {
+        if (timedOut)
+          throw new RetryableError(`${PREFIX} ${where}: no response within ${options.timeoutMs} ms`);
+        if (controller.signal.aborted) throw new RetryableError(`${PREFIX} ${where}: aborted by the host`);
+        throw new RetryableError(`${PREFIX} ${where} failed: ${networkErrorName(error)}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+        api.signal.removeEventListener("abort", onHostAbort);
+      }
+
+      if (status >= 200 && status < 300) {
+        api.log.debug(`${PREFIX} delivered`, { status });
+        return;
+      }
+      const answered = `${PREFIX} ${where} answered ${status}`;
+      if (status === 408 || status === 429 || status >= 500) {
+        const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+        throw new RetryableError(answered, { retryAfterMs: parseRetryAfter(header) });
+      }
+      if (status === 410) throw new PermanentError(`${answered} (Gone): the receiver asks to stop sending`);
+      if (status >= 300 && status < 400) throw new PermanentError(`${answered}: redirects are not followed`);
+      throw new PermanentError(answered);
+    },
+
+    close() {
+      // close() lets requests in flight finish (each is bounded by timeoutMs); destroy() is the fallback.
+      closing ??= pool.close().catch(() => pool.destroy());
+      return closing;
+    },
+  };
+}
+
+function networkErrorName(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  return error instanceof Error ? error.name : "unknown error";
+}
