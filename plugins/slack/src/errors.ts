@@ -78,13 +78,11 @@ function classify(error: unknown, channel: string): Error {
     case ErrorCode.HTTPError: {
       const { statusCode, headers } = error as { statusCode: number; headers?: Record<string, string> };
       const message = `${PREFIX} Slack answered HTTP ${statusCode}`;
-      if (statusCode === 429) {
-        return new RetryableError(message, {
-          retryAfterMs: parseRetryAfter(headers?.["retry-after"]),
-          cause: error,
-        });
+      if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
+        // A 503 may carry Retry-After too; honour it whenever the server gives one.
+        const retryAfterMs = parseRetryAfter(headers?.["retry-after"]);
+        return new RetryableError(message, { retryAfterMs, cause: error });
       }
-      if (statusCode >= 500 || statusCode === 408) return new RetryableError(message, { cause: error });
       // Slack answers 200 for its own errors: any other status means a wrong apiUrl or a proxy refusing us.
       return new PermanentError(`${message} (check apiUrl)`, { cause: error });
     }
