@@ -1,0 +1,135 @@
+import { readFile } from "node:fs/promises";
+import { basename, dirname, extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ConfigError, type ConfigIssue } from "@switchyard/core";
+import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { interpolateEnv } from "./env.js";
+import { configSchema, type SwitchyardConfig } from "./schema.js";
+import { collectSecrets } from "./secrets.js";
+
+/** A validated config and where it came from. */
+export interface LoadedConfig {
+  config: SwitchyardConfig;
+  /** Absolute path of the config file ("<demo>" for the embedded demo). */
+  file: string;
+  /** Folder that relative paths (plugins, state) resolve against. */
+  dir: string;
+  /** Absolute path of the state folder. */
+  stateDir: string;
+  /** Every secret value in the config, for redaction. */
+  secrets: string[];
+}
+
+const TS = new Set([".ts", ".mts", ".cts"]);
+const JS = new Set([".js", ".mjs", ".cjs"]);
+
+/** Read, interpolate and validate a config file (YAML, or a TS/JS module default-exporting `defineConfig`). */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const path = resolve(file);
+  const ext = extname(path).toLowerCase();
+  let raw: unknown;
+  let locate: (at: Array<string | number>) => string = () => "";
+  if (TS.has(ext) || JS.has(ext)) {
+    raw = await importConfigModule(path);
+  } else {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      throw new ConfigError(
+        `${path}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? error})`,
+      );
+    }
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+    if (doc.errors.length > 0) {
+      const first = doc.errors[0]!;
+      const at = first.linePos?.[0];
+      throw new ConfigError(
+        `${path}${at ? `:${at.line}:${at.col}` : ""}: invalid YAML: ${first.message.split("\n")[0]}`,
+      );
+    }
+    raw = doc.toJS();
+    locate = (at) => {
+      for (let depth = at.length; depth > 0; depth--) {
+        const node = doc.getIn(at.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+        if (node?.range) {
+          const pos = lines.linePos(node.range[0]);
+          return `:${pos.line}:${pos.col}`;
+        }
+      }
+      return "";
+    };
+  }
+  return finishConfig(raw, path, env, locate);
+}
+
+/** Validate an in-memory config (the embedded demo, tests) as if it came from `file`. */
+export function finishConfig(
+  raw: unknown,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  locate: (at: Array<string | number>) => string = () => "",
+): LoadedConfig {
+  const name = file;
+  const { value, problems, fromEnv } = interpolateEnv(raw, env);
+  const issues: ConfigIssue[] = problems.map((p) => ({
+    path: formatPath(p.path),
+    message: `environment variable ${p.variable} is not set (use \${${p.variable}:-default} for a default)`,
+  }));
+  const locations = new Map<string, string>();
+  for (const p of problems) locations.set(formatPath(p.path), locate(p.path));
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = formatPath(issue.path as Array<string | number>);
+      if (issues.some((known) => known.path === path)) continue;
+      issues.push({ path, message: describeZodIssue(issue) });
+      locations.set(path, locate(issue.path as Array<string | number>));
+    }
+  }
+  if (issues.length > 0) {
+    const lines = issues.map(
+      (i) => `  ${name}${locations.get(i.path) ?? ""}: ${i.path || "(top level)"}: ${i.message}`,
+    );
+    throw new ConfigError(`invalid config ${basename(name)}:\n${lines.join("\n")}`, issues);
+  }
+  const config = parsed.data!;
+  const dir = file.startsWith("<") ? process.cwd() : dirname(file);
+  return {
+    config,
+    file,
+    dir,
+    stateDir: resolve(dir, config.state),
+    secrets: collectSecrets(config, fromEnv),
+  };
+}
+
+async function importConfigModule(path: string): Promise<unknown> {
+  try {
+    const mod = TS.has(extname(path).toLowerCase())
+      ? await (await import("tsx/esm/api")).tsImport(pathToFileURL(path).href, import.meta.url)
+      : await import(pathToFileURL(path).href);
+    const value = (mod as { default?: unknown }).default ?? mod;
+    // A CommonJS-compiled `export default` arrives wrapped once more.
+    return (value as { default?: unknown }).default ?? value;
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot load the config module: ${(error as Error).message}`);
+  }
+}
+
+/** `actions[0].with.token` */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, key) => {
+    if (typeof key === "number") return `${acc}[${key}]`;
+    return acc ? `${acc}.${String(key)}` : String(key);
+  }, "");
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) return "is required";
+  if (issue.code === "unrecognized_keys")
+    return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  return issue.message;
+}

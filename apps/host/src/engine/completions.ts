@@ -1,0 +1,39 @@
+import type { Completion, Store } from "../store/types.js";
+
+/**
+ * Batches attempt results into one store transaction every few milliseconds: one commit per result would
+ * cap throughput far below what destinations accept. A result lost to a crash before its flush only means
+ * the delivery runs again (at least once).
+ */
+export class CompletionWriter {
+  private pending: Completion[] = [];
+  private timer: NodeJS.Immediate | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly onFlushed: (completions: readonly Completion[]) => void,
+    private readonly onError: (error: unknown) => void,
+    private readonly maxBatch = 512,
+  ) {}
+
+  add(completion: Completion): void {
+    this.pending.push(completion);
+    if (this.pending.length >= this.maxBatch) this.flush();
+    else this.timer ??= setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.store.complete(batch);
+    } catch (error) {
+      this.onError(error);
+      return;
+    }
+    this.onFlushed(batch);
+  }
+}

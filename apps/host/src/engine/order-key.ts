@@ -1,0 +1,39 @@
+import type { Auth0Event } from "@switchyard/core";
+
+type Lookup = (event: Auth0Event) => string | null;
+
+/**
+ * How an action with `orderBy` keys its events: `user` (the user concerned), `organization`, or a dotted
+ * path into the event (`data.object.id`). Events without a key are not ordered.
+ */
+export function orderKeyFor(orderBy: string): Lookup {
+  if (orderBy === "user") return userOf;
+  if (orderBy === "organization") return organizationOf;
+  const path = orderBy.split(".");
+  return (event) => {
+    let node: unknown = event;
+    for (const key of path) {
+      if (node === null || typeof node !== "object") return null;
+      node = (node as Record<string, unknown>)[key];
+    }
+    return typeof node === "string" || typeof node === "number" ? String(node) : null;
+  };
+}
+
+function userOf(event: Auth0Event): string | null {
+  const object = event.data.object as Record<string, unknown>;
+  if (typeof object.user_id === "string") return object.user_id;
+  const user = object.user as { user_id?: unknown } | undefined;
+  if (typeof user?.user_id === "string") return user.user_id;
+  const member = object.member as { member_type?: unknown; id?: unknown } | undefined;
+  if (member?.member_type === "user" && typeof member.id === "string") return member.id;
+  return null;
+}
+
+function organizationOf(event: Auth0Event): string | null {
+  const object = event.data.object as Record<string, unknown>;
+  const organization = object.organization as { id?: unknown } | undefined;
+  if (typeof organization?.id === "string") return organization.id;
+  if (event.type.startsWith("organization.") && typeof object.id === "string") return object.id;
+  return null;
+}

@@ -1,0 +1,266 @@
+import {
+  type Action,
+  type ActionCache,
+  type Auth0Event,
+  backoffDelay,
+  type EventStreamEvent,
+  executeAction,
+  type Logger,
+} from "@switchyard/core";
+import type { ActionConfig } from "../config/schema.js";
+import { actionLogger, type HostLogger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Store } from "../store/types.js";
+import type { CompletionWriter } from "./completions.js";
+import { ActionMatcher } from "./matching.js";
+
+/** A delivery held in memory, about to run. */
+export interface Job {
+  key: number;
+  event: Auth0Event;
+  /** Attempts already made. */
+  attempts: number;
+}
+
+export interface RunnerDeps {
+  config: ActionConfig;
+  action: Action;
+  cache: ActionCache;
+  store: Store;
+  completions: CompletionWriter;
+  metrics: Metrics;
+  log: HostLogger;
+  redact: (text: string) => string;
+  /** Give user code (file actions) its own copy of each event, so it cannot change what others see. */
+  cloneEvents: boolean;
+  /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
+  pollMs?: number;
+}
+
+/**
+ * Runs one action's deliveries: at most `concurrency` at once, from a bounded in-memory queue that the
+ * ingest path fills directly and the store refills (retries, backlog, replays). A slow or failing action
+ * only ever fills its own queue; what does not fit waits in the store, so memory stays bounded.
+ */
+export class ActionRunner {
+  readonly name: string;
+  readonly ordered: boolean;
+  readonly capacity: number;
+  private readonly matcher: ActionMatcher;
+  private readonly queue: Job[] = [];
+  private inflight = 0;
+  private storeHasWork = true;
+  private claiming = false;
+  private stopping = false;
+  private readonly shutdown = new AbortController();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private idleWaiters: Array<() => void> = [];
+  private readonly attemptCounters;
+  private readonly finishedCounters;
+  private readonly histogram;
+
+  constructor(private readonly deps: RunnerDeps) {
+    const { config } = deps;
+    this.matcher = new ActionMatcher(config);
+    this.name = this.matcher.name;
+    this.ordered = this.matcher.ordered;
+    this.capacity = config.concurrency * 4;
+    const m = deps.metrics;
+    this.attemptCounters = {
+      delivered: m.attempts.labels(this.name, "delivered"),
+      retryable: m.attempts.labels(this.name, "retryable"),
+      permanent: m.attempts.labels(this.name, "permanent"),
+    };
+    this.finishedCounters = {
+      delivered: m.deliveries.labels(this.name, "delivered"),
+      dead: m.deliveries.labels(this.name, "dead"),
+    };
+    this.histogram = m.duration.labels(this.name);
+    m.track(this.name);
+  }
+
+  /** Whether this action gets the event (its patterns, and its test-event setting). */
+  accepts(event: Auth0Event): boolean {
+    return this.matcher.accepts(event);
+  }
+
+  keyOf(event: Auth0Event): string | null {
+    return this.matcher.keyOf(event);
+  }
+
+  /** Room for deliveries the ingest path may hand over directly (none for ordered actions). */
+  freeSlots(): number {
+    if (this.ordered || this.stopping) return 0;
+    return Math.max(0, this.capacity - this.queue.length - this.inflight);
+  }
+
+  start(): void {
+    this.pollTimer = setInterval(() => this.notifyStoreWork(), this.deps.pollMs ?? 500);
+    this.pollTimer.unref();
+    this.refill();
+  }
+
+  /** Deliveries the ingest path claimed for this runner. */
+  enqueue(job: Job): void {
+    this.queue.push(job);
+    this.pump();
+  }
+
+  /** The store may hold due deliveries for this action. */
+  notifyStoreWork(): void {
+    this.storeHasWork = true;
+    this.refill();
+  }
+
+  private refill(): void {
+    if (this.stopping || this.claiming || !this.storeHasWork) return;
+    const room = this.capacity - this.queue.length - this.inflight;
+    if (room < Math.max(1, this.capacity / 4)) return;
+    this.claiming = true;
+    try {
+      const claimed = this.deps.store.claim(this.name, room, Date.now(), this.ordered);
+      if (claimed.length < room) this.storeHasWork = false;
+      for (const row of claimed) {
+        this.queue.push({
+          key: row.key,
+          event: JSON.parse(row.payload) as Auth0Event,
+          attempts: row.attempts,
+        });
+      }
+    } catch (error) {
+      this.deps.log.error({ action: this.name, err: error }, "could not read due deliveries from the store");
+    } finally {
+      this.claiming = false;
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.inflight < this.deps.config.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.inflight++;
+      void this.run(job);
+    }
+  }
+
+  private async run(job: Job): Promise<void> {
+    const { config, action, cache, redact } = this.deps;
+    const attempt = job.attempts + 1;
+    let logger: Logger | undefined;
+    const log = () => {
+      logger ??= actionLogger(this.deps.log.child({ action: this.name, eventId: job.event.id, attempt }));
+      return logger;
+    };
+    const event: EventStreamEvent = {
+      message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
+      secrets: config.secrets,
+    };
+    const outcome = await executeAction(
+      action,
+      event,
+      {
+        cache,
+        get log() {
+          return log();
+        },
+        attempt,
+        action: { name: this.name },
+      },
+      { timeoutMs: config.timeoutMs, signal: this.shutdown.signal },
+    );
+    this.histogram.observe(outcome.durationMs / 1000);
+    this.attemptCounters[outcome.status].inc();
+    const base = { key: job.key, action: this.name };
+    if (outcome.status === "delivered") {
+      this.finishedCounters.delivered.inc();
+      this.deps.completions.add({ ...base, result: "delivered" });
+    } else if (this.shutdown.signal.aborted && !(outcome.status === "permanent")) {
+      // Cut off by shutdown: not a real failure. Leave it in flight; the next start runs it again.
+    } else {
+      const error = redact(outcome.message).slice(0, 2000);
+      const exhausted = attempt >= config.retry.maxAttempts;
+      if (outcome.status === "permanent" || exhausted) {
+        this.finishedCounters.dead.inc();
+        const reason = outcome.status === "permanent" ? error : `gave up after ${attempt} attempts: ${error}`;
+        this.deps.completions.add({ ...base, result: "dead", attempts: attempt, error: reason });
+        this.deps.log.warn(
+          { action: this.name, eventId: job.event.id, attempts: attempt, error: reason },
+          "delivery dead-lettered",
+        );
+      } else {
+        const delay =
+          outcome.retryAfterMs !== undefined
+            ? Math.min(outcome.retryAfterMs, 60 * 60_000)
+            : backoffDelay(attempt, {
+                initialMs: config.retry.initialDelayMs,
+                maxMs: config.retry.maxDelayMs,
+                factor: config.retry.factor,
+              });
+        const dueAt = Date.now() + delay;
+        this.deps.completions.add({ ...base, result: "retry", attempts: attempt, dueAt, error });
+        this.deps.log.info(
+          { action: this.name, eventId: job.event.id, attempt, retryInMs: delay, error },
+          "delivery failed, will retry",
+        );
+        this.scheduleWake(dueAt);
+      }
+    }
+    this.inflight--;
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.pump();
+  }
+
+  /** After completions reach the store: ordered actions may now run the next event of a key. */
+  afterFlush(): void {
+    if (this.ordered) this.notifyStoreWork();
+    else this.refill();
+  }
+
+  private scheduleWake(at: number): void {
+    if (at >= this.wakeAt) return;
+    this.wakeAt = at;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    // A little after the due time, so the retry's completion has certainly been flushed.
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAt = Number.POSITIVE_INFINITY;
+        this.notifyStoreWork();
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
+    this.wakeTimer.unref();
+  }
+
+  /** Attempts running now, and deliveries waiting in memory. */
+  load(): { inflight: number; queued: number } {
+    return { inflight: this.inflight, queued: this.queue.length };
+  }
+
+  /**
+   * Stop taking work; let in-flight attempts finish within `graceMs`, then abort them. Queued and aborted
+   * deliveries stay in flight in the store and run again at the next start.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.wakeTimer);
+    if (this.inflight > 0) {
+      const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([idle, grace]);
+      clearTimeout(timer);
+    }
+    if (this.inflight > 0) {
+      this.shutdown.abort(new Error("host shutting down"));
+      await new Promise<void>((resolve) => {
+        if (this.inflight === 0) resolve();
+        else this.idleWaiters.push(resolve);
+      });
+    }
+  }
+}

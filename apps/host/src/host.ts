@@ -1,0 +1,314 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { StreamItem } from "@switchyard/auth0-events";
+import {
+  type Action,
+  type Auth0Event,
+  ConfigError,
+  createActionCache,
+  describeError,
+} from "@switchyard/core";
+import type { LoadedConfig } from "./config/load.js";
+import { createRedactor } from "./config/secrets.js";
+import { CompletionWriter } from "./engine/completions.js";
+import { ActionRunner } from "./engine/runner.js";
+import { lockStateDir } from "./lock.js";
+import { createLogger, type HostLogger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import { resolveActions } from "./plugins/resolve-actions.js";
+import { startOpsServer } from "./server.js";
+import { auth0Source, type EventSource } from "./source.js";
+import { openStore } from "./store/open.js";
+import type { IngestEvent, Store } from "./store/types.js";
+
+export interface HostOptions {
+  /** Where logs go (default stdout). */
+  logDestination?: Parameters<typeof createLogger>[2];
+  /** Replace the tenant stream (tests, benchmarks). */
+  source?: EventSource;
+}
+
+export interface Host {
+  /** The port of /healthz, /readyz and /metrics (undefined when disabled). */
+  port: number | undefined;
+  log: HostLogger;
+  /** Resolves when the host stopped cleanly; rejects with the fatal error that stopped it. */
+  done: Promise<void>;
+  /** Stop reading, let in-flight deliveries finish within the grace period, close plugins and the store. */
+  stop(): Promise<void>;
+}
+
+/** Start the host: one stream in, every matching action out, durably. */
+export async function startHost(loaded: LoadedConfig, options: HostOptions = {}): Promise<Host> {
+  const { config } = loaded;
+  const redact = createRedactor(loaded.secrets);
+  const log = createLogger(config.log.level, redact, options.logDestination);
+  const plugins = await resolveActions(loaded);
+
+  mkdirSync(loaded.stateDir, { recursive: true });
+  const unlock = lockStateDir(loaded.stateDir);
+  let store: Store | undefined;
+  const cleanups: Array<() => Promise<void> | void> = [unlock];
+  try {
+    store = openStore(loaded);
+  } catch (error) {
+    unlock();
+    throw new Error(`cannot open the state store in ${loaded.stateDir}: ${describeError(error)}`);
+  }
+  const db = store;
+  cleanups.unshift(() => db.close());
+  const recovered = db.recoverInFlight();
+
+  const metrics = createMetrics(() => db);
+  let fatal: ((error: unknown) => void) | undefined;
+  const runners: ActionRunner[] = [];
+  let unfinished = db.countUnfinished();
+  const completions = new CompletionWriter(
+    db,
+    (batch) => {
+      for (const c of batch) if (c.result !== "retry") unfinished--;
+      for (const runner of runners) runner.afterFlush();
+      if (unfinished < config.delivery.maxPending * 0.9) releaseBackpressure();
+    },
+    (error) =>
+      fatal?.(
+        new Error(
+          `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost`,
+        ),
+      ),
+  );
+
+  const actions: Action[] = [];
+  try {
+    for (const [index, actionConfig] of config.actions.entries()) {
+      const plugin = plugins[index]!;
+      if (!actionConfig.enabled) continue;
+      let action: Action;
+      try {
+        action = plugin.kind === "factory" ? plugin.create(actionConfig.with) : plugin.action;
+      } catch (error) {
+        throw new ConfigError(
+          `${loaded.file}: actions[${index}] (${actionConfig.name}): ${redact((error as Error).message)}`,
+        );
+      }
+      actions.push(action);
+      runners.push(
+        new ActionRunner({
+          config: actionConfig,
+          action,
+          cache: createActionCache(db.cacheBackend(actionConfig.name)),
+          store: db,
+          completions,
+          metrics,
+          log,
+          redact,
+          cloneEvents: plugin.kind === "file",
+        }),
+      );
+    }
+  } catch (error) {
+    await closeActions(actions, log);
+    for (const cleanup of cleanups) await cleanup();
+    throw error;
+  }
+
+  let connected = false;
+  let lastWrite = Date.now();
+  const touch = () => {
+    try {
+      db.touch(Date.now());
+      lastWrite = Date.now();
+    } catch (error) {
+      log.error({ err: error }, "the state store is not writable");
+    }
+  };
+  const ops = config.server.enabled
+    ? await startOpsServer({
+        host: config.server.host,
+        port: config.server.port,
+        registry: metrics.registry,
+        readiness: () => {
+          const checks = { stream: connected, store: Date.now() - lastWrite < 15_000 };
+          return { ready: checks.stream && checks.store, checks };
+        },
+      })
+    : undefined;
+
+  const source = options.source ?? auth0Source(config);
+  const stopIngest = new AbortController();
+  let release: (() => void) | undefined;
+  function releaseBackpressure() {
+    release?.();
+    release = undefined;
+  }
+
+  let resolveDone!: () => void;
+  let rejectDone!: (error: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  done.catch(() => {});
+
+  const ingest = async () => {
+    const hooks = {
+      onConnect: () => {
+        connected = true;
+        log.info({ source: source.describe }, "stream connected");
+      },
+      onReconnect: (info: { attempt: number; delayMs: number; reason: string }) => {
+        connected = false;
+        metrics.reconnects.inc();
+        log.info(info, "stream reconnecting");
+      },
+      onBytes: (bytes: number) => metrics.streamBytes.inc(bytes),
+      onMalformed: (info: { offset: string | undefined; error: Error }) => {
+        metrics.malformed.inc();
+        log.warn({ offset: info.offset, error: info.error.message }, "skipped a malformed stream frame");
+      },
+      onError: (error: Error) => {
+        connected = false;
+        metrics.streamErrors.inc();
+        log.warn({ error: redact(error.message) }, "stream interrupted");
+      },
+    };
+    for await (const batch of source.batches(db.getCursor(), stopIngest.signal, hooks)) {
+      ingestBatch(batch);
+      while (unfinished >= config.delivery.maxPending && !stopIngest.signal.aborted) {
+        log.warn({ unfinished }, "backpressure: too many unfinished deliveries, pausing the stream");
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      }
+    }
+  };
+
+  const ingestBatch = (batch: StreamItem[]) => {
+    const rows: IngestEvent[] = [];
+    const owners: ActionRunner[][] = [];
+    const free = runners.map((runner) => runner.freeSlots());
+    let cursor: string | undefined;
+    for (const item of batch) {
+      cursor = item.offset;
+      if (item.kind !== "event") continue;
+      const event = item.event;
+      metrics.eventsReceived.labels(event.type).inc();
+      const lagMs = Date.now() - Date.parse(event.time);
+      if (Number.isFinite(lagMs)) metrics.lag.set(Math.max(0, lagMs) / 1000);
+      const deliveries: IngestEvent["deliveries"] = [];
+      const claimedBy: ActionRunner[] = [];
+      runners.forEach((runner, i) => {
+        if (!runner.accepts(event)) return;
+        const claimed = free[i]! > 0;
+        if (claimed) {
+          free[i]!--;
+          claimedBy.push(runner);
+        }
+        deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed });
+      });
+      rows.push({ event, payload: JSON.stringify(event), deliveries });
+      owners.push(claimedBy);
+    }
+    if (rows.length === 0 && cursor === undefined) return;
+    // The events, their deliveries and the cursor land in one transaction before anything runs.
+    const result = db.ingest(rows, cursor);
+    const waiting = new Set<ActionRunner>();
+    rows.forEach((row, i) => {
+      const key = result.keys[i];
+      if (key === undefined) {
+        metrics.duplicates.inc();
+        log.debug({ eventId: row.event.id }, "duplicate event dropped");
+        return;
+      }
+      unfinished += row.deliveries.length;
+      const claimedBy = owners[i]!;
+      for (const runner of claimedBy) runner.enqueue({ key, event: row.event as Auth0Event, attempts: 0 });
+      for (const delivery of row.deliveries) {
+        if (!delivery.claimed) waiting.add(runners.find((r) => r.name === delivery.action)!);
+      }
+    });
+    for (const runner of waiting) runner.notifyStoreWork();
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info("stopping: no new events; finishing in-flight deliveries");
+      stopIngest.abort();
+      releaseBackpressure();
+      clearInterval(maintenance);
+      clearInterval(heartbeat);
+      await ingestDone.catch(() => {});
+      await Promise.all(runners.map((runner) => runner.stop(config.delivery.shutdownGraceMs)));
+      completions.flush();
+      await closeActions(actions, log);
+      await ops?.close();
+      for (const cleanup of cleanups) await cleanup();
+      log.info("stopped");
+      log.flush();
+    })();
+    return stopping;
+  };
+
+  fatal = (error) => {
+    log.fatal({ error: redact(describeError(error)) }, "fatal error");
+    void stop().finally(() => rejectDone(error));
+  };
+
+  const maintenance = setInterval(() => {
+    try {
+      db.prune(Date.now(), config.delivery.dedupeWindowMs);
+      unfinished = db.countUnfinished();
+    } catch (error) {
+      log.error({ err: error }, "pruning the state store failed");
+    }
+  }, 30_000);
+  maintenance.unref();
+  const heartbeat = setInterval(touch, 5_000);
+  heartbeat.unref();
+
+  for (const runner of runners) runner.start();
+  log.info(
+    {
+      source: source.describe,
+      actions: runners.map((r) => r.name),
+      state: loaded.stateDir,
+      recoveredInFlight: recovered,
+      pending: unfinished,
+      ...(ops ? { metrics: `http://${config.server.host}:${ops.port}/metrics` } : {}),
+    },
+    "switchyard started",
+  );
+
+  const ingestDone = ingest();
+  ingestDone.then(
+    () => {
+      if (!stopIngest.signal.aborted) fatal?.(new Error("the event stream ended"));
+    },
+    (error) => {
+      if (!stopIngest.signal.aborted) fatal?.(error);
+    },
+  );
+
+  return {
+    port: ops?.port,
+    log,
+    done,
+    stop: async () => {
+      await stop();
+      resolveDone();
+    },
+  };
+}
+
+async function closeActions(actions: Action[], log: HostLogger): Promise<void> {
+  await Promise.all(
+    actions.map(async (action) => {
+      try {
+        await Promise.race([action.close?.(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      } catch (error) {
+        log.warn({ err: error }, "an action failed to close");
+      }
+    }),
+  );
+}

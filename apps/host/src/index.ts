@@ -1,0 +1,10 @@
+export type { LoadedConfig } from "./config/load.js";
+export { finishConfig, loadConfig } from "./config/load.js";
+export type { ActionConfig, SwitchyardConfig, SwitchyardConfigInput } from "./config/schema.js";
+export { defineConfig } from "./config/schema.js";
+export type { Host, HostOptions } from "./host.js";
+export { startHost } from "./host.js";
+export { resolveActions } from "./plugins/resolve-actions.js";
+export type { EventSource } from "./source.js";
+export { openStore } from "./store/open.js";
+export type { DeadLetter, Store } from "./store/types.js";

@@ -1,0 +1,36 @@
+import { createEventFactory } from "@switchyard/testing";
+import type { LoadedConfig } from "./config/load.js";
+import { ActionMatcher } from "./engine/matching.js";
+import { openStore } from "./store/open.js";
+
+/**
+ * Write a realistic test event (`a0purpose: "test"`) with its deliveries straight into the store; a running
+ * host picks them up on its next poll, as it does retries.
+ */
+export function sendTestEvent(loaded: LoadedConfig, type: string): { eventId: string; actions: string[] } {
+  const event = createEventFactory({ seed: Date.now() % 2 ** 31, start: new Date() }).event(type, {
+    a0purpose: "test",
+  });
+  const specs = loaded.config.actions.filter((a) => a.enabled).map((a) => new ActionMatcher(a));
+  const matching = specs.filter((spec) => spec.accepts(event));
+  const store = openStore(loaded);
+  try {
+    store.ingest(
+      [
+        {
+          event,
+          payload: JSON.stringify(event),
+          deliveries: matching.map((spec) => ({
+            action: spec.name,
+            orderKey: spec.keyOf(event),
+            claimed: false,
+          })),
+        },
+      ],
+      undefined,
+    );
+  } finally {
+    store.close();
+  }
+  return { eventId: event.id, actions: matching.map((spec) => spec.name) };
+}

@@ -1,0 +1,47 @@
+import { type StreamHooks, type StreamItem, streamBatches } from "@switchyard/auth0-events";
+import { expandEventTypes } from "@switchyard/core";
+import type { ActionConfig, SwitchyardConfig } from "./config/schema.js";
+
+/** Where events come from. The host reads one stream for all its actions. */
+export interface EventSource {
+  /** Items grouped as they arrived, resuming after `cursor`. */
+  batches(cursor: string | undefined, signal: AbortSignal, hooks: StreamHooks): AsyncIterable<StreamItem[]>;
+  /** What it reads from, for the startup log line. */
+  describe: string;
+}
+
+/** The stream's `event_type` filter: only what the enabled actions subscribe to (undefined = all). */
+export function subscribedTypes(actions: readonly ActionConfig[]): string[] | undefined {
+  const expanded = expandEventTypes(actions.filter((a) => a.enabled).flatMap((a) => a.events));
+  return expanded.all ? undefined : expanded.types;
+}
+
+/** The tenant's event stream, as the config describes it. */
+export function auth0Source(config: SwitchyardConfig): EventSource {
+  const auth0 = config.source.auth0;
+  const eventTypes = subscribedTypes(config.actions);
+  const auth = auth0.token
+    ? { token: auth0.token }
+    : {
+        clientId: auth0.clientId!,
+        clientSecret: auth0.clientSecret!,
+        ...(auth0.audience ? { audience: auth0.audience } : {}),
+      };
+  return {
+    describe: `Auth0 tenant ${auth0.domain}`,
+    batches: (cursor, signal, hooks) =>
+      streamBatches({
+        domain: auth0.domain,
+        auth,
+        cursor,
+        fromTimestamp: cursor ? undefined : auth0.fromTimestamp,
+        eventTypes,
+        signal,
+        hooks,
+        ...(auth0.idleTimeoutMs !== undefined ? { idleTimeoutMs: auth0.idleTimeoutMs } : {}),
+        ...(auth0.onCursorExpired === "from-timestamp" && auth0.fromTimestamp
+          ? { onCursorExpired: { fromTimestamp: auth0.fromTimestamp } }
+          : {}),
+      }),
+  };
+}

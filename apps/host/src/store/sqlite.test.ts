@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Auth0Event } from "@switchyard/core";
+import { createEventFactory } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openSqliteStore } from "./sqlite.js";
+import type { IngestEvent, Store } from "./types.js";
+
+const factory = createEventFactory({ seed: 3 });
+let dir: string;
+let store: Store;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-store-"));
+  store = openSqliteStore(join(dir, "state", "switchyard.db"));
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const row = (
+  event: Auth0Event,
+  actions: string[],
+  claimed = false,
+  orderKey: string | null = null,
+): IngestEvent => ({
+  event,
+  payload: JSON.stringify(event),
+  deliveries: actions.map((action) => ({ action, orderKey, claimed })),
+});
+
+describe("sqlite store", () => {
+  it("writes events, deliveries and the cursor together, and drops duplicate ids", () => {
+    const a = factory.byType["user.created"]();
+    const b = factory.byType["user.deleted"]();
+    const first = store.ingest([row(a, ["x", "y"]), row(b, ["x"])], "c-2");
+    expect(first.inserted).toEqual([true, true]);
+    expect(store.getCursor()).toBe("c-2");
+    const again = store.ingest([row(a, ["x", "y"])], "c-3");
+    expect(again.inserted).toEqual([false]);
+    expect(store.getCursor()).toBe("c-3");
+    expect(store.stats().pending).toEqual({ x: 2, y: 1 });
+    expect(store.countUnfinished()).toBe(3);
+  });
+
+  it("claims due deliveries once, and completes them", () => {
+    const events = factory.many(5);
+    store.ingest(
+      events.map((e) => row(e, ["x"])),
+      undefined,
+    );
+    const claimed = store.claim("x", 3, Date.now(), false);
+    expect(claimed.map((c) => JSON.parse(c.payload).id)).toEqual(events.slice(0, 3).map((e) => e.id));
+    expect(store.claim("x", 10, Date.now(), false)).toHaveLength(2);
+    expect(store.claim("x", 10, Date.now(), false)).toHaveLength(0);
+    store.complete(claimed.map((c) => ({ key: c.key, action: "x", result: "delivered" as const })));
+    expect(store.countUnfinished()).toBe(2);
+  });
+
+  it("schedules retries and keeps dead letters until replayed", () => {
+    const [event] = factory.many(1);
+    store.ingest([row(event!, ["x"])], undefined);
+    const [claimed] = store.claim("x", 1, Date.now(), false);
+    const later = Date.now() + 60_000;
+    store.complete([
+      { key: claimed!.key, action: "x", result: "retry", attempts: 1, dueAt: later, error: "503" },
+    ]);
+    expect(store.claim("x", 1, Date.now(), false)).toHaveLength(0);
+    const [retry] = store.claim("x", 1, later, false);
+    expect(retry?.attempts).toBe(1);
+    store.complete([
+      { key: retry!.key, action: "x", result: "dead", attempts: 2, error: "PermanentError: 400" },
+    ]);
+    expect(store.listDead()).toEqual([
+      expect.objectContaining({
+        action: "x",
+        eventId: event!.id,
+        eventType: event!.type,
+        attempts: 2,
+        lastError: "PermanentError: 400",
+      }),
+    ]);
+    expect(store.stats().dead).toEqual({ x: 1 });
+    expect(store.replayDead({ action: "y" })).toBe(0);
+    expect(store.replayDead({ eventId: event!.id })).toBe(1);
+    expect(store.listDead()).toEqual([]);
+    expect(store.claim("x", 1, Date.now(), false)[0]?.attempts).toBe(0);
+  });
+
+  it("recovers deliveries left in flight by a killed process", () => {
+    store.ingest(
+      factory.many(2).map((e) => row(e, ["x"], true)),
+      undefined,
+    );
+    expect(store.claim("x", 10, Date.now(), false)).toHaveLength(0);
+    expect(store.recoverInFlight()).toBe(2);
+    expect(store.claim("x", 10, Date.now(), false)).toHaveLength(2);
+  });
+
+  it("releases one key's events one at a time, in order, for ordered actions", () => {
+    const [a1, b1, a2] = factory.many(3);
+    store.ingest(
+      [row(a1!, ["o"], false, "alice"), row(b1!, ["o"], false, "bob"), row(a2!, ["o"], false, "alice")],
+      undefined,
+    );
+    const first = store.claim("o", 10, Date.now(), true);
+    expect(first.map((c) => JSON.parse(c.payload).id)).toEqual([a1!.id, b1!.id]);
+    expect(store.claim("o", 10, Date.now(), true)).toHaveLength(0);
+    // A retry of alice's first event still blocks her second.
+    store.complete([
+      { key: first[0]!.key, action: "o", result: "retry", attempts: 1, dueAt: Date.now() + 1000, error: "e" },
+    ]);
+    expect(store.claim("o", 10, Date.now(), true)).toHaveLength(0);
+    // Dead-lettered, it no longer does.
+    store.complete([{ key: first[0]!.key, action: "o", result: "dead", attempts: 2, error: "e" }]);
+    expect(store.claim("o", 10, Date.now(), true).map((c) => JSON.parse(c.payload).id)).toEqual([a2!.id]);
+  });
+
+  it("prunes finished payloads and old event ids, keeping dead letters and the dedupe window", () => {
+    const events = factory.many(4);
+    store.ingest(
+      events.map((e) => row(e, ["x"])),
+      undefined,
+    );
+    const claimed = store.claim("x", 4, Date.now(), false);
+    store.complete([
+      { key: claimed[0]!.key, action: "x", result: "delivered" },
+      { key: claimed[1]!.key, action: "x", result: "dead", attempts: 1, error: "e" },
+    ]);
+    store.prune(Date.now(), 60_000);
+    // Still deduplicated inside the window.
+    expect(store.ingest([row(events[0]!, ["x"])], undefined).inserted).toEqual([false]);
+    store.prune(Date.now() + 120_000, 60_000);
+    expect(store.ingest([row(events[0]!, ["x"])], undefined).inserted).toEqual([true]);
+    expect(store.listDead()).toHaveLength(1);
+    store.replayDead();
+    expect(store.claim("x", 10, Date.now(), false).length).toBeGreaterThan(0);
+  });
+
+  it("persists action caches", () => {
+    const backend = store.cacheBackend("x");
+    backend.save("k", { value: "v", expires_at: Date.now() + 60_000 });
+    backend.save("old", { value: "v", expires_at: Date.now() - 1 });
+    expect([...store.cacheBackend("x").load()].map(([k]) => k)).toEqual(["k"]);
+    expect([...store.cacheBackend("y").load()]).toEqual([]);
+    backend.remove("k");
+    expect([...store.cacheBackend("x").load()]).toEqual([]);
+  });
+});
