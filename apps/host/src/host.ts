@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { StreamItem } from "@switchyard/auth0-events";
 import {
   type Action,
