@@ -223,6 +223,18 @@ describe("retry decisions", () => {
     await waitFor(() => fake.server.openConnections() === 0, { timeoutMs: 2_000, message: "aborted socket" });
   });
 
+  it("each delivery's budget aborts only its own request", async () => {
+    const action = create();
+    fake.server.failAlways({ delayMs: 400 });
+    const [short, long] = await Promise.all([
+      deliver(action, events.userCreated(), 100),
+      deliver(action, events.userCreated(), 3_000),
+    ]);
+    expect(short.status).toBe("retryable");
+    expect(long.status).toBe("delivered");
+    expect(fake.messages()).toHaveLength(1);
+  });
+
   it("the per-request timeoutMs option also bounds a slow answer", async () => {
     const action = create({ timeoutMs: 100 });
     fake.failNext({ delayMs: 3_000 });
