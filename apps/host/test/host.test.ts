@@ -1,0 +1,204 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Writable } from "node:stream";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { finishConfig } from "../src/config/load.js";
+import type { SwitchyardConfigInput } from "../src/config/schema.js";
+import { type Host, startHost } from "../src/host.js";
+import { openStore } from "../src/store/open.js";
+import { memorySource } from "./memory-source.js";
+
+const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
+type Attempt = { id: string; type: string; attempt: number; at: number; done: boolean };
+const recorded = (id: string): Attempt[] =>
+  ((globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder ??= {})[id] ?? [];
+const delivered = (id: string) => new Set(recorded(id).filter((a) => a.done).map((a) => a.id));
+
+let dir: string;
+let hosts: Host[] = [];
+let logs: string[] = [];
+let run = 0;
+const factory = createEventFactory({ seed: 11 });
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-host-"));
+  logs = [];
+  run++;
+});
+afterEach(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  hosts = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function action(name: string, events: string[], options: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  return { name, plugin: RECORDER, events, with: { id: `${run}:${name}`, ...options }, ...extra };
+}
+
+async function start(actions: SwitchyardConfigInput["actions"], source = memorySource(), extra: Partial<SwitchyardConfigInput> = {}) {
+  const loaded = finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+      state: join(dir, "state"),
+      server: { port: 0 },
+      log: { level: "debug" },
+      actions,
+      ...extra,
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(...String(chunk).trim().split("\n"));
+      callback();
+    },
+  });
+  const host = await startHost(loaded, { source, logDestination: sink });
+  hosts.push(host);
+  return { host, source, loaded };
+}
+
+describe("host (in process)", () => {
+  it("routes each event to every matching action and nowhere else", async () => {
+    const { source } = await start([
+      action("users", ["user.*"]),
+      action("members", ["organization.member.*"]),
+      action("all", ["*"]),
+      action("no-tests", ["*"], {}, { testEvents: false }),
+    ]);
+    const events = [
+      ...factory.many(25),
+      factory.event("session.revoked", { object: { id: "s1" } }),
+      factory.event("user.created", { a0purpose: "test" }),
+    ];
+    source.push(...events);
+    const all = new Set(events.map((e) => e.id));
+    await waitFor(() => delivered(`${run}:all`).size === all.size);
+    await waitFor(() => delivered(`${run}:no-tests`).size === all.size - 1);
+    expect(delivered(`${run}:users`)).toEqual(new Set(events.filter((e) => e.type.startsWith("user.")).map((e) => e.id)));
+    expect(delivered(`${run}:members`)).toEqual(
+      new Set(events.filter((e) => e.type.startsWith("organization.member.")).map((e) => e.id)),
+    );
+    expect([...delivered(`${run}:no-tests`)]).not.toContain(events.at(-1)!.id);
+  });
+
+  it("delivers an upstream duplicate once per action", async () => {
+    const { source } = await start([action("a", ["*"])]);
+    const [event] = factory.many(1);
+    source.push(event!, event!, event!);
+    await waitFor(() => delivered(`${run}:a`).size === 1);
+    source.push(...factory.many(1));
+    await waitFor(() => delivered(`${run}:a`).size === 2);
+    expect(recorded(`${run}:a`).filter((a) => a.id === event!.id)).toHaveLength(1);
+  });
+
+  it("retries with backoff and honours retryAfterMs", async () => {
+    const { source } = await start([
+      action("flaky", ["*"], { failTimes: 2 }, { retry: { maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 50 } }),
+      action("later", ["*"], { failTimes: 1, retryAfterMs: 300 }, { retry: { maxAttempts: 3, initialDelayMs: 1 } }),
+    ]);
+    const [event] = factory.many(1);
+    source.push(event!);
+    await waitFor(() => delivered(`${run}:flaky`).size === 1 && delivered(`${run}:later`).size === 1);
+    expect(recorded(`${run}:flaky`).map((a) => a.attempt)).toEqual([1, 2, 3]);
+    const [first, second] = recorded(`${run}:later`);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(290);
+  });
+
+  it("dead-letters permanent failures and exhausted retries, and replays them", async () => {
+    const { source, loaded } = await start([
+      action("strict", ["*"], { permanentTypes: ["user.deleted"] }, { secrets: { KEY: "super-secret-key" } }),
+      action("flaky", ["user.deleted"], { failTimes: 99 }, { retry: { maxAttempts: 2, initialDelayMs: 5 } }),
+    ]);
+    const deleted = factory.byType["user.deleted"]();
+    const created = factory.byType["user.created"]();
+    source.push(deleted, created);
+    const store = openStore(loaded);
+    try {
+      await waitFor(() => store.listDead().length === 2);
+      const dead = store.listDead();
+      expect(dead.map((d) => [d.action, d.eventId, d.attempts])).toEqual(
+        expect.arrayContaining([
+          ["strict", deleted.id, 1],
+          ["flaky", deleted.id, 2],
+        ]),
+      );
+      expect(dead.find((d) => d.action === "strict")!.lastError).toContain("[redacted]");
+      expect(dead.find((d) => d.action === "flaky")!.lastError).toMatch(/gave up after 2 attempts/);
+      expect(delivered(`${run}:strict`)).toEqual(new Set([created.id]));
+      expect(logs.join("\n")).not.toContain("super-secret-key");
+      // The running host picks up replayed deliveries.
+      expect(store.replayDead({ action: "flaky" })).toBe(1);
+      await waitFor(() => recorded(`${run}:flaky`).length === 3);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("keeps a slow or hanging action from delaying the others", async () => {
+    const { source } = await start([
+      action("hangs", ["*"], { hang: true }, { timeoutMs: 200, concurrency: 2, retry: { maxAttempts: 1 } }),
+      action("slow", ["*"], { delayMs: 400 }, { concurrency: 1 }),
+      action("fast", ["*"]),
+    ]);
+    const events = factory.many(50);
+    const started = Date.now();
+    source.push(...events);
+    await waitFor(() => delivered(`${run}:fast`).size === 50);
+    expect(Date.now() - started).toBeLessThan(400);
+    await waitFor(() => recorded(`${run}:hangs`).length >= 2, { timeoutMs: 2_000 });
+  });
+
+  it("delivers one user's events in stream order with orderBy", async () => {
+    const { source } = await start([
+      action("ordered", ["user.*"], { failTimes: 1 }, { orderBy: "user", concurrency: 8, retry: { maxAttempts: 3, initialDelayMs: 5 } }),
+    ]);
+    const users = ["auth0|alice", "auth0|bob"];
+    const events = Array.from({ length: 20 }, (_, i) =>
+      factory.event(i % 3 === 0 ? "user.updated" : "user.created", { object: { user_id: users[i % 2]! } }),
+    );
+    source.push(...events);
+    await waitFor(() => delivered(`${run}:ordered`).size === 20);
+    for (const user of users) {
+      const expected = events.filter((e) => (e.data.object as { user_id: string }).user_id === user).map((e) => e.id);
+      const order = recorded(`${run}:ordered`).filter((a) => a.done && expected.includes(a.id)).map((a) => a.id);
+      expect(order).toEqual(expected);
+    }
+  });
+
+  it("resumes after a restart: the cursor and pending deliveries survive", async () => {
+    const first = await start([action("slow", ["*"], { delayMs: 50 }, { concurrency: 1 })]);
+    const events = factory.many(30);
+    first.source.push(...events);
+    await waitFor(() => delivered(`${run}:slow`).size >= 3);
+    await first.host.stop();
+    hosts = [];
+    const got = delivered(`${run}:slow`).size;
+    expect(got).toBeLessThan(30);
+    const second = await start([action("slow", ["*"], {}, { concurrency: 4 })], first.source);
+    await waitFor(() => delivered(`${run}:slow`).size === 30);
+    expect(first.source.connects()).toBe(2);
+    second.source.push(...factory.many(1));
+    await waitFor(() => delivered(`${run}:slow`).size === 31);
+  });
+
+  it("serves health, readiness and metrics", async () => {
+    const { host, source } = await start([action("a", ["*"]), action("b", ["user.deleted"], { permanentTypes: ["user.deleted"] })]);
+    source.push(...factory.many(25));
+    await waitFor(() => delivered(`${run}:a`).size === 25);
+    const base = `http://127.0.0.1:${host.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready", checks: { stream: true, store: true } });
+    const metrics = await waitFor(async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return text.includes('switchyard_dlq_size{action="b"} 1') ? text : undefined;
+    });
+    expect(metrics).toContain('switchyard_deliveries_total{action="a",outcome="delivered"} 25');
+    expect(metrics).toContain('switchyard_events_received_total{type="user.created"} 1');
+    expect(metrics).toContain('switchyard_queue_depth{action="a"} 0');
+  });
+});
