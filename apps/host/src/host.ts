@@ -153,10 +153,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const hooks = {
       onConnect: () => {
         connected = true;
+        metrics.connected.set(1);
         log.info({ source: source.describe }, "stream connected");
       },
       onReconnect: (info: { attempt: number; delayMs: number; reason: string }) => {
         connected = false;
+        metrics.connected.set(0);
         metrics.reconnects.inc();
         log.info(info, "stream reconnecting");
       },
@@ -167,6 +169,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
       onError: (error: Error) => {
         connected = false;
+        metrics.connected.set(0);
         metrics.streamErrors.inc();
         log.warn({ error: redact(error.message) }, "stream interrupted");
       },
