@@ -8,6 +8,7 @@ import {
 } from "@segment/analytics-node";
 import { type Action, describeError, PermanentError, RetryableError } from "@switchyard/core";
 import { Agent } from "undici";
+import { listenForAcknowledgements } from "./acknowledgements.js";
 import type { PreparedCall } from "./calls.js";
 import { classifySegmentFailure } from "./failures.js";
 import { type HttpFailure, SegmentHttpClient } from "./http-client.js";
@@ -39,18 +40,21 @@ export function createSegmentAction(options: ResolvedSegmentOptions): Action {
   const mapper = createMapper(options.mapping);
   let closing: Promise<void> | undefined;
 
+  const acknowledgements = listenForAcknowledgements(analytics);
+
   function send(call: PreparedCall): Promise<void> {
     return new Promise((resolve, reject) => {
-      // The SDK calls back once the batch holding this message was accepted or finally failed.
-      const callback = (error?: unknown) => {
+      const settled = (error?: unknown) => {
         const response = failures.get(call.messageId);
         failures.delete(call.messageId);
         if (error === undefined) resolve();
         else reject(classifySegmentFailure(error, call, response));
       };
+      acknowledgements.wait(call.messageId, settled);
       try {
-        dispatch(analytics, call, callback);
+        dispatch(analytics, call);
       } catch (error) {
+        acknowledgements.forget(call.messageId, settled);
         // The SDK validates synchronously (e.g. no userId nor anonymousId): resending cannot fix that.
         reject(
           new PermanentError(`${PREFIX} Segment refused the ${call.type} call: ${describeError(error)}`),
@@ -86,37 +90,34 @@ export function createSegmentAction(options: ResolvedSegmentOptions): Action {
       // On timeout the SDK aborts its pending batches, whose deliveries then fail retryable.
       await analytics.closeAndFlush({ timeout: options.closeTimeoutMs });
     } finally {
-      const closed = agent.close();
-      const timer = setTimeout(() => void agent.destroy().catch(() => {}), options.closeTimeoutMs);
-      await closed.catch(() => {});
-      clearTimeout(timer);
+      // Not `agent.close()`: it would wait for a request still hanging after the timeout, and it forgets its
+      // sockets, so a later destroy() cannot reach them. Once drained, destroying only drops idle sockets.
+      await agent.destroy().catch(() => {});
       failures.clear();
     }
   }
 }
 
-type Callback = (error?: unknown) => void;
-
-function dispatch(analytics: Analytics, call: PreparedCall, callback: Callback): void {
+function dispatch(analytics: Analytics, call: PreparedCall): void {
   const { type, ...params } = call;
   switch (type) {
     case "track":
-      analytics.track(params as TrackParams, callback);
+      analytics.track(params as TrackParams);
       return;
     case "identify":
-      analytics.identify(params as IdentifyParams, callback);
+      analytics.identify(params as IdentifyParams);
       return;
     case "group":
-      analytics.group(params as GroupParams, callback);
+      analytics.group(params as GroupParams);
       return;
     case "page":
-      analytics.page(params as PageParams, callback);
+      analytics.page(params as PageParams);
       return;
     case "screen":
-      analytics.screen(params as PageParams, callback);
+      analytics.screen(params as PageParams);
       return;
     case "alias":
-      analytics.alias(params as AliasParams, callback);
+      analytics.alias(params as AliasParams);
   }
 }
 

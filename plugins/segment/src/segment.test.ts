@@ -242,6 +242,23 @@ describe.concurrent("segment: when a delivery counts as done", () => {
   });
 });
 
+describe("segment: close", () => {
+  it("gives up on a hanging Segment after closeTimeoutMs, failing the delivery retryable", async ({
+    onTestFinished,
+    expect,
+  }) => {
+    const t = await setup(onTestFinished, { closeTimeoutMs: 100 });
+    t.fake.server.failAlways({ delayMs: 5_000 });
+    const delivery = failureOf(t.deliver(byType["user.created"]()));
+    await t.fake.server.waitForRequests(1);
+    const started = Date.now();
+    await t.action.close?.();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await delivery).toBeInstanceOf(RetryableError);
+    await waitFor(() => t.fake.server.openConnections() === 0);
+  });
+});
+
 describe("segment: options", () => {
   it("rejects bad options with readable errors that never echo the write key", () => {
     expect(() => segment({} as SegmentOptions)).toThrow(
