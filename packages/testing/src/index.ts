@@ -13,3 +13,6 @@ export type { CapturedLog, RunActionOptions, RunActionResult } from "./run-actio
 export { createCapturingLogger, runAction } from "./run-action.js";
 export type { ConformanceDestination, ConformanceSuite } from "./conformance.js";
 export { findSecrets, testAction } from "./conformance.js";
+export { EventLog } from "./event-log.js";
+export type { FakeTenant, FakeTenantOptions } from "./fake-tenant.js";
+export { startFakeTenant } from "./fake-tenant.js";

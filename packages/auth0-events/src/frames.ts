@@ -1,0 +1,86 @@
+import type { StreamErrorBody } from "@switchyard/core";
+import { parseStreamMessage } from "@switchyard/core";
+import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
+import { StreamError } from "./errors.js";
+import type { StreamHooks, StreamItem } from "./options.js";
+import { Utf8ChunkDecoder } from "./utf8.js";
+
+/** A frame bigger than this (in characters) is dropped, so that a stream without blank lines cannot eat memory. */
+export const MAX_FRAME_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Turns the bytes of one connection into checked items. Each `push` parses one socket read; the items it
+ * produced are then taken with `take()`. An `error` frame is not an item: it is kept in `errorFrame`, and
+ * frames after it on the same connection are ignored (the server closes the stream after one).
+ */
+export class FrameReader {
+  items: StreamItem[] = [];
+  errorFrame: StreamErrorBody | undefined;
+  overflow = false;
+  /** The server's `retry:` hint, when it sent one. */
+  retryMs: number | undefined;
+  private readonly decoder = new Utf8ChunkDecoder();
+  private readonly parser: EventSourceParser;
+
+  constructor(private readonly hooks: StreamHooks) {
+    this.parser = createParser({
+      onEvent: (message) => this.onEvent(message),
+      onRetry: (ms) => {
+        this.retryMs = ms;
+      },
+      onError: (error) => {
+        if (error.type === "max-buffer-size-exceeded") this.overflow = true;
+      },
+      maxBufferSize: MAX_FRAME_CHARS,
+    });
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.overflow) return;
+    this.parser.feed(this.decoder.decode(chunk));
+  }
+
+  take(): StreamItem[] {
+    const items = this.items;
+    this.items = [];
+    return items;
+  }
+
+  private onEvent(message: EventSourceMessage): void {
+    if (this.errorFrame || message.data === "") return;
+    const result = parseStreamMessage(message.data, message.event);
+    if (!result.ok) {
+      const offset = message.id || offsetIn(message.data);
+      const where = offset ? ` at offset ${offset}` : "";
+      const error = new StreamError("MALFORMED", `skipped a malformed frame${where}: ${result.error.message}`, {
+        retryable: true,
+        cause: result.error,
+      });
+      call(() => this.hooks.onMalformed?.({ offset, error, raw: message.data }));
+      return;
+    }
+    const value = result.value;
+    if (value.kind === "error") {
+      this.errorFrame = value.error;
+      return;
+    }
+    this.items.push(value);
+    if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(value));
+  }
+}
+
+const OFFSET = /"offset"\s*:\s*"([^"\\]{1,1024})"/;
+
+// A frame whose JSON is broken may still name its offset; report it so the operator can find the frame.
+function offsetIn(data: string): string | undefined {
+  return OFFSET.exec(data.slice(0, 2048))?.[1];
+}
+
+/** Run a user hook; a hook that throws must never break the stream. */
+export function call(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // Deliberately ignored: hooks are for metrics and logs.
+  }
+}
