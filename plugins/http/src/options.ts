@@ -51,7 +51,7 @@ export const httpOptions = z.strictObject({
       }
     })
     .default({}),
-  /** Time allowed for one request, response included; the host's own time budget applies too. */
+  /** Longest wait for connecting, for the response headers and for each pause in the body; the host budget applies too. */
   timeoutMs: z.number().int().positive().max(120_000).default(15_000),
   /** The HTTP method. */
   method: z.enum(["POST", "PUT", "PATCH"]).default("POST"),
