@@ -35,9 +35,16 @@ describe("startFakeSegment", () => {
     expect((await post(segment, { batch: [message("a")] }, "")).status).toBe(401);
     expect((await post(segment, { batch: [{ type: "track" }] })).status).toBe(400);
     expect((await post(segment, { nope: true })).status).toBe(400);
+    const huge = { ...message("big"), properties: { blob: "x".repeat(33 * 1024) } };
+    expect((await post(segment, { batch: [huge] })).status).toBe(400);
+    const many = Array.from({ length: 20 }, (_, i) => ({
+      ...message(`m${i}`),
+      properties: { blob: "x".repeat(30_000) },
+    }));
+    expect((await post(segment, { batch: many })).status).toBe(400);
     expect((await post(segment, { batch: [] }, basic("wk_test"), "/v1/track")).status).toBe(404);
     expect(segment.messages()).toEqual([]);
-    expect(segment.server.requests).toHaveLength(5);
+    expect(segment.server.requests).toHaveLength(7);
   });
 
   it("takes any write key when none is configured", async () => {

@@ -1,6 +1,9 @@
 import { type FakeServer, type RecordedRequest, type Reply, startFakeServer } from "./fake-server.js";
 import { waitFor } from "./wait-for.js";
 
+const MAX_BATCH_BYTES = 500 * 1024;
+const MAX_MESSAGE_BYTES = 32 * 1024;
+
 /** One message inside a Segment batch (`track`, `identify`, `group`, …), as the SDK sent it. */
 export interface SegmentMessage {
   type: string;
@@ -45,7 +48,8 @@ export interface FakeSegment {
 
 /**
  * Start a fake Segment tracking API on 127.0.0.1: `POST /v1/batch` with Basic auth of the write key
- * (401 otherwise; any key when `writeKey` is not given) answers 200 `{}` and records the batch.
+ * (401 otherwise; any key when `writeKey` is not given) answers 200 `{}` and records the batch; 400 to a
+ * malformed batch, one over 500 KB or holding a message over 32 KB.
  */
 export async function startFakeSegment(options: { writeKey?: string } = {}): Promise<FakeSegment> {
   const accepted: SegmentBatch[] = [];
@@ -65,6 +69,13 @@ export async function startFakeSegment(options: { writeKey?: string } = {}): Pro
     const json = request.json as { batch?: unknown; sentAt?: unknown } | undefined;
     if (!json || !Array.isArray(json.batch) || !json.batch.every(isMessage)) {
       return { status: 400, body: { error: "invalid batch" } };
+    }
+    // Segment's documented limits: 500 KB per batch request, 32 KB per message.
+    if (Buffer.byteLength(request.body) > MAX_BATCH_BYTES) {
+      return { status: 400, body: { error: "batch larger than 500 KB" } };
+    }
+    if (json.batch.some((message) => Buffer.byteLength(JSON.stringify(message)) > MAX_MESSAGE_BYTES)) {
+      return { status: 400, body: { error: "message larger than 32 KB" } };
     }
     accepted.push({
       batch: json.batch,

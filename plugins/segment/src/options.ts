@@ -30,8 +30,11 @@ export const segmentOptionsSchema = z.strictObject({
   /** Base URL of Segment's tracking API (EU workspaces: `https://events.eu1.segmentapis.com`). */
   host: z.url({ protocol: /^https?$/ }).default("https://api.segment.io"),
   path: z.string().startsWith("/").default("/v1/batch"),
-  /** Send a batch once it holds this many messages… */
-  flushAt: z.int().min(1).max(500).default(15),
+  /**
+   * Send a batch once it holds this many messages… Capped at 100 so that batches stay under Segment's 500 KB per
+   * request (a rejected batch fails every delivery in it, and the SDK's own size check undercounts).
+   */
+  flushAt: z.int().min(1).max(100).default(15),
   /** …or this long after its first message, whichever comes first. */
   flushIntervalMs: z.int().min(1).max(10_000).default(500),
   /** Give up on one HTTP request after this long (the delivery then fails retryable). */

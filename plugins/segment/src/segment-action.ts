@@ -16,6 +16,8 @@ import { createMapper } from "./mapping.js";
 import type { ResolvedSegmentOptions } from "./options.js";
 
 const PREFIX = "[switchyard] [segment]";
+/** Segment's 32 KB per message, less room for the fields the SDK adds (library, runtime). */
+const MAX_MESSAGE_BYTES = 32 * 1024 - 512;
 
 /**
  * The Segment action: one SDK instance (one batching queue) for every delivery of this action. A delivery
@@ -50,6 +52,17 @@ export function createSegmentAction(options: ResolvedSegmentOptions): Action {
         if (error === undefined) resolve();
         else reject(classifySegmentFailure(error, call, response));
       };
+      const size = Buffer.byteLength(JSON.stringify(call));
+      if (size > MAX_MESSAGE_BYTES) {
+        // Segment answers 400 to the whole batch for one oversized message, failing its neighbours too; the SDK
+        // means to catch this, but its size estimate counts escapes, not bytes.
+        reject(
+          new PermanentError(
+            `${PREFIX} the ${call.type} call (messageId ${call.messageId}) is ${size} bytes, over Segment's 32 KB limit per message`,
+          ),
+        );
+        return;
+      }
       acknowledgements.wait(call.messageId, settled);
       try {
         dispatch(analytics, call);

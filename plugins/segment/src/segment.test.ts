@@ -202,6 +202,19 @@ describe.concurrent("segment: when a delivery counts as done", () => {
     expect((error as Error).message).not.toContain("wk_wrong_key_123");
   });
 
+  it("fails permanent for a message over Segment's 32 KB limit, without sending it", async ({
+    onTestFinished,
+    expect,
+  }) => {
+    const { fake, deliver } = await setup(onTestFinished, {
+      mapping: { "*": () => [{ type: "track", event: "Huge", properties: { blob: "x".repeat(40_000) } }] },
+    });
+    const error = await failureOf(deliver(byType["user.created"]()));
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/32 KB/);
+    expect(fake.server.requests).toHaveLength(0);
+  });
+
   it("fails retryable when the connection drops", async ({ onTestFinished, expect }) => {
     const { fake, deliver } = await setup(onTestFinished);
     fake.server.failNext({ drop: true });
