@@ -162,6 +162,16 @@ describe.concurrent("segment: when a delivery counts as done", () => {
     expect(fake.messages()).toHaveLength(2);
   });
 
+  it("settles both of two concurrent deliveries of the same event (same messageIds)", async ({
+    onTestFinished,
+    expect,
+  }) => {
+    const { fake, deliver } = await setup(onTestFinished);
+    const event = byType["user.created"]();
+    await Promise.all([deliver(event), deliver(event)]);
+    expect(fake.messages().filter((m) => m.messageId === event.id)).toHaveLength(2);
+  });
+
   it("fails retryable on 503, with no retry hidden in the SDK", async ({ onTestFinished, expect }) => {
     const { fake, deliver } = await setup(onTestFinished);
     fake.server.failNext({ status: 503 });
