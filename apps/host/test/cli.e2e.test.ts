@@ -82,7 +82,10 @@ const ids = (events: Auth0Event[], test: (type: string) => boolean) =>
 describe("switchyard start (real process, the issue's config)", () => {
   it("delivers every event to every matching action across SIGKILLs, dead-letters and replays, stops on SIGTERM", async () => {
     const factory = createEventFactory({ seed: 42 });
-    const events: Auth0Event[] = [...factory.many(500), factory.event("session.revoked", { object: { id: "ses_1" } })];
+    const events: Auth0Event[] = [
+      ...factory.many(500),
+      factory.event("session.revoked", { object: { id: "ses_1" } }),
+    ];
     for (const event of events.filter((e) => e.type === "group.created").slice(0, 3)) poisoned.add(event.id);
     tenant.append(events.slice(0, 200));
 
@@ -93,31 +96,60 @@ describe("switchyard start (real process, the issue's config)", () => {
     tenant.append(events.slice(200, 400));
 
     const second = start();
-    await waitFor(() => webhook.requests.length >= 250, { timeoutMs: 30_000, message: "deliveries after restart" });
+    await waitFor(() => webhook.requests.length >= 250, {
+      timeoutMs: 30_000,
+      message: "deliveries after restart",
+    });
     second.child.kill("SIGKILL");
     await second.exited;
     tenant.append(events.slice(400));
 
     const third = start();
     const everything = new Set(events.map((e) => e.id));
-    const warehouse = () => new Set(webhook.deliveries.filter((d) => d.request.headers["webhook-id"] && !poisoned.has(d.id!)).map((d) => d.id!));
-    await waitFor(() => warehouse().size === everything.size - poisoned.size, { timeoutMs: 60_000, message: "all warehouse deliveries" });
+    const warehouse = () =>
+      new Set(
+        webhook.deliveries
+          .filter((d) => d.request.headers["webhook-id"] && !poisoned.has(d.id!))
+          .map((d) => d.id!),
+      );
+    await waitFor(() => warehouse().size === everything.size - poisoned.size, {
+      timeoutMs: 60_000,
+      message: "all warehouse deliveries",
+    });
 
     // Slack: user.created and organization.member.added only.
     const slackWanted = ids(events, (t) => t === "user.created" || t === "organization.member.added");
-    const slackGot = () => new Set(slack.messages().flatMap((m) => [...slackWanted].filter((id) => JSON.stringify(m).includes(id))));
-    await waitFor(() => slackGot().size === slackWanted.size, { timeoutMs: 30_000, message: "slack messages" });
+    const slackGot = () =>
+      new Set(
+        slack.messages().flatMap((m) => [...slackWanted].filter((id) => JSON.stringify(m).includes(id))),
+      );
+    await waitFor(() => slackGot().size === slackWanted.size, {
+      timeoutMs: 30_000,
+      message: "slack messages",
+    });
     expect(slack.messages().every((m) => m.channel === "#signups")).toBe(true);
     // Segment: user.* and organization.*; the track call's messageId is the event id.
     const segmentWanted = ids(events, (t) => t.startsWith("user.") || t.startsWith("organization."));
-    const tracked = () => new Set(segment.messages().filter((m) => m.type === "track").map((m) => m.messageId));
-    await waitFor(() => [...segmentWanted].every((id) => tracked().has(id)), { timeoutMs: 30_000, message: "segment tracks" });
+    const tracked = () =>
+      new Set(
+        segment
+          .messages()
+          .filter((m) => m.type === "track")
+          .map((m) => m.messageId),
+      );
+    await waitFor(() => [...segmentWanted].every((id) => tracked().has(id)), {
+      timeoutMs: 30_000,
+      message: "segment tracks",
+    });
     // my-action: user.deleted only, with its secret.
     const notifyWanted = ids(events, (t) => t === "user.deleted");
-    await waitFor(() => new Set(notify.requests.map((r) => (r.json as Auth0Event).id)).size === notifyWanted.size, {
-      timeoutMs: 30_000,
-      message: "notify deliveries",
-    });
+    await waitFor(
+      () => new Set(notify.requests.map((r) => (r.json as Auth0Event).id)).size === notifyWanted.size,
+      {
+        timeoutMs: 30_000,
+        message: "notify deliveries",
+      },
+    );
 
     // Nothing anywhere else.
     expect([...tracked()].filter((id) => !segmentWanted.has(id))).toEqual([]);
@@ -142,12 +174,21 @@ describe("switchyard start (real process, the issue's config)", () => {
     poisoned.clear();
     const replay = await runCli(["dlq", "replay", "--action", "warehouse", "--config", config], env);
     expect(replay.stdout).toContain("3 delivery(ies) queued again");
-    await waitFor(() => [...replayIds].every((id) => warehouse().has(id)), { timeoutMs: 15_000, message: "replayed deliveries" });
+    await waitFor(() => [...replayIds].every((id) => warehouse().has(id)), {
+      timeoutMs: 15_000,
+      message: "replayed deliveries",
+    });
     expect(JSON.parse((await runCli(["dlq", "list", "--json", "--config", config], env)).stdout)).toEqual([]);
 
     // Upstream duplicates are reported, not redelivered; the logs never show a secret.
     const logText = [...first.stdout, ...second.stdout, ...third.stdout].join("\n");
-    for (const secret of [env.AUTH0_CLIENT_SECRET!, env.SLACK_TOKEN!, env.SEGMENT_WRITE_KEY!, SECRET, env.MY_API_KEY!]) {
+    for (const secret of [
+      env.AUTH0_CLIENT_SECRET!,
+      env.SLACK_TOKEN!,
+      env.SEGMENT_WRITE_KEY!,
+      SECRET,
+      env.MY_API_KEY!,
+    ]) {
       expect(logText).not.toContain(secret);
     }
 
@@ -163,7 +204,13 @@ describe("switchyard validate and errors", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("valid (4 actions)");
     expect(result.stdout).toContain("#signups");
-    for (const secret of [env.AUTH0_CLIENT_SECRET!, env.SLACK_TOKEN!, env.SEGMENT_WRITE_KEY!, SECRET, env.MY_API_KEY!]) {
+    for (const secret of [
+      env.AUTH0_CLIENT_SECRET!,
+      env.SLACK_TOKEN!,
+      env.SEGMENT_WRITE_KEY!,
+      SECRET,
+      env.MY_API_KEY!,
+    ]) {
       expect(result.stdout).not.toContain(secret);
     }
   });
@@ -172,9 +219,14 @@ describe("switchyard validate and errors", () => {
     const { SEGMENT_WRITE_KEY: _unset, ...rest } = env;
     const missing = await runCli(["validate", "--config", config], { ...rest, SEGMENT_WRITE_KEY: "" });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/switchyard\.yaml:\d+:\d+: actions\[1\]\.with\.writeKey: environment variable SEGMENT_WRITE_KEY is not set/);
+    expect(missing.stderr).toMatch(
+      /switchyard\.yaml:\d+:\d+: actions\[1\]\.with\.writeKey: environment variable SEGMENT_WRITE_KEY is not set/,
+    );
     const bad = join(dir, "bad.yaml");
-    writeFileSync(bad, "source:\n  auth0: { domain: x.us.auth0.com, token: abcdefgh }\nactions:\n  - { name: a, plugin: '@switchyard/plugin-slack', events: ['user.created'], with: { channel: '#x' } }\n");
+    writeFileSync(
+      bad,
+      "source:\n  auth0: { domain: x.us.auth0.com, token: abcdefgh }\nactions:\n  - { name: a, plugin: '@switchyard/plugin-slack', events: ['user.created'], with: { channel: '#x' } }\n",
+    );
     const start = await runCli(["start", "--config", bad], {});
     expect(start.code).toBe(2);
     expect(start.stderr).toContain(bad);

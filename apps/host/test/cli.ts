@@ -6,7 +6,12 @@ import { waitFor } from "@switchyard/testing";
 const require = createRequire(import.meta.url);
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 /** Run the CLI from its TypeScript sources, as `pnpm exec switchyard` runs the build. */
-export const NODE_ARGS = ["--conditions=@switchyard/source", "--import", pathToFileURL(require.resolve("tsx")).href, CLI];
+export const NODE_ARGS = [
+  "--conditions=@switchyard/source",
+  "--import",
+  pathToFileURL(require.resolve("tsx")).href,
+  CLI,
+];
 
 export interface CliProcess {
   child: ChildProcess;

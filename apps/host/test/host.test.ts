@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
@@ -14,8 +14,14 @@ import { memorySource } from "./memory-source.js";
 const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
 type Attempt = { id: string; type: string; attempt: number; at: number; done: boolean };
 const recorded = (id: string): Attempt[] =>
-  ((globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder ??= {})[id] ?? [];
-const delivered = (id: string) => new Set(recorded(id).filter((a) => a.done).map((a) => a.id));
+  ((globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder ??= {})[id] ??
+  [];
+const delivered = (id: string) =>
+  new Set(
+    recorded(id)
+      .filter((a) => a.done)
+      .map((a) => a.id),
+  );
 
 let dir: string;
 let hosts: Host[] = [];
@@ -34,11 +40,20 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function action(name: string, events: string[], options: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+function action(
+  name: string,
+  events: string[],
+  options: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) {
   return { name, plugin: RECORDER, events, with: { id: `${run}:${name}`, ...options }, ...extra };
 }
 
-async function start(actions: SwitchyardConfigInput["actions"], source = memorySource(), extra: Partial<SwitchyardConfigInput> = {}) {
+async function start(
+  actions: SwitchyardConfigInput["actions"],
+  source = memorySource(),
+  extra: Partial<SwitchyardConfigInput> = {},
+) {
   const loaded = finishConfig(
     {
       source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
@@ -79,7 +94,9 @@ describe("host (in process)", () => {
     const all = new Set(events.map((e) => e.id));
     await waitFor(() => delivered(`${run}:all`).size === all.size);
     await waitFor(() => delivered(`${run}:no-tests`).size === all.size - 1);
-    expect(delivered(`${run}:users`)).toEqual(new Set(events.filter((e) => e.type.startsWith("user.")).map((e) => e.id)));
+    expect(delivered(`${run}:users`)).toEqual(
+      new Set(events.filter((e) => e.type.startsWith("user.")).map((e) => e.id)),
+    );
     expect(delivered(`${run}:members`)).toEqual(
       new Set(events.filter((e) => e.type.startsWith("organization.member.")).map((e) => e.id)),
     );
@@ -98,8 +115,18 @@ describe("host (in process)", () => {
 
   it("retries with backoff and honours retryAfterMs", async () => {
     const { source } = await start([
-      action("flaky", ["*"], { failTimes: 2 }, { retry: { maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 50 } }),
-      action("later", ["*"], { failTimes: 1, retryAfterMs: 300 }, { retry: { maxAttempts: 3, initialDelayMs: 1 } }),
+      action(
+        "flaky",
+        ["*"],
+        { failTimes: 2 },
+        { retry: { maxAttempts: 5, initialDelayMs: 20, maxDelayMs: 50 } },
+      ),
+      action(
+        "later",
+        ["*"],
+        { failTimes: 1, retryAfterMs: 300 },
+        { retry: { maxAttempts: 3, initialDelayMs: 1 } },
+      ),
     ]);
     const [event] = factory.many(1);
     source.push(event!);
@@ -155,17 +182,28 @@ describe("host (in process)", () => {
 
   it("delivers one user's events in stream order with orderBy", async () => {
     const { source } = await start([
-      action("ordered", ["user.*"], { failTimes: 1 }, { orderBy: "user", concurrency: 8, retry: { maxAttempts: 3, initialDelayMs: 5 } }),
+      action(
+        "ordered",
+        ["user.*"],
+        { failTimes: 1 },
+        { orderBy: "user", concurrency: 8, retry: { maxAttempts: 3, initialDelayMs: 5 } },
+      ),
     ]);
     const users = ["auth0|alice", "auth0|bob"];
     const events = Array.from({ length: 20 }, (_, i) =>
-      factory.event(i % 3 === 0 ? "user.updated" : "user.created", { object: { user_id: users[i % 2]! } }),
+      factory.event((i % 3 === 0 ? "user.updated" : "user.created") as string, {
+        object: { user_id: users[i % 2]! },
+      }),
     );
     source.push(...events);
     await waitFor(() => delivered(`${run}:ordered`).size === 20);
     for (const user of users) {
-      const expected = events.filter((e) => (e.data.object as { user_id: string }).user_id === user).map((e) => e.id);
-      const order = recorded(`${run}:ordered`).filter((a) => a.done && expected.includes(a.id)).map((a) => a.id);
+      const expected = events
+        .filter((e) => (e.data.object as { user_id: string }).user_id === user)
+        .map((e) => e.id);
+      const order = recorded(`${run}:ordered`)
+        .filter((a) => a.done && expected.includes(a.id))
+        .map((a) => a.id);
       expect(order).toEqual(expected);
     }
   });
@@ -187,12 +225,18 @@ describe("host (in process)", () => {
   });
 
   it("serves health, readiness and metrics", async () => {
-    const { host, source } = await start([action("a", ["*"]), action("b", ["user.deleted"], { permanentTypes: ["user.deleted"] })]);
+    const { host, source } = await start([
+      action("a", ["*"]),
+      action("b", ["user.deleted"], { permanentTypes: ["user.deleted"] }),
+    ]);
     source.push(...factory.many(25));
     await waitFor(() => delivered(`${run}:a`).size === 25);
     const base = `http://127.0.0.1:${host.port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready", checks: { stream: true, store: true } });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+      status: "ready",
+      checks: { stream: true, store: true },
+    });
     const metrics = await waitFor(async () => {
       const text = await (await fetch(`${base}/metrics`)).text();
       return text.includes('switchyard_dlq_size{action="b"} 1') ? text : undefined;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import {
   type Action,
   type ActionCache,
@@ -63,6 +64,8 @@ export class ActionRunner {
 
   constructor(private readonly deps: RunnerDeps) {
     const { config } = deps;
+    // Every in-flight attempt listens on the shutdown signal: more than Node's default of 10.
+    setMaxListeners(0, this.shutdown.signal);
     this.matcher = new ActionMatcher(config);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;

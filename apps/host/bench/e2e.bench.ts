@@ -1,0 +1,289 @@
+// End-to-end benchmarks of the real host process (built dist): throughput with 1 and 3 actions against the
+// raw-POST limit of the same receiver, latency at a steady 1,000 events/s, peak memory while a 1,000,000-event
+// backlog drains into a slow receiver, and restart time with 100,000 pending deliveries.
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Pool } from "undici";
+import { reportBench } from "../../../scripts/bench-report.ts";
+
+const HOST = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const PEER = fileURLToPath(new URL("./peer.ts", import.meta.url));
+const quick = process.env.BENCH_QUICK === "1";
+const N = quick ? 20_000 : 100_000;
+
+type Ready = { tenant: string; clientId: string; clientSecret: string; receiver: string };
+type Stats = { received: number; first: number; last: number; latencies?: number[] };
+
+function startPeer(): Promise<{
+  child: ChildProcess;
+  ready: Ready;
+  call: (cmd: string, args?: object) => Promise<unknown>;
+}> {
+  const child = fork(PEER, [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let next = 0;
+  const pending = new Map<number, (value: unknown) => void>();
+  return new Promise((resolve) => {
+    child.on("message", (message: { ready?: Ready; id?: number; value?: unknown }) => {
+      if (message.ready) {
+        resolve({
+          child,
+          ready: message.ready,
+          call: (cmd, args = {}) =>
+            new Promise((done) => {
+              const id = ++next;
+              pending.set(id, done);
+              child.send({ id, cmd, ...args });
+            }),
+        });
+      } else if (message.id !== undefined) {
+        pending.get(message.id)?.(message.value);
+        pending.delete(message.id);
+      }
+    });
+  });
+}
+
+function writeConfig(dir: string, ready: Ready, paths: string[], extra = ""): string {
+  const actions = paths
+    .map(
+      (path, i) => `  - name: a${i + 1}
+    plugin: "@switchyard/plugin-http"
+    events: ["*"]
+    concurrency: 64
+    with: { url: "${ready.receiver}${path}" }`,
+    )
+    .join("\n");
+  const file = join(dir, "switchyard.yaml");
+  writeFileSync(
+    file,
+    `source:
+  auth0: { domain: "${ready.tenant}", clientId: "${ready.clientId}", clientSecret: "${ready.clientSecret}", fromTimestamp: "2000-01-01T00:00:00Z" }
+state: ./state
+server: { enabled: false }
+log: { level: warn }
+${extra}
+actions:
+${actions}
+`,
+  );
+  return file;
+}
+
+function startHost(config: string): ChildProcess {
+  return spawn(process.execPath, [HOST, "start", "--config", config], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+async function stopHost(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const peer = await startPeer();
+const stats = () => peer.call("stats") as Promise<Stats>;
+
+// Raw POST limit: undici Pool straight into the same receiver, 32 connections, 128 in flight.
+async function rawPosts(count: number): Promise<number> {
+  await peer.call("reset");
+  const pool = new Pool(peer.ready.receiver, { connections: 32, pipelining: 1 });
+  const body = JSON.stringify({
+    specversion: "1.0",
+    type: "user.created",
+    id: "evt_x",
+    data: { object: { user_id: "auth0|1".repeat(40) } },
+  }).padEnd(1400);
+  let sent = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 128 }, async () => {
+      while (sent < count) {
+        sent++;
+        const res = await pool.request({
+          path: "/raw",
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json" },
+        });
+        await res.body.dump();
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return count / seconds;
+}
+
+async function throughput(actions: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  await peer.call("reset");
+  const config = writeConfig(
+    dir,
+    peer.ready,
+    Array.from({ length: actions }, (_, i) => `/a${i + 1}`),
+  );
+  const host = startHost(config);
+  const total = N * actions;
+  const done = await until(async () => (await stats()).received >= total, 600_000);
+  const s = await stats();
+  await stopHost(host);
+  rmSync(dir, { recursive: true, force: true });
+  if (!done) throw new Error(`only ${s.received} of ${total} deliveries arrived`);
+  return N / ((s.last - s.first) / 1000);
+}
+
+await peer.call("appendMany", { count: N });
+const raw = await rawPosts(N);
+console.log(`raw undici POSTs into the receiver: ${Math.round(raw)} requests/s`);
+const one = await throughput(1);
+console.log(`host, 1 action:  ${Math.round(one)} events/s`);
+const three = await throughput(3);
+console.log(`host, 3 actions: ${Math.round(three)} events/s = ${Math.round(three * 3)} deliveries/s`);
+reportBench({
+  name: "host e2e, 1 action (events/s)",
+  unit: "ev/s",
+  value: one,
+  baseline: { name: "raw POST req/s", value: raw },
+  ratio: one / raw,
+});
+reportBench({
+  name: "host e2e, 3 actions (deliveries/s)",
+  unit: "del/s",
+  value: three * 3,
+  baseline: { name: "raw POST req/s", value: raw },
+  ratio: (three * 3) / raw,
+  target: "≥ 15,000 del/s and ≥ 0.5×",
+  pass: three >= 5_000 && (three * 3) / raw >= 0.5,
+});
+
+// Latency at a steady 1,000 events/s, from the event's time (stamped as the frame leaves) to the receiver.
+{
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const config = writeConfig(dir, peer.ready, ["/latency"]).replace(
+    'fromTimestamp: "2000-01-01T00:00:00Z"',
+    "",
+  );
+  const host = startHost(config);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  await peer.call("reset");
+  await peer.call("trickle", { rate: 1_000 });
+  await new Promise((resolve) => setTimeout(resolve, quick ? 3_000 : 10_000));
+  await peer.call("stopTrickle");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const { latencies = [] } = (await peer.call("stats", { latencies: true })) as Stats;
+  await stopHost(host);
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+  console.log(`latency at 1,000 ev/s over ${latencies.length} events: p50 ${pct(50)} ms, p99 ${pct(99)} ms`);
+  reportBench({ name: "latency p50 at 1,000 ev/s", unit: "ms", value: pct(50) });
+  reportBench({
+    name: "latency p99 at 1,000 ev/s",
+    unit: "ms",
+    value: pct(99),
+    target: "< 25 ms",
+    pass: pct(99) < 25,
+  });
+}
+
+// Peak RSS while a 1,000,000-event backlog drains into a slow receiver (50 ms per request).
+const { default: Database } = await import("better-sqlite3");
+{
+  const backlog = quick ? 100_000 : 1_000_000;
+  await peer.call("appendMany", { count: backlog - N });
+  await peer.call("reset", { delayMs: 50 });
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const config = writeConfig(dir, peer.ready, ["/slow"]);
+  const host = startHost(config);
+  const file = join(dir, "state", "switchyard.db");
+  const started = Date.now();
+  let peak = 0;
+  let stored = 0;
+  // Until the whole backlog is stored (or the host paused the stream), sampling memory as it goes.
+  while (Date.now() - started < (quick ? 60_000 : 300_000)) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    peak = Math.max(peak, peakRss(host.pid!));
+    try {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      stored = (db.prepare("SELECT max(id) AS n FROM events").get() as { n: number | null }).n ?? 0;
+      db.close();
+    } catch {}
+    if (stored >= backlog) break;
+  }
+  peak = Math.max(peak, peakRss(host.pid!));
+  const { received } = await stats();
+  await stopHost(host);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `backlog ${backlog}: ${stored} events stored in ${((Date.now() - started) / 1000).toFixed(0)} s, ${received} delivered, peak RSS ${peak.toFixed(0)} MB`,
+  );
+  reportBench({
+    name: `peak RSS, ${backlog / 1000}k backlog, slow receiver`,
+    unit: "MB",
+    value: peak,
+    target: "< 200 MB",
+    pass: peak < 200 && stored >= backlog,
+  });
+}
+
+// Restart: time from process start to the first delivery, with 100,000 deliveries pending in the store.
+{
+  const pending = quick ? 20_000 : 100_000;
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const config = writeConfig(dir, { ...peer.ready, tenant: "http://127.0.0.1:9" }, ["/restart"]);
+  const { openSqliteStore } = await import("../src/store/sqlite.ts");
+  const store = openSqliteStore(join(dir, "state", "switchyard.db"));
+  const { createEventFactory } = await import("@switchyard/testing");
+  const factory = createEventFactory({ seed: 5 });
+  for (let i = 0; i < pending; i += 1_000) {
+    const rows = factory.many(1_000).map((event) => ({
+      event,
+      payload: JSON.stringify(event),
+      deliveries: [{ action: "a1", orderKey: null, claimed: false }],
+    }));
+    store.ingest(rows, undefined);
+  }
+  store.close();
+  await peer.call("reset");
+  const spawned = Date.now();
+  const host = startHost(config);
+  await until(async () => (await stats()).received > 0, 30_000);
+  const { first } = await stats();
+  await stopHost(host);
+  rmSync(dir, { recursive: true, force: true });
+  const ms = first - spawned;
+  console.log(`restart with ${pending} pending: first delivery ${ms} ms after process start`);
+  reportBench({
+    name: `restart to first delivery, ${pending / 1000}k pending`,
+    unit: "ms",
+    value: ms,
+    target: "< 1000 ms",
+    pass: ms < 1000,
+  });
+}
+
+await peer.call("exit");
+process.exit(0);

@@ -1,0 +1,69 @@
+// The other side of the host benchmarks, in its own process so it does not share the host's thread: a fake
+// tenant serving the stream, and a receiver counting deliveries. Driven over IPC by e2e.bench.ts.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startFakeTenant } from "@switchyard/testing";
+
+const tenant = await startFakeTenant({ heartbeatMs: 1_000 });
+let received = 0;
+let first = 0;
+let last = 0;
+let delayMs = 0;
+let latencies: number[] = [];
+const TIME = /"time":"([^"]+)"/;
+
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
+  req.on("end", () => {
+    const now = Date.now();
+    received++;
+    if (first === 0) first = now;
+    last = now;
+    if (req.url === "/latency") {
+      const match = TIME.exec(Buffer.concat(chunks).toString("utf8"));
+      if (match) latencies.push(now - Date.parse(match[1]!));
+    }
+    if (delayMs > 0) setTimeout(() => res.writeHead(204).end(), delayMs);
+    else res.writeHead(204).end();
+  });
+});
+receiver.keepAliveTimeout = 60_000;
+await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+
+let stopTrickle: (() => void) | undefined;
+process.on("message", (message: { id: number; cmd: string; [key: string]: unknown }) => {
+  const reply = (value: unknown) => process.send?.({ id: message.id, value });
+  switch (message.cmd) {
+    case "appendMany":
+      tenant.appendMany(message.count as number, { seed: 1 });
+      return reply(null);
+    case "reset":
+      received = 0;
+      first = 0;
+      last = 0;
+      latencies = [];
+      delayMs = (message.delayMs as number | undefined) ?? 0;
+      return reply(null);
+    case "trickle":
+      stopTrickle = tenant.startTrickle(message.rate as number);
+      return reply(null);
+    case "stopTrickle":
+      stopTrickle?.();
+      return reply(null);
+    case "stats":
+      return reply({ received, first, last, latencies: message.latencies ? latencies : undefined });
+    case "exit":
+      reply(null);
+      setTimeout(() => process.exit(0), 10);
+      return;
+  }
+});
+process.send?.({
+  ready: {
+    tenant: tenant.url,
+    clientId: tenant.clientId,
+    clientSecret: tenant.clientSecret,
+    receiver: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+  },
+});

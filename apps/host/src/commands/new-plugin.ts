@@ -1,0 +1,276 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError } from "@switchyard/core";
+import { type Command, InvalidArgumentError } from "commander";
+import { parse } from "yaml";
+
+/** The template's files; `_gitignore` becomes `.gitignore` (npm drops `.gitignore` files from packages). */
+const TEMPLATE_DIR = fileURLToPath(new URL("../../templates/plugin/", import.meta.url));
+
+/** Published ranges a standalone plugin depends on. */
+const VERSIONS = {
+  switchyard: "^0.1.0",
+  undici: "^7.16.0",
+  zod: "^4.1.0",
+  typescript: "~5.9.3",
+  vitest: "^4.0.0",
+  typesNode: "^20.19.0",
+} as const;
+
+/** Inside the Switchyard workspace (`plugins/<name>`, workspace deps) or a standalone package. */
+export type PluginFlavour = "workspace" | "standalone";
+
+export interface ScaffoldOptions {
+  /** Short name, e.g. `acme-crm`. */
+  name: string;
+  /** Target folder (default: `plugins/<name>` in the workspace, else `./switchyard-plugin-<name>`). */
+  dir?: string | undefined;
+  /** Where relative paths start, and where the workspace is looked for (default: the process's cwd). */
+  cwd?: string | undefined;
+}
+
+export interface ScaffoldResult {
+  dir: string;
+  name: string;
+  packageName: string;
+  flavour: PluginFlavour;
+  /** The workspace root, for a workspace plugin. */
+  workspaceRoot: string | undefined;
+  /** Paths written, relative to `dir`. */
+  files: string[];
+}
+
+/** Why `name` cannot name a plugin, or undefined when it can. */
+export function pluginNameError(name: string): string | undefined {
+  if (/^(@|switchyard-plugin-|plugin-)/.test(name)) {
+    return 'give the short name, e.g. "acme-crm": the package name is made from it';
+  }
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) {
+    return "use lowercase letters, digits and single hyphens, starting with a letter or digit (e.g. acme-crm)";
+  }
+  if (name.length > 50) return "use at most 50 characters";
+  return undefined;
+}
+
+/**
+ * The root of the Switchyard workspace holding `from`: the nearest folder with a `pnpm-workspace.yaml` that
+ * lists `plugins/*`. Another pnpm workspace (or none) gives undefined.
+ */
+export function findSwitchyardWorkspace(from: string): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const file = join(dir, "pnpm-workspace.yaml");
+    if (existsSync(file)) {
+      const packages = (parse(readFileSync(file, "utf8")) as { packages?: unknown } | null)?.packages;
+      return Array.isArray(packages) && packages.includes("plugins/*") ? dir : undefined;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Write a new plugin package from the template; refuses a folder that is not empty. */
+export function scaffoldPlugin(options: ScaffoldOptions): ScaffoldResult {
+  const { name } = options;
+  const error = pluginNameError(name);
+  if (error) throw new ConfigError(`[switchyard] invalid plugin name "${name}": ${error}`);
+  const cwd = resolve(options.cwd ?? process.cwd());
+
+  let dir: string;
+  let root: string | undefined;
+  if (options.dir) {
+    dir = resolve(cwd, options.dir);
+    root = findSwitchyardWorkspace(dirname(dir));
+    // Only `<root>/plugins/<folder>` is a workspace package; anywhere else the plugin stands alone.
+    if (root && resolve(root, "plugins") !== dirname(dir)) root = undefined;
+  } else {
+    root = findSwitchyardWorkspace(cwd);
+    dir = root ? join(root, "plugins", name) : resolve(cwd, `switchyard-plugin-${name}`);
+  }
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new ConfigError(`[switchyard] ${dir} exists and is not a folder`);
+    if (readdirSync(dir).length > 0) {
+      throw new ConfigError(
+        `[switchyard] ${dir} is not empty: refusing to overwrite it (pick another --dir)`,
+      );
+    }
+  }
+
+  const flavour: PluginFlavour = root ? "workspace" : "standalone";
+  const packageName = root ? `@switchyard/plugin-${name}` : `switchyard-plugin-${name}`;
+  const vars: Record<string, string> = {
+    name,
+    package: packageName,
+    envName: name.toUpperCase().replaceAll("-", "_"),
+    pm: root ? "pnpm" : "npm",
+  };
+  const files = new Map<string, string>([
+    ["package.json", json(packageJson(flavour, name, packageName))],
+    ...configFiles(flavour, name),
+  ]);
+  for (const file of listFiles(TEMPLATE_DIR)) {
+    const text = readFileSync(join(TEMPLATE_DIR, file), "utf8");
+    const out = file.replace(/(^|\/)_gitignore$/, "$1.gitignore");
+    files.set(
+      out,
+      text.replace(/\{\{(\w+)\}\}/g, (match, key: string) => vars[key] ?? match),
+    );
+  }
+  for (const [file, text] of files) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return { dir, name, packageName, flavour, workspaceRoot: root, files: [...files.keys()].sort() };
+}
+
+function packageJson(flavour: PluginFlavour, name: string, packageName: string): object {
+  const inRepo = flavour === "workspace";
+  const entry = { types: "./dist/index.d.ts", default: "./dist/index.js" };
+  return {
+    name: packageName,
+    version: "0.1.0",
+    description: `Switchyard plugin ${name}: POST Auth0 events to a URL.`,
+    keywords: ["switchyard", "switchyard-plugin", "auth0", "event-streams"],
+    license: "MIT",
+    type: "module",
+    engines: { node: ">=20.19" },
+    // Inside the workspace, tests and the dev CLI load the TypeScript sources through this condition.
+    exports: { ".": inRepo ? { "@switchyard/source": "./src/index.ts", ...entry } : entry },
+    main: "./dist/index.js",
+    types: "./dist/index.d.ts",
+    files: ["dist", "README.md"],
+    scripts: {
+      build: "tsc -p tsconfig.build.json",
+      typecheck: "tsc -p tsconfig.json",
+      test: "vitest run",
+      ...(inRepo ? {} : { prepublishOnly: "npm run build" }),
+    },
+    dependencies: {
+      "@switchyard/core": inRepo ? "workspace:^" : VERSIONS.switchyard,
+      undici: VERSIONS.undici,
+      zod: VERSIONS.zod,
+    },
+    devDependencies: inRepo
+      ? { "@switchyard/testing": "workspace:^" }
+      : {
+          "@switchyard/testing": VERSIONS.switchyard,
+          "@types/node": VERSIONS.typesNode,
+          typescript: VERSIONS.typescript,
+          vitest: VERSIONS.vitest,
+        },
+    publishConfig: { access: "public" },
+  };
+}
+
+function configFiles(flavour: PluginFlavour, name: string): Array<[string, string]> {
+  const build = {
+    extends: "./tsconfig.json",
+    compilerOptions: { outDir: "dist", rootDir: "src", noEmit: false },
+    include: ["src"],
+    exclude: ["src/**/*.test.ts"],
+  };
+  if (flavour === "workspace") {
+    return [
+      [
+        "tsconfig.json",
+        json({
+          extends: "../../tsconfig.base.json",
+          compilerOptions: { noEmit: true, allowImportingTsExtensions: true },
+          include: ["src", "vitest.config.ts"],
+        }),
+      ],
+      ["tsconfig.build.json", json({ ...build, extends: "../../tsconfig.base.json" })],
+      [
+        "vitest.config.ts",
+        `import { switchyardProject } from "../../vitest.shared.ts";\n\nexport default switchyardProject("plugin-${name}");\n`,
+      ],
+    ];
+  }
+  return [
+    [
+      "tsconfig.json",
+      json({
+        compilerOptions: {
+          target: "ES2023",
+          lib: ["ES2023"],
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          types: ["node"],
+          strict: true,
+          noUncheckedIndexedAccess: true,
+          verbatimModuleSyntax: true,
+          isolatedModules: true,
+          skipLibCheck: true,
+          declaration: true,
+          sourceMap: true,
+          noEmit: true,
+        },
+        include: ["src", "vitest.config.ts"],
+      }),
+    ],
+    ["tsconfig.build.json", json(build)],
+    [
+      "vitest.config.ts",
+      `import { defineConfig } from "vitest/config";\n\nexport default defineConfig({ test: { include: ["src/**/*.test.ts"] } });\n`,
+    ],
+  ];
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function listFiles(root: string, under = ""): string[] {
+  return readdirSync(join(root, under), { withFileTypes: true }).flatMap((entry) => {
+    const path = under ? `${under}/${entry.name}` : entry.name;
+    return entry.isDirectory() ? listFiles(root, path) : [path];
+  });
+}
+
+/** What to do after scaffolding, for people. */
+export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
+  const where = relative(cwd, result.dir) || ".";
+  const lines = [
+    `Created ${result.packageName} in ${where} (${result.flavour === "workspace" ? "a workspace plugin" : "a standalone package"}):`,
+    `  ${result.files.join(", ")}`,
+    "",
+    "Next:",
+  ];
+  if (result.flavour === "workspace") {
+    lines.push(
+      "  pnpm install                  # link it into the workspace",
+      `  cd ${where} && pnpm test      # the conformance suite passes as is`,
+    );
+  } else {
+    lines.push(`  cd ${where}`, "  npm install && npm test       # the conformance suite passes as is");
+  }
+  lines.push(
+    "  edit src/index.ts (the factory and its options schema) and src/index.test.ts",
+    `  try it: switchyard run-action ${result.packageName} --event user.created --with '{"url":"http://127.0.0.1:8080/"}'`,
+    `  use it: plugin: "${result.packageName}" in switchyard.yaml`,
+    result.flavour === "workspace" ? "  release: pnpm changeset" : "  publish: npm publish",
+    "Guide: docs/writing-plugins.md",
+    "",
+  );
+  return lines.join("\n");
+}
+
+/** `switchyard new plugin <name> [--dir <folder>]`. */
+export function registerNewPlugin(program: Command): void {
+  const create = program.command("new").description("create a new package from a template");
+  create
+    .command("plugin")
+    .description("write a new plugin package: a factory, its options schema, a README and a passing test")
+    .argument("<name>", "short name, e.g. acme-crm", (value: string) => {
+      const error = pluginNameError(value);
+      if (error) throw new InvalidArgumentError(error);
+      return value;
+    })
+    .option(
+      "-d, --dir <folder>",
+      "where to write it (default: plugins/<name> in the Switchyard workspace, else ./switchyard-plugin-<name>)",
+    )
+    .action((name: string, options: { dir?: string }) => {
+      const result = scaffoldPlugin({ name, dir: options.dir });
+      process.stdout.write(nextSteps(result));
+    });
+}

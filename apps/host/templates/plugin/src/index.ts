@@ -1,0 +1,83 @@
+import { type Action, definePlugin, PermanentError, parseRetryAfter, RetryableError } from "@switchyard/core";
+import { Pool } from "undici";
+import { z } from "zod";
+
+const PREFIX = "[switchyard] [{{name}}]";
+
+/** The options of the {{name}} plugin, checked when an action is created (bad ones fail the config). */
+export const options = z.strictObject({
+  /** Where to POST each event. */
+  url: z.url({
+    protocol: /^https?$/,
+    // A missing url keeps zod's own message, which core turns into `missing option "url"`.
+    error: (issue) => (issue.input === undefined ? undefined : "must be an http(s) URL"),
+  }),
+  /** Sent as `authorization: Bearer <token>`; it never appears in errors or logs. */
+  token: z.string().min(1).optional(),
+  /** Time allowed for one request; the host's own time budget (about 10 s) applies too. */
+  timeoutMs: z.number().int().positive().max(120_000).default(10_000),
+});
+
+/** Options as written in the config's `with:`. */
+export type Options = z.input<typeof options>;
+
+/**
+ * POST each event, as its CloudEvent JSON, to `url`. 2xx is delivered; 408, 429, 5xx, network errors and
+ * timeouts are retried; any other status is permanent (the delivery goes to the dead letters).
+ */
+const plugin = definePlugin({ name: "{{name}}", options, create: createAction });
+export default plugin;
+
+function createAction(resolved: z.output<typeof options>): Action {
+  const url = new URL(resolved.url);
+  const path = `${url.pathname}${url.search}`;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (resolved.token) headers.authorization = `Bearer ${resolved.token}`;
+  // One keep-alive pool per action, released by close(): the host calls it once when it stops.
+  const pool = new Pool(url.origin, {
+    connectTimeout: resolved.timeoutMs,
+    headersTimeout: resolved.timeoutMs,
+    bodyTimeout: resolved.timeoutMs,
+  });
+  let closing: Promise<void> | undefined;
+
+  return {
+    async onExecuteEventStream(event, api) {
+      let status: number;
+      let retryAfter: string | string[] | undefined;
+      try {
+        // api.signal aborts the request when the time budget runs out or the host shuts down.
+        const response = await pool.request({
+          path,
+          method: "POST",
+          headers: { ...headers, "idempotency-key": event.message.id },
+          body: JSON.stringify(event.message),
+          signal: api.signal,
+        });
+        status = response.statusCode;
+        retryAfter = response.headers["retry-after"];
+        await response.body.dump();
+      } catch (error) {
+        // Name the failure, never the request: its headers hold the token.
+        const code = (error as { code?: unknown }).code;
+        throw new RetryableError(`${PREFIX} POST to ${url.host} failed: ${String(code ?? "aborted")}`);
+      }
+
+      if (status >= 200 && status < 300) {
+        api.log.debug(`${PREFIX} delivered`, { status });
+        return;
+      }
+      const answered = `${PREFIX} POST to ${url.host} answered ${status}`;
+      if (status === 408 || status === 429 || status >= 500) {
+        const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+        throw new RetryableError(answered, { retryAfterMs: parseRetryAfter(header) });
+      }
+      throw new PermanentError(answered);
+    },
+
+    close() {
+      closing ??= pool.close();
+      return closing;
+    },
+  };
+}
