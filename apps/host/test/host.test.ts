@@ -14,8 +14,7 @@ import { memorySource } from "./memory-source.js";
 const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
 type Attempt = { id: string; type: string; attempt: number; at: number; done: boolean };
 const recorded = (id: string): Attempt[] =>
-  ((globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder ??= {})[id] ??
-  [];
+  (globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder?.[id] ?? [];
 const delivered = (id: string) =>
   new Set(
     recorded(id)
