@@ -41,7 +41,7 @@ export interface Host {
 export async function startHost(loaded: LoadedConfig, options: HostOptions = {}): Promise<Host> {
   const { config } = loaded;
   const redact = createRedactor(loaded.secrets);
-  const log = createLogger(config.log.level, redact, options.logDestination);
+  const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
   const plugins = await resolveActions(loaded);
 
   mkdirSync(loaded.stateDir, { recursive: true });

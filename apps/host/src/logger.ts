@@ -8,6 +8,7 @@ export function createLogger(
   level: string,
   redact: (text: string) => string,
   destination?: pino.DestinationStream,
+  format: "json" | "pretty" = "json",
 ): HostLogger {
   const scrub = (value: unknown, depth = 0): unknown => {
     if (typeof value === "string") return redact(value);
@@ -33,8 +34,42 @@ export function createLogger(
         },
       },
     },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    destination ?? (format === "pretty" ? prettyStdout() : pino.destination({ fd: 1, sync: false })),
   );
+}
+
+const LEVEL_COLOURS: Record<string, string> = {
+  fatal: "35",
+  error: "31",
+  warn: "33",
+  info: "36",
+  debug: "90",
+  trace: "90",
+};
+const HIDDEN = new Set(["level", "time", "app", "msg"]);
+
+/** Human-readable lines for the demo and for terminals: `12:00:01 info  message  key=value …`. */
+function prettyStdout(): pino.DestinationStream {
+  const colour = process.stdout.isTTY;
+  return {
+    write(line: string) {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        process.stdout.write(line);
+        return;
+      }
+      const level = String(entry.level ?? "info");
+      const time = String(entry.time ?? "").slice(11, 19);
+      const fields = Object.entries(entry)
+        .filter(([key]) => !HIDDEN.has(key))
+        .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+        .join(" ");
+      const tag = colour ? `\x1b[${LEVEL_COLOURS[level] ?? "0"}m${level.padEnd(5)}\x1b[0m` : level.padEnd(5);
+      process.stdout.write(`${time} ${tag} ${String(entry.msg ?? "")}${fields ? `  ${fields}` : ""}\n`);
+    },
+  };
 }
 
 /** The `api.log` an action gets: core's Logger over a pino child carrying the action and event id. */

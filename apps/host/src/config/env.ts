@@ -9,15 +9,18 @@ export interface InterpolationProblem {
 
 /**
  * Replace `${VAR}` and `${VAR:-default}` in every string of a parsed config. Returns the new value, the unset
- * variables with the path of the field that uses them, and the values that came from the environment
- * (so they can be treated as secrets and redacted).
+ * variables with the path of the field that uses them, and the values that came from the environment with
+ * the variable that held them (so secret-looking variables can be redacted).
  */
 export function interpolateEnv(
   value: unknown,
   env: NodeJS.ProcessEnv,
   path: Array<string | number> = [],
-  out: { problems: InterpolationProblem[]; fromEnv: Set<string> } = { problems: [], fromEnv: new Set() },
-): { value: unknown; problems: InterpolationProblem[]; fromEnv: Set<string> } {
+  out: { problems: InterpolationProblem[]; fromEnv: Map<string, string> } = {
+    problems: [],
+    fromEnv: new Map(),
+  },
+): { value: unknown; problems: InterpolationProblem[]; fromEnv: Map<string, string> } {
   const walk = (node: unknown, at: Array<string | number>): unknown => {
     if (typeof node === "string") {
       const whole = WHOLE.exec(node);
@@ -27,7 +30,7 @@ export function interpolateEnv(
           if (escaped) return match.slice(1);
           const set = env[name];
           if (set !== undefined && set !== "") {
-            out.fromEnv.add(set);
+            out.fromEnv.set(set, name);
             return set;
           }
           if (fallback !== undefined) return fallback;

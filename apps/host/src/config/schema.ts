@@ -103,8 +103,10 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+        /** `json` lines (default) for machines, `pretty` for people at a terminal. */
+        format: z.enum(["json", "pretty"]).default("json"),
       })
-      .default({ level: "info" }),
+      .default({ level: "info", format: "json" }),
     delivery: z
       .strictObject({
         /** On SIGTERM, how long in-flight deliveries get to finish. */

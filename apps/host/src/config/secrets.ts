@@ -1,17 +1,18 @@
 import type { SwitchyardConfig } from "./schema.js";
 
-const SECRET_KEY = /token|secret|password|passwd|key|credential|auth/i;
+const SECRET_KEY = /token|secret|password|passwd|key|credential|authorization|cookie|signature/i;
 
 /**
- * Every value in the config that must never be printed: values taken from the environment, each action's
- * `secrets`, and option values whose key sounds secret (token, writeKey, clientSecret, …).
+ * Every value in the config that must never be printed: values of secret-sounding environment variables
+ * (`*_TOKEN`, `*_SECRET`, `*_KEY`, …), each action's `secrets`, and option values whose key sounds secret
+ * (token, writeKey, clientSecret, authorization headers, …).
  */
-export function collectSecrets(config: SwitchyardConfig, fromEnv: Iterable<string>): string[] {
+export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<string, string>): string[] {
   const found = new Set<string>();
   const add = (value: unknown) => {
     if (typeof value === "string" && value.length >= 4) found.add(value);
   };
-  for (const value of fromEnv) add(value);
+  for (const [value, variable] of fromEnv) if (SECRET_KEY.test(variable)) add(value);
   add(config.source.auth0.token);
   add(config.source.auth0.clientSecret);
   const walk = (node: unknown, secretKey: boolean) => {
