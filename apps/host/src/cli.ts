@@ -4,6 +4,8 @@ import { resolve } from "node:path";
 import { ConfigError, describeError, patternError } from "@switchyard/core";
 import { Command, InvalidArgumentError } from "commander";
 import { stringify } from "yaml";
+import { registerNewPlugin } from "./commands/new-plugin.js";
+import { registerRunAction } from "./commands/run-action.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
@@ -186,6 +188,8 @@ withConfig(
   );
 });
 
+registerNewPlugin(program);
+registerRunAction(program);
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof ConfigError ? error.message : `error: ${describeError(error)}`;
   process.stderr.write(`${message}\n`);
