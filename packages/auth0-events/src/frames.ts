@@ -7,6 +7,8 @@ import { Utf8ChunkDecoder } from "./utf8.js";
 
 /** A frame bigger than this (in characters) is dropped, so that a stream without blank lines cannot eat memory. */
 export const MAX_FRAME_CHARS = 16 * 1024 * 1024;
+const CR = 0x0d;
+const FRAME_END = Buffer.from("\n\n");
 
 /**
  * Turns the bytes of one connection into checked items. Each `push` parses one socket read; the items it
@@ -20,6 +22,8 @@ export class FrameReader {
   /** The server's `retry:` hint, when it sent one. */
   retryMs: number | undefined;
   private readonly decoder = new Utf8ChunkDecoder();
+  private lineEndings: "lf" | "any" = "lf";
+  private carry: Buffer | undefined;
   private readonly parser: EventSourceParser;
 
   constructor(private readonly hooks: StreamHooks) {
@@ -35,9 +39,34 @@ export class FrameReader {
     });
   }
 
-  push(chunk: Uint8Array): void {
+  push(chunk: Buffer): void {
     if (this.overflow) return;
-    this.parser.feed(this.decoder.decode(chunk));
+    if (this.lineEndings === "any") return this.parser.feed(this.decoder.decode(chunk));
+    let bytes = chunk;
+    if (this.carry) {
+      bytes = Buffer.concat([this.carry, chunk]);
+      this.carry = undefined;
+    }
+    // A CR means the server uses CRLF or CR line endings: let the parser handle every byte from here on.
+    if (bytes.indexOf(CR) !== -1) {
+      this.lineEndings = "any";
+      return this.parser.feed(this.decoder.decode(bytes));
+    }
+    // Decode frame by frame: a frame of ASCII then becomes a one-byte string, which JSON.parse and the parser
+    // scan about twice as fast as the two-byte string a whole chunk turns into when any frame in it is not
+    // ASCII. A frame ends with a blank line, so it never ends inside a UTF-8 sequence.
+    let start = 0;
+    for (let end = bytes.indexOf(FRAME_END, start); end !== -1; end = bytes.indexOf(FRAME_END, start)) {
+      this.parser.feed(bytes.toString("utf8", start, end + 2));
+      start = end + 2;
+    }
+    if (start < bytes.length) {
+      if (bytes.length - start > MAX_FRAME_CHARS) {
+        this.overflow = true;
+        return;
+      }
+      this.carry = Buffer.from(bytes.subarray(start));
+    }
   }
 
   take(): StreamItem[] {

@@ -1,0 +1,63 @@
+import { EVENT_TYPES, parseStreamMessage } from "@switchyard/core";
+import { describe, expect, test } from "vitest";
+import { events } from "./factories.js";
+import { EventLog } from "./event-log.js";
+
+describe("EventLog", () => {
+  test("lazy events are realistic, valid for all 25 types, and stable across reads", () => {
+    const log = new EventLog();
+    log.appendMany(EVENT_TYPES.length * 4);
+    const seen = new Set<string>();
+    for (let i = 0; i < log.length; i++) {
+      const frame = log.frameAt(i);
+      const data = /\ndata: (.*)\n\n$/.exec(frame)?.[1] ?? "";
+      const parsed = parseStreamMessage(data, log.typeAt(i));
+      if (!parsed.ok) throw parsed.error;
+      expect(parsed.value).toMatchObject({ kind: "event", offset: log.offsetOf(i) });
+      const event = log.eventAt(i);
+      expect(event.type).toBe(EVENT_TYPES[i % EVENT_TYPES.length]);
+      expect(event.id).toMatch(/^evt_[A-Za-z0-9]{22}$/);
+      expect(log.eventAt(i).id).toBe(event.id);
+      seen.add(event.id);
+    }
+    expect(seen.size).toBe(log.length);
+  });
+
+  test("offsets are opaque, round-trip, and reject strangers", () => {
+    const log = new EventLog();
+    log.appendMany(10);
+    const offset = log.offsetOf(7);
+    expect(offset).not.toMatch(/^\d+$/);
+    expect(log.indexOfOffset(offset)).toBe(7);
+    expect(log.indexOfOffset("7")).toBeUndefined();
+    expect(log.indexOfOffset(log.offsetOf(10))).toBeUndefined();
+  });
+
+  test("explicit events are kept as given; from_timestamp finds the first recorded at or after", () => {
+    const log = new EventLog();
+    log.appendMany(3, {}, 1_000);
+    const [index] = log.append([events.userCreated({ email: "a@example.com" })], 2_000);
+    log.appendMany(2, { types: ["user.deleted"] }, 3_000);
+    expect(index).toBe(3);
+    expect(log.eventAt(3).type).toBe("user.created");
+    expect(log.firstIndexAtOrAfter(1_500)).toBe(3);
+    expect(log.firstIndexAtOrAfter(2_000)).toBe(3);
+    expect(log.firstIndexAtOrAfter(2_500)).toBe(4);
+    expect(log.firstIndexAtOrAfter(9_000)).toBe(6);
+    expect(log.typeAt(5)).toBe("user.deleted");
+  });
+
+  test("a million events cost almost no memory, and frames build fast", () => {
+    const before = process.memoryUsage().heapUsed;
+    const log = new EventLog();
+    for (let i = 0; i < 10; i++) log.appendMany(100_000);
+    expect(log.length).toBe(1_000_000);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(5 * 1024 * 1024);
+    const started = performance.now();
+    let bytes = 0;
+    for (let i = 0; i < 50_000; i++) bytes += log.frameAt(999_999 - i).length;
+    const perSecond = 50_000 / ((performance.now() - started) / 1000);
+    expect(bytes).toBeGreaterThan(50_000 * 500);
+    expect(perSecond).toBeGreaterThan(200_000);
+  });
+});
