@@ -50,7 +50,11 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
         `${path}${at ? `:${at.line}:${at.col}` : ""}: invalid YAML: ${first.message.split("\n")[0]}`,
       );
     }
-    raw = doc.toJS();
+    try {
+      raw = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      throw new ConfigError(`${path}: invalid YAML: ${(error as Error).message}`);
+    }
     locate = (at) => {
       for (let depth = at.length; depth > 0; depth--) {
         const node = doc.getIn(at.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
