@@ -163,7 +163,6 @@ function packageJson(flavour: PluginFlavour, name: string, packageName: string):
 
 function configFiles(flavour: PluginFlavour, name: string): Array<[string, string]> {
   const build = {
-    extends: "./tsconfig.json",
     compilerOptions: { outDir: "dist", rootDir: "src", noEmit: false },
     include: ["src"],
     exclude: ["src/**/*.test.ts"],
@@ -172,13 +171,13 @@ function configFiles(flavour: PluginFlavour, name: string): Array<[string, strin
     return [
       [
         "tsconfig.json",
-        json({
+        formattedJson({
           extends: "../../tsconfig.base.json",
           compilerOptions: { noEmit: true, allowImportingTsExtensions: true },
           include: ["src", "vitest.config.ts"],
         }),
       ],
-      ["tsconfig.build.json", json({ ...build, extends: "../../tsconfig.base.json" })],
+      ["tsconfig.build.json", formattedJson({ extends: "../../tsconfig.base.json", ...build })],
       [
         "vitest.config.ts",
         `import { switchyardProject } from "../../vitest.shared.ts";\n\nexport default switchyardProject("plugin-${name}");\n`,
@@ -188,7 +187,7 @@ function configFiles(flavour: PluginFlavour, name: string): Array<[string, strin
   return [
     [
       "tsconfig.json",
-      json({
+      formattedJson({
         compilerOptions: {
           target: "ES2023",
           lib: ["ES2023"],
@@ -207,7 +206,7 @@ function configFiles(flavour: PluginFlavour, name: string): Array<[string, strin
         include: ["src", "vitest.config.ts"],
       }),
     ],
-    ["tsconfig.build.json", json(build)],
+    ["tsconfig.build.json", formattedJson({ extends: "./tsconfig.json", ...build })],
     [
       "vitest.config.ts",
       `import { defineConfig } from "vitest/config";\n\nexport default defineConfig({ test: { include: ["src/**/*.test.ts"] } });\n`,
@@ -215,8 +214,37 @@ function configFiles(flavour: PluginFlavour, name: string): Array<[string, strin
   ];
 }
 
+/** package.json as npm writes it (the formatter keeps package.json arrays expanded). */
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+const LINE_WIDTH = 110;
+
+/** Other JSON as the workspace's formatter (biome) prints it: members inline when they fit on one line. */
+function formattedJson(value: Record<string, unknown>, indent = ""): string {
+  const inner = `${indent}  `;
+  const members = Object.entries(value).map(([key, member]) => {
+    const head = `${inner}${JSON.stringify(key)}: `;
+    const line = inline(member);
+    if (head.length + line.length + 1 <= LINE_WIDTH || typeof member !== "object" || member === null) {
+      return head + line;
+    }
+    if (Array.isArray(member))
+      return `${head}[\n${member.map((item) => `${inner}  ${inline(item)}`).join(",\n")}\n${inner}]`;
+    return head + formattedJson(member as Record<string, unknown>, inner);
+  });
+  const text = `{\n${members.join(",\n")}\n${indent}}`;
+  return indent ? text : `${text}\n`;
+}
+
+function inline(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inline).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    const members = Object.entries(value).map(([key, member]) => `${JSON.stringify(key)}: ${inline(member)}`);
+    return members.length > 0 ? `{ ${members.join(", ")} }` : "{}";
+  }
+  return JSON.stringify(value);
 }
 
 function listFiles(root: string, under = ""): string[] {
