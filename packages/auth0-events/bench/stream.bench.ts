@@ -13,7 +13,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const server = fork(new URL("./stream-server.ts", import.meta.url), [String(COUNT)], {
   execArgv: ["--conditions=@switchyard/source", "--import", "tsx"],
 });
-const ready = await new Promise<{ port: number; bytes: number }>((resolve) => server.once("message", resolve));
+const ready = await new Promise<{ port: number; bytes: number }>((resolve) =>
+  server.once("message", resolve),
+);
 const base = `http://127.0.0.1:${ready.port}`;
 const dispatcher = new Agent();
 const token = "bench-token";
@@ -40,7 +42,13 @@ async function bare(): Promise<number> {
 async function ours(): Promise<number> {
   const controller = new AbortController();
   let n = 0;
-  for await (const item of stream({ domain: base, auth: { token }, cursor: "start", signal: controller.signal, dispatcher })) {
+  for await (const item of stream({
+    domain: base,
+    auth: { token },
+    cursor: "start",
+    signal: controller.signal,
+    dispatcher,
+  })) {
     if (item.kind === "event" && ++n === COUNT) controller.abort();
   }
   return n;
@@ -89,9 +97,12 @@ for (let round = 0; round < ROUNDS; round++) {
 server.kill();
 await dispatcher.close();
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const m = Object.fromEntries(names.map((name) => [name, median(rates[name])])) as Record<Name, number>;
-console.log(`${COUNT} frames of ~${Math.round(ready.bytes / COUNT)} bytes, median of ${ROUNDS} interleaved rounds:`);
+console.log(
+  `${COUNT} frames of ~${Math.round(ready.bytes / COUNT)} bytes, median of ${ROUNDS} interleaved rounds:`,
+);
 for (const name of names) {
   const line = `${name.padEnd(12)} ${Math.round(m[name]).toLocaleString("en-US").padStart(9)} events/s`;
   console.log(`${line}   ×bare ${(m[name] / m.bare).toFixed(2)}   ×sdk ${(m[name] / m.sdk).toFixed(2)}`);

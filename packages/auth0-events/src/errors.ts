@@ -16,7 +16,12 @@ export class StreamError extends SwitchyardError {
   constructor(
     code: string,
     message: string,
-    options: { retryable?: boolean; status?: number; retryAfterMs?: number | undefined; cause?: unknown } = {},
+    options: {
+      retryable?: boolean;
+      status?: number;
+      retryAfterMs?: number | undefined;
+      cause?: unknown;
+    } = {},
   ) {
     super(code, `[switchyard] [auth0-events] ${message}`, { cause: options.cause });
     this.retryable = options.retryable ?? false;

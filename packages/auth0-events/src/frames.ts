@@ -41,7 +41,10 @@ export class FrameReader {
 
   push(chunk: Buffer): void {
     if (this.overflow) return;
-    if (this.lineEndings === "any") return this.parser.feed(this.decoder.decode(chunk));
+    if (this.lineEndings === "any") {
+      this.parser.feed(this.decoder.decode(chunk));
+      return;
+    }
     let bytes = chunk;
     if (this.carry) {
       bytes = Buffer.concat([this.carry, chunk]);
@@ -50,7 +53,8 @@ export class FrameReader {
     // A CR means the server uses CRLF or CR line endings: let the parser handle every byte from here on.
     if (bytes.indexOf(CR) !== -1) {
       this.lineEndings = "any";
-      return this.parser.feed(this.decoder.decode(bytes));
+      this.parser.feed(this.decoder.decode(bytes));
+      return;
     }
     // Decode frame by frame: a frame of ASCII then becomes a one-byte string, which JSON.parse and the parser
     // scan about twice as fast as the two-byte string a whole chunk turns into when any frame in it is not
@@ -81,10 +85,14 @@ export class FrameReader {
     if (!result.ok) {
       const offset = message.id || offsetIn(message.data);
       const where = offset ? ` at offset ${offset}` : "";
-      const error = new StreamError("MALFORMED", `skipped a malformed frame${where}: ${result.error.message}`, {
-        retryable: true,
-        cause: result.error,
-      });
+      const error = new StreamError(
+        "MALFORMED",
+        `skipped a malformed frame${where}: ${result.error.message}`,
+        {
+          retryable: true,
+          cause: result.error,
+        },
+      );
       call(() => this.hooks.onMalformed?.({ offset, error, raw: message.data }));
       return;
     }

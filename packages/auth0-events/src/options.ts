@@ -3,7 +3,9 @@ import { ConfigError } from "@switchyard/core";
 import type { Dispatcher } from "undici";
 
 /** One item of the stream: an event, or an offset-only heartbeat that only moves the cursor. */
-export type StreamItem = { kind: "event"; offset: string; event: Auth0Event } | { kind: "offset"; offset: string };
+export type StreamItem =
+  | { kind: "event"; offset: string; event: Auth0Event }
+  | { kind: "offset"; offset: string };
 
 /** Callbacks for metrics and logs; a hook that throws is ignored, it never breaks the stream. */
 export interface StreamHooks {
@@ -46,7 +48,9 @@ export interface StreamOptions {
   dispatcher?: Dispatcher;
 }
 
-export type Auth = { kind: "token"; token: string } | { kind: "client"; clientId: string; clientSecret: string; audience: string };
+export type Auth =
+  | { kind: "token"; token: string }
+  | { kind: "client"; clientId: string; clientSecret: string; audience: string };
 
 /** Options after checks and defaults. */
 export interface ResolvedOptions {
@@ -83,24 +87,37 @@ export function resolveOptions(options: StreamOptions): ResolvedOptions {
   const given = options.auth as Record<string, unknown> | undefined;
   if (given && typeof given.token === "string" && given.token !== "") {
     auth = { kind: "token", token: given.token };
-  } else if (given && typeof given.clientId === "string" && typeof given.clientSecret === "string" && given.clientId && given.clientSecret) {
-    const audience = typeof given.audience === "string" && given.audience ? given.audience : `${baseUrl}/api/v2/`;
+  } else if (
+    given &&
+    typeof given.clientId === "string" &&
+    typeof given.clientSecret === "string" &&
+    given.clientId &&
+    given.clientSecret
+  ) {
+    const audience =
+      typeof given.audience === "string" && given.audience ? given.audience : `${baseUrl}/api/v2/`;
     auth = { kind: "client", clientId: given.clientId, clientSecret: given.clientSecret, audience };
   } else {
-    fail("auth", 'expected { token } or { clientId, clientSecret }');
+    fail("auth", "expected { token } or { clientId, clientSecret }");
   }
 
   const fromTimestamp = resolveTime(options.fromTimestamp, "fromTimestamp", fail);
   let onCursorExpired: ResolvedOptions["onCursorExpired"] = "fail";
   const policy = options.onCursorExpired;
   if (policy !== undefined && policy !== "fail") {
-    const at = typeof policy === "object" && policy !== null ? resolveTime(policy.fromTimestamp, "onCursorExpired.fromTimestamp", fail) : undefined;
+    const at =
+      typeof policy === "object" && policy !== null
+        ? resolveTime(policy.fromTimestamp, "onCursorExpired.fromTimestamp", fail)
+        : undefined;
     if (at === undefined) fail("onCursorExpired", 'expected "fail" or { fromTimestamp }');
     else onCursorExpired = { fromTimestamp: at };
   }
 
   const types = options.eventTypes ?? [];
-  if (!Array.isArray(types) || types.some((type) => typeof type !== "string" || type === "" || type.includes("*"))) {
+  if (
+    !Array.isArray(types) ||
+    types.some((type) => typeof type !== "string" || type === "" || type.includes("*"))
+  ) {
     fail("eventTypes", "expected exact event types (patterns like user.* must be expanded first)");
   }
   const idleTimeoutMs = positive(options.idleTimeoutMs, 90_000, "idleTimeoutMs", fail);
@@ -145,7 +162,11 @@ export function resolveDomain(domain: unknown): string | undefined {
   }
 }
 
-function resolveTime(value: unknown, path: string, fail: (path: string, message: string) => void): string | undefined {
+function resolveTime(
+  value: unknown,
+  path: string,
+  fail: (path: string, message: string) => void,
+): string | undefined {
   if (value === undefined) return undefined;
   const date = value instanceof Date ? value : typeof value === "string" ? new Date(value) : undefined;
   if (!date || Number.isNaN(date.getTime())) {
@@ -155,7 +176,12 @@ function resolveTime(value: unknown, path: string, fail: (path: string, message:
   return date.toISOString();
 }
 
-function positive(value: unknown, fallback: number, path: string, fail: (path: string, message: string) => void): number {
+function positive(
+  value: unknown,
+  fallback: number,
+  path: string,
+  fail: (path: string, message: string) => void,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     fail(path, "expected a positive number of milliseconds");

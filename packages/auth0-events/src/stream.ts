@@ -65,11 +65,20 @@ export async function* run(o: ResolvedOptions): AsyncGenerator<StreamItem[], voi
     } else if (ending.kind === "error-frame") {
       const { code, message } = ending.body;
       if (CURSOR_CODES.has(code)) {
-        error = cursorError(o, state, code === "invalid_cursor" ? "INVALID_CURSOR" : "CURSOR_EXPIRED", message);
+        error = cursorError(
+          o,
+          state,
+          code === "invalid_cursor" ? "INVALID_CURSOR" : "CURSOR_EXPIRED",
+          message,
+        );
       } else {
-        error = new StreamError("ERROR_FRAME", `the stream sent an error frame "${code}"${message ? ` (${message})` : ""}; reconnecting`, {
-          retryable: true,
-        });
+        error = new StreamError(
+          "ERROR_FRAME",
+          `the stream sent an error frame "${code}"${message ? ` (${message})` : ""}; reconnecting`,
+          {
+            retryable: true,
+          },
+        );
       }
       reasonText = code;
     } else {
@@ -95,7 +104,10 @@ export async function* run(o: ResolvedOptions): AsyncGenerator<StreamItem[], voi
         }
         // The first 401 after working tokens is routine (expiry, rotation): renew and retry at once.
         if (unauthorized === 1) delayMs = 0;
-        error = new StreamError("HTTP_401", "the stream refused the token; renewing it", { retryable: true, status });
+        error = new StreamError("HTTP_401", "the stream refused the token; renewing it", {
+          retryable: true,
+          status,
+        });
       } else if (status === 403) {
         throw new StreamError(
           "FORBIDDEN",
@@ -118,19 +130,29 @@ export async function* run(o: ResolvedOptions): AsyncGenerator<StreamItem[], voi
         error = cursorError(o, state, "CURSOR_EXPIRED", reason(text).slice(2));
       } else if (status === 408 || status === 429 || status >= 500) {
         const retryAfterMs = parseRetryAfter(header(ending.headers["retry-after"]));
-        error = new StreamError("HTTP_" + status, `the stream answered HTTP ${status}${reason(text)}; retrying`, {
-          retryable: true,
-          status,
-          retryAfterMs,
-        });
+        error = new StreamError(
+          `HTTP_${status}`,
+          `the stream answered HTTP ${status}${reason(text)}; retrying`,
+          {
+            retryable: true,
+            status,
+            retryAfterMs,
+          },
+        );
       } else {
-        throw new StreamError("HTTP_" + status, `the stream answered HTTP ${status}${reason(text)}`, { status });
+        throw new StreamError(`HTTP_${status}`, `the stream answered HTTP ${status}${reason(text)}`, {
+          status,
+        });
       }
     }
 
     call(() => hooks.onError?.(error));
     if (delayMs === undefined) {
-      const backoff = backoffDelay(failures, { initialMs: o.initialMs, maxMs: o.maxMs, floorMs: state.retryFloorMs });
+      const backoff = backoffDelay(failures, {
+        initialMs: o.initialMs,
+        maxMs: o.maxMs,
+        floorMs: state.retryFloorMs,
+      });
       delayMs = Math.max(backoff, error.retryAfterMs ?? 0);
     }
     const info = { attempt: state.attempt + 1, delayMs, reason: reasonText };
@@ -143,7 +165,12 @@ export async function* run(o: ResolvedOptions): AsyncGenerator<StreamItem[], voi
  * The expired-cursor policy: throw (default), or drop the cursor and resume from the configured timestamp.
  * Never jumps ahead silently: resuming is reported to `onError`, and expiry without a cursor is terminal.
  */
-function cursorError(o: ResolvedOptions, state: RunState, code: string, detail: string | undefined): StreamError {
+function cursorError(
+  o: ResolvedOptions,
+  state: RunState,
+  code: string,
+  detail: string | undefined,
+): StreamError {
   const why = detail ? ` (${detail})` : "";
   const policy = o.onCursorExpired;
   if (policy === "fail" || state.cursor === undefined) {
@@ -239,7 +266,9 @@ async function* connect(
         if (reader.overflow) {
           return {
             kind: "retry",
-            error: new StreamError("MALFORMED", "a frame exceeded 16 MiB without ending; reconnecting", { retryable: true }),
+            error: new StreamError("MALFORMED", "a frame exceeded 16 MiB without ending; reconnecting", {
+              retryable: true,
+            }),
           };
         }
       }
@@ -248,9 +277,13 @@ async function* connect(
       if (error instanceof IdleTimeout) {
         return {
           kind: "retry",
-          error: new StreamError("IDLE", `no bytes for ${o.idleTimeoutMs} ms, not even a heartbeat; reconnecting`, {
-            retryable: true,
-          }),
+          error: new StreamError(
+            "IDLE",
+            `no bytes for ${o.idleTimeoutMs} ms, not even a heartbeat; reconnecting`,
+            {
+              retryable: true,
+            },
+          ),
         };
       }
       return { kind: "retry", error: networkError(error) };
@@ -287,7 +320,9 @@ function networkError(error: unknown): StreamError {
 }
 
 function asStreamError(error: unknown, code: string): StreamError {
-  return error instanceof StreamError ? error : new StreamError(code, describe(error), { retryable: true, cause: error });
+  return error instanceof StreamError
+    ? error
+    : new StreamError(code, describe(error), { retryable: true, cause: error });
 }
 
 /** Wait `ms`; resolves false when the signal aborts first. */

@@ -38,7 +38,10 @@ export class TokenSource {
     this.cached = undefined;
   }
 
-  private async fetch(auth: Extract<Auth, { kind: "client" }>, signal: AbortSignal | undefined): Promise<string> {
+  private async fetch(
+    auth: Extract<Auth, { kind: "client" }>,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     const started = Date.now();
     let response: Dispatcher.ResponseData;
     try {
@@ -93,10 +96,13 @@ export class TokenSource {
       body = {};
     }
     if (typeof body.access_token !== "string" || body.access_token === "") {
-      throw new StreamError("TOKEN", "the token endpoint answered without an access_token", { retryable: true });
+      throw new StreamError("TOKEN", "the token endpoint answered without an access_token", {
+        retryable: true,
+      });
     }
     const ttlMs =
-      (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : DEFAULT_TTL_SECONDS) * 1000;
+      (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : DEFAULT_TTL_SECONDS) *
+      1000;
     this.cached = { token: body.access_token, renewAt: started + ttlMs - Math.min(60_000, ttlMs / 5) };
     return body.access_token;
   }
@@ -106,7 +112,9 @@ export class TokenSource {
 export function reason(text: string): string {
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
-    const parts = [body.error, body.error_description, body.message].filter((part) => typeof part === "string");
+    const parts = [body.error, body.error_description, body.message].filter(
+      (part) => typeof part === "string",
+    );
     return parts.length ? `: ${parts.join(", ").slice(0, 300)}` : "";
   } catch {
     return "";

@@ -7,7 +7,9 @@ export class Utf8ChunkDecoder {
   private carry: Buffer | undefined;
 
   decode(chunk: Uint8Array): string {
-    let bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.carry) {
       bytes = Buffer.concat([this.carry, bytes]);
       this.carry = undefined;

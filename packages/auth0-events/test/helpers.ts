@@ -50,7 +50,8 @@ export async function take(
 }
 
 /** The offsets of the events among `items`. */
-export const eventOffsets = (items: StreamItem[]) => items.filter((i) => i.kind === "event").map((i) => i.offset);
+export const eventOffsets = (items: StreamItem[]) =>
+  items.filter((i) => i.kind === "event").map((i) => i.offset);
 
 /** Offsets of indexes `from` (inclusive) to `to` (exclusive). */
 export const range = (tenant: FakeTenant, from: number, to: number) =>

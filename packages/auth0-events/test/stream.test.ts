@@ -28,7 +28,10 @@ describe("stream(): reading and resuming", () => {
   test("resumes after the cursor (from and Last-Event-ID), ignoring fromTimestamp", async () => {
     tenant = await startFakeTenant();
     tenant.appendMany(10);
-    const { items } = await take(tenant, 3, { cursor: tenant.offsetOf(6), fromTimestamp: "2001-01-01T00:00:00Z" });
+    const { items } = await take(tenant, 3, {
+      cursor: tenant.offsetOf(6),
+      fromTimestamp: "2001-01-01T00:00:00Z",
+    });
     expect(eventOffsets(items)).toEqual(range(tenant, 7, 10));
     const connection = tenant.connections[0];
     expect(connection?.query.get("from")).toBe(tenant.offsetOf(6));
@@ -40,7 +43,10 @@ describe("stream(): reading and resuming", () => {
     tenant = await startFakeTenant();
     tenant.appendMany(100);
     const { items } = await take(tenant, 8, { eventTypes: ["user.created", "organization.member.added"] });
-    expect(tenant.connections[0]?.query.getAll("event_type")).toEqual(["user.created", "organization.member.added"]);
+    expect(tenant.connections[0]?.query.getAll("event_type")).toEqual([
+      "user.created",
+      "organization.member.added",
+    ]);
     expect(new Set(items.map((item) => (item.kind === "event" ? item.event.type : "offset")))).toEqual(
       new Set(["user.created", "organization.member.added"]),
     );

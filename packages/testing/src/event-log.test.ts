@@ -1,7 +1,7 @@
 import { EVENT_TYPES, parseStreamMessage } from "@switchyard/core";
 import { describe, expect, test } from "vitest";
-import { events } from "./factories.js";
 import { EventLog } from "./event-log.js";
+import { events } from "./factories.js";
 
 describe("EventLog", () => {
   test("lazy events are realistic, valid for all 25 types, and stable across reads", () => {

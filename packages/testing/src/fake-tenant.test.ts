@@ -43,7 +43,9 @@ describe("startFakeTenant", () => {
     const { text } = await read(`?from_timestamp=${new Date(0).toISOString()}`, (t) => count(t, "\n\n") >= 4);
     expect(text.startsWith(":connected\nretry: 1234\n\n")).toBe(true);
     const frame = text.split("\n\n")[1] ?? "";
-    expect(frame).toMatch(/^event: group\.created\nid: (\S+)\ndata: \{"offset":"\1","event":\{"specversion":"1\.0"/);
+    expect(frame).toMatch(
+      /^event: group\.created\nid: (\S+)\ndata: \{"offset":"\1","event":\{"specversion":"1\.0"/,
+    );
     expect(ids(text)).toEqual([0, 1, 2].map((i) => tenant.offsetOf(i)));
   });
 
@@ -65,8 +67,16 @@ describe("startFakeTenant", () => {
   test("event_type filters, and unknown types answer 400", async () => {
     tenant = await startFakeTenant();
     tenant.appendMany(50);
-    const { text } = await read("?from_timestamp=2000-01-01T00:00:00Z&event_type=user.created&event_type=user.deleted", (t) => count(t, "id: ") >= 4);
-    expect([...text.matchAll(/^event: (.*)$/gm)].map((m) => m[1])).toEqual(["user.created", "user.deleted", "user.created", "user.deleted"]);
+    const { text } = await read(
+      "?from_timestamp=2000-01-01T00:00:00Z&event_type=user.created&event_type=user.deleted",
+      (t) => count(t, "id: ") >= 4,
+    );
+    expect([...text.matchAll(/^event: (.*)$/gm)].map((m) => m[1])).toEqual([
+      "user.created",
+      "user.deleted",
+      "user.created",
+      "user.deleted",
+    ]);
     expect((await read("?event_type=user.exploded", () => true)).status).toBe(400);
   });
 
@@ -75,7 +85,11 @@ describe("startFakeTenant", () => {
     const res = await fetch(`${tenant.url}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ grant_type: "client_credentials", client_id: tenant.clientId, client_secret: tenant.clientSecret }),
+      body: JSON.stringify({
+        grant_type: "client_credentials",
+        client_id: tenant.clientId,
+        client_secret: tenant.clientSecret,
+      }),
     });
     const body = (await res.json()) as { access_token: string; expires_in: number };
     expect(body.expires_in).toBe(0.2);
@@ -96,7 +110,9 @@ describe("startFakeTenant", () => {
     tenant = await startFakeTenant({ cutEvery: 2 });
     tenant.appendMany(10);
     tenant.failNextConnects(429, 1, { "retry-after": "3" });
-    const limited = await fetch(`${tenant.url}/api/v2/events`, { headers: { authorization: `Bearer ${tenant.token}` } });
+    const limited = await fetch(`${tenant.url}/api/v2/events`, {
+      headers: { authorization: `Bearer ${tenant.token}` },
+    });
     expect([limited.status, limited.headers.get("retry-after")]).toEqual([429, "3"]);
     await limited.text();
     tenant.expireOffsetsBefore(5);
@@ -119,9 +135,14 @@ describe("startFakeTenant", () => {
     tenant = await startFakeTenant({ heartbeatMs: 30 });
     tenant.appendMany(25);
     tenant.injectMalformed("bad-json");
-    const { text } = await read(`?from=${tenant.offsetOf(0)}&event_type=user.created`, (t) => count(t, "event: offset-only") >= 1);
+    const { text } = await read(
+      `?from=${tenant.offsetOf(0)}&event_type=user.created`,
+      (t) => count(t, "event: offset-only") >= 1,
+    );
     expect(text).toContain(": heartbeat\n\n");
-    expect(text).toContain(`event: offset-only\nid: ${tenant.offsetOf(24)}\ndata: {"offset":"${tenant.offsetOf(24)}"}`);
+    expect(text).toContain(
+      `event: offset-only\nid: ${tenant.offsetOf(24)}\ndata: {"offset":"${tenant.offsetOf(24)}"}`,
+    );
     expect(text).toContain('data: {"offset":"');
     expect(count(text, "event: user.created")).toBe(2);
   });

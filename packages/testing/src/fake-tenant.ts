@@ -59,7 +59,11 @@ export interface FakeTenant {
   /** Every token issued so far now gets 401. */
   revokeTokens(): void;
   /** Every `GET /api/v2/events`, in order (failed ones included). */
-  connections: Array<{ query: URLSearchParams; headers: Record<string, string | string[] | undefined>; at: number }>;
+  connections: Array<{
+    query: URLSearchParams;
+    headers: Record<string, string | string[] | undefined>;
+    at: number;
+  }>;
   /** Number of `POST /oauth/token` requests. */
   readonly tokenRequests: number;
   /** Stream connections currently open. */
@@ -69,7 +73,9 @@ export interface FakeTenant {
   close(): Promise<void>;
 }
 
-type Injection = { kind: "malformed"; malformed: "bad-json" | "bad-shape" | "garbage-bytes" } | { kind: "error"; code: string };
+type Injection =
+  | { kind: "malformed"; malformed: "bad-json" | "bad-shape" | "garbage-bytes" }
+  | { kind: "error"; code: string };
 
 interface Live {
   res: ServerResponse;
@@ -96,7 +102,9 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
   const ttlMs = (options.tokenTtlSeconds ?? 86_400) * 1000;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const retryMs = options.retryMs ?? 50;
-  const split = options.splitFrames ? splitter(options.splitFrames === true ? 1 : options.splitFrames.seed) : undefined;
+  const split = options.splitFrames
+    ? splitter(options.splitFrames === true ? 1 : options.splitFrames.seed)
+    : undefined;
 
   const log = new EventLog();
   const issued = new Map<string, number>(); // token → expiry (ms); revoked tokens are deleted
@@ -112,7 +120,8 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    if (req.method === "POST" && url.pathname === "/oauth/token") return void handleToken(req, res).catch(() => res.destroy());
+    if (req.method === "POST" && url.pathname === "/oauth/token")
+      return void handleToken(req, res).catch(() => res.destroy());
     if (req.method === "GET" && url.pathname === "/api/v2/events") return handleEvents(req, res, url);
     json(res, 404, { statusCode: 404, error: "Not Found", message: "Not Found" });
   });
@@ -133,13 +142,16 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
         ? (JSON.parse(text) as Record<string, unknown>)
         : Object.fromEntries(new URLSearchParams(text));
     } catch {
-      return json(res, 400, { error: "invalid_request", error_description: "unreadable body" });
+      json(res, 400, { error: "invalid_request", error_description: "unreadable body" });
+      return;
     }
     if (body.grant_type !== "client_credentials") {
-      return json(res, 400, { error: "unsupported_grant_type", error_description: "use client_credentials" });
+      json(res, 400, { error: "unsupported_grant_type", error_description: "use client_credentials" });
+      return;
     }
     if (body.client_id !== clientId || body.client_secret !== clientSecret) {
-      return json(res, 401, { error: "access_denied", error_description: "Unauthorized" });
+      json(res, 401, { error: "access_denied", error_description: "Unauthorized" });
+      return;
     }
     const token = `tok_${++tokenCounter}_${randomBytes(8).toString("hex")}`;
     issued.set(token, Date.now() + ttlMs);
@@ -155,18 +167,30 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
     connections.push({ query: url.searchParams, headers: { ...req.headers }, at: Date.now() });
     const failure = queuedFailures.shift();
     if (failure) {
-      return json(res, failure.status, { statusCode: failure.status, message: `injected ${failure.status}` }, failure.headers);
+      json(
+        res,
+        failure.status,
+        { statusCode: failure.status, message: `injected ${failure.status}` },
+        failure.headers,
+      );
+      return;
     }
     const auth = req.headers.authorization ?? "";
     const token = auth.startsWith("Bearer ") ? auth.slice(7) : "";
     const expiry = issued.get(token);
     if (token !== staticToken && (expiry === undefined || expiry <= Date.now())) {
-      return json(res, 401, { statusCode: 401, error: "Unauthorized", message: "Invalid token" });
+      json(res, 401, { statusCode: 401, error: "Unauthorized", message: "Invalid token" });
+      return;
     }
     const types = url.searchParams.getAll("event_type");
     const unknown = types.find((type) => !isKnownEventType(type));
     if (unknown !== undefined) {
-      return json(res, 400, { statusCode: 400, error: "Bad Request", message: `Invalid event_type: ${unknown}` });
+      json(res, 400, {
+        statusCode: 400,
+        error: "Bad Request",
+        message: `Invalid event_type: ${unknown}`,
+      });
+      return;
     }
     const lastEventId = req.headers["last-event-id"];
     const cursor = (typeof lastEventId === "string" && lastEventId) || url.searchParams.get("from");
@@ -175,23 +199,40 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
     if (cursor) {
       const index = log.indexOfOffset(cursor);
       if (index === undefined) {
-        return json(res, 400, { statusCode: 400, error: "Bad Request", message: "Invalid offset", errorCode: "invalid_cursor" });
+        json(res, 400, {
+          statusCode: 400,
+          error: "Bad Request",
+          message: "Invalid offset",
+          errorCode: "invalid_cursor",
+        });
+        return;
       }
       if (index < expiredBefore) {
-        return json(res, 410, { statusCode: 410, error: "Gone", message: "Offset expired", errorCode: "cursor_expired" });
+        json(res, 410, {
+          statusCode: 410,
+          error: "Gone",
+          message: "Offset expired",
+          errorCode: "cursor_expired",
+        });
+        return;
       }
       next = index + 1;
     } else if (fromTimestamp) {
       const ms = Date.parse(fromTimestamp);
       if (Number.isNaN(ms)) {
-        return json(res, 400, { statusCode: 400, error: "Bad Request", message: "Invalid from_timestamp" });
+        json(res, 400, { statusCode: 400, error: "Bad Request", message: "Invalid from_timestamp" });
+        return;
       }
       next = Math.max(expiredBefore, log.firstIndexAtOrAfter(ms));
     } else {
       next = log.length;
     }
 
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
     const conn: Live = {
       res,
       next,
@@ -306,7 +347,10 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
     return `event: error\ndata: {"error":{"code":"${code}","message":"injected ${code}"${offset}}}\n\n`;
   }
 
-  function malformedFrame(kind: "bad-json" | "bad-shape" | "garbage-bytes", position: number): string | Buffer {
+  function malformedFrame(
+    kind: "bad-json" | "bad-shape" | "garbage-bytes",
+    position: number,
+  ): string | Buffer {
     // A repeat of an offset already sent, never a new one: a malformed frame must not move anyone's cursor.
     const offset = log.offsetOf(Math.max(position, 0));
     if (kind === "bad-json") {
@@ -415,9 +459,18 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
