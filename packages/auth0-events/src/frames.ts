@@ -8,6 +8,7 @@ import { Utf8ChunkDecoder } from "./utf8.js";
 /** A frame bigger than this (in characters) is dropped, so that a stream without blank lines cannot eat memory. */
 export const MAX_FRAME_CHARS = 16 * 1024 * 1024;
 const CR = 0x0d;
+const LF = 0x0a;
 const FRAME_END = Buffer.from("\n\n");
 
 /**
@@ -45,32 +46,41 @@ export class FrameReader {
       this.parser.feed(this.decoder.decode(chunk));
       return;
     }
-    let bytes = chunk;
-    if (this.carry) {
-      bytes = Buffer.concat([this.carry, chunk]);
-      this.carry = undefined;
-    }
     // A CR means the server uses CRLF or CR line endings: let the parser handle every byte from here on.
-    if (bytes.indexOf(CR) !== -1) {
+    if (chunk.indexOf(CR) !== -1) {
       this.lineEndings = "any";
-      this.parser.feed(this.decoder.decode(bytes));
+      const carried = this.carry;
+      this.carry = undefined;
+      this.parser.feed(this.decoder.decode(carried ? Buffer.concat([carried, chunk]) : chunk));
       return;
     }
     // Decode frame by frame: a frame of ASCII then becomes a one-byte string, which JSON.parse and the parser
     // scan about twice as fast as the two-byte string a whole chunk turns into when any frame in it is not
     // ASCII. A frame ends with a blank line, so it never ends inside a UTF-8 sequence.
     let start = 0;
-    for (let end = bytes.indexOf(FRAME_END, start); end !== -1; end = bytes.indexOf(FRAME_END, start)) {
-      this.parser.feed(bytes.toString("utf8", start, end + 2));
-      start = end + 2;
-    }
-    if (start < bytes.length) {
-      if (bytes.length - start > MAX_FRAME_CHARS) {
-        this.overflow = true;
+    const carried = this.carry;
+    if (carried) {
+      // Only the frame cut by the previous read is joined: copying the whole chunk would cost more.
+      const straddles = carried[carried.length - 1] === LF && chunk[0] === LF;
+      const end = straddles ? -1 : chunk.indexOf(FRAME_END);
+      if (end === -1 && !straddles) {
+        this.keep(Buffer.concat([carried, chunk]));
         return;
       }
-      this.carry = Buffer.from(bytes.subarray(start));
+      this.carry = undefined;
+      this.parser.feed(Buffer.concat([carried, chunk.subarray(0, end + 2)]).toString("utf8"));
+      start = end + 2;
     }
+    for (let end = chunk.indexOf(FRAME_END, start); end !== -1; end = chunk.indexOf(FRAME_END, start)) {
+      this.parser.feed(chunk.toString("utf8", start, end + 2));
+      start = end + 2;
+    }
+    if (start < chunk.length) this.keep(Buffer.from(chunk.subarray(start)));
+  }
+
+  private keep(rest: Buffer): void {
+    if (rest.length > MAX_FRAME_CHARS) this.overflow = true;
+    else this.carry = rest;
   }
 
   take(): StreamItem[] {
