@@ -237,11 +237,11 @@ describe("switchyard new plugin (the real CLI)", () => {
     expect(result.stdout).toContain("Created switchyard-plugin-acme-crm in out/acme (a standalone package)");
     expect(result.stdout).toContain("npm install && npm test");
     expect(existsSync(join(root, "out/acme/src/index.test.ts"))).toBe(true);
-  });
+  }, 20_000);
 
   it.concurrent("rejects a bad name clearly", async () => {
     const result = await runCli(["new", "plugin", "Acme_CRM"], {}, tempDir());
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/Acme_CRM.*use lowercase letters, digits and single hyphens/s);
-  });
+  }, 20_000);
 });

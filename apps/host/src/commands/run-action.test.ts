@@ -50,87 +50,122 @@ afterAll(async () => {
 
 /** `switchyard run-action <args>` from the repo root, as a real child process. */
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(["run-action", ...args], env, REPO);
+/** Each test spawns a CLI (~1.5 s to start from sources, more on a loaded machine). */
+const SPAWN_TIMEOUT = 20_000;
 
 describe("switchyard run-action (the real CLI)", () => {
-  it.concurrent("prints a succeeding action's outcome, logs and console output, secrets redacted; exit 0", async () => {
-    const result = await run([join(dir, "ok.js"), "--event", "user.created", "--secret", `TOKEN=${SECRET}`]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^outcome: +delivered in \d+ ms$/m);
-    expect(result.stdout).toMatch(/^event: +user\.created evt_\w{22} \(generated\)$/m);
-    expect(result.stdout).toMatch(
-      /info +got user\.created \{"email":"[^"]+@example\.com","token":"\[redacted\]"\}/,
-    );
-    expect(result.stdout).toMatch(/console:\n +info +attempt 1, secret \[redacted\]/);
-    expect(result.stdout + result.stderr).not.toContain(SECRET);
-  });
+  it.concurrent(
+    "prints a succeeding action's outcome, logs and console output, secrets redacted; exit 0",
+    async () => {
+      const result = await run([
+        join(dir, "ok.js"),
+        "--event",
+        "user.created",
+        "--secret",
+        `TOKEN=${SECRET}`,
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^outcome: +delivered in \d+ ms$/m);
+      expect(result.stdout).toMatch(/^event: +user\.created evt_\w{22} \(generated\)$/m);
+      expect(result.stdout).toMatch(
+        /info +got user\.created \{"email":"[^"]+@example\.com","token":"\[redacted\]"\}/,
+      );
+      expect(result.stdout).toMatch(/console:\n +info +attempt 1, secret \[redacted\]/);
+      expect(result.stdout + result.stderr).not.toContain(SECRET);
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it.concurrent("prints a throwing action's error and where it threw; exit 1", async () => {
-    const result = await run([join(dir, "throw.js"), "--secret", `TOKEN=${SECRET}`]);
-    expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/^outcome: +retryable in \d+ ms \(the host would retry it/m);
-    expect(result.stdout).toMatch(/^error: +Error: boom: the CRM refused \[redacted\]$/m);
-    expect(result.stdout).toContain(`at exports.onExecuteEventStream (${join(dir, "throw.js")}:2:9)`);
-    expect(result.stdout).not.toContain(SECRET);
-  });
+  it.concurrent(
+    "prints a throwing action's error and where it threw; exit 1",
+    async () => {
+      const result = await run([join(dir, "throw.js"), "--secret", `TOKEN=${SECRET}`]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^outcome: +retryable in \d+ ms \(the host would retry it/m);
+      expect(result.stdout).toMatch(/^error: +Error: boom: the CRM refused \[redacted\]$/m);
+      expect(result.stdout).toContain(`at exports.onExecuteEventStream (${join(dir, "throw.js")}:2:9)`);
+      expect(result.stdout).not.toContain(SECRET);
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it.concurrent("stops a hanging action at its time budget and exits, as JSON", async () => {
-    const started = performance.now();
-    const result = await run([join(dir, "hang.js"), "--timeout", "300", "--json"]);
-    expect(performance.now() - started).toBeLessThan(8_000);
-    expect(result.code).toBe(1);
-    const report = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(report).toMatchObject({
-      status: "retryable",
-      message: "TimeoutError: action did not finish within its 300 ms time budget",
-      event: { type: "user.created", source: "generated" },
-      logs: [],
-      console: [],
-    });
-    expect(report.durationMs).toBeGreaterThanOrEqual(295);
-    expect(report.durationMs).toBeLessThan(2_000);
-  });
+  it.concurrent(
+    "stops a hanging action at its time budget and exits, as JSON",
+    async () => {
+      // Without the explicit exit, the action's timer would keep the process (and this test) alive.
+      const result = await run([join(dir, "hang.js"), "--timeout", "300", "--json"]);
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(report).toMatchObject({
+        status: "retryable",
+        message: "TimeoutError: action did not finish within its 300 ms time budget",
+        event: { type: "user.created", source: "generated" },
+        logs: [],
+        console: [],
+      });
+      expect(report.durationMs).toBeGreaterThanOrEqual(295);
+      expect(report.durationMs).toBeLessThan(2_000);
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it.concurrent("runs Auth0's notify.js against a local server (NOTIFY_URL, --secret API_KEY)", async () => {
-    const result = await run([NOTIFY, "--event", "user.deleted", "--secret", "API_KEY=key-for-notify"], {
-      NOTIFY_URL: `${server.url}/notify`,
-    });
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^outcome: +delivered/m);
-    const [request] = await server.waitForRequests(1, (r) => r.path === "/notify");
-    expect(request?.headers["x-api-key"]).toBe("key-for-notify");
-    expect(request?.json).toMatchObject({ type: "user.deleted", specversion: "1.0" });
-  });
+  it.concurrent(
+    "runs Auth0's notify.js against a local server (NOTIFY_URL, --secret API_KEY)",
+    async () => {
+      const result = await run([NOTIFY, "--event", "user.deleted", "--secret", "API_KEY=key-for-notify"], {
+        NOTIFY_URL: `${server.url}/notify`,
+      });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^outcome: +delivered/m);
+      const [request] = await server.waitForRequests(1, (r) => r.path === "/notify");
+      expect(request?.headers["x-api-key"]).toBe("key-for-notify");
+      expect(request?.json).toMatchObject({ type: "user.deleted", specversion: "1.0" });
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it.concurrent("runs Auth0's own example action unchanged, secrets URL and API_KEY from --secret", async () => {
-    const result = await run([
-      FORWARD,
-      "--event",
-      "organization.member.added",
-      "--secret",
-      `URL=${server.url}/forward`,
-      "--secret",
-      "API_KEY=key-for-forward",
-    ]);
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    const [request] = await server.waitForRequests(1, (r) => r.path === "/forward");
-    expect(request?.headers["x-api-key"]).toBe("key-for-forward");
-    expect(request?.json).toMatchObject({ type: "organization.member.added" });
-  });
+  it.concurrent(
+    "runs Auth0's own example action unchanged, secrets URL and API_KEY from --secret",
+    async () => {
+      const result = await run([
+        FORWARD,
+        "--event",
+        "organization.member.added",
+        "--secret",
+        `URL=${server.url}/forward`,
+        "--secret",
+        "API_KEY=key-for-forward",
+      ]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const [request] = await server.waitForRequests(1, (r) => r.path === "/forward");
+      expect(request?.headers["x-api-key"]).toBe("key-for-forward");
+      expect(request?.json).toMatchObject({ type: "organization.member.added" });
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it.concurrent("runs a TypeScript action file", async () => {
-    const result = await run([join(dir, "typed.ts"), "--event", "group.created"]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/info +typed \{"id":"evt_\w{22}"\}/);
-  });
+  it.concurrent(
+    "runs a TypeScript action file",
+    async () => {
+      const result = await run([join(dir, "typed.ts"), "--event", "group.created"]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/info +typed \{"id":"evt_\w{22}"\}/);
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it.concurrent("fails clearly (exit 2) on an invalid event file, naming the field", async () => {
-    const file = join(dir, "bad-event.json");
-    writeFileSync(file, JSON.stringify({ specversion: "1.0", type: "user.created", source: "x" }));
-    const result = await run([join(dir, "ok.js"), "--event", file]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/\[switchyard\] run-action: .*bad-event\.json: invalid event: \w+/);
-    expect(result.stdout).toBe("");
-  });
+  it.concurrent(
+    "fails clearly (exit 2) on an invalid event file, naming the field",
+    async () => {
+      const file = join(dir, "bad-event.json");
+      writeFileSync(file, JSON.stringify({ specversion: "1.0", type: "user.created", source: "x" }));
+      const result = await run([join(dir, "ok.js"), "--event", file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/\[switchyard\] run-action: .*bad-event\.json: invalid event: \w+/);
+      expect(result.stdout).toBe("");
+    },
+    SPAWN_TIMEOUT,
+  );
 });
 
 describe("runActionOnce", () => {

@@ -58,9 +58,13 @@ function createAction(resolved: z.output<typeof options>): Action {
         retryAfter = response.headers["retry-after"];
         await response.body.dump();
       } catch (error) {
+        if (api.signal.aborted)
+          throw new RetryableError(`${PREFIX} POST to ${url.host}: aborted by the host`);
         // Name the failure, never the request: its headers hold the token.
-        const code = (error as { code?: unknown }).code;
-        throw new RetryableError(`${PREFIX} POST to ${url.host} failed: ${String(code ?? "aborted")}`);
+        const code = (error as { code?: unknown } | null)?.code;
+        const reason =
+          typeof code === "string" ? code : error instanceof Error ? error.name : "unknown error";
+        throw new RetryableError(`${PREFIX} POST to ${url.host} failed: ${reason}`);
       }
 
       if (status >= 200 && status < 300) {
