@@ -35,7 +35,9 @@ test("the same items whatever the read boundaries, LF or CRLF", () => {
 
 test("an error frame stops the items of its connection", () => {
   const reader = new FrameReader({});
-  reader.push(Buffer.from(`event: error\ndata: {"error":{"code":"connection_timeout"}}\n\n${log.frameAt(0)}`));
+  reader.push(
+    Buffer.from(`event: error\ndata: {"error":{"code":"connection_timeout"}}\n\n${log.frameAt(0)}`),
+  );
   expect(reader.errorFrame).toMatchObject({ code: "connection_timeout" });
   expect(reader.take()).toEqual([]);
 });

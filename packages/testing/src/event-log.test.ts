@@ -47,6 +47,19 @@ describe("EventLog", () => {
     expect(log.typeAt(5)).toBe("user.deleted");
   });
 
+  test("encodeFrame writes exactly the bytes of frameAt, and refuses when there is no room", () => {
+    const log = new EventLog();
+    log.appendMany(60);
+    log.append([events.organizationCreated({ display_name: "Société ✓" })]);
+    const target = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < log.length; i++) {
+      const end = log.encodeFrame(i, target, 3);
+      expect(target.subarray(3, end).toString("utf8")).toBe(log.frameAt(i));
+    }
+    expect(log.encodeFrame(0, Buffer.alloc(100), 0)).toBe(-1);
+    expect(log.encodeFrame(60, Buffer.alloc(100), 0)).toBe(-1);
+  });
+
   test("a million events cost almost no memory, and frames build fast", () => {
     const before = process.memoryUsage().heapUsed;
     const log = new EventLog();
@@ -55,7 +68,8 @@ describe("EventLog", () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(5 * 1024 * 1024);
     const started = performance.now();
     let bytes = 0;
-    for (let i = 0; i < 50_000; i++) bytes += log.frameAt(999_999 - i).length;
+    const target = Buffer.allocUnsafe(4096);
+    for (let i = 0; i < 50_000; i++) bytes += log.encodeFrame(999_999 - i, target, 0);
     const perSecond = 50_000 / ((performance.now() - started) / 1000);
     expect(bytes).toBeGreaterThan(50_000 * 500);
     expect(perSecond).toBeGreaterThan(200_000);

@@ -92,7 +92,7 @@ interface Live {
   heartbeat: NodeJS.Timeout | undefined;
 }
 
-const BATCH_BYTES = 128 * 1024;
+const BATCH_BYTES = 256 * 1024;
 
 /** Start a fake Auth0 tenant that speaks the event stream's exact frame format. */
 export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<FakeTenant> {
@@ -280,21 +280,37 @@ export async function startFakeTenant(options: FakeTenantOptions = {}): Promise<
         continue;
       }
       if (conn.next < log.length) {
-        let text = "";
+        const batch = Buffer.allocUnsafe(BATCH_BYTES);
+        let used = 0;
         let end: "cut" | "rotate" | undefined;
-        while (conn.next < log.length && text.length < BATCH_BYTES) {
-          const index = conn.next++;
+        while (conn.next < log.length && used < BATCH_BYTES - 4096) {
+          const index = conn.next;
+          if (conn.types && !conn.types.has(log.typeAt(index))) {
+            conn.next++;
+            conn.position = index;
+            continue;
+          }
+          const after = log.encodeFrame(index, batch, used);
+          if (after === -1) {
+            if (used > 0) break;
+            // A frame bigger than a whole batch: send it on its own.
+            await write(conn, log.frameAt(index));
+          } else {
+            used = after;
+          }
+          conn.next++;
           conn.position = index;
-          if (conn.types && !conn.types.has(log.typeAt(index))) continue;
-          text += log.frameAt(index);
           conn.sent++;
           if (options.cutEvery && conn.sent % options.cutEvery === 0) end = "cut";
           if (options.rotateEvery && conn.sent % options.rotateEvery === 0) end = "rotate";
           if (end) break;
         }
-        if (end === "rotate") text += errorFrame("connection_timeout", conn.position);
-        if (text) await write(conn, text);
-        if (end) return void conn.res.end();
+        if (used > 0) await write(conn, batch.subarray(0, used));
+        if (end === "rotate") await write(conn, errorFrame("connection_timeout", conn.position));
+        if (end) {
+          conn.res.end();
+          return;
+        }
         conn.beatDue = false;
         continue;
       }
