@@ -213,7 +213,14 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     }
     if (rows.length === 0 && cursor === undefined) return;
     // The events, their deliveries and the cursor land in one transaction before anything runs.
-    const result = db.ingest(rows, cursor);
+    let result: ReturnType<Store["ingest"]>;
+    try {
+      result = db.ingest(rows, cursor);
+    } catch (error) {
+      throw new Error(
+        `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost; the stream resumes from the last stored cursor once the store is writable`,
+      );
+    }
     const waiting = new Set<ActionRunner>();
     rows.forEach((row, i) => {
       const key = result.keys[i];

@@ -25,8 +25,17 @@ export interface CliProcess {
 }
 
 /** Start `switchyard <args>` as a real child process. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd?: string): CliProcess {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+  options: { shellPrefix?: string } = {},
+): CliProcess {
+  // A shell prefix (e.g. `ulimit -f 2000`) applies limits to the host process itself.
+  const [command, argv] = options.shellPrefix
+    ? ["bash", ["-c", `${options.shellPrefix}; exec "$0" "$@"`, process.execPath, ...NODE_ARGS, ...args]]
+    : [process.execPath, [...NODE_ARGS, ...args]];
+  const child = spawn(command, argv, {
     env: { ...process.env, ...env },
     cwd,
     stdio: ["ignore", "pipe", "pipe"],

@@ -85,7 +85,7 @@ const mutation = fc.tuple(
   fc.option(anyValue, { nil: undefined }),
 );
 
-function mutate(config: unknown, [path, value]: [Array<string | number>, unknown]): unknown {
+function mutate(config: unknown, [path, value]: readonly [ReadonlyArray<string | number>, unknown]): unknown {
   const copy = structuredClone(config) as Record<string | number, unknown>;
   let node: Record<string | number, unknown> = copy;
   for (const key of path.slice(0, -1)) {
