@@ -1,6 +1,6 @@
 // The fault suite: the real host process against a hostile fake tenant and flaky destinations, killed with
 // SIGKILL at random moments, tries hard to lose an event. `pnpm test:faults`.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Auth0Event } from "@switchyard/core";
