@@ -144,7 +144,10 @@ export class EventLog {
     return events.map((_, i) => start + i);
   }
 
-  /** Add `count` realistic events built on demand, cycling through `types` (default: all 25). */
+  /**
+   * Add `count` realistic events built on demand, cycling through `types` (default: all 25) by position in
+   * the log, so that many small appends (a trickle) still cycle through every type.
+   */
   appendMany(
     count: number,
     options: { types?: readonly string[] | undefined; seed?: number | undefined } = {},
@@ -195,7 +198,7 @@ export class EventLog {
     const k = index - segment.start;
     return segment.kind === "explicit"
       ? (segment.types[k] as string)
-      : (segment.types[k % segment.types.length] as string);
+      : (segment.types[index % segment.types.length] as string);
   }
 
   /** The event at `index`, as the JSON text the stream sends. */
@@ -203,7 +206,7 @@ export class EventLog {
     const segment = this.segmentOf(index);
     const k = index - segment.start;
     if (segment.kind === "explicit") return segment.json[k] as string;
-    const type = segment.types[k % segment.types.length] as string;
+    const type = segment.types[index % segment.types.length] as string;
     const template = templatesFor(type)[(scramble(k ^ segment.seed) >>> 3) % VARIANTS] as Template;
     return template.head + this.eventId(index) + template.mid + segment.timeIso + template.tail;
   }
@@ -231,7 +234,7 @@ export class EventLog {
       if (at + Buffer.byteLength(frame) > target.length) return -1;
       return at + target.write(frame, at, "utf8");
     }
-    const type = segment.types[k % segment.types.length] as string;
+    const type = segment.types[index % segment.types.length] as string;
     const template = templatesFor(type)[(scramble(k ^ segment.seed) >>> 3) % VARIANTS] as Template;
     const { head, mid, tail } = template.bytes;
     const prefix = framePrefix(type);
