@@ -24,7 +24,7 @@ const receiver = createServer((req, res) => {
       const match = TIME.exec(Buffer.concat(chunks).toString("utf8"));
       if (match) latencies.push(now - Date.parse(match[1]!));
     }
-    if (delayMs > 0) setTimeout(() => res.writeHead(204).end(), delayMs);
+    if (delayMs > 0 && req.url === "/slow") setTimeout(() => res.writeHead(204).end(), delayMs);
     else res.writeHead(204).end();
   });
 });

@@ -6,6 +6,7 @@ import {
   ConfigError,
   createActionCache,
   describeError,
+  eventJson,
 } from "@switchyard/core";
 import type { LoadedConfig } from "./config/load.js";
 import { createRedactor } from "./config/secrets.js";
@@ -19,6 +20,9 @@ import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { openStore } from "./store/open.js";
 import type { IngestEvent, Store } from "./store/types.js";
+
+/** Room (deliveries) an action needs before the next stream read is taken: about two socket reads. */
+const READ_AHEAD = 128;
 
 export interface HostOptions {
   /** Where logs go (default stdout). */
@@ -78,6 +82,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   );
 
   const actions: Action[] = [];
+  let spaceWaiter: (() => void) | undefined;
   try {
     for (const [index, actionConfig] of config.actions.entries()) {
       const plugin = plugins[index]!;
@@ -102,6 +107,11 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           log,
           redact,
           cloneEvents: plugin.kind === "file",
+          onSpace: () => {
+            const wake = spaceWaiter;
+            spaceWaiter = undefined;
+            wake?.();
+          },
         }),
       );
     }
@@ -174,8 +184,21 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         log.warn({ error: redact(error.message) }, "stream interrupted");
       },
     };
+    const unordered = runners.filter((runner) => !runner.ordered);
     for await (const batch of source.batches(db.getCursor(), stopIngest.signal, hooks)) {
       ingestBatch(batch);
+      // Read on only while some action can take work at once: when every one is busy, reading ahead would
+      // only park deliveries in the store to be read back. One slow action never holds the others back: it
+      // takes the overflow in the store while the others keep the stream moving.
+      while (
+        unordered.length > 0 &&
+        unordered.every((r) => r.freeSlots() < READ_AHEAD) &&
+        !stopIngest.signal.aborted
+      ) {
+        await new Promise<void>((resolve) => {
+          spaceWaiter = resolve;
+        });
+      }
       while (unfinished >= config.delivery.maxPending && !stopIngest.signal.aborted) {
         log.warn({ unfinished }, "backpressure: too many unfinished deliveries, pausing the stream");
         await new Promise<void>((resolve) => {
@@ -208,7 +231,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         }
         deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed });
       });
-      rows.push({ event, payload: JSON.stringify(event), deliveries });
+      rows.push({ event, payload: eventJson(event), deliveries });
       owners.push(claimedBy);
     }
     if (rows.length === 0 && cursor === undefined) return;
@@ -245,6 +268,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       log.info("stopping: no new events; finishing in-flight deliveries");
       stopIngest.abort();
       releaseBackpressure();
+      spaceWaiter?.();
       clearInterval(maintenance);
       clearInterval(heartbeat);
       await ingestDone.catch(() => {});

@@ -18,6 +18,11 @@ export interface ExecuteOptions {
   timeoutMs: number;
   /** Aborts the attempt from outside, e.g. at shutdown. */
   signal?: AbortSignal;
+  /**
+   * The attempt's own controller, for callers that abort many attempts at once (a host shutting down):
+   * cheaper than one listener per attempt on a shared signal.
+   */
+  controller?: AbortController;
   now?: () => number;
 }
 
@@ -33,26 +38,27 @@ export async function executeAction(
 ): Promise<Outcome> {
   const now = options.now ?? performance.now.bind(performance);
   const started = now();
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TimeoutError(options.timeoutMs);
-      controller.abort(error);
-      reject(error);
-    }, options.timeoutMs);
+  const controller = options.controller ?? new AbortController();
+  const signal = controller.signal;
+  const outer = options.signal;
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener("abort", onOuterAbort, { once: true });
+  // One promise settles the race when the attempt is aborted, by its deadline or from outside.
+  let cancel!: (reason: unknown) => void;
+  const cancelled = new Promise<never>((_, reject) => {
+    cancel = reject;
   });
-  const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-  });
+  const onAbort = () => cancel(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(new TimeoutError(options.timeoutMs)), options.timeoutMs);
   try {
-    await Promise.race([
-      Promise.resolve().then(() => action.onExecuteEventStream(event, { ...api, signal: controller.signal })),
-      deadline,
-      aborted,
-    ]);
+    const result = action.onExecuteEventStream(event, { ...api, signal });
+    // A synchronous action that returned is done: no need to race it.
+    if (result !== null && typeof (result as Promise<unknown> | undefined)?.then === "function") {
+      await Promise.race([result, cancelled]);
+    }
     return { status: "delivered", durationMs: now() - started };
   } catch (error) {
     const durationMs = now() - started;
@@ -62,9 +68,9 @@ export async function executeAction(
     return { status: "retryable", error, message, retryAfterMs: failure.retryAfterMs, durationMs };
   } finally {
     clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onOuterAbort);
-    // Nobody awaits these once the race is settled: keep them from surfacing as unhandled rejections.
-    deadline.catch(() => {});
-    aborted.catch(() => {});
+    signal.removeEventListener("abort", onAbort);
+    outer?.removeEventListener("abort", onOuterAbort);
+    // Nobody awaits it once the race is settled: keep it from surfacing as an unhandled rejection.
+    cancelled.catch(() => {});
   }
 }

@@ -1,4 +1,11 @@
-import { type Action, definePlugin, PermanentError, parseRetryAfter, RetryableError } from "@switchyard/core";
+import {
+  type Action,
+  definePlugin,
+  eventJson,
+  PermanentError,
+  parseRetryAfter,
+  RetryableError,
+} from "@switchyard/core";
 import { Webhook } from "standardwebhooks";
 import { Pool } from "undici";
 import { httpOptions, type ResolvedHttpOptions } from "./options.js";
@@ -36,7 +43,7 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
   return {
     async onExecuteEventStream(event, api) {
       const message = event.message;
-      const body = JSON.stringify(message);
+      const body = eventJson(message);
       const sentAt = new Date();
       const headers = [
         ...fixedHeaders,

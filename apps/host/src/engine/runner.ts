@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import {
   type Action,
   type ActionCache,
@@ -7,6 +6,7 @@ import {
   type EventStreamEvent,
   executeAction,
   type Logger,
+  rememberEventJson,
 } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
@@ -36,6 +36,8 @@ export interface RunnerDeps {
   cloneEvents: boolean;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
+  /** Called when an attempt finishes, i.e. when this runner may have room again. */
+  onSpace?: () => void;
 }
 
 /**
@@ -53,7 +55,9 @@ export class ActionRunner {
   private storeHasWork = true;
   private claiming = false;
   private stopping = false;
-  private readonly shutdown = new AbortController();
+  /** Controllers of the attempts in flight, aborted together at shutdown. */
+  private readonly attempts = new Set<AbortController>();
+  private shuttingDown = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -64,12 +68,12 @@ export class ActionRunner {
 
   constructor(private readonly deps: RunnerDeps) {
     const { config } = deps;
-    // Every in-flight attempt listens on the shutdown signal: more than Node's default of 10.
-    setMaxListeners(0, this.shutdown.signal);
     this.matcher = new ActionMatcher(config);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
-    this.capacity = config.concurrency * 4;
+    // Queued jobs only point at events the ingest path already holds (shared by every action), so a deep
+    // queue is cheap, and it lets whole stream reads go straight to the runners instead of via the store.
+    this.capacity = Math.max(512, config.concurrency * 8);
     const m = deps.metrics;
     this.attemptCounters = {
       delivered: m.attempts.labels(this.name, "delivered"),
@@ -126,11 +130,9 @@ export class ActionRunner {
       const claimed = this.deps.store.claim(this.name, room, Date.now(), this.ordered);
       if (claimed.length < room) this.storeHasWork = false;
       for (const row of claimed) {
-        this.queue.push({
-          key: row.key,
-          event: JSON.parse(row.payload) as Auth0Event,
-          attempts: row.attempts,
-        });
+        const event = JSON.parse(row.payload) as Auth0Event;
+        rememberEventJson(event, row.payload);
+        this.queue.push({ key: row.key, event, attempts: row.attempts });
       }
     } catch (error) {
       this.deps.log.error({ action: this.name, err: error }, "could not read due deliveries from the store");
@@ -160,6 +162,8 @@ export class ActionRunner {
       message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
     };
+    const controller = new AbortController();
+    this.attempts.add(controller);
     const outcome = await executeAction(
       action,
       event,
@@ -171,15 +175,16 @@ export class ActionRunner {
         attempt,
         action: { name: this.name },
       },
-      { timeoutMs: config.timeoutMs, signal: this.shutdown.signal },
+      { timeoutMs: config.timeoutMs, controller },
     );
+    this.attempts.delete(controller);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
     const base = { key: job.key, action: this.name };
     if (outcome.status === "delivered") {
       this.finishedCounters.delivered.inc();
       this.deps.completions.add({ ...base, result: "delivered" });
-    } else if (this.shutdown.signal.aborted && !(outcome.status === "permanent")) {
+    } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it in flight; the next start runs it again.
     } else {
       const error = redact(outcome.message).slice(0, 2000);
@@ -213,6 +218,7 @@ export class ActionRunner {
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
+    this.deps.onSpace?.();
   }
 
   /** After completions reach the store: ordered actions may now run the next event of a key. */
@@ -259,7 +265,9 @@ export class ActionRunner {
       clearTimeout(timer);
     }
     if (this.inflight > 0) {
-      this.shutdown.abort(new Error("host shutting down"));
+      this.shuttingDown = true;
+      const reason = new Error("host shutting down");
+      for (const controller of this.attempts) controller.abort(reason);
       await new Promise<void>((resolve) => {
         if (this.inflight === 0) resolve();
         else this.idleWaiters.push(resolve);
