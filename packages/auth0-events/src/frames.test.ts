@@ -1,6 +1,6 @@
 import { EventLog } from "@switchyard/testing";
 import { expect, test } from "vitest";
-import { FrameReader } from "./frames.js";
+import { eventText, FrameReader } from "./frames.js";
 import type { StreamItem } from "./options.js";
 
 const log = new EventLog();
@@ -40,4 +40,15 @@ test("an error frame stops the items of its connection", () => {
   );
   expect(reader.errorFrame).toMatchObject({ code: "connection_timeout" });
   expect(reader.take()).toEqual([]);
+});
+
+test("eventText finds the event's own JSON text in an Auth0-shaped frame", () => {
+  {
+    const event = { id: "evt_1", data: { object: { event: "nested" } } };
+    const data = `{"offset":"b2Zm","event":${JSON.stringify(event)}}`;
+    expect(JSON.parse(eventText(data)!)).toEqual(event);
+    expect(eventText(`{"event":{},"offset":"x"}`)).toBeUndefined();
+    expect(eventText(`{"offset":"a\\"b","event":{}}`)).toBeUndefined();
+    expect(eventText(`{"offset":"x"}`)).toBeUndefined();
+  }
 });

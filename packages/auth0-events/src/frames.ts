@@ -1,5 +1,5 @@
 import type { StreamErrorBody } from "@switchyard/core";
-import { parseStreamMessage } from "@switchyard/core";
+import { parseStreamMessage, rememberEventJson } from "@switchyard/core";
 import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
 import { StreamError } from "./errors.js";
 import type { StreamHooks, StreamItem } from "./options.js";
@@ -111,9 +111,28 @@ export class FrameReader {
       this.errorFrame = value.error;
       return;
     }
+    if (value.kind === "event") {
+      const raw = eventText(message.data);
+      if (raw !== undefined) rememberEventJson(value.event, raw);
+    }
     this.items.push(value);
     if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(value));
   }
+}
+
+const PREFIX = '{"offset":"';
+const EVENT_KEY = ',"event":';
+
+/**
+ * The event's own JSON text inside a frame shaped as Auth0 sends it (`{"offset":"…","event":{…}}`), so the
+ * host stores and forwards Auth0's bytes instead of serialising the event again. Undefined for any other shape.
+ */
+export function eventText(data: string): string | undefined {
+  if (!data.startsWith(PREFIX) || !data.endsWith("}")) return undefined;
+  const end = data.indexOf('"', PREFIX.length);
+  if (end < 0 || data.lastIndexOf("\\", end) >= PREFIX.length || !data.startsWith(EVENT_KEY, end + 1))
+    return undefined;
+  return data.slice(end + 1 + EVENT_KEY.length, -1);
 }
 
 const OFFSET = /"offset"\s*:\s*"([^"\\]{1,1024})"/;
