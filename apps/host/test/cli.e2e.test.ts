@@ -70,6 +70,15 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every secret the config carries: none may appear in logs or printed config. */
+const secrets = () => [
+  env.AUTH0_CLIENT_SECRET!,
+  env.SLACK_TOKEN!,
+  env.SEGMENT_WRITE_KEY!,
+  SECRET,
+  env.MY_API_KEY!,
+];
+
 function start(): CliProcess {
   const cli = startCli(["start", "--config", config], env);
   running.push(cli);
@@ -180,17 +189,23 @@ describe("switchyard start (real process, the issue's config)", () => {
     });
     expect(JSON.parse((await runCli(["dlq", "list", "--json", "--config", config], env)).stdout)).toEqual([]);
 
-    // Upstream duplicates are reported, not redelivered; the logs never show a secret.
+    // The logs never show a secret.
     const logText = [...first.stdout, ...second.stdout, ...third.stdout].join("\n");
-    for (const secret of [
-      env.AUTH0_CLIENT_SECRET!,
-      env.SLACK_TOKEN!,
-      env.SEGMENT_WRITE_KEY!,
-      SECRET,
-      env.MY_API_KEY!,
-    ]) {
+    for (const secret of secrets()) {
       expect(logText).not.toContain(secret);
     }
+
+    // A test event injected while the host runs reaches every matching action, marked as a test.
+    const sent = await runCli(["send-test", "user.created", "--config", config], env);
+    expect(sent.code).toBe(0);
+    const testId =
+      /queued test event (evt_\w+) \(user\.created\) for: signups-to-slack, segment, warehouse$/m.exec(
+        sent.stdout,
+      )?.[1];
+    expect(testId, sent.stdout).toBeDefined();
+    const testDelivery = await waitFor(() => webhook.deliveries.find((d) => d.id === testId));
+    expect(testDelivery.event?.a0purpose).toBe("test");
+    await waitFor(() => slack.messages().some((m) => JSON.stringify(m).includes(testId!)));
 
     third.child.kill("SIGTERM");
     expect(await third.exited).toEqual({ code: 0, signal: null });
@@ -204,13 +219,7 @@ describe("switchyard validate and errors", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("valid (4 actions)");
     expect(result.stdout).toContain("#signups");
-    for (const secret of [
-      env.AUTH0_CLIENT_SECRET!,
-      env.SLACK_TOKEN!,
-      env.SEGMENT_WRITE_KEY!,
-      SECRET,
-      env.MY_API_KEY!,
-    ]) {
+    for (const secret of secrets()) {
       expect(result.stdout).not.toContain(secret);
     }
   });
