@@ -68,7 +68,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("busy_timeout = 5000");
   // A larger page cache keeps the hot B-tree pages (recent events, the pending index) in memory.
-  db.pragma("cache_size = -32000");
+  db.pragma("cache_size = -8000");
   db.pragma("foreign_keys = OFF");
   db.exec(SCHEMA);
 
