@@ -1,6 +1,22 @@
 import { fileURLToPath } from "node:url";
 import { type FakeTenant, startFakeServer, startFakeTenant } from "@switchyard/testing";
 
+/** The order the demo's events come in: mostly users and memberships, as a real tenant's, with the rest mixed in. */
+const DEMO_MIX = [
+  "user.created",
+  "user.updated",
+  "organization.member.added",
+  "user.created",
+  "group.created",
+  "organization.created",
+  "user.updated",
+  "connection.updated",
+  "organization.member.role.assigned",
+  "user.deleted",
+  "group.member.added",
+  "organization.updated",
+];
+
 /** The bundled demo config: a plain switchyard.yaml whose tenant and receiver are the local fakes below. */
 export const DEMO_CONFIG = fileURLToPath(new URL("../demo/switchyard.yaml", import.meta.url));
 
@@ -20,7 +36,7 @@ export async function startDemo(options: { eventsPerSecond?: number; stateDir: s
     if (count % 5 === 0) return { status: 503, headers: { "retry-after": "1" }, body: "busy, try again" };
     return { status: 204 };
   });
-  const stopTrickle = tenant.startTrickle(options.eventsPerSecond ?? 2);
+  const stopTrickle = tenant.startTrickle(options.eventsPerSecond ?? 2, { types: DEMO_MIX });
   const env = {
     SWITCHYARD_DEMO_TENANT: tenant.url,
     SWITCHYARD_DEMO_CLIENT_ID: tenant.clientId,

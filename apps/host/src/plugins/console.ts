@@ -8,7 +8,15 @@ export default definePlugin({
   create: ({ format }) => ({
     onExecuteEventStream({ message }) {
       const object = message.data.object as Record<string, unknown>;
-      const subject = object.user_id ?? object.email ?? object.name ?? object.id ?? "";
+      const nested = (key: string) => (object[key] as Record<string, unknown> | undefined) ?? {};
+      const subject =
+        object.email ??
+        object.user_id ??
+        nested("user").user_id ??
+        nested("member").id ??
+        object.name ??
+        object.id ??
+        "";
       const text =
         format === "json"
           ? JSON.stringify(message)
