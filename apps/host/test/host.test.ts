@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { createEventFactory, waitFor } from "@switchyard/testing";
+import { createEventFactory, startFakeServer, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
@@ -12,6 +12,10 @@ import { openStore } from "../src/store/open.js";
 import { memorySource } from "./memory-source.js";
 
 const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
+const AUTH0_EXAMPLE = fileURLToPath(
+  new URL("../../../examples/auth0-action/actions/forward.js", import.meta.url),
+);
+const TS_ACTION = fileURLToPath(new URL("./fixtures/actions/count.ts", import.meta.url));
 type Attempt = { id: string; type: string; attempt: number; at: number; done: boolean };
 const recorded = (id: string): Attempt[] =>
   (globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder?.[id] ?? [];
@@ -243,5 +247,47 @@ describe("host (in process)", () => {
     expect(metrics).toContain('switchyard_deliveries_total{action="a",outcome="delivered"} 25');
     expect(metrics).toContain('switchyard_events_received_total{type="user.created"} 1');
     expect(metrics).toContain('switchyard_queue_depth{action="a"} 0');
+  });
+
+  it("runs Auth0's example action and a TypeScript action unchanged, with api.cache surviving a restart", async () => {
+    const receiver = await startFakeServer();
+    try {
+      const actions = [
+        {
+          name: "auth0-example",
+          plugin: AUTH0_EXAMPLE,
+          events: ["user.*"],
+          secrets: { URL: `${receiver.url}/fwd`, API_KEY: "k-123456" },
+        },
+        {
+          name: "counter",
+          plugin: TS_ACTION,
+          events: ["user.created"],
+          secrets: { URL: `${receiver.url}/count` },
+        },
+      ];
+      const first = await start(actions);
+      const created = [factory.byType["user.created"](), factory.byType["user.created"]()];
+      first.source.push(created[0]!, factory.byType["user.deleted"](), created[1]!);
+      await receiver.waitForRequests(3, (r) => r.path === "/fwd");
+      await receiver.waitForRequests(2, (r) => r.path === "/count");
+      const forwarded = receiver.requests.filter((r) => r.path === "/fwd");
+      expect(forwarded.every((r) => r.headers["x-api-key"] === "k-123456")).toBe(true);
+      expect(forwarded.map((r) => (r.json as { type: string }).type).sort()).toEqual([
+        "user.created",
+        "user.created",
+        "user.deleted",
+      ]);
+      await first.host.stop();
+      hosts = [];
+
+      // The counter's cache lives in the store: after a restart it goes on from 2.
+      const second = await start(actions, first.source);
+      second.source.push(factory.byType["user.created"]());
+      const counts = await receiver.waitForRequests(3, (r) => r.path === "/count");
+      expect(counts.map((r) => (r.json as { count: number }).count)).toEqual([1, 2, 3]);
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -79,8 +79,9 @@ function checkEvent(value: unknown, prefix: string): ParseResult<Auth0Event> {
     const object = objectSchemas[type].safeParse(envelope.data.data.object);
     if (!object.success) return fromZod(object.error, join(prefix, "data.object"));
   }
-  // zod's loose objects keep unknown keys, so the checked value is the event exactly as sent.
-  return { ok: true, value: envelope.data as unknown as Auth0Event };
+  // The schemas only check (no defaults, no transforms), so the input is the event: return it rather than
+  // zod's copy, which halves what each event allocates.
+  return { ok: true, value: value as Auth0Event };
 }
 
 function decode(input: unknown): ParseResult<unknown> {

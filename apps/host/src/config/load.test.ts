@@ -22,6 +22,7 @@ const env = {
   MY_API_KEY: "my-api-key-555",
 };
 const tmp = mkdtempSync(join(tmpdir(), "switchyard-config-"));
+writeFileSync(join(tmp, "not-a-plugin.mjs"), "export const answer = 42;\n");
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function write(name: string, text: string): string {
@@ -94,6 +95,11 @@ describe("loadConfig", () => {
     ["a missing option", { with: "{}" }, /actions\[0\]\.with\.url: /],
     ["an unknown field", { retyr: "{ maxAttempts: 3 }" }, /actions\[0\]: unknown field\(s\) "retyr"/],
     ["a missing plugin file", { plugin: "./nope.js" }, /actions\[0\]\.plugin: file not found: .*nope\.js/],
+    [
+      "a module that is not a plugin",
+      { plugin: "./not-a-plugin.mjs" },
+      /actions\[0\]\.plugin: ".\/not-a-plugin\.mjs" is not a plugin: it must default-export a factory/,
+    ],
   ])("rejects %s, naming the field", async (_name, fields, message) => {
     const action = {
       name: "a",
