@@ -252,7 +252,7 @@ describe("host (in process)", () => {
   it("runs Auth0's example action and a TypeScript action unchanged, with api.cache surviving a restart", async () => {
     const receiver = await startFakeServer();
     try {
-      const actions = [
+      const actions: SwitchyardConfigInput["actions"] = [
         {
           name: "auth0-example",
           plugin: AUTH0_EXAMPLE,
