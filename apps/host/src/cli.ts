@@ -84,7 +84,7 @@ withConfig(
         `    warehouse  POSTs signed events to a local receiver (${demo.receiverUrl}) that is busy now and then`,
         "               (503: retried) and refuses group events (410: dead-lettered)",
         "    welcome    an unchanged Auth0 Event Stream Action (apps/host/demo/actions/welcome.js)",
-        "  In another terminal: `pnpm exec switchyard dlq list --demo`, or curl http://127.0.0.1:9464/metrics",
+        "  In another terminal: `pnpm exec switchyard dlq list --demo` shows the dead letters.",
         "  Ctrl-C stops it.",
         "",
       ].join("\n"),
@@ -93,6 +93,9 @@ withConfig(
     loaded = await load(options);
   }
   const host = await startHost(loaded);
+  if (demo && host.port !== undefined) {
+    process.stderr.write(`  Metrics: curl http://${loaded.config.server.host}:${host.port}/metrics\n\n`);
+  }
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
