@@ -186,4 +186,22 @@ describe("http plugin", () => {
     expect(requests).toBe(420);
     expect(connections).toBeLessThanOrEqual(16);
   });
+
+  it("opens at most `connections` sockets", async () => {
+    let connections = 0;
+    const receiver = createServer((req, res) => req.resume().on("end", () => res.end()));
+    receiver.on("connection", () => connections++);
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    cleanups.push(async () => {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    });
+    const send = action({
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
+      connections: 3,
+    });
+    const results = await Promise.all(events.many(60).map((event) => runAction(send, event)));
+    expect(results.every((r) => r.status === "delivered")).toBe(true);
+    expect(connections).toBeLessThanOrEqual(3);
+  });
 });

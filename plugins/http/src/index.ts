@@ -14,8 +14,6 @@ export type { HttpOptions, ResolvedHttpOptions } from "./options.js";
 export { httpOptions } from "./options.js";
 
 const PREFIX = "[switchyard] [http]";
-/** Connections per action: enough to keep a busy receiver's pipe full without flooding a small one. */
-const CONNECTIONS = 16;
 
 /**
  * POST each event, as its CloudEvent JSON, to `url`, signed with Standard Webhooks when a `secret` is set.
@@ -33,7 +31,7 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
   const fixedHeaders = ["content-type", "application/json", "user-agent", "switchyard"];
   for (const [name, value] of Object.entries(options.headers)) fixedHeaders.push(name.toLowerCase(), value);
   const pool = new Pool(url.origin, {
-    connections: CONNECTIONS,
+    connections: options.connections,
     connectTimeout: options.timeoutMs,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,

@@ -55,6 +55,11 @@ export const httpOptions = z.strictObject({
   timeoutMs: z.number().int().positive().max(120_000).default(15_000),
   /** The HTTP method. */
   method: z.enum(["POST", "PUT", "PATCH"]).default("POST"),
+  /**
+   * Keep-alive connections to the receiver. With one request per connection at a time, throughput is about
+   * connections ÷ round trip: raise it (and the action's `concurrency`) for a distant receiver.
+   */
+  connections: z.number().int().min(1).max(256).default(16),
 });
 
 /** Options as written in the config. */
