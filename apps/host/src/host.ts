@@ -210,7 +210,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
 
   const ingestBatch = (batch: StreamItem[]) => {
     const rows: IngestEvent[] = [];
-    const owners: ActionRunner[][] = [];
+    // Per row: the runners that take the delivery now, and those that will read it from the store.
+    const owners: Array<{ now: ActionRunner[]; later: ActionRunner[] }> = [];
     const free = runners.map((runner) => runner.freeSlots());
     let cursor: string | undefined;
     for (const item of batch) {
@@ -221,18 +222,16 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       const lagMs = Date.now() - Date.parse(event.time);
       if (Number.isFinite(lagMs)) metrics.lag.set(Math.max(0, lagMs) / 1000);
       const deliveries: IngestEvent["deliveries"] = [];
-      const claimedBy: ActionRunner[] = [];
+      const owner = { now: [] as ActionRunner[], later: [] as ActionRunner[] };
       runners.forEach((runner, i) => {
         if (!runner.accepts(event)) return;
         const claimed = free[i]! > 0;
-        if (claimed) {
-          free[i]!--;
-          claimedBy.push(runner);
-        }
+        if (claimed) free[i]!--;
+        (claimed ? owner.now : owner.later).push(runner);
         deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed });
       });
       rows.push({ event, payload: eventJson(event), deliveries });
-      owners.push(claimedBy);
+      owners.push(owner);
     }
     if (rows.length === 0 && cursor === undefined) return;
     // The events, their deliveries and the cursor land in one transaction before anything runs.
@@ -253,11 +252,9 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         return;
       }
       unfinished += row.deliveries.length;
-      const claimedBy = owners[i]!;
-      for (const runner of claimedBy) runner.enqueue({ key, event: row.event as Auth0Event, attempts: 0 });
-      for (const delivery of row.deliveries) {
-        if (!delivery.claimed) waiting.add(runners.find((r) => r.name === delivery.action)!);
-      }
+      const owner = owners[i]!;
+      for (const runner of owner.now) runner.enqueue({ key, event: row.event as Auth0Event, attempts: 0 });
+      for (const runner of owner.later) waiting.add(runner);
     });
     for (const runner of waiting) runner.notifyStoreWork();
   };

@@ -163,6 +163,10 @@ describe("switchyard start (real process, the issue's config)", () => {
     // Nothing anywhere else.
     expect([...tracked()].filter((id) => !segmentWanted.has(id))).toEqual([]);
     expect(slack.messages()).toSatisfy((messages: unknown[]) => messages.length >= slackWanted.size);
+    // Every Slack message is about a subscribed event: none for the other types.
+    const otherIds = [...ids(events, (t) => t !== "user.created" && t !== "organization.member.added")];
+    const strays = slack.messages().filter((m) => otherIds.some((id) => JSON.stringify(m).includes(id)));
+    expect(strays).toEqual([]);
     expect(new Set(notify.requests.map((r) => (r.json as Auth0Event).id))).toEqual(notifyWanted);
     expect(notify.requests.every((r) => r.headers["x-api-key"] === "my-api-key-e2e")).toBe(true);
     expect(webhook.deliveries.every((d) => d.verified === true)).toBe(true);

@@ -76,7 +76,6 @@ export function finishConfig(
   env: NodeJS.ProcessEnv = process.env,
   locate: (at: Array<string | number>) => string = () => "",
 ): LoadedConfig {
-  const name = file;
   const { value, problems, fromEnv } = interpolateEnv(raw, env);
   const issues: ConfigIssue[] = problems.map((p) => ({
     path: formatPath(p.path),
@@ -95,9 +94,9 @@ export function finishConfig(
   }
   if (issues.length > 0) {
     const lines = issues.map(
-      (i) => `  ${name}${locations.get(i.path) ?? ""}: ${i.path || "(top level)"}: ${i.message}`,
+      (i) => `  ${file}${locations.get(i.path) ?? ""}: ${i.path || "(top level)"}: ${i.message}`,
     );
-    throw new ConfigError(`invalid config ${basename(name)}:\n${lines.join("\n")}`, issues);
+    throw new ConfigError(`invalid config ${basename(file)}:\n${lines.join("\n")}`, issues);
   }
   const config = parsed.data!;
   const dir = file.startsWith("<") ? process.cwd() : dirname(file);
