@@ -24,7 +24,7 @@ export type {
   UnknownAuth0Event,
 } from "./events.js";
 export { isEventType, isKnownEvent } from "./events.js";
-export type { ExecuteOptions, Outcome } from "./execute.js";
+export type { Deadline, ExecuteOptions, Outcome } from "./execute.js";
 export { executeAction } from "./execute.js";
 export type * from "./objects.js";
 export type { ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";

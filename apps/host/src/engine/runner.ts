@@ -5,7 +5,6 @@ import {
   backoffDelay,
   type EventStreamEvent,
   executeAction,
-  type Logger,
   rememberEventJson,
 } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
@@ -13,6 +12,7 @@ import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/types.js";
 import type { CompletionWriter } from "./completions.js";
+import { DeadlineWindows } from "./deadlines.js";
 import { ActionMatcher } from "./matching.js";
 
 /** A delivery held in memory, about to run. */
@@ -49,14 +49,15 @@ export class ActionRunner {
   readonly name: string;
   readonly ordered: boolean;
   readonly capacity: number;
+  private readonly identity: { readonly name: string };
   private readonly matcher: ActionMatcher;
   private readonly queue: Job[] = [];
   private inflight = 0;
   private storeHasWork = true;
   private claiming = false;
   private stopping = false;
-  /** Controllers of the attempts in flight, aborted together at shutdown. */
-  private readonly attempts = new Set<AbortController>();
+  /** The time budgets of the attempts in flight, aborted together at shutdown. */
+  private readonly deadlines: DeadlineWindows;
   private shuttingDown = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -69,8 +70,10 @@ export class ActionRunner {
   constructor(private readonly deps: RunnerDeps) {
     const { config } = deps;
     this.matcher = new ActionMatcher(config);
+    this.deadlines = new DeadlineWindows(config.timeoutMs);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
+    this.identity = Object.freeze({ name: this.name });
     // Queued jobs only point at events the ingest path already holds (shared by every action), so a deep
     // queue is cheap, and it lets whole stream reads go straight to the runners instead of via the store.
     this.capacity = Math.max(512, config.concurrency * 8);
@@ -153,31 +156,19 @@ export class ActionRunner {
   private async run(job: Job): Promise<void> {
     const { config, action, cache, redact } = this.deps;
     const attempt = job.attempts + 1;
-    let logger: Logger | undefined;
-    const log = () => {
-      logger ??= actionLogger(this.deps.log.child({ action: this.name, eventId: job.event.id, attempt }));
-      return logger;
-    };
     const event: EventStreamEvent = {
       message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
     };
-    const controller = new AbortController();
-    this.attempts.add(controller);
-    const outcome = await executeAction(
-      action,
-      event,
-      {
-        cache,
-        get log() {
-          return log();
-        },
-        attempt,
-        action: { name: this.name },
-      },
-      { timeoutMs: config.timeoutMs, controller },
-    );
-    this.attempts.delete(controller);
+    const api = {
+      cache,
+      log: actionLogger(this.deps.log, { action: this.name, eventId: job.event.id, attempt }),
+      attempt,
+      action: this.identity,
+    };
+    const deadline = this.deadlines.enter();
+    const outcome = await executeAction(action, event, api, { timeoutMs: config.timeoutMs, deadline });
+    this.deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
     const base = { key: job.key, action: this.name };
@@ -266,8 +257,7 @@ export class ActionRunner {
     }
     if (this.inflight > 0) {
       this.shuttingDown = true;
-      const reason = new Error("host shutting down");
-      for (const controller of this.attempts) controller.abort(reason);
+      this.deadlines.abortAll(new Error("host shutting down"));
       await new Promise<void>((resolve) => {
         if (this.inflight === 0) resolve();
         else this.idleWaiters.push(resolve);
