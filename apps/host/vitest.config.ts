@@ -1,3 +1,5 @@
 import { switchyardProject } from "../../vitest.shared.ts";
 
-export default switchyardProject("host");
+// Many host tests start real processes (`node --import tsx …`), which take seconds on a loaded 2-core
+// machine: a test that hangs still fails, at 30 s rather than at vitest's default of 5 s.
+export default switchyardProject("host", { testTimeout: 30_000 });

@@ -65,7 +65,7 @@ function writeConfig(
     plugin: "@switchyard/plugin-http"
     events: ["*"]
     concurrency: 64
-    with: { url: "${ready.receiver}${path}" }`,
+    with: { url: "${ready.receiver}${path}", connections: ${process.env.BENCH_CONNECTIONS ?? 16} }`,
     )
     .join("\n");
   const file = join(dir, "switchyard.yaml");

@@ -3,6 +3,7 @@ import type { StreamItem } from "@switchyard/auth0-events";
 import {
   type Action,
   type Auth0Event,
+  type CacheBackend,
   ConfigError,
   createActionCache,
   describeError,
@@ -18,8 +19,8 @@ import { createMetrics } from "./metrics.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
-import { openStore } from "./store/open.js";
-import type { IngestEvent, Store } from "./store/types.js";
+import { openHostStore } from "./store/open.js";
+import type { HostStore, IngestEvent, IngestResult } from "./store/types.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about two socket reads. */
 const READ_AHEAD = 128;
@@ -50,22 +51,29 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
 
   mkdirSync(loaded.stateDir, { recursive: true });
   const unlock = lockStateDir(loaded.stateDir);
-  let store: Store | undefined;
+  let store: HostStore | undefined;
   const cleanups: Array<() => Promise<void> | void> = [unlock];
+  let fatal: ((error: unknown) => void) | undefined;
   try {
-    store = openStore(loaded);
+    store = await openHostStore(loaded, (error) => fatal?.(error));
   } catch (error) {
     unlock();
     throw new Error(`cannot open the state store in ${loaded.stateDir}: ${describeError(error)}`);
   }
   const db = store;
   cleanups.unshift(() => db.close());
-  const recovered = db.recoverInFlight();
+  let recovered: number;
+  let unfinished: number;
+  try {
+    recovered = await db.recoverInFlight();
+    unfinished = await db.countUnfinished();
+  } catch (error) {
+    for (const cleanup of cleanups) await cleanup();
+    throw new Error(`cannot read the state store in ${loaded.stateDir}: ${describeError(error)}`);
+  }
 
   const metrics = createMetrics(() => db);
-  let fatal: ((error: unknown) => void) | undefined;
   const runners: ActionRunner[] = [];
-  let unfinished = db.countUnfinished();
   const completions = new CompletionWriter(
     db,
     (batch) => {
@@ -96,11 +104,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         );
       }
       actions.push(action);
+      const cache = createActionCache(await persistentCache(db, actionConfig.name, log));
       runners.push(
         new ActionRunner({
           config: actionConfig,
           action,
-          cache: createActionCache(db.cacheBackend(actionConfig.name)),
+          cache,
           store: db,
           completions,
           metrics,
@@ -124,12 +133,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   let connected = false;
   let lastWrite = Date.now();
   const touch = () => {
-    try {
-      db.touch(Date.now());
-      lastWrite = Date.now();
-    } catch (error) {
-      log.error({ err: error }, "the state store is not writable");
-    }
+    db.touch(Date.now()).then(
+      () => {
+        lastWrite = Date.now();
+      },
+      (error: unknown) => log.error({ err: error }, "the state store is not writable"),
+    );
   };
   const ops = config.server.enabled
     ? await startOpsServer({
@@ -185,8 +194,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
     };
     const unordered = runners.filter((runner) => !runner.ordered);
-    for await (const batch of source.batches(db.getCursor(), stopIngest.signal, hooks)) {
-      ingestBatch(batch);
+    for await (const batch of source.batches(await db.getCursor(), stopIngest.signal, hooks)) {
+      await ingestBatch(batch);
       // Read on only while some action can take work at once: when every one is busy, reading ahead would
       // only park deliveries in the store to be read back. One slow action never holds the others back: it
       // takes the overflow in the store while the others keep the stream moving.
@@ -208,7 +217,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     }
   };
 
-  const ingestBatch = (batch: StreamItem[]) => {
+  const ingestBatch = async (batch: StreamItem[]) => {
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now, and those that will read it from the store.
     const owners: Array<{ now: ActionRunner[]; later: ActionRunner[] }> = [];
@@ -235,9 +244,9 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     }
     if (rows.length === 0 && cursor === undefined) return;
     // The events, their deliveries and the cursor land in one transaction before anything runs.
-    let result: ReturnType<Store["ingest"]>;
+    let result: IngestResult;
     try {
-      result = db.ingest(rows, cursor);
+      result = await db.ingest(rows, cursor);
     } catch (error) {
       throw new Error(
         `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost; the stream resumes from the last stored cursor once the store is writable`,
@@ -270,7 +279,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       clearInterval(heartbeat);
       await ingestDone.catch(() => {});
       await Promise.all(runners.map((runner) => runner.stop(config.delivery.shutdownGraceMs)));
-      completions.flush();
+      await completions.flush();
       await closeActions(actions, log);
       await ops?.close();
       for (const cleanup of cleanups) await cleanup();
@@ -285,10 +294,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     void stop().finally(() => rejectDone(error));
   };
 
-  const maintenance = setInterval(() => {
+  const maintenance = setInterval(async () => {
     try {
-      db.prune(Date.now(), config.delivery.dedupeWindowMs);
-      unfinished = db.countUnfinished();
+      await db.prune(Date.now(), config.delivery.dedupeWindowMs);
+      unfinished = await db.countUnfinished();
     } catch (error) {
       log.error({ err: error }, "pruning the state store failed");
     }
@@ -341,4 +350,16 @@ async function closeActions(actions: Action[], log: HostLogger): Promise<void> {
       }
     }),
   );
+}
+
+/** An action's `api.cache` entries live in the store; writes go to it in order, without waiting. */
+async function persistentCache(db: HostStore, action: string, log: HostLogger): Promise<CacheBackend> {
+  const entries = await db.loadCache(action);
+  const failed = (error: unknown) =>
+    log.error({ action, err: error }, "could not write the action's cache to the store");
+  return {
+    load: () => entries,
+    save: (key, record) => void db.saveCache(action, key, record).catch(failed),
+    remove: (key) => void db.removeCache(action, key).catch(failed),
+  };
 }

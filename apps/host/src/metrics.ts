@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Store } from "./store/types.js";
+import type { HostStore, StoreStats } from "./store/types.js";
 
 /** The host's Prometheus metrics, on a registry of its own. */
-export function createMetrics(store: () => Store | undefined) {
+export function createMetrics(store: () => HostStore | undefined) {
   const registry = new Registry();
   const eventsReceived = new Counter({
     name: "switchyard_events_received_total",
@@ -65,11 +65,14 @@ export function createMetrics(store: () => Store | undefined) {
     registers: [registry],
   });
   // Queue depth and dead letters are read from the store when scraped (at most once a second).
-  let cached: { at: number; stats: ReturnType<Store["stats"]> } | undefined;
+  let cached: { at: number; stats: Promise<StoreStats | undefined> } | undefined;
   const stats = () => {
     const s = store();
     if (!s) return undefined;
-    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), stats: s.stats() };
+    if (!cached || Date.now() - cached.at > 1000) {
+      // A store that cannot answer leaves the gauges as they were; /metrics still answers.
+      cached = { at: Date.now(), stats: s.stats().catch(() => undefined) };
+    }
     return cached.stats;
   };
   const actionNames = new Set<string>();
@@ -78,8 +81,8 @@ export function createMetrics(store: () => Store | undefined) {
     help: "Deliveries not finished yet (pending or in flight), by action.",
     labelNames: ["action"] as const,
     registers: [registry],
-    collect() {
-      const s = stats();
+    async collect() {
+      const s = await stats();
       for (const name of actionNames) this.set({ action: name }, s?.pending[name] ?? 0);
     },
   });
@@ -88,8 +91,8 @@ export function createMetrics(store: () => Store | undefined) {
     help: "Dead-lettered deliveries, by action.",
     labelNames: ["action"] as const,
     registers: [registry],
-    collect() {
-      const s = stats();
+    async collect() {
+      const s = await stats();
       for (const name of actionNames) this.set({ action: name }, s?.dead[name] ?? 0);
     },
   });

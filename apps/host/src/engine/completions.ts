@@ -1,4 +1,4 @@
-import type { Completion, Store } from "../store/types.js";
+import type { Completion, HostStore } from "../store/types.js";
 
 /** How long results wait to share a transaction: a crash loses at most this much progress (redelivered). */
 const FLUSH_MS = 5;
@@ -11,9 +11,11 @@ const FLUSH_MS = 5;
 export class CompletionWriter {
   private pending: Completion[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The last flush sent to the store (flushes are written in order). */
+  private last: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: HostStore,
     private readonly onFlushed: (completions: readonly Completion[]) => void,
     private readonly onError: (error: unknown) => void,
     private readonly maxBatch = 512,
@@ -21,22 +23,21 @@ export class CompletionWriter {
 
   add(completion: Completion): void {
     this.pending.push(completion);
-    if (this.pending.length >= this.maxBatch) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    if (this.pending.length >= this.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
-  flush(): void {
+  /** Send what is pending to the store; resolves when everything sent so far is written (or failed). */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) return this.last;
     const batch = this.pending;
     this.pending = [];
-    try {
-      this.store.complete(batch);
-    } catch (error) {
-      this.onError(error);
-      return;
-    }
-    this.onFlushed(batch);
+    this.last = this.store.complete(batch).then(
+      () => this.onFlushed(batch),
+      (error: unknown) => this.onError(error),
+    );
+    return this.last;
   }
 }

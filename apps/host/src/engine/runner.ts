@@ -10,7 +10,7 @@ import {
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { Store } from "../store/types.js";
+import type { HostStore } from "../store/types.js";
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import { ActionMatcher } from "./matching.js";
@@ -27,7 +27,7 @@ export interface RunnerDeps {
   config: ActionConfig;
   action: Action;
   cache: ActionCache;
-  store: Store;
+  store: HostStore;
   completions: CompletionWriter;
   metrics: Metrics;
   log: HostLogger;
@@ -55,6 +55,8 @@ export class ActionRunner {
   private inflight = 0;
   private storeHasWork = true;
   private claiming = false;
+  /** Counts notifications of store work, to tell whether one came during a claim. */
+  private notified = 0;
   private stopping = false;
   /** The time budgets of the attempts in flight, aborted together at shutdown. */
   private readonly deadlines: DeadlineWindows;
@@ -121,6 +123,7 @@ export class ActionRunner {
   /** The store may hold due deliveries for this action. */
   notifyStoreWork(): void {
     this.storeHasWork = true;
+    this.notified++;
     this.refill();
   }
 
@@ -129,20 +132,28 @@ export class ActionRunner {
     const room = this.capacity - this.queue.length - this.inflight;
     if (room < Math.max(1, this.capacity / 4)) return;
     this.claiming = true;
-    try {
-      const claimed = this.deps.store.claim(this.name, room, Date.now(), this.ordered);
-      if (claimed.length < room) this.storeHasWork = false;
-      for (const row of claimed) {
-        const event = JSON.parse(row.payload) as Auth0Event;
-        rememberEventJson(event, row.payload);
-        this.queue.push({ key: row.key, event, attempts: row.attempts });
-      }
-    } catch (error) {
-      this.deps.log.error({ action: this.name, err: error }, "could not read due deliveries from the store");
-    } finally {
-      this.claiming = false;
-    }
-    this.pump();
+    const notified = this.notified;
+    this.deps.store.claim(this.name, room, Date.now(), this.ordered).then(
+      (claimed) => {
+        // Unless told of new work while the claim was on its way, a short claim emptied the store.
+        if (claimed.length < room && notified === this.notified) this.storeHasWork = false;
+        for (const row of claimed) {
+          const event = JSON.parse(row.payload) as Auth0Event;
+          rememberEventJson(event, row.payload);
+          this.queue.push({ key: row.key, event, attempts: row.attempts });
+        }
+        this.claiming = false;
+        this.pump();
+        this.refill();
+      },
+      (error: unknown) => {
+        this.claiming = false;
+        this.deps.log.error(
+          { action: this.name, err: error },
+          "could not read due deliveries from the store",
+        );
+      },
+    );
   }
 
   private pump(): void {

@@ -1,8 +1,9 @@
-import type { Auth0Event, CacheBackend } from "@switchyard/core";
+import type { Auth0Event, CacheBackend, CacheRecord } from "@switchyard/core";
 
 /** One event as the ingest path hands it to the store, with the deliveries it creates. */
 export interface IngestEvent {
-  event: Auth0Event;
+  /** The store keeps the event's id (for dedupe), type and time beside its JSON. */
+  event: Pick<Auth0Event, "id" | "type" | "time">;
   /** The JSON of the event, serialised once. */
   payload: string;
   deliveries: Array<{
@@ -85,4 +86,26 @@ export interface Store {
   /** Cheap write that proves the store is writable (for /readyz). */
   touch(now: number): void;
   close(): void;
+}
+
+/**
+ * The store as the running host uses it: the same operations, answered asynchronously, because the host
+ * keeps SQLite on a thread of its own (store/client.ts) so that its thread is free for deliveries. An
+ * operation that fails rejects; the host stops on a failed write, so that nothing is lost silently.
+ */
+export interface HostStore {
+  getCursor(): Promise<string | undefined>;
+  ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
+  claim(action: string, limit: number, now: number, ordered: boolean): Promise<ClaimedDelivery[]>;
+  complete(completions: readonly Completion[]): Promise<void>;
+  recoverInFlight(): Promise<number>;
+  countUnfinished(): Promise<number>;
+  stats(): Promise<StoreStats>;
+  /** One action's persisted `api.cache` entries (read once, at start). */
+  loadCache(action: string): Promise<Array<[string, CacheRecord]>>;
+  saveCache(action: string, key: string, record: CacheRecord): Promise<void>;
+  removeCache(action: string, key: string): Promise<void>;
+  prune(now: number, dedupeWindowMs: number): Promise<void>;
+  touch(now: number): Promise<void>;
+  close(): Promise<void>;
 }

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createEventFactory } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStoreThread } from "./client.js";
+import type { HostStore } from "./types.js";
+
+const factory = createEventFactory({ seed: 8 });
+let dir: string;
+const opened: HostStore[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-thread-"));
+});
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(onFailure?: (error: Error) => void) {
+  const store = await openStoreThread(join(dir, "switchyard.db"), {}, onFailure);
+  opened.push(store);
+  return store;
+}
+
+describe("the store on its own thread", () => {
+  it("answers in the order asked: a claim sees the completions sent before it", async () => {
+    const store = await open();
+    const events = factory.many(3);
+    const ingested = store.ingest(
+      events.map((event) => ({
+        event,
+        payload: JSON.stringify(event),
+        deliveries: [{ action: "a", orderKey: null, claimed: false }],
+      })),
+      "cursor-1",
+    );
+    // Not awaited in between: the thread must take them in order.
+    const claimed = store.claim("a", 10, Date.now() + 60_000, false);
+    const { keys } = await ingested;
+    expect(keys).toHaveLength(3);
+    const rows = await claimed;
+    expect(rows.map((row) => JSON.parse(row.payload).id)).toEqual(events.map((e) => e.id));
+    const done = store.complete(
+      keys.map((key) => ({ key: key!, action: "a", result: "delivered" as const })),
+    );
+    const left = store.countUnfinished();
+    await done;
+    expect(await left).toBe(0);
+    expect(await store.getCursor()).toBe("cursor-1");
+  });
+
+  it("keeps an action's cache across threads", async () => {
+    const store = await open();
+    await store.saveCache("a", "k", { value: "v", expires_at: Date.now() + 60_000 });
+    await store.close();
+    const again = await open();
+    expect((await again.loadCache("a")).map(([key, record]) => [key, record.value])).toEqual([["k", "v"]]);
+  });
+
+  it("rejects a failed operation with SQLite's error and code, and keeps answering", async () => {
+    const store = await open();
+    const [event] = factory.many(1);
+    const broken = { ...event!, id: null as unknown as string };
+    const error = await store.ingest([{ event: broken, payload: "{}", deliveries: [] }], "c").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: "SqliteError", code: "SQLITE_CONSTRAINT_NOTNULL" });
+    expect((error as Error).message).toMatch(/NOT NULL/);
+    // Nothing of the failed transaction stayed, and the thread still answers.
+    expect(await store.getCursor()).toBeUndefined();
+    expect(await store.countUnfinished()).toBe(0);
+  });
+
+  it("fails to open with the reason when the state file cannot be made", async () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    await expect(openStoreThread(join(file, "sub", "switchyard.db"), {})).rejects.toThrow(/ENOTDIR/);
+  });
+
+  it("refuses work once closed, without reporting a failure", async () => {
+    const failures: Error[] = [];
+    const store = await open((error) => failures.push(error));
+    await store.close();
+    await expect(store.countUnfinished()).rejects.toThrow(/closed/);
+    expect(failures).toEqual([]);
+  });
+});
