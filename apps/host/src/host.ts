@@ -194,11 +194,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
     };
     const unordered = runners.filter((runner) => !runner.ordered);
-    for await (const batch of source.batches(await db.getCursor(), stopIngest.signal, hooks)) {
-      await ingestBatch(batch);
-      // Read on only while some action can take work at once: when every one is busy, reading ahead would
-      // only park deliveries in the store to be read back. One slow action never holds the others back: it
-      // takes the overflow in the store while the others keep the stream moving.
+    // Read on only while some action can take work at once: when every one is busy, reading ahead would
+    // only park deliveries in the store to be read back. One slow action never holds the others back: it
+    // takes the overflow in the store while the others keep the stream moving.
+    const roomToRead = async () => {
       while (
         unordered.length > 0 &&
         unordered.every((r) => r.freeSlots() < READ_AHEAD) &&
@@ -207,6 +206,17 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         await new Promise<void>((resolve) => {
           spaceWaiter = resolve;
         });
+      }
+    };
+    for await (const batch of source.batches(await db.getCursor(), stopIngest.signal, hooks)) {
+      // One read can hold more events than the actions have room for (after a pause, a whole socket
+      // buffer): take it in pieces the size of the roomiest action's room, so that only an action that is
+      // really behind sends its deliveries through the store.
+      for (let start = 0; start < batch.length && !stopIngest.signal.aborted; ) {
+        await roomToRead();
+        const size = Math.max(READ_AHEAD, ...unordered.map((r) => r.freeSlots()));
+        await ingestBatch(start === 0 && size >= batch.length ? batch : batch.slice(start, start + size));
+        start += size;
       }
       while (unfinished >= config.delivery.maxPending && !stopIngest.signal.aborted) {
         log.warn({ unfinished }, "backpressure: too many unfinished deliveries, pausing the stream");
