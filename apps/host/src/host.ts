@@ -233,13 +233,13 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const owners: Array<{ now: ActionRunner[]; later: ActionRunner[] }> = [];
     const free = runners.map((runner) => runner.freeSlots());
     let cursor: string | undefined;
+    let newest: Auth0Event | undefined;
     for (const item of batch) {
       cursor = item.offset;
       if (item.kind !== "event") continue;
       const event = item.event;
       metrics.eventsReceived.labels(event.type).inc();
-      const lagMs = Date.now() - Date.parse(event.time);
-      if (Number.isFinite(lagMs)) metrics.lag.set(Math.max(0, lagMs) / 1000);
+      newest = event;
       const deliveries: IngestEvent["deliveries"] = [];
       const owner = { now: [] as ActionRunner[], later: [] as ActionRunner[] };
       runners.forEach((runner, i) => {
@@ -251,6 +251,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       });
       rows.push({ event, payload: eventJson(event), deliveries });
       owners.push(owner);
+    }
+    if (newest) {
+      const lagMs = Date.now() - Date.parse(newest.time);
+      if (Number.isFinite(lagMs)) metrics.lag.set(Math.max(0, lagMs) / 1000);
     }
     if (rows.length === 0 && cursor === undefined) return;
     // The events, their deliveries and the cursor land in one transaction before anything runs.

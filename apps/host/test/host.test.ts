@@ -247,6 +247,18 @@ describe("host (in process)", () => {
     expect(metrics).toContain('switchyard_deliveries_total{action="a",outcome="delivered"} 25');
     expect(metrics).toContain('switchyard_events_received_total{type="user.created"} 1');
     expect(metrics).toContain('switchyard_queue_depth{action="a"} 0');
+    // Attempt durations: cumulative buckets, +Inf equal to the count, in Prometheus' text format.
+    expect(metrics).toContain("# TYPE switchyard_delivery_duration_seconds histogram");
+    expect(metrics).toContain('switchyard_delivery_duration_seconds_bucket{le="+Inf",action="a"} 25');
+    expect(metrics).toContain('switchyard_delivery_duration_seconds_count{action="a"} 25');
+    const buckets = [...metrics.matchAll(/duration_seconds_bucket\{le="[^"]+",action="a"\} (\d+)/g)].map(
+      (match) => Number(match[1]),
+    );
+    expect(buckets).toHaveLength(12);
+    expect(buckets).toEqual([...buckets].sort((x, y) => x - y));
+    // Counted again after a scrape: the totals keep growing, nothing is counted twice.
+    const again = await (await fetch(`${base}/metrics`)).text();
+    expect(again).toContain('switchyard_deliveries_total{action="a",outcome="delivered"} 25');
   });
 
   it("runs Auth0's example action and a TypeScript action unchanged, with api.cache surviving a restart", async () => {
