@@ -2,8 +2,9 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { CacheRecord } from "@switchyard/core";
+import { packCompletions, packIngest } from "./packing.js";
 import type { SqliteStoreOptions } from "./sqlite.js";
-import type { HostStore, IngestEvent } from "./types.js";
+import type { HostStore } from "./types.js";
 import type { Reply, Request, SerializedError, WorkerData } from "./worker.js";
 
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void };
@@ -73,10 +74,9 @@ export async function openStoreThread(
 
   return {
     getCursor: () => call("getCursor"),
-    // Only what the store keeps crosses the thread: not the parsed event.
-    ingest: (events, cursor) => call("ingest", events.map(slim), cursor),
+    ingest: (events, cursor) => call("ingest", packIngest(events), cursor),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),
-    complete: (completions) => call("complete", completions),
+    complete: (completions) => call("complete", packCompletions(completions)),
     recoverInFlight: () => call("recoverInFlight"),
     countUnfinished: () => call("countUnfinished"),
     stats: () => call("stats"),
@@ -92,11 +92,6 @@ export async function openStoreThread(
       await worker.terminate();
     },
   };
-}
-
-function slim(row: IngestEvent): IngestEvent {
-  const { id, type, time } = row.event;
-  return { event: { id, type, time }, payload: row.payload, deliveries: row.deliveries };
 }
 
 function revive(error: SerializedError): Error {

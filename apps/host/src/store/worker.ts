@@ -2,6 +2,7 @@
 // that a claim always sees the completions posted before it. See client.ts for the other side.
 import { parentPort, workerData } from "node:worker_threads";
 import type { CacheRecord } from "@switchyard/core";
+import { type PackedCompletions, type PackedIngest, unpackCompletions, unpackIngest } from "./packing.js";
 import { openSqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 import type { Store } from "./types.js";
 
@@ -43,11 +44,10 @@ const cache = (action: string) => {
 type Operation = (...args: never[]) => unknown;
 const operations: Record<string, Operation> = {
   getCursor: () => store.getCursor(),
-  ingest: (events: Parameters<Store["ingest"]>[0], cursor: string | undefined) =>
-    store.ingest(events, cursor),
+  ingest: (packed: PackedIngest, cursor: string | undefined) => store.ingest(unpackIngest(packed), cursor),
   claim: (action: string, limit: number, now: number, ordered: boolean) =>
     store.claim(action, limit, now, ordered),
-  complete: (completions: Parameters<Store["complete"]>[0]) => store.complete(completions),
+  complete: (packed: PackedCompletions) => store.complete(unpackCompletions(packed)),
   recoverInFlight: () => store.recoverInFlight(),
   countUnfinished: () => store.countUnfinished(),
   stats: () => store.stats(),

@@ -1,0 +1,40 @@
+import { createEventFactory } from "@switchyard/testing";
+import { describe, expect, it } from "vitest";
+import { packCompletions, packIngest, unpackCompletions, unpackIngest } from "./packing.js";
+import type { Completion } from "./types.js";
+
+describe("packing for the store thread", () => {
+  it("round-trips ingest rows, keeping only what the store keeps of each event", () => {
+    const events = createEventFactory({ seed: 4 }).many(4);
+    const rows = events.map((event, i) => ({
+      event,
+      payload: JSON.stringify(event),
+      deliveries: Array.from({ length: i }, (_, d) => ({
+        action: `a${d}`,
+        orderKey: d % 2 ? `user-${i}` : null,
+        claimed: d === 0,
+      })),
+    }));
+    expect(unpackIngest(structuredClone(packIngest(rows)))).toEqual(
+      rows.map(({ event, payload, deliveries }) => ({
+        event: { id: event.id, type: event.type, time: event.time },
+        payload,
+        deliveries,
+      })),
+    );
+  });
+
+  it("round-trips completions of every kind", () => {
+    const completions: Completion[] = [
+      { key: 1, action: "a", result: "delivered" },
+      { key: 2, action: "b", result: "retry", attempts: 2, dueAt: 99, error: "503" },
+      { key: 3, action: "a", result: "delivered" },
+      { key: 3, action: "b", result: "dead", attempts: 1, error: "410" },
+    ];
+    const back = unpackCompletions(structuredClone(packCompletions(completions)));
+    const order = (c: Completion) => `${c.action}:${c.key}`;
+    expect([...back].sort((x, y) => order(x).localeCompare(order(y)))).toEqual(
+      [...completions].sort((x, y) => order(x).localeCompare(order(y))),
+    );
+  });
+});

@@ -1,0 +1,74 @@
+import type { Completion, IngestEvent } from "./types.js";
+
+// What crosses to the store thread is copied (structured clone), at a cost that grows with the number of
+// objects: the hot requests travel as a few flat arrays of strings and numbers, not an object per row.
+
+/** Ingest rows as columns; only what the store keeps crosses the thread, not the parsed event. */
+export interface PackedIngest {
+  ids: string[];
+  types: string[];
+  times: string[];
+  payloads: string[];
+  /** Per event: the number of its deliveries, then for each its action, order key and claimed (0/1). */
+  deliveries: Array<string | number | null>;
+}
+
+export function packIngest(rows: readonly IngestEvent[]): PackedIngest {
+  const packed: PackedIngest = { ids: [], types: [], times: [], payloads: [], deliveries: [] };
+  for (const row of rows) {
+    packed.ids.push(row.event.id);
+    packed.types.push(row.event.type);
+    packed.times.push(row.event.time);
+    packed.payloads.push(row.payload);
+    packed.deliveries.push(row.deliveries.length);
+    for (const d of row.deliveries) packed.deliveries.push(d.action, d.orderKey, d.claimed ? 1 : 0);
+  }
+  return packed;
+}
+
+export function unpackIngest(packed: PackedIngest): IngestEvent[] {
+  const rows: IngestEvent[] = [];
+  let at = 0;
+  const { deliveries } = packed;
+  for (let i = 0; i < packed.ids.length; i++) {
+    const count = deliveries[at++] as number;
+    const row: IngestEvent = {
+      event: { id: packed.ids[i]!, type: packed.types[i]!, time: packed.times[i]! },
+      payload: packed.payloads[i]!,
+      deliveries: [],
+    };
+    for (let d = 0; d < count; d++, at += 3) {
+      row.deliveries.push({
+        action: deliveries[at] as string,
+        orderKey: deliveries[at + 1] as string | null,
+        claimed: deliveries[at + 2] === 1,
+      });
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Results: the delivered ones (nearly all) as keys by action; retries and dead letters as they are. */
+export interface PackedCompletions {
+  delivered: Record<string, number[]>;
+  others: Completion[];
+}
+
+export function packCompletions(completions: readonly Completion[]): PackedCompletions {
+  const packed: PackedCompletions = { delivered: {}, others: [] };
+  for (const c of completions) {
+    if (c.result !== "delivered") packed.others.push(c);
+    else if (packed.delivered[c.action]) packed.delivered[c.action]!.push(c.key);
+    else packed.delivered[c.action] = [c.key];
+  }
+  return packed;
+}
+
+export function unpackCompletions(packed: PackedCompletions): Completion[] {
+  const completions: Completion[] = [...packed.others];
+  for (const [action, keys] of Object.entries(packed.delivered)) {
+    for (const key of keys) completions.push({ key, action, result: "delivered" });
+  }
+  return completions;
+}
