@@ -110,6 +110,15 @@ async function stopHost(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** CPU seconds used so far by a process (all threads) and by its main thread, from /proc (Linux). */
+function cpuSeconds(pid: number): { total: number; main: number } {
+  const ticks = (file: string) => {
+    const fields = readFileSync(file, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+  };
+  return { total: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
+}
+
 function peakRss(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -161,9 +170,15 @@ async function throughput(actions: number): Promise<number> {
   const total = N * actions;
   const done = await until(async () => (await stats()).received >= total, 600_000);
   const s = await stats();
+  const cpu = cpuSeconds(host.pid!);
+  const rss = peakRss(host.pid!);
   await stopHost(host);
   rmSync(dir, { recursive: true, force: true });
   if (!done) throw new Error(`only ${s.received} of ${total} deliveries arrived`);
+  const perDelivery = (seconds: number) => Math.round((seconds * 1e6) / total);
+  console.log(
+    `  ${actions} action(s): host CPU per delivery ${perDelivery(cpu.total)} µs, of which its main thread ${perDelivery(cpu.main)} µs (startup included); peak RSS ${rss.toFixed(0)} MB`,
+  );
   return N / ((s.last - s.first) / 1000);
 }
 

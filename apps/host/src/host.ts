@@ -12,7 +12,7 @@ import {
 import type { LoadedConfig } from "./config/load.js";
 import { createRedactor } from "./config/secrets.js";
 import { CompletionWriter } from "./engine/completions.js";
-import { ActionRunner } from "./engine/runner.js";
+import { ActionRunner, READ_AHEAD } from "./engine/runner.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
@@ -21,9 +21,6 @@ import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { openHostStore } from "./store/open.js";
 import type { HostStore, IngestEvent, IngestResult } from "./store/types.js";
-
-/** Room (deliveries) an action needs before the next stream read is taken: about two socket reads. */
-const READ_AHEAD = 128;
 
 export interface HostOptions {
   /** Where logs go (default stdout). */

@@ -15,6 +15,9 @@ import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import { ActionMatcher } from "./matching.js";
 
+/** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
+export const READ_AHEAD = 128;
+
 /** A delivery held in memory, about to run. */
 export interface Job {
   key: number;
@@ -76,9 +79,10 @@ export class ActionRunner {
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
     this.identity = Object.freeze({ name: this.name });
-    // Queued jobs only point at events the ingest path already holds (shared by every action), so a deep
-    // queue is cheap, and it lets whole stream reads go straight to the runners instead of via the store.
-    this.capacity = Math.max(512, config.concurrency * 8);
+    // Room for the attempts in flight, as many again waiting, and one more stream read: enough that the
+    // action never waits for the stream, and no more, because an event held here is kept alive in memory
+    // (a slow action's waiting events are what made the heap grow; the rest waits in the store).
+    this.capacity = config.concurrency * 2 + READ_AHEAD;
     const m = deps.metrics;
     this.attemptCounters = {
       delivered: m.attempts.labels(this.name, "delivered"),
