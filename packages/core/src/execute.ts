@@ -49,12 +49,29 @@ export async function executeAction(
   api: Omit<EventStreamApi, "signal">,
   options: ExecuteOptions,
 ): Promise<Outcome> {
-  const now = options.now ?? clock;
-  const started = now();
   const own = options.deadline ? undefined : ownDeadline(options);
   const { signal, expired } = options.deadline ?? own!;
   try {
-    const result = action.onExecuteEventStream(event, { ...api, signal });
+    return await runAttempt(action, event, { ...api, signal }, expired, options.now);
+  } finally {
+    own?.dispose();
+  }
+}
+
+/**
+ * The core of `executeAction` for callers that build the whole `api` themselves (the host, which shares
+ * deadlines between attempts): run the action until it settles or `expired` rejects. Never throws.
+ */
+export async function runAttempt(
+  action: Action,
+  event: EventStreamEvent,
+  api: EventStreamApi,
+  expired: Promise<never>,
+  now: () => number = clock,
+): Promise<Outcome> {
+  const started = now();
+  try {
+    const result = action.onExecuteEventStream(event, api);
     // A synchronous action that returned is done: no need to race it.
     if (result !== null && typeof (result as Promise<unknown> | undefined)?.then === "function") {
       await Promise.race([result, expired]);
@@ -66,8 +83,6 @@ export async function executeAction(
     const message = describeError(error);
     if (failure.kind === "permanent") return { status: "permanent", error, message, durationMs };
     return { status: "retryable", error, message, retryAfterMs: failure.retryAfterMs, durationMs };
-  } finally {
-    own?.dispose();
   }
 }
 

@@ -25,7 +25,7 @@ export type {
 } from "./events.js";
 export { isEventType, isKnownEvent } from "./events.js";
 export type { Deadline, ExecuteOptions, Outcome } from "./execute.js";
-export { executeAction } from "./execute.js";
+export { executeAction, runAttempt } from "./execute.js";
 export type * from "./objects.js";
 export type { ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
 export { ParseError, parseCloudEvent, parseStreamMessage } from "./parse.js";

@@ -117,16 +117,15 @@ interface Answer {
  */
 function send(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
     const answer: Answer = { status: 0, retryAfter: undefined };
-    const onAbort = () => controller?.abort(abortReason(signal));
-    const settle = () => signal.removeEventListener("abort", onAbort);
-    signal.addEventListener("abort", onAbort, { once: true });
+    let started: Dispatcher.DispatchController | undefined;
+    const inFlight = requestsOn(signal);
     pool.dispatch(request, {
-      onRequestStart(started) {
-        controller = started;
+      onRequestStart(controller) {
+        started = controller;
         // Aborted while the request waited for a connection.
-        if (signal.aborted) started.abort(abortReason(signal));
+        if (signal.aborted) controller.abort(abortReason(signal));
+        else inFlight.add(controller);
       },
       onResponseStart(_controller, statusCode, headers) {
         answer.status = statusCode;
@@ -134,15 +133,40 @@ function send(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSign
       },
       onResponseData() {},
       onResponseEnd() {
-        settle();
+        if (started) inFlight.delete(started);
         resolve(answer);
       },
       onResponseError(_controller, error) {
-        settle();
+        if (started) inFlight.delete(started);
         reject(error);
       },
     });
   });
+}
+
+/**
+ * The requests in flight under each abort signal, with one listener per signal that aborts them all: the
+ * host shares one signal among the attempts that start together, and a listener per request (added and
+ * removed on an EventTarget) cost more than the rest of this function.
+ */
+const underSignal = new WeakMap<AbortSignal, Set<Dispatcher.DispatchController>>();
+
+function requestsOn(signal: AbortSignal): Set<Dispatcher.DispatchController> {
+  let requests = underSignal.get(signal);
+  if (!requests) {
+    const set = new Set<Dispatcher.DispatchController>();
+    requests = set;
+    underSignal.set(signal, set);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const controller of set) controller.abort(abortReason(signal));
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  return requests;
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -3,9 +3,11 @@ import {
   type ActionCache,
   type Auth0Event,
   backoffDelay,
+  type EventStreamApi,
   type EventStreamEvent,
-  executeAction,
+  type Logger,
   rememberEventJson,
+  runAttempt,
 } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
@@ -175,21 +177,28 @@ export class ActionRunner {
       message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
     };
-    const api = {
+    const deadline = this.deadlines.enter();
+    const host = this.deps.log;
+    const name = this.name;
+    let logger: Logger | undefined;
+    const api: EventStreamApi = {
       cache,
-      log: actionLogger(this.deps.log, { action: this.name, eventId: job.event.id, attempt }),
+      // Made when first used: most attempts never log.
+      get log() {
+        logger ??= actionLogger(host, { action: name, eventId: job.event.id, attempt });
+        return logger;
+      },
       attempt,
       action: this.identity,
+      signal: deadline.signal,
     };
-    const deadline = this.deadlines.enter();
-    const outcome = await executeAction(action, event, api, { timeoutMs: config.timeoutMs, deadline });
+    const outcome = await runAttempt(action, event, api, deadline.expired);
     this.deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
-    const base = { key: job.key, action: this.name };
     if (outcome.status === "delivered") {
       this.finishedCounters.delivered.inc();
-      this.deps.completions.add({ ...base, result: "delivered" });
+      this.deps.completions.add({ key: job.key, action: name, result: "delivered" });
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it in flight; the next start runs it again.
     } else {
@@ -198,7 +207,13 @@ export class ActionRunner {
       if (outcome.status === "permanent" || exhausted) {
         this.finishedCounters.dead.inc();
         const reason = outcome.status === "permanent" ? error : `gave up after ${attempt} attempts: ${error}`;
-        this.deps.completions.add({ ...base, result: "dead", attempts: attempt, error: reason });
+        this.deps.completions.add({
+          key: job.key,
+          action: name,
+          result: "dead",
+          attempts: attempt,
+          error: reason,
+        });
         this.deps.log.warn(
           { action: this.name, eventId: job.event.id, attempts: attempt, error: reason },
           "delivery dead-lettered",
@@ -213,7 +228,14 @@ export class ActionRunner {
                 factor: config.retry.factor,
               });
         const dueAt = Date.now() + delay;
-        this.deps.completions.add({ ...base, result: "retry", attempts: attempt, dueAt, error });
+        this.deps.completions.add({
+          key: job.key,
+          action: name,
+          result: "retry",
+          attempts: attempt,
+          dueAt,
+          error,
+        });
         this.deps.log.info(
           { action: this.name, eventId: job.event.id, attempt, retryInMs: delay, error },
           "delivery failed, will retry",
