@@ -184,27 +184,33 @@ async function throughput(actions: number): Promise<number> {
 
 await peer.call("appendMany", { count: N });
 if (part("throughput")) {
-  const raw = await rawPosts(N);
-  console.log(`raw undici POSTs into the receiver: ${Math.round(raw)} requests/s`);
+  // This machine's speed drifts by ±20% within minutes, so the limit is measured right before and right
+  // after each host run, and each ratio is taken against the mean of the two that bracket it.
+  const raws = [await rawPosts(N)];
   const one = await throughput(1);
-  console.log(`host, 1 action:  ${Math.round(one)} events/s`);
+  raws.push(await rawPosts(N));
   const three = await throughput(3);
+  raws.push(await rawPosts(N));
+  const limitOne = (raws[0]! + raws[1]!) / 2;
+  const limitThree = (raws[1]! + raws[2]!) / 2;
+  console.log(`raw undici POSTs into the receiver: ${raws.map((r) => Math.round(r)).join(", ")} requests/s`);
+  console.log(`host, 1 action:  ${Math.round(one)} events/s`);
   console.log(`host, 3 actions: ${Math.round(three)} events/s = ${Math.round(three * 3)} deliveries/s`);
   reportBench({
     name: "host e2e, 1 action (events/s)",
     unit: "ev/s",
     value: one,
-    baseline: { name: "raw POST req/s", value: raw },
-    ratio: one / raw,
+    baseline: { name: "raw POST req/s", value: limitOne },
+    ratio: one / limitOne,
   });
   reportBench({
     name: "host e2e, 3 actions (deliveries/s)",
     unit: "del/s",
     value: three * 3,
-    baseline: { name: "raw POST req/s", value: raw },
-    ratio: (three * 3) / raw,
+    baseline: { name: "raw POST req/s", value: limitThree },
+    ratio: (three * 3) / limitThree,
     target: "≥ 15,000 del/s and ≥ 0.5×",
-    pass: three >= 5_000 && (three * 3) / raw >= 0.5,
+    pass: three >= 5_000 && (three * 3) / limitThree >= 0.5,
   });
 }
 

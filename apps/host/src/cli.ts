@@ -203,22 +203,11 @@ program.parseAsync().catch((error: unknown) => {
 
 /**
  * A host allocates fast (every event is parsed, every attempt makes a few objects), and by default V8 lets
- * the heap grow to about twice what is live before a full collection. That is the fastest choice while
- * memory is plentiful. Past 80% of the memory target (SWITCHYARD_MEMORY_TARGET_MB, default 200 MB of RSS),
- * the host asks V8 to grow the heap by only 20% past what is live, and lets it relax again below 70%:
- * draining a large backlog stays around 160 MB instead of ~220 MB, and the cost (more full collections, up
- * to a fifth of the throughput) is paid only while the process is near its target. 0 turns this off.
+ * the heap grow to about twice what is live before a full collection: draining a large backlog then peaks
+ * around 220 MB of RSS. SWITCHYARD_HEAP_GROWTH_PERCENT (default 50) lets the heap grow only that much past
+ * what is live, which keeps it well under 200 MB for a few percent of throughput; 0 leaves V8's own rule.
  */
 function keepHeapTight(): void {
-  const targetMb = Number(process.env.SWITCHYARD_MEMORY_TARGET_MB ?? 200);
-  if (!Number.isFinite(targetMb) || targetMb <= 0) return;
-  const target = targetMb * 1024 * 1024;
-  let tight = false;
-  setInterval(() => {
-    const rss = process.memoryUsage.rss();
-    const want = tight ? rss > target * 0.7 : rss > target * 0.8;
-    if (want === tight) return;
-    tight = want;
-    v8.setFlagsFromString(`--heap-growing-percent=${tight ? 20 : 0}`);
-  }, 250).unref();
+  const percent = Number(process.env.SWITCHYARD_HEAP_GROWTH_PERCENT ?? 50);
+  if (Number.isInteger(percent) && percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
