@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Action } from "./action.js";
 import { createActionCache } from "./cache.js";
-import { PermanentError, RetryableError } from "./errors.js";
+import { PermanentError, RetryableError, TimeoutError } from "./errors.js";
 import type { Auth0Event } from "./events.js";
-import { executeAction } from "./execute.js";
+import { executeAction, runAttempt } from "./execute.js";
 
 const event = { message: { id: "evt_1", type: "user.created" } as Auth0Event, secrets: { KEY: "s3cret" } };
 const noop = () => {};
@@ -64,5 +64,34 @@ describe("executeAction", () => {
     const pending = run(() => new Promise(() => {}), 60_000, controller.signal);
     controller.abort(new Error("shutting down"));
     expect(await pending).toMatchObject({ status: "retryable", message: "Error: shutting down" });
+  });
+});
+
+describe("runAttempt", () => {
+  it("passes the caller's api as it is, and stops waiting when a shared deadline expires", async () => {
+    const controller = new AbortController();
+    let cancel!: (reason: unknown) => void;
+    const expired = new Promise<never>((_, reject) => {
+      cancel = reject;
+    });
+    expired.catch(() => {});
+    const full = { ...api, signal: controller.signal };
+    let seen: unknown;
+    const hanging = runAttempt(
+      {
+        onExecuteEventStream: (_e, a) => {
+          seen = a;
+          return new Promise(() => {});
+        },
+      },
+      event,
+      full,
+      expired,
+    );
+    const quick = runAttempt({ onExecuteEventStream: () => {} }, event, full, expired);
+    expect(await quick).toMatchObject({ status: "delivered" });
+    cancel(new TimeoutError(50));
+    expect(await hanging).toMatchObject({ status: "retryable", message: expect.stringMatching(/50 ms/) });
+    expect(seen).toBe(full);
   });
 });
