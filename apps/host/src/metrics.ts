@@ -135,7 +135,7 @@ interface CountedChild {
 /** A labelled Counter whose children count in plain numbers, added to the Counter when it is collected. */
 function countedCounter<T extends string>(config: CounterConfiguration<T>) {
   const children = new Map<string, CountedChild & { labels: Record<string, string>; n: number }>();
-  const counter = new Counter<T>({
+  new Counter<T>({
     ...config,
     collect() {
       for (const child of children.values()) {
@@ -163,8 +163,6 @@ function countedCounter<T extends string>(config: CounterConfiguration<T>) {
       }
       return child;
     },
-    /** The totals, as prom-client reports them. */
-    get: () => counter.get(),
   };
 }
 
