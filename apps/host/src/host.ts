@@ -20,7 +20,7 @@ import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { openHostStore } from "./store/open.js";
-import type { HostStore, IngestEvent, IngestResult } from "./store/types.js";
+import type { HostStore, IngestEvent, IngestResult, Watermark } from "./store/types.js";
 
 export interface HostOptions {
   /** Where logs go (default stdout). */
@@ -62,7 +62,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   let recovered: number;
   let unfinished: number;
   try {
-    recovered = await db.recoverInFlight();
+    recovered = await db.recover();
     unfinished = await db.countUnfinished();
   } catch (error) {
     for (const cleanup of cleanups) await cleanup();
@@ -74,7 +74,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   const completions = new CompletionWriter(
     db,
     (batch) => {
-      for (const c of batch) if (c.result !== "retry") unfinished--;
+      for (const c of batch) if (c.result === "delivered" || c.result === "dead") unfinished--;
       for (const runner of runners) runner.afterFlush();
       if (unfinished < config.delivery.maxPending * 0.9) releaseBackpressure();
     },
@@ -84,6 +84,15 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost`,
         ),
       ),
+    (out) => {
+      const now = Date.now();
+      const watermarks: Watermark[] = [];
+      for (const runner of runners) {
+        const upto = runner.checkpoint(now, out);
+        if (upto !== undefined) watermarks.push({ action: runner.name, upto });
+      }
+      return watermarks;
+    },
   );
 
   const actions: Action[] = [];
@@ -127,6 +136,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     throw error;
   }
 
+  const heldWithoutRow = () => runners.reduce((sum, runner) => sum + runner.heldWithoutRow(), 0);
   let connected = false;
   let lastWrite = Date.now();
   const touch = () => {
@@ -264,6 +274,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       );
     }
     const waiting = new Set<ActionRunner>();
+    const now = Date.now();
+    let newestKey = 0;
     rows.forEach((row, i) => {
       const key = result.keys[i];
       if (key === undefined) {
@@ -271,11 +283,13 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         log.debug({ eventId: row.event.id }, "duplicate event dropped");
         return;
       }
+      newestKey = key;
       unfinished += row.deliveries.length;
       const owner = owners[i]!;
-      for (const runner of owner.now) runner.enqueue({ key, event: row.event as Auth0Event, attempts: 0 });
+      for (const runner of owner.now) runner.enqueue(key, row.event as Auth0Event, now);
       for (const runner of owner.later) waiting.add(runner);
     });
+    for (const runner of runners) runner.ingested(newestKey);
     for (const runner of waiting) runner.notifyStoreWork();
   };
 
@@ -308,7 +322,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   const maintenance = setInterval(async () => {
     try {
       await db.prune(Date.now(), config.delivery.dedupeWindowMs);
-      unfinished = await db.countUnfinished();
+      unfinished = (await db.countUnfinished()) + heldWithoutRow();
     } catch (error) {
       log.error({ err: error }, "pruning the state store failed");
     }

@@ -81,7 +81,8 @@ export function createMetrics(store: () => HostStore | undefined) {
     }
     return cached.stats;
   };
-  const actionNames = new Set<string>();
+  /** The tracked actions, with their deliveries held in memory that have no row in the store. */
+  const actionNames = new Map<string, () => number>();
   new Gauge({
     name: "switchyard_queue_depth",
     help: "Deliveries not finished yet (pending or in flight), by action.",
@@ -89,7 +90,7 @@ export function createMetrics(store: () => HostStore | undefined) {
     registers: [registry],
     async collect() {
       const s = await stats();
-      for (const name of actionNames) this.set({ action: name }, s?.pending[name] ?? 0);
+      for (const [name, held] of actionNames) this.set({ action: name }, (s?.pending[name] ?? 0) + held());
     },
   });
   new Gauge({
@@ -99,7 +100,7 @@ export function createMetrics(store: () => HostStore | undefined) {
     registers: [registry],
     async collect() {
       const s = await stats();
-      for (const name of actionNames) this.set({ action: name }, s?.dead[name] ?? 0);
+      for (const name of actionNames.keys()) this.set({ action: name }, s?.dead[name] ?? 0);
     },
   });
   return {
@@ -115,9 +116,12 @@ export function createMetrics(store: () => HostStore | undefined) {
     deliveries,
     attempts,
     duration,
-    /** Actions whose queue depth and DLQ size are reported (also when zero). */
-    track(name: string) {
-      actionNames.add(name);
+    /**
+     * Actions whose queue depth and DLQ size are reported (also when zero). `held` counts the action's
+     * deliveries in memory that the store has no row for.
+     */
+    track(name: string, held: () => number = () => 0) {
+      actionNames.set(name, held);
     },
   };
 }

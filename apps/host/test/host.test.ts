@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createEventFactory, startFakeServer, waitFor } from "@switchyard/testing";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
@@ -227,6 +228,56 @@ describe("host (in process)", () => {
     expect(first.source.connects()).toBe(2);
     second.source.push(...factory.many(1));
     await waitFor(() => delivered(`${run}:slow`).size === 31);
+  });
+
+  it("gives a claimed delivery a row only once it runs long, so that its watermark moves on", async () => {
+    const { source, loaded } = await start([
+      action("slow", ["user.created"], { delayMs: 2000 }, { concurrency: 1 }),
+      action("fast", ["*"]),
+    ]);
+    const db = new Database(join(loaded.stateDir, "switchyard.db"), { readonly: true });
+    try {
+      const rows = (name: string) =>
+        db
+          .prepare<[string], { status: number }>(
+            "SELECT d.status FROM deliveries d JOIN actions a ON a.id = d.action WHERE a.name = ?",
+          )
+          .all(name)
+          .map((r) => r.status);
+      const watermark = (name: string) =>
+        db
+          .prepare<[string], { upto: number }>(
+            "SELECT w.upto FROM watermarks w JOIN actions a ON a.id = w.action WHERE a.name = ?",
+          )
+          .get(name)?.upto;
+      const [created] = factory.many(1, ["user.created"]);
+      source.push(created!);
+      await waitFor(() => delivered(`${run}:fast`).has(created!.id));
+      const key = db
+        .prepare<[string], { id: number }>("SELECT id FROM events WHERE event_id = ?")
+        .get(created!.id)!.id;
+      // Delivered from memory: no row. The slow attempt is young: no row, and it holds its watermark.
+      expect(rows("fast")).toEqual([]);
+      expect(rows("slow")).toEqual([]);
+      expect(watermark("slow")).toBe(key - 1);
+      // The next results written (fast's) give the slow attempt, now running long, a row in flight, and
+      // its watermark moves past it while it still runs.
+      await waitFor(
+        () => {
+          source.push(...factory.many(1, ["user.deleted"]));
+          return rows("slow").length === 1;
+        },
+        { intervalMs: 20 },
+      );
+      expect(rows("slow")).toEqual([1]);
+      expect(watermark("slow")).toBeGreaterThanOrEqual(key);
+      expect(delivered(`${run}:slow`).has(created!.id)).toBe(false);
+      // Once delivered, the row goes.
+      await waitFor(() => delivered(`${run}:slow`).has(created!.id) && rows("slow").length === 0);
+      expect(rows("fast")).toEqual([]);
+    } finally {
+      db.close();
+    }
   });
 
   it("serves health, readiness and metrics", async () => {

@@ -1,4 +1,4 @@
-import type { Completion, HostStore } from "../store/types.js";
+import type { Completion, HostStore, Watermark } from "../store/types.js";
 
 /** How long results wait to share a transaction: a crash loses at most this much progress (redelivered). */
 const FLUSH_MS = 5;
@@ -14,10 +14,15 @@ export class CompletionWriter {
   /** The last flush sent to the store (flushes are written in order). */
   private last: Promise<void> = Promise.resolve();
 
+  /**
+   * `checkpoint` runs as each batch is sent: it may add results (rows for long-running claimed deliveries)
+   * and returns the watermarks that this batch's results let the store move.
+   */
   constructor(
     private readonly store: HostStore,
     private readonly onFlushed: (completions: readonly Completion[]) => void,
     private readonly onError: (error: unknown) => void,
+    private readonly checkpoint: (out: Completion[]) => Watermark[] = () => [],
     private readonly maxBatch = 512,
   ) {}
 
@@ -34,7 +39,8 @@ export class CompletionWriter {
     if (this.pending.length === 0) return this.last;
     const batch = this.pending;
     this.pending = [];
-    this.last = this.store.complete(batch).then(
+    const watermarks = this.checkpoint(batch);
+    this.last = this.store.complete(batch, watermarks).then(
       () => this.onFlushed(batch),
       (error: unknown) => this.onError(error),
     );

@@ -12,7 +12,7 @@ import {
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { HostStore } from "../store/types.js";
+import type { Completion, HostStore } from "../store/types.js";
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import { ActionMatcher } from "./matching.js";
@@ -20,12 +20,53 @@ import { ActionMatcher } from "./matching.js";
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
 
+/**
+ * A delivery claimed at ingest has no row in the store while it is young; one still unfinished after this
+ * long gets a row (in flight), so that the action's watermark moves past it. This bounds what a crash makes
+ * an action deliver again to about this long of its deliveries.
+ */
+export const ROW_AFTER_MS = 100;
+
+/** The `api` of one attempt. Its `log` is made when first used: most attempts never log. */
+class AttemptApi implements EventStreamApi {
+  #logger: Logger | undefined;
+  readonly #host: HostLogger;
+  readonly #eventId: string;
+
+  constructor(
+    readonly cache: ActionCache,
+    readonly attempt: number,
+    readonly action: { readonly name: string },
+    readonly signal: AbortSignal,
+    host: HostLogger,
+    eventId: string,
+  ) {
+    this.#host = host;
+    this.#eventId = eventId;
+  }
+
+  get log(): Logger {
+    this.#logger ??= actionLogger(this.#host, {
+      action: this.action.name,
+      eventId: this.#eventId,
+      attempt: this.attempt,
+    });
+    return this.#logger;
+  }
+}
+
 /** A delivery held in memory, about to run. */
 export interface Job {
   key: number;
   event: Auth0Event;
   /** Attempts already made. */
   attempts: number;
+  /** Whether the delivery has a row in the store (read from it, or given one since); else only its claim. */
+  stored: boolean;
+  /** When it was claimed at ingest (ms), for deliveries without a row. */
+  claimedAt: number;
+  /** Its result is recorded (or on its way to the store). */
+  settled: boolean;
 }
 
 export interface RunnerDeps {
@@ -57,6 +98,13 @@ export class ActionRunner {
   private readonly identity: { readonly name: string };
   private readonly matcher: ActionMatcher;
   private readonly queue: Job[] = [];
+  /** Deliveries claimed at ingest, in key order, until they settle or get a row: they hold the watermark. */
+  private readonly claimed: Job[] = [];
+  private claimedHead = 0;
+  /** How many of `claimed` are unsettled and have no row. */
+  private rowless = 0;
+  /** The newest event key the ingest path wrote (claimed or not by this action). */
+  private ingestedUpto = 0;
   private inflight = 0;
   private storeHasWork = true;
   private claiming = false;
@@ -96,7 +144,7 @@ export class ActionRunner {
       dead: m.deliveries.labels(this.name, "dead"),
     };
     this.histogram = m.duration.labels(this.name);
-    m.track(this.name);
+    m.track(this.name, () => this.rowless);
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
@@ -120,10 +168,53 @@ export class ActionRunner {
     this.refill();
   }
 
-  /** Deliveries the ingest path claimed for this runner. */
-  enqueue(job: Job): void {
+  /** A delivery the ingest path claimed for this runner: it has no row, only the event's claim. */
+  enqueue(key: number, event: Auth0Event, now: number): void {
+    const job: Job = { key, event, attempts: 0, stored: false, claimedAt: now, settled: false };
+    this.claimed.push(job);
+    this.rowless++;
     this.queue.push(job);
     this.pump();
+  }
+
+  /** The ingest path wrote events up to this key. */
+  ingested(upto: number): void {
+    if (upto > this.ingestedUpto) this.ingestedUpto = upto;
+  }
+
+  /** Deliveries held in memory without a row (counted as unfinished beside the store's rows). */
+  heldWithoutRow(): number {
+    return this.rowless;
+  }
+
+  /**
+   * Before results are written: give a row to each claimed delivery older than ROW_AFTER_MS that is still
+   * unfinished (added to `out`), and return this action's watermark: the key below its oldest claimed
+   * delivery that has neither settled nor a row, or the newest ingested key when there is none. Undefined for
+   * ordered actions, which claim nothing.
+   */
+  checkpoint(now: number, out: Completion[]): number | undefined {
+    if (this.ordered) return undefined;
+    const claimed = this.claimed;
+    let head = this.claimedHead;
+    for (; head < claimed.length; head++) {
+      const job = claimed[head]!;
+      if (job.settled || job.stored) continue;
+      if (now - job.claimedAt < ROW_AFTER_MS) break;
+      job.stored = true;
+      this.rowless--;
+      out.push({ key: job.key, action: this.name, result: "running", attempts: job.attempts });
+    }
+    const upto = head < claimed.length ? claimed[head]!.key - 1 : this.ingestedUpto;
+    if (head === claimed.length) {
+      claimed.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > claimed.length) {
+      claimed.splice(0, head);
+      head = 0;
+    }
+    this.claimedHead = head;
+    return upto;
   }
 
   /** The store may hold due deliveries for this action. */
@@ -146,7 +237,14 @@ export class ActionRunner {
         for (const row of claimed) {
           const event = JSON.parse(row.payload) as Auth0Event;
           rememberEventJson(event, row.payload);
-          this.queue.push({ key: row.key, event, attempts: row.attempts });
+          this.queue.push({
+            key: row.key,
+            event,
+            attempts: row.attempts,
+            stored: true,
+            claimedAt: 0,
+            settled: false,
+          });
         }
         this.claiming = false;
         this.pump();
@@ -178,30 +276,21 @@ export class ActionRunner {
       secrets: config.secrets,
     };
     const deadline = this.deadlines.enter();
-    const host = this.deps.log;
     const name = this.name;
-    let logger: Logger | undefined;
-    const api: EventStreamApi = {
-      cache,
-      // Made when first used: most attempts never log.
-      get log() {
-        logger ??= actionLogger(host, { action: name, eventId: job.event.id, attempt });
-        return logger;
-      },
-      attempt,
-      action: this.identity,
-      signal: deadline.signal,
-    };
+    const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
     const outcome = await runAttempt(action, event, api, deadline.expired);
     this.deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
     if (outcome.status === "delivered") {
       this.finishedCounters.delivered.inc();
-      this.deps.completions.add({ key: job.key, action: name, result: "delivered" });
+      this.settle(job);
+      this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless: !job.stored });
     } else if (this.shuttingDown && outcome.status !== "permanent") {
-      // Cut off by shutdown: not a real failure. Leave it in flight; the next start runs it again.
+      // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
+      // the next start runs it again.
     } else {
+      this.settle(job);
       const error = redact(outcome.message).slice(0, 2000);
       const exhausted = attempt >= config.retry.maxAttempts;
       if (outcome.status === "permanent" || exhausted) {
@@ -249,6 +338,11 @@ export class ActionRunner {
     this.deps.onSpace?.();
   }
 
+  private settle(job: Job): void {
+    job.settled = true;
+    if (!job.stored) this.rowless--;
+  }
+
   /** After completions reach the store: ordered actions may now run the next event of a key. */
   afterFlush(): void {
     if (this.ordered) this.notifyStoreWork();
@@ -277,7 +371,8 @@ export class ActionRunner {
 
   /**
    * Stop taking work; let in-flight attempts finish within `graceMs`, then abort them. Queued and aborted
-   * deliveries stay in flight in the store and run again at the next start.
+   * deliveries stay unfinished (in flight in the store, or claimed above the watermark) and run again at the
+   * next start.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;

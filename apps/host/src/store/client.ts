@@ -10,9 +10,9 @@ import type { Reply, Request, SerializedError, WorkerData } from "./worker.js";
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void };
 
 /**
- * Open the SQLite store on a thread of its own. SQLite costs about 50 µs of CPU per event (its row, three
- * delivery rows, their completions and the commits): on the host's thread that is a sixth of the time it
- * has for deliveries. Requests are answered in order; `onFailure` hears of a thread that died.
+ * Open the SQLite store on a thread of its own. SQLite costs about 25 µs of CPU per event (its row and the
+ * commit), more for deliveries that need rows: on the host's thread that would be time taken from
+ * deliveries. Requests are answered in order; `onFailure` hears of a thread that died.
  */
 export async function openStoreThread(
   file: string,
@@ -76,8 +76,8 @@ export async function openStoreThread(
     getCursor: () => call("getCursor"),
     ingest: (events, cursor) => call("ingest", packIngest(events), cursor),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),
-    complete: (completions) => call("complete", packCompletions(completions)),
-    recoverInFlight: () => call("recoverInFlight"),
+    complete: (completions, watermarks) => call("complete", packCompletions(completions, watermarks)),
+    recover: () => call("recover"),
     countUnfinished: () => call("countUnfinished"),
     stats: () => call("stats"),
     loadCache: (action) => call("loadCache", action),

@@ -24,17 +24,26 @@ describe("packing for the store thread", () => {
     );
   });
 
-  it("round-trips completions of every kind", () => {
+  it("round-trips completions of every kind and the watermarks, leaving out deliveries without rows", () => {
     const completions: Completion[] = [
       { key: 1, action: "a", result: "delivered" },
       { key: 2, action: "b", result: "retry", attempts: 2, dueAt: 99, error: "503" },
       { key: 3, action: "a", result: "delivered" },
       { key: 3, action: "b", result: "dead", attempts: 1, error: "410" },
+      { key: 4, action: "a", result: "running", attempts: 0 },
     ];
-    const back = unpackCompletions(structuredClone(packCompletions(completions)));
+    const rowless: Completion = { key: 5, action: "a", result: "delivered", rowless: true };
+    const watermarks = [
+      { action: "a", upto: 3 },
+      { action: "b", upto: 5 },
+    ];
+    const [back, marks] = unpackCompletions(
+      structuredClone(packCompletions([...completions, rowless], watermarks)),
+    );
     const order = (c: Completion) => `${c.action}:${c.key}`;
     expect([...back].sort((x, y) => order(x).localeCompare(order(y)))).toEqual(
       [...completions].sort((x, y) => order(x).localeCompare(order(y))),
     );
+    expect(marks).toEqual(watermarks);
   });
 });

@@ -1,4 +1,4 @@
-import type { Completion, IngestEvent } from "./types.js";
+import type { Completion, IngestEvent, Watermark } from "./types.js";
 
 // What crosses to the store thread is copied (structured clone), at a cost that grows with the number of
 // objects: the hot requests travel as a few flat arrays of strings and numbers, not an object per row.
@@ -49,26 +49,39 @@ export function unpackIngest(packed: PackedIngest): IngestEvent[] {
   return rows;
 }
 
-/** Results: the delivered ones (nearly all) as keys by action; retries and dead letters as they are. */
+/**
+ * Results: the delivered ones that had rows as keys by action, the rest as they are, and the watermarks as
+ * [action, upto, …]. Deliveries that never had a row cost nothing here: their watermark covers them.
+ */
 export interface PackedCompletions {
   delivered: Record<string, number[]>;
   others: Completion[];
+  watermarks: Array<string | number>;
 }
 
-export function packCompletions(completions: readonly Completion[]): PackedCompletions {
-  const packed: PackedCompletions = { delivered: {}, others: [] };
+export function packCompletions(
+  completions: readonly Completion[],
+  watermarks: readonly Watermark[] = [],
+): PackedCompletions {
+  const packed: PackedCompletions = { delivered: {}, others: [], watermarks: [] };
   for (const c of completions) {
     if (c.result !== "delivered") packed.others.push(c);
+    else if (c.rowless) continue;
     else if (packed.delivered[c.action]) packed.delivered[c.action]!.push(c.key);
     else packed.delivered[c.action] = [c.key];
   }
+  for (const mark of watermarks) packed.watermarks.push(mark.action, mark.upto);
   return packed;
 }
 
-export function unpackCompletions(packed: PackedCompletions): Completion[] {
+export function unpackCompletions(packed: PackedCompletions): [Completion[], Watermark[]] {
   const completions: Completion[] = [...packed.others];
   for (const [action, keys] of Object.entries(packed.delivered)) {
     for (const key of keys) completions.push({ key, action, result: "delivered" });
   }
-  return completions;
+  const watermarks: Watermark[] = [];
+  for (let i = 0; i < packed.watermarks.length; i += 2) {
+    watermarks.push({ action: packed.watermarks[i] as string, upto: packed.watermarks[i + 1] as number });
+  }
+  return [completions, watermarks];
 }

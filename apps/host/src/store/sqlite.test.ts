@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory } from "@switchyard/testing";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteStore } from "./sqlite.js";
 import type { IngestEvent, Store } from "./types.js";
@@ -89,14 +90,51 @@ describe("sqlite store", () => {
     expect(store.claim("x", 1, Date.now(), false)[0]?.attempts).toBe(0);
   });
 
-  it("recovers deliveries left in flight by a killed process", () => {
+  it("writes no row for claimed deliveries, and recovers those a killed process left unfinished", () => {
+    const events = factory.many(2);
     store.ingest(
-      factory.many(2).map((e) => row(e, ["x"], true)),
+      events.map((e) => row(e, ["x"], true)),
       undefined,
     );
+    expect(store.countUnfinished()).toBe(0);
     expect(store.claim("x", 10, Date.now(), false)).toHaveLength(0);
-    expect(store.recoverInFlight()).toBe(2);
-    expect(store.claim("x", 10, Date.now(), false)).toHaveLength(2);
+    expect(store.recover()).toBe(2);
+    expect(store.claim("x", 10, Date.now(), false).map((c) => JSON.parse(c.payload).id)).toEqual(
+      events.map((e) => e.id),
+    );
+    // Claimed again (in flight) and killed again: recovered again.
+    expect(store.recover()).toBe(2);
+  });
+
+  it("recovers only the claims above each action's watermark; retries, dead letters and long runs get rows", () => {
+    const events = factory.many(5);
+    const { keys } = store.ingest(
+      events.map((e, i) => row(e, i === 4 ? ["x", "y"] : ["x"], true)),
+      undefined,
+    );
+    const [k1, k2, k3, k4, k5] = keys as number[];
+    store.complete(
+      [
+        { key: k1!, action: "x", result: "delivered", rowless: true },
+        { key: k2!, action: "x", result: "retry", attempts: 1, dueAt: Date.now() + 60_000, error: "503" },
+        { key: k3!, action: "x", result: "dead", attempts: 1, error: "410" },
+        { key: k4!, action: "x", result: "running", attempts: 0 },
+      ],
+      [{ action: "x", upto: k4! }],
+    );
+    expect(store.stats()).toEqual({ pending: { x: 2 }, dead: { x: 1 } });
+    // x: k2 (retry) and k4 (running) have rows, k5 is above the watermark; y never moved its watermark.
+    expect(store.recover()).toBe(3);
+    const due = (action: string) => store.claim(action, 10, Date.now(), false).map((c) => c.key);
+    expect(due("x")).toEqual([k4, k5]);
+    expect(due("y")).toEqual([k5]);
+    expect(store.listDead().map((d) => d.eventId)).toEqual([events[2]!.id]);
+    // Recovery gave every claim a row: the watermarks start again at this run's claims.
+    store.complete(
+      [k4!, k5!].map((key) => ({ key, action: "x", result: "delivered" as const })),
+      [{ action: "x", upto: k5! }],
+    );
+    expect(store.recover()).toBe(1); // y's delivery, claimed above and left in flight
   });
 
   it("releases one key's events one at a time, in order, for ordered actions", () => {
@@ -137,6 +175,42 @@ describe("sqlite store", () => {
     expect(store.listDead()).toHaveLength(1);
     store.replayDead();
     expect(store.claim("x", 10, Date.now(), false).length).toBeGreaterThan(0);
+  });
+
+  it("keeps payloads that claims above a watermark may need, and keeps event keys growing", () => {
+    const events = factory.many(3);
+    const { keys } = store.ingest(
+      events.map((e) => row(e, ["x"], true)),
+      undefined,
+    );
+    store.complete([], [{ action: "x", upto: keys[0]! }]);
+    store.prune(Date.now() + 120_000, 60_000);
+    // Events 2 and 3 are above the watermark: kept, payloads and all.
+    expect(store.ingest([row(events[0]!, ["x"])], undefined).inserted).toEqual([true]);
+    expect(store.ingest([row(events[1]!, ["x"])], undefined).inserted).toEqual([false]);
+    expect(store.recover()).toBe(2);
+    const due = store.claim("x", 10, Date.now(), false);
+    expect(due.map((c) => JSON.parse(c.payload).id).sort()).toEqual(events.map((e) => e.id).sort());
+    store.complete(due.map((c) => ({ key: c.key, action: "x", result: "delivered" as const })));
+    // All finished and past the window: everything goes but the newest event, so keys never go back.
+    store.prune(Date.now() + 120_000, 60_000);
+    const newest = Math.max(...due.map((c) => c.key));
+    const [next] = store.ingest([row(factory.many(1)[0]!, ["x"])], undefined).keys;
+    expect(next).toBe(newest + 1);
+  });
+
+  it("adds the claims column to a store made before it", () => {
+    store.close();
+    const file = join(dir, "old.db");
+    const old = new Database(file);
+    old.exec(
+      "CREATE TABLE events (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, time TEXT NOT NULL, received_at INTEGER NOT NULL, payload TEXT)",
+    );
+    old.close();
+    store = openSqliteStore(file);
+    const [event] = factory.many(1);
+    store.ingest([row(event!, ["x"], true)], undefined);
+    expect(store.recover()).toBe(1);
   });
 
   it("persists action caches", () => {

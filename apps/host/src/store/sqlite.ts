@@ -11,11 +11,18 @@ import type {
   IngestResult,
   Store,
   StoreStats,
+  Watermark,
 } from "./types.js";
 
 // Layout notes (performance-notes.md): an event is stored once, keyed by an integer; deliveries reference it
 // by that integer, so inserts never index random text per delivery. Finished deliveries are deleted, which
 // keeps the pending index small however long the host runs.
+//
+// A delivery the host runs at once from memory (nearly all of them) gets no row at all: the event's `claims`
+// lists the actions that took it, and each action's watermark says up to which event all of its claimed
+// deliveries have finished or have a row. Only retries, dead letters, long-running attempts and backlog get
+// rows. After a crash, `recover` gives a row to every claim above its action's watermark: those are
+// delivered again (at least once), the others are done.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS actions (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -25,7 +32,8 @@ CREATE TABLE IF NOT EXISTS events (
   type TEXT NOT NULL,
   time TEXT NOT NULL,
   received_at INTEGER NOT NULL,
-  payload TEXT
+  payload TEXT,
+  claims TEXT                       -- ids of the actions that took the event in memory, e.g. "1,3"
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   action INTEGER NOT NULL,
@@ -42,6 +50,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (action, due_at) WHERE s
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (action, order_key, event) WHERE order_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (event) WHERE status = 3;
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+CREATE TABLE IF NOT EXISTS watermarks (action INTEGER PRIMARY KEY, upto INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cache (
   action INTEGER NOT NULL,
   key TEXT NOT NULL,
@@ -71,6 +80,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.pragma("cache_size = -8000");
   db.pragma("foreign_keys = OFF");
   db.exec(SCHEMA);
+  // Stores made before claims were recorded: add the column (their deliveries all have rows).
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
+  if (!columns.some((c) => c.name === "claims")) db.exec("ALTER TABLE events ADD COLUMN claims TEXT");
 
   const actionIds = new Map<string, number>();
   const actionNames = new Map<number, string>();
@@ -101,8 +113,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const setMeta = db.prepare<[string, string]>(
     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
   );
-  const insertEvent = db.prepare<[string, string, string, number, string], { id: number }>(
-    "INSERT INTO events (event_id, type, time, received_at, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING RETURNING id",
+  const insertEvent = db.prepare<[string, string, string, number, string, string | null], { id: number }>(
+    "INSERT INTO events (event_id, type, time, received_at, payload, claims) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING RETURNING id",
   );
   const insertDelivery = db.prepare<[number, number, number, number, string | null, number]>(
     "INSERT OR IGNORE INTO deliveries (action, event, status, attempts, due_at, order_key, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
@@ -110,12 +122,23 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const deleteDelivery = db.prepare<[number, number]>(
     "DELETE FROM deliveries WHERE action = ? AND event = ?",
   );
-  const retryDelivery = db.prepare<[number, number, string, number, number, number]>(
-    `UPDATE deliveries SET status = ${PENDING}, attempts = ?, due_at = ?, last_error = ?, updated_at = ? WHERE action = ? AND event = ?`,
+  // A retry or a dead letter of a claimed delivery creates its row; one read from the store updates it.
+  const settleDelivery = db.prepare<[number, number, number, number, number, string, number]>(
+    `INSERT INTO deliveries (action, event, status, attempts, due_at, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(action, event) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+       due_at = excluded.due_at, last_error = excluded.last_error, updated_at = excluded.updated_at`,
   );
-  const killDelivery = db.prepare<[number, string, number, number, number]>(
-    `UPDATE deliveries SET status = ${DEAD}, attempts = ?, last_error = ?, updated_at = ? WHERE action = ? AND event = ?`,
+  const insertRunning = db.prepare<[number, number, number, number, number]>(
+    `INSERT OR IGNORE INTO deliveries (action, event, status, attempts, due_at, updated_at) VALUES (?, ?, ${IN_FLIGHT}, ?, ?, ?)`,
   );
+  // Ingest creates an action's watermark, just below its first claim, before any claim can need it.
+  const startWatermark = db.prepare<[number, number]>(
+    "INSERT OR IGNORE INTO watermarks (action, upto) VALUES (?, ?)",
+  );
+  const moveWatermark = db.prepare<[number, number]>(
+    "UPDATE watermarks SET upto = max(upto, ?) WHERE action = ?",
+  );
+  const watermarked = new Set<number>();
   const selectDue = db.prepare<
     [number, number, number],
     { event: number; attempts: number; payload: string }
@@ -150,19 +173,31 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       const inserted: boolean[] = [];
       const keys: Array<number | undefined> = [];
       for (const item of events) {
-        const row = insertEvent.get(item.event.id, item.event.type, item.event.time, now, item.payload);
+        let claims: string | null = null;
+        for (const delivery of item.deliveries) {
+          if (!delivery.claimed) continue;
+          const id = String(actionId(delivery.action));
+          claims = claims === null ? id : `${claims},${id}`;
+        }
+        const row = insertEvent.get(
+          item.event.id,
+          item.event.type,
+          item.event.time,
+          now,
+          item.payload,
+          claims,
+        );
         inserted.push(row !== undefined);
         keys.push(row?.id);
         if (!row) continue;
         for (const delivery of item.deliveries) {
-          insertDelivery.run(
-            actionId(delivery.action),
-            row.id,
-            delivery.claimed ? IN_FLIGHT : PENDING,
-            now,
-            delivery.orderKey,
-            now,
-          );
+          const action = actionId(delivery.action);
+          if (!delivery.claimed) {
+            insertDelivery.run(action, row.id, PENDING, now, delivery.orderKey, now);
+          } else if (!watermarked.has(action)) {
+            startWatermark.run(action, row.id - 1);
+            watermarked.add(action);
+          }
         }
       }
       if (cursor !== undefined) setMeta.run("cursor", cursor);
@@ -183,15 +218,49 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return claimed;
   });
 
-  const completeTx = db.transaction((completions: readonly Completion[]) => {
-    const now = Date.now();
-    for (const c of completions) {
-      const id = actionId(c.action);
-      if (c.result === "delivered") deleteDelivery.run(id, c.key);
-      else if (c.result === "retry") retryDelivery.run(c.attempts, c.dueAt, c.error, now, id, c.key);
-      else killDelivery.run(c.attempts, c.error, now, id, c.key);
+  const completeTx = db.transaction(
+    (completions: readonly Completion[], watermarks: readonly Watermark[]) => {
+      const now = Date.now();
+      for (const c of completions) {
+        const id = actionId(c.action);
+        if (c.result === "delivered") {
+          if (!c.rowless) deleteDelivery.run(id, c.key);
+        } else if (c.result === "retry") {
+          settleDelivery.run(id, c.key, PENDING, c.attempts, c.dueAt, c.error, now);
+        } else if (c.result === "dead") {
+          settleDelivery.run(id, c.key, DEAD, c.attempts, now, c.error, now);
+        } else {
+          insertRunning.run(id, c.key, c.attempts, now, now);
+        }
+      }
+      for (const mark of watermarks) moveWatermark.run(mark.upto, actionId(mark.action));
+    },
+  );
+
+  // The claims of a crashed run that its watermarks had not passed: each gets a due row.
+  const recoverClaims = (now: number): number => {
+    const marks = new Map(
+      db
+        .prepare<[], { action: number; upto: number }>("SELECT action, upto FROM watermarks")
+        .all()
+        .map((m) => [m.action, m.upto]),
+    );
+    if (marks.size === 0) return 0;
+    const lowest = Math.min(...marks.values());
+    let recovered = 0;
+    const claimed = db.prepare<[number], { id: number; claims: string }>(
+      "SELECT id, claims FROM events WHERE id > ? AND claims IS NOT NULL ORDER BY id",
+    );
+    for (const event of claimed.all(lowest)) {
+      for (const action of event.claims.split(",").map(Number)) {
+        const upto = marks.get(action);
+        if (upto !== undefined && event.id > upto) {
+          recovered += insertDelivery.run(action, event.id, PENDING, now, null, now).changes;
+        }
+      }
     }
-  });
+    return recovered;
+  };
 
   const deadWhere = (filter: DeliveryFilter = {}) => {
     const clauses = [`d.status = ${DEAD}`];
@@ -211,13 +280,19 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     getCursor: () => getMeta.get("cursor")?.value,
     ingest: (events, cursor) => ingestTx(events, cursor),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),
-    complete(completions) {
-      if (completions.length > 0) completeTx(completions);
+    complete(completions, watermarks = []) {
+      if (completions.length > 0 || watermarks.length > 0) completeTx(completions, watermarks);
     },
-    recoverInFlight() {
-      return db.prepare(`UPDATE deliveries SET status = ${PENDING} WHERE status = ${IN_FLIGHT}`).run()
-        .changes;
-    },
+    recover: db.transaction(() => {
+      const inFlight = db
+        .prepare(`UPDATE deliveries SET status = ${PENDING} WHERE status = ${IN_FLIGHT}`)
+        .run().changes;
+      const claims = recoverClaims(Date.now());
+      // Every claim now has a row: this run starts new watermarks at its own first claims.
+      db.exec("DELETE FROM watermarks");
+      watermarked.clear();
+      return inFlight + claims;
+    }),
     listDead(filter) {
       const { where, params } = deadWhere(filter);
       const rows = db
@@ -304,21 +379,26 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       // Events below the lowest unfinished delivery are finished (unless dead-lettered): their payloads can
       // go, and their ids too once they are older than the dedupe window. Deliveries are keyed
       // (action, event), so the lowest unfinished event is one cheap lookup per action.
-      let lowest =
-        (db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM events").get()?.id ?? 0) + 1;
+      // Claims above a watermark may still need their payloads (`recover`).
+      const newest = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM events").get()?.id ?? 0;
+      let lowest = newest + 1;
       for (const { id } of db.prepare<[], { id: number }>("SELECT id FROM actions").all()) {
         const row = minUnfinished.get(id);
         if (row?.event != null) lowest = Math.min(lowest, row.event);
       }
+      const mark = db.prepare<[], { upto: number | null }>("SELECT min(upto) AS upto FROM watermarks").get();
+      if (mark?.upto != null) lowest = Math.min(lowest, mark.upto + 1);
       const from = Number(getMeta.get("pruned_upto")?.value ?? 0);
       const notDead = "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = events.id AND d.status = 3)";
       db.prepare(
         `UPDATE events SET payload = NULL WHERE id > ? AND id < ? AND payload IS NOT NULL AND ${notDead}`,
       ).run(from, lowest);
       setMeta.run("pruned_upto", String(Math.max(from, lowest - 1)));
+      // The newest event is kept, so that keys keep growing (SQLite reuses the largest key once deleted),
+      // which watermarks rely on.
       db.prepare(`DELETE FROM events WHERE received_at < ? AND id < ? AND ${notDead}`).run(
         now - dedupeWindowMs,
-        lowest,
+        Math.min(lowest, newest),
       );
       db.prepare("DELETE FROM cache WHERE expires_at <= ?").run(now);
     },

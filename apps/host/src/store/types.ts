@@ -10,7 +10,11 @@ export interface IngestEvent {
     action: string;
     /** Ordering key for actions with `orderBy`, else null. */
     orderKey: string | null;
-    /** True when the host already holds this delivery in memory and will run it now (stored as in flight). */
+    /**
+     * True when the host holds this delivery in memory and runs it now. Such a delivery gets no row: the event
+     * records the claim, and the action's watermark (see `Store.complete`) passes it once it has finished or
+     * has a row. A row is written only if it must be retried, is dead-lettered, or runs long.
+     */
     claimed: boolean;
   }>;
 }
@@ -31,9 +35,21 @@ export interface ClaimedDelivery {
 }
 
 export type Completion =
-  | { key: number; action: string; result: "delivered" }
+  /** `rowless`: the delivery was claimed at ingest and never got a row, so there is nothing to delete. */
+  | { key: number; action: string; result: "delivered"; rowless?: boolean }
   | { key: number; action: string; result: "retry"; attempts: number; dueAt: number; error: string }
-  | { key: number; action: string; result: "dead"; attempts: number; error: string };
+  | { key: number; action: string; result: "dead"; attempts: number; error: string }
+  /** A claimed delivery still running gets a row (in flight), so that its action's watermark can pass it. */
+  | { key: number; action: string; result: "running"; attempts: number };
+
+/**
+ * Every delivery of `action` that was claimed at ingest, for an event up to the key `upto`, has finished or
+ * has a row. Deliveries claimed above it are the ones a crash can interrupt: `recover` gives them rows.
+ */
+export interface Watermark {
+  action: string;
+  upto: number;
+}
 
 /** A dead-lettered delivery, as `switchyard dlq list --json` prints it. */
 export interface DeadLetter {
@@ -69,10 +85,13 @@ export interface Store {
   ingest(events: readonly IngestEvent[], cursor: string | undefined): IngestResult;
   /** Claim up to `limit` due deliveries of one action (marking them in flight). */
   claim(action: string, limit: number, now: number, ordered: boolean): ClaimedDelivery[];
-  /** Record attempt results, in one transaction. */
-  complete(completions: readonly Completion[]): void;
-  /** Deliveries left in flight by a previous run become due again. Returns how many. */
-  recoverInFlight(): number;
+  /** Record attempt results and move the actions' watermarks, in one transaction. */
+  complete(completions: readonly Completion[], watermarks?: readonly Watermark[]): void;
+  /**
+   * At start: deliveries left in flight by a previous run become due again, and so do the claimed ones its
+   * watermarks had not passed (they get rows). Returns how many.
+   */
+  recover(): number;
   listDead(filter?: DeliveryFilter): DeadLetter[];
   /** Make matching dead letters due now, with their attempts reset. Returns how many. */
   replayDead(filter?: DeliveryFilter, now?: number): number;
@@ -97,8 +116,8 @@ export interface HostStore {
   getCursor(): Promise<string | undefined>;
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
   claim(action: string, limit: number, now: number, ordered: boolean): Promise<ClaimedDelivery[]>;
-  complete(completions: readonly Completion[]): Promise<void>;
-  recoverInFlight(): Promise<number>;
+  complete(completions: readonly Completion[], watermarks?: readonly Watermark[]): Promise<void>;
+  recover(): Promise<number>;
   countUnfinished(): Promise<number>;
   stats(): Promise<StoreStats>;
   /** One action's persisted `api.cache` entries (read once, at start). */

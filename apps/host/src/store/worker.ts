@@ -47,8 +47,8 @@ const operations: Record<string, Operation> = {
   ingest: (packed: PackedIngest, cursor: string | undefined) => store.ingest(unpackIngest(packed), cursor),
   claim: (action: string, limit: number, now: number, ordered: boolean) =>
     store.claim(action, limit, now, ordered),
-  complete: (packed: PackedCompletions) => store.complete(unpackCompletions(packed)),
-  recoverInFlight: () => store.recoverInFlight(),
+  complete: (packed: PackedCompletions) => store.complete(...unpackCompletions(packed)),
+  recover: () => store.recover(),
   countUnfinished: () => store.countUnfinished(),
   stats: () => store.stats(),
   loadCache: (action: string) => [...cache(action).load()],
