@@ -75,21 +75,45 @@ function prettyStdout(): pino.DestinationStream {
 /**
  * The `api.log` an action gets: core's Logger over a pino child carrying the action, event id and attempt.
  * The child is made on the first line logged at an enabled level: most attempts log nothing, and a child
- * per attempt would cost a tenth of the delivery path. Levels that are off share one function that does
- * nothing (the HTTP plugin logs each delivery at debug).
+ * per attempt would cost a tenth of the delivery path. One small object per attempt, its methods shared
+ * (the HTTP plugin logs every delivery at debug, usually off).
  */
-export function actionLogger(log: HostLogger, bindings: Record<string, unknown>): Logger {
-  let child: HostLogger | undefined;
-  const at = (level: Level) =>
-    log.isLevelEnabled(level)
-      ? (message: string, fields?: Record<string, unknown>) => {
-          child ??= log.child(bindings);
-          child[level](fields ?? {}, message);
-        }
-      : ignore;
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+export function actionLogger(
+  log: HostLogger,
+  bindings: Record<string, unknown> | (() => Record<string, unknown>),
+): Logger {
+  return new ActionLog(log, bindings);
 }
 
-const ignore = () => {};
+class ActionLog implements Logger {
+  #child: HostLogger | undefined;
+  readonly #log: HostLogger;
+  readonly #bindings: Record<string, unknown> | (() => Record<string, unknown>);
+
+  constructor(log: HostLogger, bindings: Record<string, unknown> | (() => Record<string, unknown>)) {
+    this.#log = log;
+    this.#bindings = bindings;
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.#write("debug", message, fields);
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.#write("info", message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.#write("warn", message, fields);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.#write("error", message, fields);
+  }
+
+  #write(level: Level, message: string, fields: Record<string, unknown> | undefined): void {
+    if (!this.#log.isLevelEnabled(level)) return;
+    const bindings = this.#bindings;
+    this.#child ??= this.#log.child(typeof bindings === "function" ? bindings() : bindings);
+    this.#child[level](fields ?? {}, message);
+  }
+}
 
 type Level = "debug" | "info" | "warn" | "error";

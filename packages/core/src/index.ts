@@ -32,5 +32,5 @@ export { ParseError, parseCloudEvent, parseStreamMessage } from "./parse.js";
 export { createMatcher, expandEventTypes, matchesPattern, patternError } from "./patterns.js";
 export type { BackoffOptions } from "./retry.js";
 export { backoffDelay, parseRetryAfter } from "./retry.js";
-export { eventJson, rememberEventJson } from "./serialize.js";
+export { eventJson, eventJsonBytes, rememberEventJson } from "./serialize.js";
 export type { StandardSchemaV1 } from "./standard-schema.js";

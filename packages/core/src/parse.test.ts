@@ -56,6 +56,20 @@ describe("parseStreamMessage", () => {
     expect(result.ok && result.value.kind === "event" && result.value.event.type).toBe("session.revoked");
   });
 
+  it("keeps fields it does not know, at every level", () => {
+    const message = userCreated();
+    type Loose = Record<string, unknown>;
+    const event = message.event;
+    const data = event.data as Loose;
+    const object = data.object as Loose;
+    event.a0new = "top";
+    data.later = { x: 1 };
+    object.nickname = "ada";
+    (object.identities as Loose[])[0]!.isSocial = false;
+    const result = parseStreamMessage(JSON.stringify(message), "user.created");
+    expect(result.ok && result.value.kind === "event" && result.value.event).toEqual(event);
+  });
+
   it("names the path that failed", () => {
     const message = userCreated();
     delete (message.event.data as { object: Record<string, unknown> }).object.user_id;

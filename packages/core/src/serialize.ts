@@ -14,6 +14,22 @@ export function eventJson(event: Auth0Event): string {
   return text;
 }
 
+const bodies = new WeakMap<object, Uint8Array>();
+const encoder = new TextEncoder();
+
+/**
+ * The event's JSON as UTF-8 bytes, encoded at most once however many actions send it (an HTTP client
+ * given the text encodes it again for every request).
+ */
+export function eventJsonBytes(event: Auth0Event): Uint8Array {
+  let bytes = bodies.get(event);
+  if (bytes === undefined) {
+    bytes = encoder.encode(eventJson(event));
+    bodies.set(event, bytes);
+  }
+  return bytes;
+}
+
 /** Record the JSON text an event was parsed from, so `eventJson` returns it without serialising. */
 export function rememberEventJson(event: Auth0Event, text: string): void {
   texts.set(event, text);

@@ -2,6 +2,7 @@ import {
   type Action,
   definePlugin,
   eventJson,
+  eventJsonBytes,
   PermanentError,
   parseRetryAfter,
   RetryableError,
@@ -41,18 +42,21 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
   return {
     async onExecuteEventStream(event, api) {
       const message = event.message;
-      const body = eventJson(message);
-      const sentAt = new Date();
+      const sentAt = Date.now();
       const headers = [
         ...fixedHeaders,
         "webhook-id",
         message.id,
         "webhook-timestamp",
-        String(Math.floor(sentAt.getTime() / 1000)),
+        String(Math.floor(sentAt / 1000)),
       ];
       if (signers.length > 0) {
-        headers.push("webhook-signature", signers.map((s) => s.sign(message.id, sentAt, body)).join(" "));
+        const text = eventJson(message);
+        const at = new Date(sentAt);
+        headers.push("webhook-signature", signers.map((s) => s.sign(message.id, at, text)).join(" "));
       }
+      // The same bytes for every action that sends this event.
+      const body = eventJsonBytes(message);
 
       let status: number;
       let retryAfter: string | string[] | undefined;
@@ -117,31 +121,52 @@ interface Answer {
  */
 function send(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const answer: Answer = { status: 0, retryAfter: undefined };
-    let started: Dispatcher.DispatchController | undefined;
-    const inFlight = requestsOn(signal);
-    pool.dispatch(request, {
-      onRequestStart(controller) {
-        started = controller;
-        // Aborted while the request waited for a connection.
-        if (signal.aborted) controller.abort(abortReason(signal));
-        else inFlight.add(controller);
-      },
-      onResponseStart(_controller, statusCode, headers) {
-        answer.status = statusCode;
-        answer.retryAfter = headers["retry-after"];
-      },
-      onResponseData() {},
-      onResponseEnd() {
-        if (started) inFlight.delete(started);
-        resolve(answer);
-      },
-      onResponseError(_controller, error) {
-        if (started) inFlight.delete(started);
-        reject(error);
-      },
-    });
+    pool.dispatch(request, new AnswerHandler(signal, resolve, reject));
   });
+}
+
+/** The handler of one request: one object, its methods shared, not a closure per callback. */
+class AnswerHandler implements Dispatcher.DispatchHandler {
+  private started: Dispatcher.DispatchController | undefined;
+  private readonly answer: Answer = { status: 0, retryAfter: undefined };
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly resolve: (answer: Answer) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.started = controller;
+    // Aborted while the request waited for a connection.
+    if (this.signal.aborted) controller.abort(abortReason(this.signal));
+    else requestsOn(this.signal).add(controller);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.answer.status = statusCode;
+    this.answer.retryAfter = headers["retry-after"];
+  }
+
+  onResponseData(): void {}
+
+  onResponseEnd(): void {
+    this.finished();
+    this.resolve(this.answer);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.finished();
+    this.reject(error);
+  }
+
+  private finished(): void {
+    if (this.started) underSignal.get(this.signal)?.delete(this.started);
+  }
 }
 
 /**

@@ -46,11 +46,11 @@ class AttemptApi implements EventStreamApi {
   }
 
   get log(): Logger {
-    this.#logger ??= actionLogger(this.#host, {
+    this.#logger ??= actionLogger(this.#host, () => ({
       action: this.action.name,
       eventId: this.#eventId,
       attempt: this.attempt,
-    });
+    }));
     return this.#logger;
   }
 }
@@ -82,7 +82,7 @@ export interface RunnerDeps {
   cloneEvents: boolean;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
-  /** Called when an attempt finishes, i.e. when this runner may have room again. */
+  /** Called when an attempt finishes and this runner has room for another stream read. */
   onSpace?: () => void;
 }
 
@@ -335,7 +335,9 @@ export class ActionRunner {
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
-    this.deps.onSpace?.();
+    // Only when it makes a difference to the ingest path: waking it at every attempt cost a promise and a
+    // pass over the runners per delivery.
+    if (this.freeSlots() >= READ_AHEAD) this.deps.onSpace?.();
   }
 
   private settle(job: Job): void {
