@@ -15,7 +15,6 @@ export function eventJson(event: Auth0Event): string {
 }
 
 const bodies = new WeakMap<object, Uint8Array>();
-const encoder = new TextEncoder();
 
 /**
  * The event's JSON as UTF-8 bytes, encoded at most once however many actions send it (an HTTP client
@@ -24,7 +23,8 @@ const encoder = new TextEncoder();
 export function eventJsonBytes(event: Auth0Event): Uint8Array {
   let bytes = bodies.get(event);
   if (bytes === undefined) {
-    bytes = encoder.encode(eventJson(event));
+    // Buffer.from: about twice as fast as TextEncoder for these strings (small ones share a pooled slab).
+    bytes = Buffer.from(eventJson(event));
     bodies.set(event, bytes);
   }
   return bytes;

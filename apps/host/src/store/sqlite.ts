@@ -78,6 +78,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.pragma("busy_timeout = 5000");
   // A larger page cache keeps the hot B-tree pages (recent events, the pending index) in memory.
   db.pragma("cache_size = -8000");
+  // Checkpoint every 4,000 pages (16 MB of WAL), not SQLite's 1,000: each commit dirties a page of the
+  // event-id index per event (the ids are random), and a checkpoint copies each page once however often it
+  // changed since the last, so rarer checkpoints copy far fewer. Measured: ~21 -> ~17 µs of CPU per event.
+  db.pragma("wal_autocheckpoint = 4000");
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   db.pragma("foreign_keys = OFF");
   db.exec(SCHEMA);
   // Stores made before claims were recorded: add the column (their deliveries all have rows).
