@@ -134,6 +134,9 @@ function peakRss(pid: number): number {
 const peer = await startPeer();
 const stats = () => peer.call("stats") as Promise<Stats>;
 
+/** CPU per request of the last raw run's client (µs): the floor under the host's own per-delivery cost. */
+let rawCpuPerRequest = 0;
+
 // Raw POST limit: undici Pool straight into the same receiver, 32 connections, 128 in flight.
 async function rawPosts(count: number): Promise<number> {
   await peer.call("reset");
@@ -146,6 +149,7 @@ async function rawPosts(count: number): Promise<number> {
   }).padEnd(1400);
   let sent = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: 128 }, async () => {
       while (sent < count) {
@@ -161,6 +165,8 @@ async function rawPosts(count: number): Promise<number> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  rawCpuPerRequest = (used.user + used.system) / count;
   await pool.close();
   return count / seconds;
 }
@@ -208,7 +214,7 @@ if (part("throughput")) {
   const limitOne = (raws[0]! + raws[1]!) / 2;
   const limitThree = (raws.at(-2)! + raws.at(-1)!) / 2;
   console.log(
-    `raw undici POSTs into the receiver: ${raws.map((r) => Math.round(r)).join(", ")} requests/s (warm-up run: ${Math.round(warmUp)})`,
+    `raw undici POSTs into the receiver: ${raws.map((r) => Math.round(r)).join(", ")} requests/s (warm-up run: ${Math.round(warmUp)}); the raw client's CPU per request: ${Math.round(rawCpuPerRequest)} µs`,
   );
   if (!Number.isNaN(one)) console.log(`host, 1 action:  ${Math.round(one)} events/s`);
   console.log(`host, 3 actions: ${Math.round(three)} events/s = ${Math.round(three * 3)} deliveries/s`);
