@@ -61,12 +61,19 @@ export interface Job {
   event: Auth0Event;
   /** Attempts already made. */
   attempts: number;
-  /** Whether the delivery has a row in the store (read from it, or given one since); else only its claim. */
-  stored: boolean;
-  /** When it was claimed at ingest (ms), for deliveries without a row. */
-  claimedAt: number;
-  /** Its result is recorded (or on its way to the store). */
-  settled: boolean;
+  /** For a delivery claimed at ingest: its claim. Undefined for one read from the store (it has a row). */
+  claim: Claim | undefined;
+}
+
+const OPEN = 0; // unfinished, and no row
+const SETTLED = 1; // its result is recorded (or on its way to the store)
+const ROW = 2; // given a row while still running
+
+/** What the watermark needs of a claimed delivery; kept apart from the job so as not to keep its event. */
+interface Claim {
+  key: number;
+  at: number;
+  state: typeof OPEN | typeof SETTLED | typeof ROW;
 }
 
 export interface RunnerDeps {
@@ -98,8 +105,8 @@ export class ActionRunner {
   private readonly identity: { readonly name: string };
   private readonly matcher: ActionMatcher;
   private readonly queue: Job[] = [];
-  /** Deliveries claimed at ingest, in key order, until they settle or get a row: they hold the watermark. */
-  private readonly claimed: Job[] = [];
+  /** Claims made at ingest, in key order, until they settle or get a row: they hold the watermark. */
+  private readonly claimed: Claim[] = [];
   private claimedHead = 0;
   /** How many of `claimed` are unsettled and have no row. */
   private rowless = 0;
@@ -170,10 +177,10 @@ export class ActionRunner {
 
   /** A delivery the ingest path claimed for this runner: it has no row, only the event's claim. */
   enqueue(key: number, event: Auth0Event, now: number): void {
-    const job: Job = { key, event, attempts: 0, stored: false, claimedAt: now, settled: false };
-    this.claimed.push(job);
+    const claim: Claim = { key, at: now, state: OPEN };
+    this.claimed.push(claim);
     this.rowless++;
-    this.queue.push(job);
+    this.queue.push({ key, event, attempts: 0, claim });
     this.pump();
   }
 
@@ -198,12 +205,13 @@ export class ActionRunner {
     const claimed = this.claimed;
     let head = this.claimedHead;
     for (; head < claimed.length; head++) {
-      const job = claimed[head]!;
-      if (job.settled || job.stored) continue;
-      if (now - job.claimedAt < ROW_AFTER_MS) break;
-      job.stored = true;
+      const claim = claimed[head]!;
+      if (claim.state !== OPEN) continue;
+      if (now - claim.at < ROW_AFTER_MS) break;
+      claim.state = ROW;
       this.rowless--;
-      out.push({ key: job.key, action: this.name, result: "running", attempts: job.attempts });
+      // A claimed delivery is always on its first attempt.
+      out.push({ key: claim.key, action: this.name, result: "running", attempts: 0 });
     }
     const upto = head < claimed.length ? claimed[head]!.key - 1 : this.ingestedUpto;
     if (head === claimed.length) {
@@ -237,14 +245,7 @@ export class ActionRunner {
         for (const row of claimed) {
           const event = JSON.parse(row.payload) as Auth0Event;
           rememberEventJson(event, row.payload);
-          this.queue.push({
-            key: row.key,
-            event,
-            attempts: row.attempts,
-            stored: true,
-            claimedAt: 0,
-            settled: false,
-          });
+          this.queue.push({ key: row.key, event, attempts: row.attempts, claim: undefined });
         }
         this.claiming = false;
         this.pump();
@@ -284,8 +285,8 @@ export class ActionRunner {
     this.attemptCounters[outcome.status].inc();
     if (outcome.status === "delivered") {
       this.finishedCounters.delivered.inc();
-      this.settle(job);
-      this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless: !job.stored });
+      const rowless = this.settle(job);
+      this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless });
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
       // the next start runs it again.
@@ -340,9 +341,12 @@ export class ActionRunner {
     if (this.freeSlots() >= READ_AHEAD) this.deps.onSpace?.();
   }
 
-  private settle(job: Job): void {
-    job.settled = true;
-    if (!job.stored) this.rowless--;
+  /** Mark a claimed delivery's result as recorded; true when it never had a row. */
+  private settle(job: Job): boolean {
+    if (job.claim?.state !== OPEN) return false;
+    job.claim.state = SETTLED;
+    this.rowless--;
+    return true;
   }
 
   /** After completions reach the store: ordered actions may now run the next event of a key. */
