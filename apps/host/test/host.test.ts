@@ -231,10 +231,14 @@ describe("host (in process)", () => {
   });
 
   it("gives a claimed delivery a row only once it runs long, so that its watermark moves on", async () => {
-    const { source, loaded } = await start([
+    const { host, source, loaded } = await start([
       action("slow", ["user.created"], { delayMs: 2000 }, { concurrency: 1 }),
       action("fast", ["*"]),
     ]);
+    const queueDepth = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${host.port}/metrics`)).text();
+      return Number(new RegExp(`switchyard_queue_depth\\{action="${name}"\\} (\\d+)`).exec(text)?.[1]);
+    };
     const db = new Database(join(loaded.stateDir, "switchyard.db"), { readonly: true });
     try {
       const rows = (name: string) =>
@@ -260,6 +264,8 @@ describe("host (in process)", () => {
       expect(rows("fast")).toEqual([]);
       expect(rows("slow")).toEqual([]);
       expect(watermark("slow")).toBe(key - 1);
+      // Still counted as unfinished, though it has no row.
+      expect(await queueDepth("slow")).toBe(1);
       // The next results written (fast's) give the slow attempt, now running long, a row in flight, and
       // its watermark moves past it while it still runs.
       await waitFor(
@@ -275,6 +281,7 @@ describe("host (in process)", () => {
       // Once delivered, the row goes.
       await waitFor(() => delivered(`${run}:slow`).has(created!.id) && rows("slow").length === 0);
       expect(rows("fast")).toEqual([]);
+      await waitFor(async () => (await queueDepth("slow")) === 0);
     } finally {
       db.close();
     }

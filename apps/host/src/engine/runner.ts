@@ -151,7 +151,7 @@ export class ActionRunner {
       dead: m.deliveries.labels(this.name, "dead"),
     };
     this.histogram = m.duration.labels(this.name);
-    m.track(this.name, () => this.rowless);
+    m.track(this.name, () => this.heldWithoutRow());
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
