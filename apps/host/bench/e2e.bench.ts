@@ -204,20 +204,29 @@ if (part("throughput")) {
   // This machine's speed drifts by ±20% within minutes, so the limit is measured right before and right
   // after each host run, and each ratio is taken against the mean of the two that bracket it.
   // The first run in a fresh process is slower while the client's code is compiled; a warm-up run keeps that
-  // out of the limit (it made the first ratio look up to 20% better than it was).
+  // out of the limit (the first run measured up to a quarter below the next ones).
   const warmUp = await rawPosts(N / 5);
   const raws = [await rawPosts(N)];
   const one = only === "throughput3" ? Number.NaN : await throughput(1);
   if (only !== "throughput3") raws.push(await rawPosts(N));
-  const three = await throughput(3);
-  raws.push(await rawPosts(N));
   const limitOne = (raws[0]! + raws[1]!) / 2;
-  const limitThree = (raws.at(-2)! + raws.at(-1)!) / 2;
+  // The 3-action run, the one with a target, is run three times (each between two raw runs) and reported
+  // by its median ratio: a single run's ratio moved by ±0.04 from one minute to the next.
+  const rounds: Array<{ deliveries: number; limit: number; ratio: number }> = [];
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    const deliveries = (await throughput(3)) * 3;
+    raws.push(await rawPosts(N));
+    const limit = (raws.at(-2)! + raws.at(-1)!) / 2;
+    rounds.push({ deliveries, limit, ratio: deliveries / limit });
+  }
+  const three = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
   console.log(
     `raw undici POSTs into the receiver: ${raws.map((r) => Math.round(r)).join(", ")} requests/s (warm-up run: ${Math.round(warmUp)}); the raw client's CPU per request: ${Math.round(rawCpuPerRequest)} µs`,
   );
   if (!Number.isNaN(one)) console.log(`host, 1 action:  ${Math.round(one)} events/s`);
-  console.log(`host, 3 actions: ${Math.round(three)} events/s = ${Math.round(three * 3)} deliveries/s`);
+  console.log(
+    `host, 3 actions: ${rounds.map((r) => `${Math.round(r.deliveries)} deliveries/s (${r.ratio.toFixed(2)}×)`).join(", ")}; median ${Math.round(three.deliveries / 3)} events/s = ${Math.round(three.deliveries)} deliveries/s`,
+  );
   if (!Number.isNaN(one))
     reportBench({
       name: "host e2e, 1 action (events/s)",
@@ -227,13 +236,13 @@ if (part("throughput")) {
       ratio: one / limitOne,
     });
   reportBench({
-    name: "host e2e, 3 actions (deliveries/s)",
+    name: `host e2e, 3 actions (deliveries/s${rounds.length > 1 ? `, median of ${rounds.length} runs` : ""})`,
     unit: "del/s",
-    value: three * 3,
-    baseline: { name: "raw POST req/s", value: limitThree },
-    ratio: (three * 3) / limitThree,
+    value: three.deliveries,
+    baseline: { name: "raw POST req/s", value: three.limit },
+    ratio: three.ratio,
     target: "≥ 15,000 del/s and ≥ 0.5×",
-    pass: three >= 5_000 && (three * 3) / limitThree >= 0.5,
+    pass: three.deliveries >= 15_000 && three.ratio >= 0.5,
   });
 }
 
