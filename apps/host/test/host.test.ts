@@ -340,6 +340,13 @@ describe("host (in process)", () => {
       { action: "talker", eventId: event!.id, attempt: 1, n: 1 },
       { action: "talker", eventId: event!.id, attempt: 2, n: 2 },
     ]);
+    const detached = logs
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.msg === "detached");
+    expect(detached.map(({ level, action, attempt }) => ({ level, action, attempt }))).toEqual([
+      { level: "warn", action: "talker", attempt: 1 },
+      { level: "warn", action: "talker", attempt: 2 },
+    ]);
   });
 
   it("runs Auth0's example action and a TypeScript action unchanged, with api.cache surviving a restart", async () => {
