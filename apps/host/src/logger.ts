@@ -79,10 +79,7 @@ function prettyStdout(): pino.DestinationStream {
  * when it is looked up, so that `const { info } = api.log` works too (the HTTP plugin logs every delivery at
  * debug, usually off, and four closures per attempt showed in the allocation profile).
  */
-export function actionLogger(
-  log: HostLogger,
-  bindings: Record<string, unknown> | (() => Record<string, unknown>),
-): Logger {
+export function actionLogger(log: HostLogger, bindings: () => Record<string, unknown>): Logger {
   return new ActionLog(log, bindings);
 }
 
@@ -91,9 +88,10 @@ type LogMethod = Logger["info"];
 class ActionLog implements Logger {
   #child: HostLogger | undefined;
   readonly #log: HostLogger;
-  readonly #bindings: Record<string, unknown> | (() => Record<string, unknown>);
+  /** Read only when the first line is logged. */
+  readonly #bindings: () => Record<string, unknown>;
 
-  constructor(log: HostLogger, bindings: Record<string, unknown> | (() => Record<string, unknown>)) {
+  constructor(log: HostLogger, bindings: () => Record<string, unknown>) {
     this.#log = log;
     this.#bindings = bindings;
   }
@@ -114,8 +112,7 @@ class ActionLog implements Logger {
   #at(level: Level): LogMethod {
     if (!this.#log.isLevelEnabled(level)) return ignore;
     return (message, fields) => {
-      const bindings = this.#bindings;
-      this.#child ??= this.#log.child(typeof bindings === "function" ? bindings() : bindings);
+      this.#child ??= this.#log.child(this.#bindings());
       this.#child[level](fields ?? {}, message);
     };
   }

@@ -120,7 +120,7 @@ export function createMetrics(store: () => HostStore | undefined) {
      * Actions whose queue depth and DLQ size are reported (also when zero). `held` counts the action's
      * deliveries in memory that the store has no row for.
      */
-    track(name: string, held: () => number = () => 0) {
+    track(name: string, held: () => number) {
       actionNames.set(name, held);
     },
   };
