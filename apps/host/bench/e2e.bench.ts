@@ -2,7 +2,7 @@
 // raw-POST limit of the same receiver, latency at a steady 1,000 events/s, peak memory while a 1,000,000-event
 // backlog drains into a slow receiver, and restart time with 100,000 pending deliveries.
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,7 @@ import { reportBench } from "../../../scripts/bench-report.ts";
 const HOST = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const PEER = fileURLToPath(new URL("./peer.ts", import.meta.url));
 const quick = process.env.BENCH_QUICK === "1";
-/** BENCH_ONLY=throughput|latency|memory|restart runs one part; throughput3 is the 3-action run alone. */
+/** BENCH_ONLY=throughput|overhead|latency|memory|restart runs one part; throughput3 is the 3-action run alone. */
 const only = process.env.BENCH_ONLY;
 const part = (name: string) => !only || only === name || (name === "throughput" && only === "throughput3");
 const N = quick ? 20_000 : 100_000;
@@ -52,13 +52,8 @@ function startPeer(): Promise<{
   });
 }
 
-function writeConfig(
-  dir: string,
-  ready: Ready,
-  paths: string[],
-  extra = "",
-  from = ', fromTimestamp: "2000-01-01T00:00:00Z"',
-): string {
+/** The YAML of HTTP actions posting to these paths of the receiver, every event to each. */
+function httpActions(ready: Ready, paths: string[]): string {
   // Each action runs at its defaults (concurrency 16, and 16 connections to the receiver), as a user's would.
   // BENCH_CONCURRENCY and BENCH_CONNECTIONS override them. A concurrency above the connections gains nothing:
   // the extra requests wait inside undici's pool, live objects that every young-generation GC copies
@@ -67,7 +62,7 @@ function writeConfig(
     ? `\n    concurrency: ${process.env.BENCH_CONCURRENCY}`
     : "";
   const connections = process.env.BENCH_CONNECTIONS ? `, connections: ${process.env.BENCH_CONNECTIONS}` : "";
-  const actions = paths
+  return paths
     .map(
       (path, i) => `  - name: a${i + 1}
     plugin: "@switchyard/plugin-http"
@@ -75,6 +70,15 @@ function writeConfig(
     with: { url: "${ready.receiver}${path}"${connections} }`,
     )
     .join("\n");
+}
+
+function writeConfig(
+  dir: string,
+  ready: Ready,
+  actions: string,
+  extra = "",
+  from = ', fromTimestamp: "2000-01-01T00:00:00Z"',
+): string {
   const file = join(dir, "switchyard.yaml");
   writeFileSync(
     file,
@@ -181,11 +185,8 @@ async function rawPosts(count: number): Promise<number> {
 async function throughput(actions: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   await peer.call("reset");
-  const config = writeConfig(
-    dir,
-    peer.ready,
-    Array.from({ length: actions }, (_, i) => `/a${i + 1}`),
-  );
+  const paths = Array.from({ length: actions }, (_, i) => `/a${i + 1}`);
+  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, paths));
   const host = startHost(config);
   const total = N * actions;
   const done = await until(async () => (await stats()).received >= total, 600_000);
@@ -253,11 +254,68 @@ if (part("throughput")) {
   });
 }
 
+// The host's own cost per delivery: the 3-action run with actions that do nothing, so no HTTP. Steadier
+// than any throughput figure on this machine (it moved by ~0.1 µs between runs), so it is the figure to
+// watch when changing the ingest path, the runners or the store. The action measures the host's CPU from
+// /proc (Linux) between its first and last delivery, so startup is left out.
+const NOOP_PLUGIN = `import { readFileSync, renameSync, writeFileSync } from "node:fs";
+const cpu = (file) => { const f = readFileSync(file, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) * 10_000; };
+let seen = 0, start;
+export default function noop(options) {
+  return {
+    async onExecuteEventStream() {
+      if (seen++ === 0) start = { at: performance.now(), main: cpu(\`/proc/self/task/\${process.pid}/stat\`), all: cpu("/proc/self/stat") };
+      if (seen === options.total) {
+        const us = (ticks) => ticks / seen;
+        writeFileSync(options.out + ".tmp", JSON.stringify({ ms: performance.now() - start.at,
+          main: us(cpu(\`/proc/self/task/\${process.pid}/stat\`) - start.main), all: us(cpu("/proc/self/stat") - start.all) }));
+        renameSync(options.out + ".tmp", options.out);
+      }
+    },
+  };
+}
+`;
+if (part("overhead")) {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  await peer.call("reset");
+  writeFileSync(join(dir, "noop.mjs"), NOOP_PLUGIN);
+  const out = join(dir, "noop.json");
+  const total = N * 3;
+  const actions = [1, 2, 3]
+    .map(
+      (i) =>
+        `  - name: a${i}\n    plugin: "./noop.mjs"\n    events: ["*"]\n    with: { total: ${total}, out: "${out}" }`,
+    )
+    .join("\n");
+  const config = writeConfig(dir, peer.ready, actions);
+  const host = startHost(config);
+  const done = await until(async () => existsSync(out), 120_000);
+  await stopHost(host);
+  const result = done
+    ? (JSON.parse(readFileSync(out, "utf8")) as { ms: number; main: number; all: number })
+    : undefined;
+  rmSync(dir, { recursive: true, force: true });
+  if (!result) throw new Error("the no-op actions did not finish");
+  console.log(
+    `host overhead, 3 no-op actions: ${Math.round((total / result.ms) * 1000)} deliveries/s; CPU per delivery ${result.main.toFixed(1)} µs on the main thread, ${result.all.toFixed(1)} µs in all threads`,
+  );
+  reportBench({
+    name: "host's own main-thread CPU per delivery (3 no-op actions)",
+    unit: "µs",
+    value: result.main,
+  });
+  reportBench({
+    name: "host's own CPU per delivery, all threads (3 no-op actions)",
+    unit: "µs",
+    value: result.all,
+  });
+}
+
 // Latency at a steady 1,000 events/s, from the event's time (stamped as the frame leaves) to the receiver.
 if (part("latency")) {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   // No cursor and no fromTimestamp: the stream starts at the latest event, as a fresh host does.
-  const config = writeConfig(dir, peer.ready, ["/latency"], "", "");
+  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, ["/latency"]), "", "");
   const host = startHost(config);
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   await peer.call("reset");
@@ -290,7 +348,7 @@ if (part("memory")) {
   await peer.call("appendMany", { count: backlog - N });
   await peer.call("reset", { delayMs: 50 });
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
-  const config = writeConfig(dir, peer.ready, ["/slow", "/fast"]);
+  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, ["/slow", "/fast"]));
   const host = startHost(config);
   const file = join(dir, "state", "switchyard.db");
   const started = Date.now();
@@ -327,7 +385,11 @@ if (part("memory")) {
 if (part("restart")) {
   const pending = quick ? 20_000 : 100_000;
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
-  const config = writeConfig(dir, { ...peer.ready, tenant: "http://127.0.0.1:9" }, ["/restart"]);
+  const config = writeConfig(
+    dir,
+    { ...peer.ready, tenant: "http://127.0.0.1:9" },
+    httpActions(peer.ready, ["/restart"]),
+  );
   const { openSqliteStore } = await import("../src/store/sqlite.ts");
   const store = openSqliteStore(join(dir, "state", "switchyard.db"));
   const { createEventFactory } = await import("@switchyard/testing");
