@@ -255,9 +255,9 @@ if (part("throughput")) {
 }
 
 // The host's own cost per delivery: the 3-action run with actions that do nothing, so no HTTP. Steadier
-// than any throughput figure on this machine (it moved by ~0.1 µs between runs), so it is the figure to
-// watch when changing the ingest path, the runners or the store. The action measures the host's CPU from
-// /proc (Linux) between its first and last delivery, so startup is left out.
+// than any throughput figure on this machine (±0.2 µs back to back, though the machine's phase moves it
+// more), so it is the figure to watch when changing the ingest path, the runners or the store. The action
+// measures the host's CPU from /proc (Linux) between its first and last delivery: startup is left out.
 const NOOP_PLUGIN = `import { readFileSync, renameSync, writeFileSync } from "node:fs";
 const cpu = (file) => { const f = readFileSync(file, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) * 10_000; };
 let seen = 0, start;
