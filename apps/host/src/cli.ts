@@ -135,9 +135,9 @@ withConfig(dlq.command("list").description("list dead-lettered deliveries"))
   .option("-a, --action <name>", "only this action")
   .action(async (options: ConfigOptions & { json?: boolean; action?: string }) => {
     const loaded = await load(options);
-    const store = openStore(loaded);
+    const store = await openStore(loaded);
     try {
-      const dead = store.listDead({ action: options.action });
+      const dead = await store.listDead({ action: options.action });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(dead, null, 2)}\n`);
         return;
@@ -155,7 +155,7 @@ withConfig(dlq.command("list").description("list dead-lettered deliveries"))
         `${dead.length} dead letter(s); replay with: switchyard dlq replay [--action A] [--event ID]\n`,
       );
     } finally {
-      store.close();
+      await store.close();
     }
   });
 withConfig(
@@ -165,12 +165,12 @@ withConfig(
   .option("-e, --event <id>", "only this event id")
   .action(async (options: ConfigOptions & { action?: string; event?: string }) => {
     const loaded = await load(options);
-    const store = openStore(loaded);
+    const store = await openStore(loaded);
     try {
-      const count = store.replayDead({ action: options.action, eventId: options.event });
+      const count = await store.replayDead({ action: options.action, eventId: options.event }, Date.now());
       process.stdout.write(`${count} delivery(ies) queued again\n`);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -185,7 +185,7 @@ withConfig(
     }),
 ).action(async (type: string, options: ConfigOptions) => {
   const loaded = await load(options);
-  const result = sendTestEvent(loaded, type);
+  const result = await sendTestEvent(loaded, type);
   process.stdout.write(
     result.actions.length > 0
       ? `queued test event ${result.eventId} (${type}) for: ${result.actions.join(", ")}\n`

@@ -7,4 +7,4 @@ export { startHost } from "./host.js";
 export { resolveActions } from "./plugins/resolve-actions.js";
 export type { EventSource } from "./source.js";
 export { openStore } from "./store/open.js";
-export type { DeadLetter, Store } from "./store/types.js";
+export type { DeadLetter, DeadLetterFilter, StateStore } from "./store/types.js";

@@ -7,15 +7,18 @@ import { openStore } from "./store/open.js";
  * Write a realistic test event (`a0purpose: "test"`) with its deliveries straight into the store; a running
  * host picks them up on its next poll, as it does retries.
  */
-export function sendTestEvent(loaded: LoadedConfig, type: string): { eventId: string; actions: string[] } {
+export async function sendTestEvent(
+  loaded: LoadedConfig,
+  type: string,
+): Promise<{ eventId: string; actions: string[] }> {
   const event = createEventFactory({ seed: Date.now() % 2 ** 31, start: new Date() }).event(type, {
     a0purpose: "test",
   });
   const specs = loaded.config.actions.filter((a) => a.enabled).map((a) => new ActionMatcher(a));
   const matching = specs.filter((spec) => spec.accepts(event));
-  const store = openStore(loaded);
+  const store = await openStore(loaded);
   try {
-    store.ingest(
+    await store.ingest(
       [
         {
           event,
@@ -30,7 +33,7 @@ export function sendTestEvent(loaded: LoadedConfig, type: string): { eventId: st
       undefined,
     );
   } finally {
-    store.close();
+    await store.close();
   }
   return { eventId: event.id, actions: matching.map((spec) => spec.name) };
 }

@@ -148,10 +148,10 @@ describe("host (in process)", () => {
     const deleted = factory.byType["user.deleted"]();
     const created = factory.byType["user.created"]();
     source.push(deleted, created);
-    const store = openStore(loaded);
+    const store = await openStore(loaded);
     try {
-      await waitFor(() => store.listDead().length === 2);
-      const dead = store.listDead();
+      await waitFor(async () => (await store.listDead()).length === 2);
+      const dead = await store.listDead();
       expect(dead.map((d) => [d.action, d.eventId, d.attempts])).toEqual(
         expect.arrayContaining([
           ["strict", deleted.id, 1],
@@ -165,10 +165,10 @@ describe("host (in process)", () => {
       // The running host picks up replayed deliveries, with their attempts counted from 1 again. (It fails
       // again and soon retries: wait for the replayed attempt itself, not for an exact count of attempts.)
       const replayedAt = Date.now();
-      expect(store.replayDead({ action: "flaky" })).toBe(1);
+      expect(await store.replayDead({ action: "flaky" }, Date.now())).toBe(1);
       await waitFor(() => recorded(`${run}:flaky`).some((a) => a.at >= replayedAt && a.attempt === 1));
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -1,11 +1,10 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { CacheRecord } from "@switchyard/core";
 import { packCompletions, packIngest } from "./packing.js";
 import type { SqliteStoreOptions } from "./sqlite.js";
-import type { HostStore } from "./types.js";
-import type { Reply, Request, SerializedError, WorkerData } from "./worker.js";
+import type { StateStore } from "./types.js";
+import type { OpName, Reply, Request, SerializedError, ThreadOps, WorkerData } from "./worker.js";
 
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void };
 
@@ -18,7 +17,7 @@ export async function openStoreThread(
   file: string,
   options: SqliteStoreOptions,
   onFailure: (error: Error) => void = () => {},
-): Promise<HostStore> {
+): Promise<StateStore> {
   const worker = spawnWorker({ file, options });
   const pending = new Map<number, Pending>();
   let nextId = 0;
@@ -62,17 +61,22 @@ export async function openStoreThread(
   worker.on("error", (error) => fail(new Error(`the store thread failed: ${error.message}`)));
   worker.on("exit", (code) => fail(new Error(`the store thread exited with code ${code}`)));
 
-  const call = <T>(op: string, ...args: unknown[]): Promise<T> => {
+  /** Run one store operation on the thread; typed by the operation's own signature. */
+  const call = <K extends OpName>(
+    op: K,
+    ...args: Parameters<ThreadOps[K]>
+  ): Promise<ReturnType<ThreadOps[K]>> => {
     if (broken) return Promise.reject(broken);
     if (closed) return Promise.reject(new Error("the store is closed"));
     const id = ++nextId;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       pending.set(id, { resolve: resolve as (value: never) => void, reject });
-      worker.postMessage([id, op, args] satisfies Request);
+      worker.postMessage([id, op, args] as Request);
     });
   };
 
   return {
+    engine: "sqlite",
     getCursor: () => call("getCursor"),
     ingest: (events, cursor) => call("ingest", packIngest(events), cursor),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),
@@ -80,8 +84,14 @@ export async function openStoreThread(
     recover: () => call("recover"),
     countUnfinished: () => call("countUnfinished"),
     stats: () => call("stats"),
+    listDead: (filter) => call("listDead", filter),
+    countDead: (filter) => call("countDead", filter),
+    replayDead: (filter, now) => call("replayDead", filter, now),
+    purgeDead: (filter) => call("purgeDead", filter),
+    actionStates: () => call("actionStates"),
+    setActionState: (action, state) => call("setActionState", action, state),
     loadCache: (action) => call("loadCache", action),
-    saveCache: (action: string, key: string, record: CacheRecord) => call("saveCache", action, key, record),
+    saveCache: (action, key, record) => call("saveCache", action, key, record),
     removeCache: (action, key) => call("removeCache", action, key),
     prune: (now, dedupeWindowMs) => call("prune", now, dedupeWindowMs),
     touch: (now) => call("touch", now),

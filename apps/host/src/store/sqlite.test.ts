@@ -5,12 +5,12 @@ import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory } from "@switchyard/testing";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openSqliteStore } from "./sqlite.js";
-import type { IngestEvent, Store } from "./types.js";
+import { openSqliteStore, type SqliteStore } from "./sqlite.js";
+import type { IngestEvent } from "./types.js";
 
 const factory = createEventFactory({ seed: 3 });
 let dir: string;
-let store: Store;
+let store: SqliteStore;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "switchyard-store-"));
@@ -37,10 +37,10 @@ describe("sqlite store", () => {
     const a = factory.byType["user.created"]();
     const b = factory.byType["user.deleted"]();
     const first = store.ingest([row(a, ["x", "y"]), row(b, ["x"])], "c-2");
-    expect(first.inserted).toEqual([true, true]);
+    expect(first.keys.map((k) => k !== undefined)).toEqual([true, true]);
     expect(store.getCursor()).toBe("c-2");
     const again = store.ingest([row(a, ["x", "y"])], "c-3");
-    expect(again.inserted).toEqual([false]);
+    expect(again.keys.map((k) => k !== undefined)).toEqual([false]);
     expect(store.getCursor()).toBe("c-3");
     expect(store.stats().pending).toEqual({ x: 2, y: 1 });
     expect(store.countUnfinished()).toBe(3);
@@ -84,8 +84,8 @@ describe("sqlite store", () => {
       }),
     ]);
     expect(store.stats().dead).toEqual({ x: 1 });
-    expect(store.replayDead({ action: "y" })).toBe(0);
-    expect(store.replayDead({ eventId: event!.id })).toBe(1);
+    expect(store.replayDead({ action: "y" }, Date.now())).toBe(0);
+    expect(store.replayDead({ eventId: event!.id }, Date.now())).toBe(1);
     expect(store.listDead()).toEqual([]);
     expect(store.claim("x", 1, Date.now(), false)[0]?.attempts).toBe(0);
   });
@@ -169,11 +169,15 @@ describe("sqlite store", () => {
     ]);
     store.prune(Date.now(), 60_000);
     // Still deduplicated inside the window.
-    expect(store.ingest([row(events[0]!, ["x"])], undefined).inserted).toEqual([false]);
+    expect(store.ingest([row(events[0]!, ["x"])], undefined).keys.map((k) => k !== undefined)).toEqual([
+      false,
+    ]);
     store.prune(Date.now() + 120_000, 60_000);
-    expect(store.ingest([row(events[0]!, ["x"])], undefined).inserted).toEqual([true]);
+    expect(store.ingest([row(events[0]!, ["x"])], undefined).keys.map((k) => k !== undefined)).toEqual([
+      true,
+    ]);
     expect(store.listDead()).toHaveLength(1);
-    store.replayDead();
+    store.replayDead({}, Date.now());
     expect(store.claim("x", 10, Date.now(), false).length).toBeGreaterThan(0);
   });
 
@@ -186,8 +190,12 @@ describe("sqlite store", () => {
     store.complete([], [{ action: "x", upto: keys[0]! }]);
     store.prune(Date.now() + 120_000, 60_000);
     // Events 2 and 3 are above the watermark: kept, payloads and all.
-    expect(store.ingest([row(events[0]!, ["x"])], undefined).inserted).toEqual([true]);
-    expect(store.ingest([row(events[1]!, ["x"])], undefined).inserted).toEqual([false]);
+    expect(store.ingest([row(events[0]!, ["x"])], undefined).keys.map((k) => k !== undefined)).toEqual([
+      true,
+    ]);
+    expect(store.ingest([row(events[1]!, ["x"])], undefined).keys.map((k) => k !== undefined)).toEqual([
+      false,
+    ]);
     expect(store.recover()).toBe(2);
     const due = store.claim("x", 10, Date.now(), false);
     expect(due.map((c) => JSON.parse(c.payload).id).sort()).toEqual(events.map((e) => e.id).sort());
@@ -214,12 +222,46 @@ describe("sqlite store", () => {
   });
 
   it("persists action caches", () => {
-    const backend = store.cacheBackend("x");
-    backend.save("k", { value: "v", expires_at: Date.now() + 60_000 });
-    backend.save("old", { value: "v", expires_at: Date.now() - 1 });
-    expect([...store.cacheBackend("x").load()].map(([k]) => k)).toEqual(["k"]);
-    expect([...store.cacheBackend("y").load()]).toEqual([]);
-    backend.remove("k");
-    expect([...store.cacheBackend("x").load()]).toEqual([]);
+    store.saveCache("x", "k", { value: "v", expires_at: Date.now() + 60_000 });
+    store.saveCache("x", "old", { value: "v", expires_at: Date.now() - 1 });
+    expect(store.loadCache("x").map(([k]) => k)).toEqual(["k"]);
+    expect(store.loadCache("y")).toEqual([]);
+    store.removeCache("x", "k");
+    expect(store.loadCache("x")).toEqual([]);
+  });
+
+  it("selects dead letters by action, type pattern, time and limit; replays and purges a selection", () => {
+    const events = [
+      factory.byType["user.created"](),
+      factory.byType["user.deleted"](),
+      factory.byType["organization.member.role.assigned"](),
+    ];
+    const { keys } = store.ingest(
+      events.map((e) => row(e, ["x", "y"])),
+      undefined,
+    );
+    const dead = (action: string, key: number) =>
+      ({ key, action, result: "dead", attempts: 1, error: "boom" }) as const;
+    const before = Date.now();
+    store.complete(keys.flatMap((key) => [dead("x", key!), dead("y", key!)]));
+    expect(store.countDead({})).toBe(6);
+    expect(store.countDead({ action: "x", type: "user.*" })).toBe(2);
+    expect(store.countDead({ type: "organization.*" })).toBe(2);
+    expect(store.countDead({ type: "user.created" })).toBe(2);
+    expect(store.countDead({ since: before + 60_000 })).toBe(0);
+    expect(store.countDead({ until: before - 1 })).toBe(0);
+    expect(store.listDead({ limit: 4 })).toHaveLength(4);
+    expect(store.replayDead({ action: "y", type: "user.*" }, Date.now())).toBe(2);
+    expect(store.claim("y", 10, Date.now(), false)).toHaveLength(2);
+    expect(store.purgeDead({ action: "x", eventId: events[0]!.id })).toBe(1);
+    expect(store.countDead({})).toBe(3);
+  });
+
+  it("keeps each action's paused state", () => {
+    expect(store.actionStates()).toEqual({});
+    store.setActionState("x", { paused: true, reason: "operator", since: 5 });
+    expect(store.actionStates()).toEqual({ x: { paused: true, reason: "operator", since: 5 } });
+    store.setActionState("x", { paused: false });
+    expect(store.actionStates()).toEqual({ x: { paused: false } });
   });
 });

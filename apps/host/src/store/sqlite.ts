@@ -1,18 +1,26 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { CacheBackend, CacheRecord } from "@switchyard/core";
+import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
 import type {
+  ActionState,
   ClaimedDelivery,
   Completion,
   DeadLetter,
-  DeliveryFilter,
+  DeadLetterFilter,
   IngestEvent,
   IngestResult,
-  Store,
+  StateStore,
   StoreStats,
   Watermark,
 } from "./types.js";
+
+/** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
+export type SqliteStore = {
+  [K in Exclude<keyof StateStore, "engine">]: StateStore[K] extends (...args: infer A) => Promise<infer R>
+    ? (...args: A) => R
+    : never;
+};
 
 // Layout notes (performance-notes.md): an event is stored once, keyed by an integer; deliveries reference it
 // by that integer, so inserts never index random text per delivery. Finished deliveries are deleted, which
@@ -51,6 +59,12 @@ CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (action, order_key, ev
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (event) WHERE status = 3;
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 CREATE TABLE IF NOT EXISTS watermarks (action INTEGER PRIMARY KEY, upto INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS action_states (
+  action TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL,
+  reason TEXT,
+  since INTEGER
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cache (
   action INTEGER NOT NULL,
   key TEXT NOT NULL,
@@ -70,7 +84,7 @@ export interface SqliteStoreOptions {
 }
 
 /** The embedded store: one SQLite file in WAL mode (better-sqlite3). */
-export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Store {
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
@@ -175,7 +189,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const ingestTx = db.transaction(
     (events: readonly IngestEvent[], cursor: string | undefined): IngestResult => {
       const now = Date.now();
-      const inserted: boolean[] = [];
       const keys: Array<number | undefined> = [];
       for (const item of events) {
         let claims: string | null = null;
@@ -192,7 +205,6 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           item.payload,
           claims,
         );
-        inserted.push(row !== undefined);
         keys.push(row?.id);
         if (!row) continue;
         for (const delivery of item.deliveries) {
@@ -206,7 +218,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         }
       }
       if (cursor !== undefined) setMeta.run("cursor", cursor);
-      return { inserted, keys };
+      return { keys };
     },
   );
 
@@ -267,7 +279,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return recovered;
   };
 
-  const deadWhere = (filter: DeliveryFilter = {}) => {
+  // A dead letter's time is its row's updated_at (when it was dead-lettered).
+  const deadWhere = (filter: DeadLetterFilter = {}) => {
     const clauses = [`d.status = ${DEAD}`];
     const params: Array<string | number> = [];
     if (filter.action !== undefined) {
@@ -278,8 +291,46 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       clauses.push("e.event_id = ?");
       params.push(filter.eventId);
     }
-    return { where: clauses.join(" AND "), params };
+    const type = typeClause(filter.type);
+    if (type) {
+      clauses.push(type.op === "LIKE" ? "e.type LIKE ? ESCAPE '\\'" : "e.type = ?");
+      params.push(type.value);
+    }
+    if (filter.since !== undefined) {
+      clauses.push("d.updated_at >= ?");
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      clauses.push("d.updated_at < ?");
+      params.push(filter.until);
+    }
+    const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
+    return { where: clauses.join(" AND "), params, limit };
   };
+  // The (action, event) pairs of the matching dead letters, oldest first.
+  const deadKeys = (filter: DeadLetterFilter) => {
+    const { where, params, limit } = deadWhere(filter);
+    return {
+      sql: `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+      params,
+    };
+  };
+
+  const selectStates = db.prepare<
+    [],
+    { action: string; paused: number; reason: string | null; since: number | null }
+  >("SELECT action, paused, reason, since FROM action_states");
+  const upsertState = db.prepare<[string, number, string | null, number | null]>(
+    `INSERT INTO action_states (action, paused, reason, since) VALUES (?, ?, ?, ?)
+     ON CONFLICT(action) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, since = excluded.since`,
+  );
+  const loadCache = db.prepare<[number, number], { key: string; value: string; expires_at: number }>(
+    "SELECT key, value, expires_at FROM cache WHERE action = ? AND expires_at > ?",
+  );
+  const saveCache = db.prepare<[number, string, string, number]>(
+    "INSERT INTO cache (action, key, value, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(action, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+  );
+  const removeCache = db.prepare<[number, string]>("DELETE FROM cache WHERE action = ? AND key = ?");
 
   return {
     getCursor: () => getMeta.get("cursor")?.value,
@@ -299,7 +350,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return inFlight + claims;
     }),
     listDead(filter) {
-      const { where, params } = deadWhere(filter);
+      const { where, params, limit } = deadWhere(filter);
       const rows = db
         .prepare<
           Array<string | number>,
@@ -314,7 +365,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           }
         >(
           `SELECT d.action, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
-           FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event`,
+           FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
         )
         .all(...params);
       return rows.map(
@@ -329,14 +380,38 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         }),
       );
     },
-    replayDead(filter, now = Date.now()) {
-      const { where, params } = deadWhere(filter);
+    countDead(filter) {
+      const { sql, params } = deadKeys({ ...filter });
+      return db
+        .prepare<Array<string | number>, { n: number }>(`SELECT count(*) AS n FROM (${sql})`)
+        .get(...params)!.n;
+    },
+    replayDead(filter, now) {
+      const { sql, params } = deadKeys(filter);
       return db
         .prepare(
           `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = ?, updated_at = ?
-           WHERE (action, event) IN (SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where})`,
+           WHERE (action, event) IN (${sql})`,
         )
         .run(now, now, ...params).changes;
+    },
+    purgeDead(filter) {
+      const { sql, params } = deadKeys(filter);
+      return db.prepare(`DELETE FROM deliveries WHERE (action, event) IN (${sql})`).run(...params).changes;
+    },
+    actionStates() {
+      const states: Record<string, ActionState> = {};
+      for (const row of selectStates.all()) {
+        states[row.action] = {
+          paused: row.paused === 1,
+          ...(row.reason !== null ? { reason: row.reason } : {}),
+          ...(row.since !== null ? { since: row.since } : {}),
+        };
+      }
+      return states;
+    },
+    setActionState(action, state) {
+      upsertState.run(action, state.paused ? 1 : 0, state.reason ?? null, state.since ?? null);
     },
     countUnfinished() {
       return (
@@ -361,24 +436,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
       return stats;
     },
-    cacheBackend(action): CacheBackend {
-      const id = actionId(action);
-      const load = db.prepare<[number, number], { key: string; value: string; expires_at: number }>(
-        "SELECT key, value, expires_at FROM cache WHERE action = ? AND expires_at > ?",
-      );
-      const save = db.prepare<[number, string, string, number]>(
-        "INSERT INTO cache (action, key, value, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(action, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-      );
-      const remove = db.prepare<[number, string]>("DELETE FROM cache WHERE action = ? AND key = ?");
-      return {
-        *load() {
-          for (const row of load.all(id, Date.now())) {
-            yield [row.key, { value: row.value, expires_at: row.expires_at } satisfies CacheRecord];
-          }
-        },
-        save: (key, record) => save.run(id, key, record.value, record.expires_at),
-        remove: (key) => remove.run(id, key),
-      };
+    loadCache(action) {
+      return loadCache
+        .all(actionId(action), Date.now())
+        .map((row) => [row.key, { value: row.value, expires_at: row.expires_at } satisfies CacheRecord]);
+    },
+    saveCache(action, key, record) {
+      saveCache.run(actionId(action), key, record.value, record.expires_at);
+    },
+    removeCache(action, key) {
+      removeCache.run(actionId(action), key);
     },
     prune(now, dedupeWindowMs) {
       // Events below the lowest unfinished delivery are finished (unless dead-lettered): their payloads can
@@ -414,4 +481,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       db.close();
     },
   };
+}
+
+/** SQL for an event type pattern: `*` (no clause), `prefix.*` (LIKE, any depth) or an exact type. */
+function typeClause(pattern: string | undefined): { op: "=" | "LIKE"; value: string } | undefined {
+  if (pattern === undefined || pattern === "*") return undefined;
+  if (pattern.endsWith(".*")) {
+    return { op: "LIKE", value: `${pattern.slice(0, -1).replace(/[%_\\]/g, "\\$&")}%` };
+  }
+  return { op: "=", value: pattern };
 }

@@ -1,6 +1,12 @@
-import type { Auth0Event, CacheBackend, CacheRecord } from "@switchyard/core";
+import type { Auth0Event, CacheRecord } from "@switchyard/core";
 
-/** One event as the ingest path hands it to the store, with the deliveries it creates. */
+// The store contract: what the host, the CLI and the admin API need of durable state. Two engines implement
+// it: SQLite (embedded, one host; store/sqlite.ts, run on a thread of its own by store/client.ts) and
+// PostgreSQL (shared by several replicas; store/postgres). Every engine runs the same conformance suite
+// (store/conformance.ts). Nothing engine-specific appears here: keys are opaque increasing integers, times
+// are epoch milliseconds.
+
+/** One event as the ingest step hands it to the store, with the deliveries it creates. */
 export interface IngestEvent {
   /** The store keeps the event's id (for dedupe), type and time beside its JSON. */
   event: Pick<Auth0Event, "id" | "type" | "time">;
@@ -11,22 +17,21 @@ export interface IngestEvent {
     /** Ordering key for actions with `orderBy`, else null. */
     orderKey: string | null;
     /**
-     * True when the host holds this delivery in memory and runs it now. Such a delivery gets no row: the event
-     * records the claim, and the action's watermark (see `Store.complete`) passes it once it has finished or
-     * has a row. A row is written only if it must be retried, is dead-lettered, or runs long.
+     * True when this host holds the delivery in memory and runs it now (see engine/ledger.ts). The store
+     * must make sure a crash cannot lose it: SQLite records the claim on the event and writes a row only
+     * if the delivery is retried, dead-lettered or runs long; Postgres writes it in flight, owned by this
+     * replica.
      */
     claimed: boolean;
   }>;
 }
 
 export interface IngestResult {
-  /** For each input event, in order: false when it was a duplicate (same id seen before) and created nothing. */
-  inserted: boolean[];
-  /** The store's integer key of each inserted event (undefined for duplicates). */
+  /** The store's key of each inserted event, in input order; undefined for a duplicate (id seen before). */
   keys: Array<number | undefined>;
 }
 
-/** A delivery the host runs now. */
+/** A delivery handed to a runner. */
 export interface ClaimedDelivery {
   key: number;
   action: string;
@@ -62,10 +67,22 @@ export interface DeadLetter {
   eventTime: string;
 }
 
-export interface DeliveryFilter {
+/** Which dead letters an operation touches; every field narrows the selection. */
+export interface DeadLetterFilter {
   action?: string | undefined;
   eventId?: string | undefined;
+  /** An event type pattern: `user.created`, `user.*`, `*`. */
+  type?: string | undefined;
+  /** Dead-lettered at or after this time (epoch ms). */
+  since?: number | undefined;
+  /** Dead-lettered before this time (epoch ms). */
+  until?: number | undefined;
+  /** At most this many (oldest first). */
+  limit?: number | undefined;
 }
+
+/** @deprecated the older name of `DeadLetterFilter`. */
+export type DeliveryFilter = DeadLetterFilter;
 
 export interface StoreStats {
   /** Deliveries waiting or in flight, per action. */
@@ -74,57 +91,65 @@ export interface StoreStats {
   dead: Record<string, number>;
 }
 
-/**
- * The host's durable state: events, deliveries, the stream cursor, dead letters and action caches.
- * SQLite is the embedded implementation; the interface is kept small so a shared (Postgres) store fits.
- * Every method that changes state is atomic.
- */
-export interface Store {
-  getCursor(): string | undefined;
-  /** Write new events, their deliveries and the new cursor in one transaction. */
-  ingest(events: readonly IngestEvent[], cursor: string | undefined): IngestResult;
-  /** Claim up to `limit` due deliveries of one action (marking them in flight). */
-  claim(action: string, limit: number, now: number, ordered: boolean): ClaimedDelivery[];
-  /** Record attempt results and move the actions' watermarks, in one transaction. */
-  complete(completions: readonly Completion[], watermarks?: readonly Watermark[]): void;
-  /**
-   * At start: deliveries left in flight by a previous run become due again, and so do the claimed ones its
-   * watermarks had not passed (they get rows). Returns how many.
-   */
-  recover(): number;
-  listDead(filter?: DeliveryFilter): DeadLetter[];
-  /** Make matching dead letters due now, with their attempts reset. Returns how many. */
-  replayDead(filter?: DeliveryFilter, now?: number): number;
-  /** Number of deliveries not finished yet (pending or in flight), all actions. */
-  countUnfinished(): number;
-  stats(): StoreStats;
-  /** The persistent backend of one action's `api.cache`. */
-  cacheBackend(action: string): CacheBackend;
-  /** Delete what is no longer needed: payloads of finished events, event ids older than the dedupe window. */
-  prune(now: number, dedupeWindowMs: number): void;
-  /** Cheap write that proves the store is writable (for /readyz). */
-  touch(now: number): void;
-  close(): void;
+/** An action's operator-set state, kept in the store so that every replica and the CLI see it. */
+export interface ActionState {
+  paused: boolean;
+  /** Why it was paused (`operator`, or the auto-pause's reason). */
+  reason?: string | undefined;
+  /** When it was paused (epoch ms). */
+  since?: number | undefined;
 }
 
 /**
- * The store as the running host uses it: the same operations, answered asynchronously, because the host
- * keeps SQLite on a thread of its own (store/client.ts) so that its thread is free for deliveries. An
- * operation that fails rejects; the host stops on a failed write, so that nothing is lost silently.
+ * The host's durable state: events, deliveries, the stream cursor, dead letters, action states and action
+ * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
+ * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
  */
-export interface HostStore {
+export interface StateStore {
+  /** `sqlite` or `postgres`, for logs and metrics. */
+  readonly engine: string;
   getCursor(): Promise<string | undefined>;
+  /** Write new events, their deliveries and the new cursor in one transaction. */
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
+  /**
+   * Claim up to `limit` due deliveries of one action, marking them in flight. For an ordered action, a
+   * delivery is due only when no earlier delivery with the same order key is unfinished (pending or in flight,
+   * on any replica); dead letters do not block.
+   */
   claim(action: string, limit: number, now: number, ordered: boolean): Promise<ClaimedDelivery[]>;
+  /** Record attempt results and move the actions' watermarks, in one transaction. */
   complete(completions: readonly Completion[], watermarks?: readonly Watermark[]): Promise<void>;
+  /**
+   * Deliveries whose runner is gone become due again: at start (SQLite: everything in flight, and the claims
+   * above the watermarks), and for Postgres whenever a replica's lease has expired. Returns how many.
+   */
   recover(): Promise<number>;
+  /** Deliveries not finished yet (pending or in flight), all actions. */
   countUnfinished(): Promise<number>;
   stats(): Promise<StoreStats>;
+
+  listDead(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  countDead(filter?: DeadLetterFilter): Promise<number>;
+  /** Make matching dead letters due at `now`, attempts reset. Returns how many. */
+  replayDead(filter: DeadLetterFilter, now: number): Promise<number>;
+  /** Delete matching dead letters. Returns how many. */
+  purgeDead(filter: DeadLetterFilter): Promise<number>;
+
+  /** Every action that has a stored state (actions never paused may be absent: they run). */
+  actionStates(): Promise<Record<string, ActionState>>;
+  setActionState(action: string, state: ActionState): Promise<void>;
+
   /** One action's persisted `api.cache` entries (read once, at start). */
   loadCache(action: string): Promise<Array<[string, CacheRecord]>>;
   saveCache(action: string, key: string, record: CacheRecord): Promise<void>;
   removeCache(action: string, key: string): Promise<void>;
+
+  /** Delete what is no longer needed: payloads of finished events, event ids older than the dedupe window. */
   prune(now: number, dedupeWindowMs: number): Promise<void>;
+  /** Cheap write that proves the store is writable (for /readyz). */
   touch(now: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** @deprecated the older name of `StateStore`. */
+export type HostStore = StateStore;

@@ -1,18 +1,26 @@
 // The store's thread: owns the SQLite connection and answers the host's requests in the order they came, so
 // that a claim always sees the completions posted before it. See client.ts for the other side.
 import { parentPort, workerData } from "node:worker_threads";
-import type { CacheRecord } from "@switchyard/core";
 import { type PackedCompletions, type PackedIngest, unpackCompletions, unpackIngest } from "./packing.js";
-import { openSqliteStore, type SqliteStoreOptions } from "./sqlite.js";
-import type { Store } from "./types.js";
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 
 export interface WorkerData {
   file: string;
   options: SqliteStoreOptions;
 }
 
+/**
+ * What crosses the thread: each store operation's own arguments, except the two hot ones, which travel
+ * packed (packing.ts).
+ */
+export type ThreadOps = Omit<SqliteStore, "ingest" | "complete"> & {
+  ingest(packed: PackedIngest, cursor: string | undefined): ReturnType<SqliteStore["ingest"]>;
+  complete(packed: PackedCompletions): void;
+};
+export type OpName = keyof ThreadOps;
+
 /** A request: [id, operation, arguments]. */
-export type Request = [number, string, unknown[]];
+export type Request = { [K in OpName]: [number, K, Parameters<ThreadOps[K]>] }[OpName];
 /** A reply: [id, value] or [id, undefined, error]. */
 export type Reply = [number, unknown] | [number, undefined, SerializedError];
 export interface SerializedError {
@@ -23,7 +31,7 @@ export interface SerializedError {
 
 const port = parentPort!;
 const { file, options } = workerData as WorkerData;
-let store: Store;
+let store: SqliteStore;
 try {
   store = openSqliteStore(file, options);
 } catch (error) {
@@ -31,44 +39,18 @@ try {
   process.exit(1);
 }
 
-const caches = new Map<string, ReturnType<Store["cacheBackend"]>>();
-const cache = (action: string) => {
-  let backend = caches.get(action);
-  if (!backend) {
-    backend = store.cacheBackend(action);
-    caches.set(action, backend);
-  }
-  return backend;
-};
-
-type Operation = (...args: never[]) => unknown;
-const operations: Record<string, Operation> = {
-  getCursor: () => store.getCursor(),
-  ingest: (packed: PackedIngest, cursor: string | undefined) => store.ingest(unpackIngest(packed), cursor),
-  claim: (action: string, limit: number, now: number, ordered: boolean) =>
-    store.claim(action, limit, now, ordered),
-  complete: (packed: PackedCompletions) => store.complete(...unpackCompletions(packed)),
-  recover: () => store.recover(),
-  countUnfinished: () => store.countUnfinished(),
-  stats: () => store.stats(),
-  loadCache: (action: string) => [...cache(action).load()],
-  saveCache: (action: string, key: string, record: CacheRecord) => {
-    cache(action).save(key, record);
-  },
-  removeCache: (action: string, key: string) => {
-    cache(action).remove(key);
-  },
-  prune: (now: number, dedupeWindowMs: number) => store.prune(now, dedupeWindowMs),
-  touch: (now: number) => store.touch(now),
-  close: () => store.close(),
+const operations: ThreadOps = {
+  ...store,
+  ingest: (packed, cursor) => store.ingest(unpackIngest(packed), cursor),
+  complete: (packed) => store.complete(...unpackCompletions(packed)),
 };
 
 port.on("message", ([id, op, args]: Request) => {
   let reply: Reply;
   try {
-    const operation = operations[op];
-    if (!operation) throw new Error(`unknown store operation ${op}`);
-    reply = [id, operation(...(args as never[]))];
+    const operation = operations[op] as ((...args: unknown[]) => unknown) | undefined;
+    if (typeof operation !== "function") throw new Error(`unknown store operation ${op}`);
+    reply = [id, operation(...args)];
   } catch (error) {
     reply = [id, undefined, serialize(error)];
   }
