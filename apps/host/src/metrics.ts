@@ -6,10 +6,10 @@ import {
   type MetricValueWithName,
   Registry,
 } from "prom-client";
-import type { HostStore, StoreStats } from "./store/types.js";
+import type { StateStore, StoreStats } from "./store/types.js";
 
 /** The host's Prometheus metrics, on a registry of its own. */
-export function createMetrics(store: () => HostStore | undefined) {
+export function createMetrics(store: () => StateStore | undefined) {
   const registry = new Registry();
   const eventsReceived = countedCounter({
     name: "switchyard_events_received_total",
@@ -45,6 +45,17 @@ export function createMetrics(store: () => HostStore | undefined) {
   const connected = new Gauge({
     name: "switchyard_stream_connected",
     help: "1 while the stream is connected.",
+    registers: [registry],
+  });
+  const paused = new Gauge({
+    name: "switchyard_action_paused",
+    help: "1 while the action is paused (by an operator or after too many consecutive failures).",
+    labelNames: ["action"] as const,
+    registers: [registry],
+  });
+  const leader = new Gauge({
+    name: "switchyard_stream_leader",
+    help: "1 while this host reads the stream (with shared state, the one replica that leads).",
     registers: [registry],
   });
   const lag = new Gauge({
@@ -112,6 +123,8 @@ export function createMetrics(store: () => HostStore | undefined) {
     streamErrors,
     streamBytes,
     connected,
+    paused,
+    leader,
     lag,
     deliveries,
     attempts,

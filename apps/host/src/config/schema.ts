@@ -86,6 +86,10 @@ export const actionSchema = z.strictObject({
   /** Whether test events (`a0purpose: "test"`) reach this action. */
   testEvents: z.boolean().default(true),
   enabled: z.boolean().default(true),
+  /** Pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a stream. */
+  pauseAfterFailures: z.number().int().min(0).default(500),
+  /** Another action that is sent a `switchyard.action.paused` event when this one pauses itself. */
+  alert: z.string().min(1).optional(),
 });
 
 export const configSchema = z
@@ -138,6 +142,19 @@ export const configSchema = z
         });
       }
       seen.set(action.name, index);
+    });
+    config.actions.forEach((action, index) => {
+      if (action.alert === undefined) return;
+      const target = config.actions.find((other) => other.name === action.alert);
+      const problem =
+        action.alert === action.name
+          ? "an action cannot alert through itself"
+          : !target
+            ? `names no configured action (known: ${config.actions.map((a) => a.name).join(", ")})`
+            : !target.enabled
+              ? `names a disabled action`
+              : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["actions", index, "alert"] });
     });
   });
 

@@ -1,7 +1,18 @@
-import type { Completion, HostStore, Watermark } from "../store/types.js";
+import type { Completion, StateStore, Watermark } from "../store/types.js";
 
 /** How long results wait to share a transaction: a crash loses at most this much progress (redelivered). */
 const FLUSH_MS = 5;
+
+/** What the runners add to each flush, and hear of it. */
+export interface FlushHooks {
+  /**
+   * Runs as a batch is sent: may add results (rows for long-running held deliveries) and returns the
+   * watermarks this batch lets the store move (ledger.ts).
+   */
+  watermarks(out: Completion[]): Watermark[];
+  /** The batch is written. */
+  flushed(batch: readonly Completion[]): void;
+}
 
 /**
  * Batches attempt results into one store transaction every few milliseconds: one commit per result would
@@ -13,18 +24,18 @@ export class CompletionWriter {
   private timer: NodeJS.Timeout | undefined;
   /** The last flush sent to the store (flushes are written in order). */
   private last: Promise<void> = Promise.resolve();
+  private hooks: FlushHooks = { watermarks: () => [], flushed: () => {} };
 
-  /**
-   * `checkpoint` runs as each batch is sent: it may add results (rows for long-running claimed deliveries)
-   * and returns the watermarks that this batch's results let the store move.
-   */
   constructor(
-    private readonly store: HostStore,
-    private readonly onFlushed: (completions: readonly Completion[]) => void,
+    private readonly store: StateStore,
     private readonly onError: (error: unknown) => void,
-    private readonly checkpoint: (out: Completion[]) => Watermark[] = () => [],
     private readonly maxBatch = 512,
   ) {}
+
+  /** Connect the runners, once they exist (they are made with this writer). */
+  attach(hooks: FlushHooks): void {
+    this.hooks = hooks;
+  }
 
   add(completion: Completion): void {
     this.pending.push(completion);
@@ -39,9 +50,9 @@ export class CompletionWriter {
     if (this.pending.length === 0) return this.last;
     const batch = this.pending;
     this.pending = [];
-    const watermarks = this.checkpoint(batch);
+    const watermarks = this.hooks.watermarks(batch);
     this.last = this.store.complete(batch, watermarks).then(
-      () => this.onFlushed(batch),
+      () => this.hooks.flushed(batch),
       (error: unknown) => this.onError(error),
     );
     return this.last;

@@ -12,20 +12,14 @@ import {
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { Completion, HostStore } from "../store/types.js";
+import type { StateStore } from "../store/types.js";
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
+import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
-
-/**
- * A delivery claimed at ingest has no row in the store while it is young; one still unfinished after this
- * long gets a row (in flight), so that the action's watermark moves past it. This bounds what a crash makes
- * an action deliver again to about this long of its deliveries.
- */
-export const ROW_AFTER_MS = 100;
 
 /** The `api` of one attempt. Its `log` is made when first used: most attempts never log. */
 class AttemptApi implements EventStreamApi {
@@ -55,32 +49,21 @@ class AttemptApi implements EventStreamApi {
   }
 }
 
-/** A delivery held in memory, about to run. */
+/** A delivery in the runner's memory, about to run. */
 export interface Job {
   key: number;
   event: Auth0Event;
   /** Attempts already made. */
   attempts: number;
-  /** For a delivery claimed at ingest: its claim. Undefined for one read from the store (it has a row). */
-  claim: Claim | undefined;
-}
-
-const OPEN = 0; // unfinished, and no row
-const SETTLED = 1; // its result is recorded (or on its way to the store)
-const ROW = 2; // given a row while still running
-
-/** What the watermark needs of a claimed delivery; kept apart from the job so as not to keep its event. */
-interface Claim {
-  key: number;
-  at: number;
-  state: typeof OPEN | typeof SETTLED | typeof ROW;
+  /** For a delivery held since ingest (no row): its entry in the ledger. Undefined for a row read from the store. */
+  hold: Hold | undefined;
 }
 
 export interface RunnerDeps {
   config: ActionConfig;
   action: Action;
   cache: ActionCache;
-  store: HostStore;
+  store: StateStore;
   completions: CompletionWriter;
   metrics: Metrics;
   log: HostLogger;
@@ -89,14 +72,13 @@ export interface RunnerDeps {
   cloneEvents: boolean;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
-  /** Called when an attempt finishes and this runner has room for another stream read. */
-  onSpace?: () => void;
 }
 
 /**
  * Runs one action's deliveries: at most `concurrency` at once, from a bounded in-memory queue that the
- * ingest path fills directly and the store refills (retries, backlog, replays). A slow or failing action
- * only ever fills its own queue; what does not fit waits in the store, so memory stays bounded.
+ * ingest step fills directly (held deliveries, see ledger.ts) and the store refills (retries, backlog,
+ * replays). A slow or failing action only ever fills its own queue; what does not fit waits in the store, so
+ * memory stays bounded. A paused runner attempts nothing: its deliveries wait in the store until it resumes.
  */
 export class ActionRunner {
   readonly name: string;
@@ -105,14 +87,15 @@ export class ActionRunner {
   private readonly identity: { readonly name: string };
   private readonly matcher: ActionMatcher;
   private readonly queue: Job[] = [];
-  /** Claims made at ingest, in key order, until they settle or get a row: they hold the watermark. */
-  private readonly claimed: Claim[] = [];
-  private claimedHead = 0;
-  /** How many of `claimed` are unsettled and have no row. */
-  private rowless = 0;
-  /** The newest event key the ingest path wrote (claimed or not by this action). */
-  private ingestedUpto = 0;
+  readonly ledger: DeliveryLedger;
+  /** Called when an attempt finishes or the runner resumes, and it has room for another stream read. */
+  onSpace: (() => void) | undefined;
+  /** Called once when this runner pauses itself after `pauseAfterFailures` consecutive failed attempts. */
+  onAutoPause: ((reason: string) => void) | undefined;
   private inflight = 0;
+  private paused = false;
+  /** Failed attempts since the last success (auto-pause). */
+  private failures = 0;
   private storeHasWork = true;
   private claiming = false;
   /** Counts notifications of store work, to tell whether one came during a claim. */
@@ -135,6 +118,7 @@ export class ActionRunner {
     this.deadlines = new DeadlineWindows(config.timeoutMs);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
+    this.ledger = new DeliveryLedger(this.name);
     this.identity = Object.freeze({ name: this.name });
     // Room for the attempts in flight, as many again waiting, and one more stream read: enough that the
     // action never waits for the stream, and no more, because an event held here is kept alive in memory
@@ -151,7 +135,7 @@ export class ActionRunner {
       dead: m.deliveries.labels(this.name, "dead"),
     };
     this.histogram = m.duration.labels(this.name);
-    m.track(this.name, () => this.heldWithoutRow());
+    m.track(this.name, () => this.ledger.withoutRow());
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
@@ -163,9 +147,9 @@ export class ActionRunner {
     return this.matcher.keyOf(event);
   }
 
-  /** Room for deliveries the ingest path may hand over directly (none for ordered actions). */
+  /** Room for deliveries the ingest step may hand over directly (none for ordered or paused actions). */
   freeSlots(): number {
-    if (this.ordered || this.stopping) return 0;
+    if (this.ordered || this.stopping || this.paused) return 0;
     return Math.max(0, this.capacity - this.queue.length - this.inflight);
   }
 
@@ -175,54 +159,44 @@ export class ActionRunner {
     this.refill();
   }
 
-  /** A delivery the ingest path claimed for this runner: it has no row, only the event's claim. */
-  enqueue(key: number, event: Auth0Event, now: number): void {
-    const claim: Claim = { key, at: now, state: OPEN };
-    this.claimed.push(claim);
-    this.rowless++;
-    this.queue.push({ key, event, attempts: 0, claim });
+  /** A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. */
+  takeHeld(key: number, event: Auth0Event, now: number): void {
+    this.queue.push({ key, event, attempts: 0, hold: this.ledger.hold(key, now) });
     this.pump();
   }
 
-  /** The ingest path wrote events up to this key. */
-  ingested(upto: number): void {
-    if (upto > this.ingestedUpto) this.ingestedUpto = upto;
-  }
-
-  /** Deliveries held in memory without a row (counted as unfinished beside the store's rows). */
-  heldWithoutRow(): number {
-    return this.rowless;
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /**
-   * Before results are written: give a row to each claimed delivery older than ROW_AFTER_MS that is still
-   * unfinished (added to `out`), and return this action's watermark: the key below its oldest claimed
-   * delivery that has neither settled nor a row, or the newest ingested key when there is none. Undefined for
-   * ordered actions, which claim nothing.
+   * Stop attempting: attempts in flight finish, deliveries waiting in memory go back to the store as due
+   * (nothing lost), and nothing more is read from it until `resume`.
    */
-  checkpoint(now: number, out: Completion[]): number | undefined {
-    if (this.ordered) return undefined;
-    const claimed = this.claimed;
-    let head = this.claimedHead;
-    for (; head < claimed.length; head++) {
-      const claim = claimed[head]!;
-      if (claim.state !== OPEN) continue;
-      if (now - claim.at < ROW_AFTER_MS) break;
-      claim.state = ROW;
-      this.rowless--;
-      // A claimed delivery is always on its first attempt.
-      out.push({ key: claim.key, action: this.name, result: "running", attempts: 0 });
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    const now = Date.now();
+    for (const job of this.queue.splice(0)) {
+      this.ledger.settle(job.hold);
+      this.deps.completions.add({
+        key: job.key,
+        action: this.name,
+        result: "retry",
+        attempts: job.attempts,
+        dueAt: now,
+        error: "paused before its attempt",
+      });
     }
-    const upto = head < claimed.length ? claimed[head]!.key - 1 : this.ingestedUpto;
-    if (head === claimed.length) {
-      claimed.length = 0;
-      head = 0;
-    } else if (head > 1024 && head * 2 > claimed.length) {
-      claimed.splice(0, head);
-      head = 0;
-    }
-    this.claimedHead = head;
-    return upto;
+  }
+
+  /** Deliver again, starting with the backlog the store kept, oldest first. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.failures = 0;
+    this.notifyStoreWork();
+    this.onSpace?.();
   }
 
   /** The store may hold due deliveries for this action. */
@@ -233,7 +207,7 @@ export class ActionRunner {
   }
 
   private refill(): void {
-    if (this.stopping || this.claiming || !this.storeHasWork) return;
+    if (this.stopping || this.paused || this.claiming || !this.storeHasWork) return;
     const room = this.capacity - this.queue.length - this.inflight;
     if (room < Math.max(1, this.capacity / 4)) return;
     this.claiming = true;
@@ -245,7 +219,7 @@ export class ActionRunner {
         for (const row of claimed) {
           const event = JSON.parse(row.payload) as Auth0Event;
           rememberEventJson(event, row.payload);
-          this.queue.push({ key: row.key, event, attempts: row.attempts, claim: undefined });
+          this.queue.push({ key: row.key, event, attempts: row.attempts, hold: undefined });
         }
         this.claiming = false;
         this.pump();
@@ -262,7 +236,12 @@ export class ActionRunner {
   }
 
   private pump(): void {
-    while (!this.stopping && this.inflight < this.deps.config.concurrency && this.queue.length > 0) {
+    while (
+      !this.stopping &&
+      !this.paused &&
+      this.inflight < this.deps.config.concurrency &&
+      this.queue.length > 0
+    ) {
       const job = this.queue.shift()!;
       this.inflight++;
       void this.run(job);
@@ -284,15 +263,17 @@ export class ActionRunner {
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
     if (outcome.status === "delivered") {
+      this.failures = 0;
       this.finishedCounters.delivered.inc();
-      const rowless = this.settle(job);
+      const rowless = this.ledger.settle(job.hold);
       this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless });
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
       // the next start runs it again.
     } else {
-      this.settle(job);
+      this.ledger.settle(job.hold);
       const error = redact(outcome.message).slice(0, 2000);
+      this.failures++;
       const exhausted = attempt >= config.retry.maxAttempts;
       if (outcome.status === "permanent" || exhausted) {
         this.finishedCounters.dead.inc();
@@ -332,21 +313,18 @@ export class ActionRunner {
         );
         this.scheduleWake(dueAt);
       }
+      const limit = config.pauseAfterFailures;
+      if (limit > 0 && this.failures >= limit && !this.paused) {
+        this.pause();
+        this.onAutoPause?.(`${this.failures} consecutive failed attempts; the last: ${error}`);
+      }
     }
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
     // Only when it makes a difference to the ingest path: waking it at every attempt cost a promise and a
     // pass over the runners per delivery.
-    if (this.freeSlots() >= READ_AHEAD) this.deps.onSpace?.();
-  }
-
-  /** Mark a claimed delivery's result as recorded; true when it never had a row. */
-  private settle(job: Job): boolean {
-    if (job.claim?.state !== OPEN) return false;
-    job.claim.state = SETTLED;
-    this.rowless--;
-    return true;
+    if (this.freeSlots() >= READ_AHEAD) this.onSpace?.();
   }
 
   /** After completions reach the store: ordered actions may now run the next event of a key. */

@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { createEventFactory } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStoreThread } from "./client.js";
-import type { HostStore } from "./types.js";
+import type { StateStore } from "./types.js";
 
 const factory = createEventFactory({ seed: 8 });
 let dir: string;
-const opened: HostStore[] = [];
+const opened: StateStore[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "switchyard-thread-"));

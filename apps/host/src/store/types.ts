@@ -81,9 +81,6 @@ export interface DeadLetterFilter {
   limit?: number | undefined;
 }
 
-/** @deprecated the older name of `DeadLetterFilter`. */
-export type DeliveryFilter = DeadLetterFilter;
-
 export interface StoreStats {
   /** Deliveries waiting or in flight, per action. */
   pending: Record<string, number>;
@@ -150,6 +147,3 @@ export interface StateStore {
   touch(now: number): Promise<void>;
   close(): Promise<void>;
 }
-
-/** @deprecated the older name of `StateStore`. */
-export type HostStore = StateStore;

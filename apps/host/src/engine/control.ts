@@ -1,0 +1,93 @@
+import { randomBytes } from "node:crypto";
+import type { Auth0Event } from "@switchyard/core";
+import type { HostLogger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { StateStore } from "../store/types.js";
+import type { Backlog } from "./backlog.js";
+import type { ActionRunner } from "./runner.js";
+
+/** The type of the event an action's `alert` target is sent when the action pauses itself. */
+export const PAUSED_EVENT_TYPE = "switchyard.action.paused";
+
+export interface ControlDeps {
+  store: StateStore;
+  runners: readonly ActionRunner[];
+  backlog: Backlog;
+  metrics: Metrics;
+  log: HostLogger;
+  /** The configured actions (their `alert` settings). */
+  actions: ReadonlyArray<{ name: string; alert?: string | undefined }>;
+}
+
+/**
+ * Pausing and resuming actions. The paused state lives in the store, so that `switchyard actions pause`,
+ * the admin API and every replica agree: the host applies what the store says (`sync`, every second), and a
+ * runner that pauses itself after too many consecutive failures is recorded there (`autoPaused`).
+ */
+export class ActionControl {
+  constructor(private readonly deps: ControlDeps) {
+    for (const runner of deps.runners) {
+      runner.onAutoPause = (reason) => void this.autoPaused(runner, reason);
+    }
+  }
+
+  /** Apply the stored states to the runners. */
+  async sync(): Promise<void> {
+    const states = await this.deps.store.actionStates();
+    for (const runner of this.deps.runners) {
+      const paused = states[runner.name]?.paused === true;
+      if (paused === runner.isPaused) continue;
+      if (paused) runner.pause();
+      else runner.resume();
+      this.deps.metrics.paused.labels(runner.name).set(paused ? 1 : 0);
+      this.deps.log.info(
+        { action: runner.name, reason: states[runner.name]?.reason },
+        paused ? "action paused" : "action resumed",
+      );
+    }
+  }
+
+  /** A runner paused itself: record it, say so loudly, and alert through the configured action. */
+  async autoPaused(runner: ActionRunner, reason: string): Promise<void> {
+    const { store, metrics, log } = this.deps;
+    metrics.paused.labels(runner.name).set(1);
+    log.error(
+      { action: runner.name, reason },
+      "action paused after too many consecutive failures; its deliveries wait in the store: resume it with `switchyard actions resume`",
+    );
+    try {
+      await store.setActionState(runner.name, { paused: true, reason, since: Date.now() });
+      const target = this.deps.actions.find((a) => a.name === runner.name)?.alert;
+      if (target) await this.alert(target, runner.name, reason);
+    } catch (error) {
+      log.error({ action: runner.name, err: error }, "could not record the action's pause");
+    }
+  }
+
+  /** Write a `switchyard.action.paused` event with one delivery, to the alert action only. */
+  private async alert(target: string, action: string, reason: string): Promise<void> {
+    const now = new Date();
+    const event = {
+      specversion: "1.0",
+      type: PAUSED_EVENT_TYPE,
+      source: "urn:switchyard:host",
+      id: `evt_${randomBytes(16).toString("base64url").replace(/[-_]/g, "").slice(0, 22)}`,
+      time: now.toISOString(),
+      data: { object: { action, reason, paused_at: now.toISOString() } },
+      a0tenant: "switchyard",
+      a0stream: "switchyard",
+    } as unknown as Auth0Event;
+    await this.deps.store.ingest(
+      [
+        {
+          event,
+          payload: JSON.stringify(event),
+          deliveries: [{ action: target, orderKey: null, claimed: false }],
+        },
+      ],
+      undefined,
+    );
+    this.deps.backlog.added(1);
+    this.deps.runners.find((runner) => runner.name === target)?.notifyStoreWork();
+  }
+}

@@ -1,0 +1,132 @@
+import type { StreamItem } from "@switchyard/auth0-events";
+import { type Auth0Event, describeError, eventJson } from "@switchyard/core";
+import type { HostLogger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { IngestEvent, StateStore } from "../store/types.js";
+import type { Backlog } from "./backlog.js";
+import type { ActionRunner } from "./runner.js";
+
+export interface IngestDeps {
+  store: StateStore;
+  runners: readonly ActionRunner[];
+  backlog: Backlog;
+  metrics: Metrics;
+  log: HostLogger;
+}
+
+/** An event pushed to the host (the webhook source), with the JSON text it arrived as. */
+export interface PushedEvent {
+  event: Auth0Event;
+  json?: string | undefined;
+}
+
+/**
+ * The ingest step: a batch of events in, durably written, out to the runners. For each event it decides which
+ * actions take it, and of those which runners take the delivery in memory now (held, see ledger.ts: a runner
+ * with free room) and which will read it back from the store (a row). Events, deliveries and the cursor land
+ * in one transaction before anything runs; duplicates (an id seen before) create nothing.
+ *
+ * Writes are serialised, so event keys reach the runners in increasing order (the ledger relies on it), and
+ * events pushed while a write is under way share the next transaction (group commit for webhook bursts).
+ */
+export class Ingest {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pushed: Array<{ events: readonly PushedEvent[]; settle: (error?: unknown) => void }> = [];
+  private pushScheduled = false;
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  /** Write one stream batch and its cursor (the offset of its last item). */
+  write(batch: readonly StreamItem[]): Promise<void> {
+    const events: PushedEvent[] = [];
+    let cursor: string | undefined;
+    for (const item of batch) {
+      cursor = item.offset;
+      if (item.kind === "event") events.push({ event: item.event });
+    }
+    return this.serialised(() => this.writeEvents(events, cursor));
+  }
+
+  /** Write pushed events; resolves once they are durably stored (duplicates included: they are dropped). */
+  push(events: readonly PushedEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pushed.push({ events, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (this.pushScheduled) return;
+      this.pushScheduled = true;
+      void this.serialised(async () => {
+        this.pushScheduled = false;
+        const waiting = this.pushed.splice(0);
+        try {
+          await this.writeEvents(
+            waiting.flatMap((w) => w.events),
+            undefined,
+          );
+          for (const w of waiting) w.settle();
+        } catch (error) {
+          for (const w of waiting) w.settle(error);
+        }
+      });
+    });
+  }
+
+  private serialised(write: () => Promise<void>): Promise<void> {
+    const next = this.tail.then(write);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  private async writeEvents(events: readonly PushedEvent[], cursor: string | undefined): Promise<void> {
+    const { runners, metrics, store, backlog, log } = this.deps;
+    if (events.length === 0 && cursor === undefined) return;
+    const rows: IngestEvent[] = [];
+    // Per row: the runners that take the delivery now; the others read it from the store.
+    const takers: ActionRunner[][] = [];
+    const waiting = new Set<ActionRunner>();
+    const free = runners.map((runner) => runner.freeSlots());
+    let newest: Auth0Event | undefined;
+    for (const { event, json } of events) {
+      metrics.eventsReceived.labels(event.type).inc();
+      newest = event;
+      const deliveries: IngestEvent["deliveries"] = [];
+      const now: ActionRunner[] = [];
+      runners.forEach((runner, i) => {
+        if (!runner.accepts(event)) return;
+        const held = free[i]! > 0;
+        if (held) {
+          free[i]!--;
+          now.push(runner);
+        } else {
+          waiting.add(runner);
+        }
+        deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed: held });
+      });
+      rows.push({ event, payload: json ?? eventJson(event), deliveries });
+      takers.push(now);
+    }
+    if (newest) {
+      const lagMs = Date.now() - Date.parse(newest.time);
+      if (Number.isFinite(lagMs)) metrics.lag.set(Math.max(0, lagMs) / 1000);
+    }
+    let keys: Array<number | undefined>;
+    try {
+      ({ keys } = await store.ingest(rows, cursor));
+    } catch (error) {
+      throw new Error(`the state store cannot be written (${describeError(error)})`, { cause: error });
+    }
+    const now = Date.now();
+    let newestKey = 0;
+    rows.forEach((row, i) => {
+      const key = keys[i];
+      if (key === undefined) {
+        metrics.duplicates.inc();
+        log.debug({ eventId: row.event.id }, "duplicate event dropped");
+        return;
+      }
+      newestKey = key;
+      backlog.added(row.deliveries.length);
+      for (const runner of takers[i]!) runner.takeHeld(key, events[i]!.event, now);
+    });
+    for (const runner of runners) runner.ledger.ingested(newestKey);
+    for (const runner of waiting) runner.notifyStoreWork();
+  }
+}

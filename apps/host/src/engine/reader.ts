@@ -1,0 +1,149 @@
+import type { StreamHooks, StreamItem } from "@switchyard/auth0-events";
+import { describeError } from "@switchyard/core";
+import type { HostLogger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { EventSource } from "../source.js";
+import type { Backlog } from "./backlog.js";
+import type { Ingest } from "./ingest.js";
+import { type ActionRunner, READ_AHEAD } from "./runner.js";
+
+export interface ReaderDeps {
+  source: EventSource;
+  ingest: Ingest;
+  runners: readonly ActionRunner[];
+  backlog: Backlog;
+  hooks: StreamHooks;
+  /** Where to resume. */
+  cursor: string | undefined;
+  /** Told once per pause, when the backlog reaches the store's cap. */
+  onBacklogFull: (unfinished: number) => void;
+}
+
+/**
+ * Read the stream in the background until the returned `stop` is called; `onFailure` hears why it ended
+ * otherwise (a stream that ends or fails, a store that cannot be written).
+ */
+export function startReading(deps: ReaderDeps, onFailure: (error: Error) => void): () => Promise<void> {
+  const reading = new AbortController();
+  const read = readStream(deps, reading.signal);
+  read.then(
+    () => reading.signal.aborted || onFailure(new Error("the event stream ended")),
+    (error: unknown) =>
+      reading.signal.aborted ||
+      onFailure(
+        new Error(
+          `${describeError(error)}: stopping so that nothing is lost; the stream resumes from the last stored cursor`,
+        ),
+      ),
+  );
+  return async () => {
+    reading.abort();
+    await read.catch(() => {});
+  };
+}
+
+/**
+ * Read the stream into the ingest step until `signal` aborts (returns) or the stream fails (throws).
+ *
+ * Flow control: a read is taken only while some action can take work at once; when every one is busy,
+ * reading ahead would only park deliveries in the store to be read back. One slow, failing or paused action
+ * never holds the others back: it takes its share through the store while the others keep the stream
+ * moving. The stream pauses for everyone only when the whole backlog reaches the store's cap.
+ */
+export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise<void> {
+  const { source, ingest, runners, backlog } = deps;
+  const room = new RoomWaiter(runners.filter((runner) => !runner.ordered));
+  for await (const batch of source.batches(deps.cursor, signal, deps.hooks)) {
+    // One read can hold more events than the actions have room for (after a pause, a whole socket buffer):
+    // take it in pieces the size of the roomiest action's room, so that only an action that is really
+    // behind sends its deliveries through the store.
+    for (let start = 0; start < batch.length && !signal.aborted; ) {
+      await room.wait(signal);
+      const size = Math.max(READ_AHEAD, room.largest());
+      const piece: StreamItem[] =
+        start === 0 && size >= batch.length ? batch : batch.slice(start, start + size);
+      await ingest.write(piece);
+      start += size;
+    }
+    if (backlog.full()) {
+      deps.onBacklogFull(backlog.unfinished);
+      await backlog.room(signal);
+    }
+  }
+}
+
+/** Waits until some unordered runner has room for a read; runners call `wake` (their `onSpace`). */
+class RoomWaiter {
+  private waiter: (() => void) | undefined;
+
+  constructor(private readonly runners: readonly ActionRunner[]) {
+    for (const runner of runners) runner.onSpace = () => this.wake();
+  }
+
+  largest(): number {
+    return Math.max(0, ...this.runners.map((runner) => runner.freeSlots()));
+  }
+
+  async wait(signal: AbortSignal): Promise<void> {
+    // Paused actions take their deliveries through the store: they never hold the stream.
+    const busy = () => {
+      const active = this.runners.filter((runner) => !runner.isPaused);
+      return active.length > 0 && active.every((runner) => runner.freeSlots() < READ_AHEAD);
+    };
+    while (busy() && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          this.waiter = undefined;
+          resolve();
+        };
+        this.waiter = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  private wake(): void {
+    this.waiter?.();
+  }
+}
+
+/** What the host shows of the stream (readiness, metrics). */
+export interface StreamStatus {
+  connected: boolean;
+}
+
+/** The stream client's hooks: metrics and log lines, and the connected flag. */
+export function streamHooks(
+  status: StreamStatus,
+  metrics: Metrics,
+  log: HostLogger,
+  redact: (text: string) => string,
+  describe: string,
+): StreamHooks {
+  const connected = (value: boolean) => {
+    status.connected = value;
+    metrics.connected.set(value ? 1 : 0);
+  };
+  return {
+    onConnect: () => {
+      connected(true);
+      log.info({ source: describe }, "stream connected");
+    },
+    onReconnect: (info) => {
+      connected(false);
+      metrics.reconnects.inc();
+      log.info(info, "stream reconnecting");
+    },
+    onBytes: (bytes) => metrics.streamBytes.inc(bytes),
+    onMalformed: (info) => {
+      metrics.malformed.inc();
+      log.warn({ offset: info.offset, error: info.error.message }, "skipped a malformed stream frame");
+    },
+    onError: (error) => {
+      connected(false);
+      metrics.streamErrors.inc();
+      log.warn({ error: redact(error.message) }, "stream interrupted");
+    },
+  };
+}
