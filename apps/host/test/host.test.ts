@@ -172,6 +172,63 @@ describe("host (in process)", () => {
     }
   });
 
+  it("pauses an action after N consecutive failures, alerts through another action, and resumes from the store", async () => {
+    const { source, loaded } = await start([
+      action(
+        "flaky",
+        ["user.*"],
+        { failTimes: 1 },
+        { pauseAfterFailures: 5, alert: "oncall", retry: { maxAttempts: 10, initialDelayMs: 10 } },
+      ),
+      action("oncall", ["organization.*"]),
+    ]);
+    const first = Array.from({ length: 5 }, () => factory.event("user.created"));
+    source.push(...first);
+    const store = await openStore(loaded);
+    try {
+      const state = await waitFor(async () => (await store.actionStates()).flaky);
+      expect(state).toMatchObject({ paused: true });
+      expect(state.reason).toMatch(/5 consecutive failed attempts; the last: .*flaky 1/);
+      await waitFor(() =>
+        recorded(`${run}:oncall`).some((a) => a.type === "switchyard.action.paused" && a.done),
+      );
+      expect(logs.some((line) => line.includes('"level":"error"') && line.includes("paused after too many"))).toBe(
+        true,
+      );
+
+      // Paused: new events are recorded, not attempted.
+      const attempts = recorded(`${run}:flaky`).length;
+      const later = Array.from({ length: 3 }, () => factory.event("user.updated"));
+      source.push(...later);
+      await waitFor(async () => (await store.stats()).pending.flaky === 8);
+      expect(recorded(`${run}:flaky`).length).toBe(attempts);
+
+      // Resumed from outside (as `switchyard actions resume` does): the backlog is delivered.
+      await store.setActionState("flaky", { paused: false });
+      await waitFor(() => delivered(`${run}:flaky`).size === 8);
+      expect(recorded(`${run}:oncall`).filter((a) => a.type === "switchyard.action.paused")).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("holds no delivery of a paused action and loses none when paused from outside", async () => {
+    const { source, loaded } = await start([action("target", ["*"]), action("other", ["*"])]);
+    const store = await openStore(loaded);
+    try {
+      await store.setActionState("target", { paused: true, reason: "operator", since: Date.now() });
+      await waitFor(() => logs.some((line) => line.includes("action paused")));
+      const events = factory.many(40);
+      source.push(...events);
+      await waitFor(() => delivered(`${run}:other`).size === 40);
+      expect(recorded(`${run}:target`)).toHaveLength(0);
+      await store.setActionState("target", { paused: false });
+      await waitFor(() => delivered(`${run}:target`).size === 40);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("keeps a slow or hanging action from delaying the others", async () => {
     const { source } = await start([
       action("hangs", ["*"], { hang: true }, { timeoutMs: 200, concurrency: 2, retry: { maxAttempts: 1 } }),
