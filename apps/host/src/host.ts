@@ -7,6 +7,7 @@ import { Backlog } from "./engine/backlog.js";
 import { CompletionWriter } from "./engine/completions.js";
 import { ActionControl } from "./engine/control.js";
 import { Ingest } from "./engine/ingest.js";
+import { leadStream } from "./engine/leader.js";
 import { Lifecycle } from "./engine/lifecycle.js";
 import { startMaintenance } from "./engine/maintenance.js";
 import { type StreamStatus, startReading, streamHooks } from "./engine/reader.js";
@@ -72,7 +73,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const control = new ActionControl({ ...deps, runners, actions: config.actions });
     await control.sync();
 
-    const status: StreamStatus = { connected: false };
+    const status: StreamStatus = { connected: false, leading: false };
     const maintenance = startMaintenance({
       ...deps,
       runners,
@@ -85,7 +86,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           port: config.server.port,
           registry: metrics.registry,
           readiness: () => {
-            const checks = { stream: status.connected, store: maintenance.storeWritable() };
+            // A standby replica is ready when it can deliver: only the leader needs the stream.
+            const checks = {
+              stream: status.connected || !status.leading,
+              store: maintenance.storeWritable(),
+              leader: status.leading,
+            };
             return { ready: checks.stream && checks.store, checks };
           },
         })
@@ -96,25 +102,35 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     for (const runner of runners) runner.start();
 
     const source = options.source ?? auth0Source(config);
-    const stopReading = startReading(
-      {
-        source,
-        ingest: new Ingest({ ...deps, runners }),
-        runners,
-        backlog,
-        cursor: await store.getCursor(),
-        hooks: streamHooks(status, metrics, log, redact, source.describe),
-        onBacklogFull: (unfinished) =>
-          log.warn(
-            { unfinished },
-            "backpressure: the store holds its cap of unfinished deliveries, pausing the stream",
-          ),
-      },
-      (error) => life.fail(error),
-    );
+    const ingest = new Ingest({ ...deps, runners });
+    const hooks = streamHooks(status, metrics, log, redact, source.describe);
+    const leader = leadStream({
+      leadership: store.leadership,
+      status,
+      metrics,
+      log,
+      fatal: (error) => life.fail(error),
+      read: async (onFailure) =>
+        startReading(
+          {
+            source,
+            ingest,
+            runners,
+            backlog,
+            hooks,
+            cursor: await store.getCursor(),
+            onBacklogFull: (unfinished) =>
+              log.warn(
+                { unfinished },
+                "backpressure: the store holds its cap of unfinished deliveries, pausing the stream",
+              ),
+          },
+          onFailure,
+        ),
+    });
     life.defer(() => {
       log.info("stopping: no new events; finishing in-flight deliveries");
-      return stopReading();
+      return leader.stop();
     });
     log.info(
       {

@@ -192,9 +192,9 @@ describe("host (in process)", () => {
       await waitFor(() =>
         recorded(`${run}:oncall`).some((a) => a.type === "switchyard.action.paused" && a.done),
       );
-      expect(logs.some((line) => line.includes('"level":"error"') && line.includes("paused after too many"))).toBe(
-        true,
-      );
+      expect(
+        logs.some((line) => line.includes('"level":"error"') && line.includes("paused after too many")),
+      ).toBe(true);
 
       // Paused: new events are recorded, not attempted.
       const attempts = recorded(`${run}:flaky`).length;
@@ -355,7 +355,7 @@ describe("host (in process)", () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
       status: "ready",
-      checks: { stream: true, store: true },
+      checks: { stream: true, store: true, leader: true },
     });
     const metrics = await waitFor(async () => {
       const text = await (await fetch(`${base}/metrics`)).text();

@@ -111,6 +111,8 @@ class RoomWaiter {
 /** What the host shows of the stream (readiness, metrics). */
 export interface StreamStatus {
   connected: boolean;
+  /** Whether this host reads the stream now (always, alone on its state; the lease holder, when shared). */
+  leading: boolean;
 }
 
 /** The stream client's hooks: metrics and log lines, and the connected flag. */

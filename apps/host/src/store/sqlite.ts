@@ -17,7 +17,9 @@ import type {
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
 export type SqliteStore = {
-  [K in Exclude<keyof StateStore, "engine">]: StateStore[K] extends (...args: infer A) => Promise<infer R>
+  [K in Exclude<keyof StateStore, "engine" | "leadership">]-?: StateStore[K] extends (
+    ...args: infer A
+  ) => Promise<infer R>
     ? (...args: A) => R
     : never;
 };

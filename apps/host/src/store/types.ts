@@ -98,6 +98,24 @@ export interface ActionState {
 }
 
 /**
+ * Who reads the stream when several replicas share the state (Postgres): a lease the database enforces,
+ * with a fencing token checked inside every ingest transaction, so a deposed or paused leader can never
+ * commit a cursor or events after another replica took over (its `ingest` rejects with code
+ * `SWITCHYARD_FENCED`). SQLite has none: one host per state folder always reads.
+ */
+export interface Leadership {
+  readonly replicaId: string;
+  /** How long a lease lasts without renewal (ms). */
+  readonly leaseMs: number;
+  /** Take the lease, or renew it when it is ours; true while this replica leads. */
+  acquire(): Promise<boolean>;
+  /** Give the lease up at once (shutdown), so that a standby takes over without waiting for it to expire. */
+  release(): Promise<void>;
+  /** The replica holding an unexpired lease, if any. */
+  leader(): Promise<string | undefined>;
+}
+
+/**
  * The host's durable state: events, deliveries, the stream cursor, dead letters, action states and action
  * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
@@ -105,6 +123,8 @@ export interface ActionState {
 export interface StateStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
+  /** Present when several hosts share this state (Postgres): who reads the stream. */
+  readonly leadership?: Leadership | undefined;
   getCursor(): Promise<string | undefined>;
   /** Write new events, their deliveries and the new cursor in one transaction. */
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;

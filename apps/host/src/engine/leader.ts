@@ -1,0 +1,104 @@
+import { describeError } from "@switchyard/core";
+import type { HostLogger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Leadership } from "../store/types.js";
+import type { StreamStatus } from "./reader.js";
+
+export interface LeaderDeps {
+  /** Undefined for state only this host uses (SQLite): it always reads. */
+  leadership: Leadership | undefined;
+  /** Start reading the stream from the stored cursor; `onFailure` hears why it stopped. Returns `stop`. */
+  read: (onFailure: (error: Error) => void) => Promise<() => Promise<void>>;
+  metrics: Metrics;
+  log: HostLogger;
+  /** Where `leading` is shown (readiness). */
+  status: StreamStatus;
+  /** A failure of the stream with state only this host uses: the host stops (nothing is lost). */
+  fatal: (error: Error) => void;
+}
+
+export interface StreamLeader {
+  /** Stop reading and give the lease up. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads the stream while this host leads. Alone on its state, it leads from start to stop, and a stream or
+ * store failure is fatal. With shared state it renews the lease three times per lease period, reads only
+ * while it holds it, and steps down (stops reading, keeps delivering) when the lease is lost, the database is
+ * unreachable, or its ingest was fenced; a standby takes over from the stored cursor.
+ */
+export function leadStream(deps: LeaderDeps): StreamLeader {
+  const { leadership, metrics, log, status } = deps;
+  let stopReading: (() => Promise<void>) | undefined;
+  let stopped = false;
+  const leading = (value: boolean) => {
+    status.leading = value;
+    metrics.leader.set(value ? 1 : 0);
+  };
+
+  if (!leadership) {
+    const started = deps.read(deps.fatal).then((stop) => {
+      stopReading = stop;
+    });
+    leading(true);
+    return {
+      async stop() {
+        await started;
+        await stopReading?.();
+      },
+    };
+  }
+
+  const stepDown = async (why: string, fields: Record<string, unknown> = {}) => {
+    const stop = stopReading;
+    stopReading = undefined;
+    leading(false);
+    if (stop) {
+      log.warn({ replica: leadership.replicaId, ...fields }, `stepping down as stream leader: ${why}`);
+      await stop();
+    }
+  };
+  const tick = async () => {
+    let holds = false;
+    try {
+      holds = await leadership.acquire();
+    } catch (error) {
+      if (stopReading) await stepDown("the state database is unreachable", { error: describeError(error) });
+      return;
+    }
+    if (!holds) {
+      if (stopReading) await stepDown("another replica holds the lease");
+      return;
+    }
+    if (stopReading || stopped) return;
+    log.info({ replica: leadership.replicaId }, "leading the stream: reading from the stored cursor");
+    leading(true);
+    stopReading = await deps.read((error) => {
+      void stepDown("the stream or the state failed", { error: describeError(error) });
+    });
+  };
+
+  leading(false);
+  let running = Promise.resolve();
+  const timer = setInterval(
+    () => {
+      running = running.then(tick);
+    },
+    Math.max(100, Math.floor(leadership.leaseMs / 3)),
+  );
+  running = running.then(tick);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+      const wasLeading = stopReading !== undefined;
+      const stop = stopReading;
+      stopReading = undefined;
+      await stop?.();
+      leading(false);
+      if (wasLeading) await leadership.release().catch(() => {});
+    },
+  };
+}
