@@ -10,7 +10,8 @@ import { Ingest } from "./engine/ingest.js";
 import { leadStream } from "./engine/leader.js";
 import { Lifecycle } from "./engine/lifecycle.js";
 import { startMaintenance } from "./engine/maintenance.js";
-import { type StreamStatus, startReading, streamHooks } from "./engine/reader.js";
+import { startReading, streamHooks } from "./engine/reader.js";
+import { newStatus, readiness } from "./engine/status.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
@@ -48,17 +49,30 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     log.flush();
   });
   try {
+    const status = newStatus();
+    const metrics = createMetrics();
+    const ops = config.server.enabled
+      ? await startOpsServer({
+          host: config.server.host,
+          port: config.server.port,
+          registry: metrics.registry,
+          readiness: () => readiness(status),
+        })
+      : undefined;
+    if (ops) life.defer(() => ops.close());
+
     mkdirSync(loaded.stateDir, { recursive: true });
     life.defer(lockStateDir(loaded.stateDir));
     const store = await openHostStore(loaded, (error) => life.fail(error)).catch((error: unknown) => {
       throw new Error(`cannot open the state store in ${loaded.stateDir}: ${describeError(error)}`);
     });
     life.defer(() => store.close());
+    status.storeWritable = true;
+    metrics.readFrom(store);
     const recovered = await store.recover();
     const backlog = new Backlog(config.delivery.maxPending);
     backlog.reset(await store.countUnfinished());
 
-    const metrics = createMetrics(() => store);
     const completions = new CompletionWriter(store, (error) =>
       life.fail(
         new Error(
@@ -72,32 +86,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     life.defer(() => closeActions(actions, log));
     const control = new ActionControl({ ...deps, runners, actions: config.actions });
     await control.sync();
-
-    const status: StreamStatus = { connected: false, leading: false };
-    const maintenance = startMaintenance({
-      ...deps,
-      runners,
-      control,
-      dedupeWindowMs: config.delivery.dedupeWindowMs,
-    });
-    const ops = config.server.enabled
-      ? await startOpsServer({
-          host: config.server.host,
-          port: config.server.port,
-          registry: metrics.registry,
-          readiness: () => {
-            // A standby replica is ready when it can deliver: only the leader needs the stream.
-            const checks = {
-              stream: status.connected || !status.leading,
-              store: maintenance.storeWritable(),
-              leader: status.leading,
-            };
-            return { ready: checks.stream && checks.store, checks };
-          },
-        })
-      : undefined;
-    if (ops) life.defer(() => ops.close());
-    life.defer(() => maintenance.stop());
+    const dedupeWindowMs = config.delivery.dedupeWindowMs;
+    life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs }));
     life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 

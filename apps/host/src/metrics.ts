@@ -9,8 +9,10 @@ import {
 import type { StateStore, StoreStats } from "./store/types.js";
 
 /** The host's Prometheus metrics, on a registry of its own. */
-export function createMetrics(store: () => StateStore | undefined) {
+export function createMetrics() {
   const registry = new Registry();
+  /** The store the queue-depth and dead-letter gauges are read from, once it is open. */
+  let store: StateStore | undefined;
   const eventsReceived = countedCounter({
     name: "switchyard_events_received_total",
     help: "Events read from the stream, by type.",
@@ -84,7 +86,7 @@ export function createMetrics(store: () => StateStore | undefined) {
   // Queue depth and dead letters are read from the store when scraped (at most once a second).
   let cached: { at: number; stats: Promise<StoreStats | undefined> } | undefined;
   const stats = () => {
-    const s = store();
+    const s = store;
     if (!s) return undefined;
     if (!cached || Date.now() - cached.at > 1000) {
       // A store that cannot answer leaves the gauges as they were; /metrics still answers.
@@ -135,6 +137,10 @@ export function createMetrics(store: () => StateStore | undefined) {
      */
     track(name: string, held: () => number) {
       actionNames.set(name, held);
+    },
+    /** Read queue depths and dead letters from this store when scraped. */
+    readFrom(opened: StateStore) {
+      store = opened;
     },
   };
 }

@@ -50,9 +50,8 @@ async function receiver() {
         return;
       }
       const id = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: string }).id;
-      let ids = accepted.get(path);
-      if (!ids) accepted.set(path, (ids = new Set()));
-      ids.add(id);
+      const ids = accepted.get(path) ?? new Set<string>();
+      accepted.set(path, ids.add(id));
       res.writeHead(204).end();
     });
   });

@@ -37,7 +37,7 @@ afterEach(async () => {
 
 /** An ingest step with one runner per action; each action records the ids it ran. */
 function setup(actions: Array<{ name: string; events: string[] }>) {
-  const metrics = createMetrics(() => store);
+  const metrics = createMetrics();
   const backlog = new Backlog(1_000_000);
   const completions = new CompletionWriter(store, (error) => writeErrors.push(error));
   writers.push(completions);

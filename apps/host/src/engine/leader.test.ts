@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createMetrics } from "../metrics.js";
 import type { Leadership } from "../store/types.js";
 import { leadStream } from "./leader.js";
-import type { StreamStatus } from "./reader.js";
+import { type HostStatus, newStatus } from "./status.js";
 
 const log = pino({ level: "silent" });
 
@@ -47,13 +47,13 @@ function fakeReader() {
 describe("leadStream", () => {
   it("alone on its state, reads from start to stop, and a failure is fatal", async () => {
     const { reader, read } = fakeReader();
-    const status: StreamStatus = { connected: false, leading: false };
+    const status: HostStatus = newStatus();
     const fatal: Error[] = [];
     const leader = leadStream({
       leadership: undefined,
       read,
       status,
-      metrics: createMetrics(() => undefined),
+      metrics: createMetrics(),
       log,
       fatal: (e) => fatal.push(e),
     });
@@ -68,8 +68,8 @@ describe("leadStream", () => {
   it("with shared state, reads only while it holds the lease, steps down when it loses it, and takes it back", async () => {
     const { lease, leadership } = handLease("a");
     const { reader, read } = fakeReader();
-    const status: StreamStatus = { connected: false, leading: false };
-    const metrics = createMetrics(() => undefined);
+    const status: HostStatus = newStatus();
+    const metrics = createMetrics();
     lease.holder = "b";
     const leader = leadStream({ leadership, read, status, metrics, log, fatal: () => {} });
     try {

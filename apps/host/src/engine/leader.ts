@@ -2,7 +2,7 @@ import { describeError } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Leadership } from "../store/types.js";
-import type { StreamStatus } from "./reader.js";
+import type { HostStatus } from "./status.js";
 
 export interface LeaderDeps {
   /** Undefined for state only this host uses (SQLite): it always reads. */
@@ -12,7 +12,7 @@ export interface LeaderDeps {
   metrics: Metrics;
   log: HostLogger;
   /** Where `leading` is shown (readiness). */
-  status: StreamStatus;
+  status: HostStatus;
   /** A failure of the stream with state only this host uses: the host stops (nothing is lost). */
   fatal: (error: Error) => void;
 }

@@ -3,6 +3,7 @@ import type { StateStore } from "../store/types.js";
 import type { Backlog } from "./backlog.js";
 import type { ActionControl } from "./control.js";
 import type { ActionRunner } from "./runner.js";
+import type { HostStatus } from "./status.js";
 
 export interface MaintenanceDeps {
   store: StateStore;
@@ -11,25 +12,20 @@ export interface MaintenanceDeps {
   control: ActionControl;
   log: HostLogger;
   dedupeWindowMs: number;
-}
-
-export interface Maintenance {
-  /** Whether the store took a write (the heartbeat) in the last 15 s, for /readyz. */
-  storeWritable(): boolean;
-  stop(): void;
+  /** Where the heartbeat's result is shown (readiness). */
+  status: HostStatus;
 }
 
 /** How often each chore runs. */
-const EVERY = { prune: 30_000, heartbeat: 5_000, states: 1_000 };
+const EVERY = { prune: 30_000, heartbeat: 2_000, states: 1_000 };
 
 /**
  * The host's periodic chores: prune the store and recount the backlog, prove the store writable (readiness;
- * with shared state, also this replica's liveness), and apply paused states set from outside. Returns the
- * function that stops them.
+ * with shared state, also this replica's liveness), apply paused states set from outside, and with shared
+ * state make due again the deliveries of replicas whose lease expired. Returns the function that stops them.
  */
-export function startMaintenance(deps: MaintenanceDeps): Maintenance {
-  const { store, backlog, runners, log } = deps;
-  let writtenAt = Date.now();
+export function startMaintenance(deps: MaintenanceDeps): () => void {
+  const { store, backlog, runners, log, status } = deps;
   const every = (ms: number, chore: () => Promise<void>, failure: string) => {
     let running = false;
     const timer = setInterval(async () => {
@@ -59,17 +55,28 @@ export function startMaintenance(deps: MaintenanceDeps): Maintenance {
     every(
       EVERY.heartbeat,
       async () => {
-        await store.touch(Date.now());
-        writtenAt = Date.now();
+        try {
+          await store.touch(Date.now());
+          status.storeWritable = true;
+        } catch (error) {
+          status.storeWritable = false;
+          throw error;
+        }
       },
       "the state store is not writable",
     ),
     every(EVERY.states, () => deps.control.sync(), "could not read the actions' paused states"),
   ];
-  return {
-    storeWritable: () => Date.now() - writtenAt < 15_000,
-    stop: () => {
-      for (const timer of timers) clearInterval(timer);
-    },
+  const shared = store.leadership;
+  if (shared) {
+    const recover = async () => {
+      const recovered = await store.recover();
+      if (recovered > 0)
+        log.warn({ recovered }, "deliveries of a replica that stopped renewing run again here");
+    };
+    timers.push(every(shared.leaseMs, recover, "could not recover the deliveries of expired replicas"));
+  }
+  return () => {
+    for (const timer of timers) clearInterval(timer);
   };
 }

@@ -6,6 +6,7 @@ import type { EventSource } from "../source.js";
 import type { Backlog } from "./backlog.js";
 import type { Ingest } from "./ingest.js";
 import { type ActionRunner, READ_AHEAD } from "./runner.js";
+import type { HostStatus } from "./status.js";
 
 export interface ReaderDeps {
   source: EventSource;
@@ -108,16 +109,9 @@ class RoomWaiter {
   }
 }
 
-/** What the host shows of the stream (readiness, metrics). */
-export interface StreamStatus {
-  connected: boolean;
-  /** Whether this host reads the stream now (always, alone on its state; the lease holder, when shared). */
-  leading: boolean;
-}
-
 /** The stream client's hooks: metrics and log lines, and the connected flag. */
 export function streamHooks(
-  status: StreamStatus,
+  status: HostStatus,
   metrics: Metrics,
   log: HostLogger,
   redact: (text: string) => string,

@@ -1,0 +1,25 @@
+import type { Readiness } from "../server.js";
+
+/** What the host shows of itself on /readyz, kept up to date by the parts that know. */
+export interface HostStatus {
+  /** The stream is connected (reader). */
+  connected: boolean;
+  /** This host reads the stream now: always, alone on its state; the lease holder, when shared (leader). */
+  leading: boolean;
+  /** The store took the last write (maintenance's heartbeat; false until the store is open). */
+  storeWritable: boolean;
+}
+
+export function newStatus(): HostStatus {
+  return { connected: false, leading: false, storeWritable: false };
+}
+
+/** Ready when the store takes writes and, for the leader, the stream is connected: a standby only delivers. */
+export function readiness(status: HostStatus): Readiness {
+  const checks = {
+    stream: status.connected || !status.leading,
+    store: status.storeWritable,
+    leader: status.leading,
+  };
+  return { ready: checks.stream && checks.store, checks };
+}
