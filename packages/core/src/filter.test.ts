@@ -70,7 +70,9 @@ describe("compileFilter", () => {
 
   it("explains why an event fails, and nothing when it passes", () => {
     const filter = compileFilter({ "data.object.email": { endsWith: "@globex.com" } });
-    expect(filter.explain(event)).toBe('data.object.email is "ada@acme.com", expected to end with "@globex.com"');
+    expect(filter.explain(event)).toBe(
+      'data.object.email is "ada@acme.com", expected to end with "@globex.com"',
+    );
     expect(compileFilter({ type: "user.created" }).explain(event)).toBeUndefined();
     expect(compileFilter({ a0purpose: "test" }).explain(event)).toBe('a0purpose is absent, expected "test"');
     expect(compileFilter({ any: [{ type: "x.y" }, { not: { type: "user.created" } }] }).explain(event)).toBe(
@@ -87,11 +89,21 @@ describe("compileFilter", () => {
 
 describe("validateFilter", () => {
   it.each<[string, unknown, Array<string | number>, RegExp]>([
-    ["an unknown operator", { "data.object.email": { endWith: "@acme.com" } }, ["data.object.email", "endWith"], /unknown operator "endWith"/],
+    [
+      "an unknown operator",
+      { "data.object.email": { endWith: "@acme.com" } },
+      ["data.object.email", "endWith"],
+      /unknown operator "endWith"/,
+    ],
     ["a malformed path", { "data..x": 1 }, ["data..x"], /not a valid field path/],
     ["a path ending in a dot", { "data.": 1 }, ["data."], /not a valid field path/],
     ["an empty path", { "": 1 }, [""], /cannot be empty/],
-    ["a string for a number", { "data.object.logins_count": { gt: "3" } }, ["data.object.logins_count", "gt"], /takes a number/],
+    [
+      "a string for a number",
+      { "data.object.logins_count": { gt: "3" } },
+      ["data.object.logins_count", "gt"],
+      /takes a number/,
+    ],
     ["a number for startsWith", { type: { startsWith: 1 } }, ["type", "startsWith"], /takes a string/],
     ["a non-list for in", { type: { in: "user.created" } }, ["type", "in"], /takes a list/],
     ["a non-boolean exists", { type: { exists: "yes" } }, ["type", "exists"], /true or false/],
@@ -99,7 +111,12 @@ describe("validateFilter", () => {
     ["a bare list", { type: ["a", "b"] }, ["type"], /use \{ in: \[\.\.\.\] \}/],
     ["an empty condition", { type: {} }, ["type"], /at least one condition/],
     ["an empty all", { all: [] }, ["all"], /non-empty list/],
-    ["a bad filter inside any", { any: [{ type: "x" }, { "a..b": 1 }] }, ["any", 1, "a..b"], /not a valid field path/],
+    [
+      "a bad filter inside any",
+      { any: [{ type: "x" }, { "a..b": 1 }] },
+      ["any", 1, "a..b"],
+      /not a valid field path/,
+    ],
     ["a bad filter inside not", { not: { type: { foo: 1 } } }, ["not", "type", "foo"], /unknown operator/],
     ["not an object", "user.created", [], /must be an object/],
     ["an empty filter", {}, [], /must not be empty/],

@@ -25,6 +25,7 @@ export type {
 } from "./events.js";
 export { isEventType, isKnownEvent } from "./events.js";
 export type { Deadline, ExecuteOptions, Outcome } from "./execute.js";
+export { executeAction, runAttempt } from "./execute.js";
 export type {
   CompiledFilter,
   EventFilter,
@@ -33,7 +34,6 @@ export type {
   FilterScalar,
 } from "./filter.js";
 export { compileFilter, fieldPathError, validateFilter } from "./filter.js";
-export { executeAction, runAttempt } from "./execute.js";
 export type * from "./objects.js";
 export type { EventParseResult, ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
 export { ParseError, parseCloudEvent, parseStreamMessage } from "./parse.js";

@@ -101,7 +101,11 @@ function checkEvent(value: unknown, prefix: string): EventParseResult {
     // Only `data` deviates (the id, type and time are sound): an event is never dropped for a field Auth0
     // changed. Its path is reported without the message prefix, as it is within the event.
     if (!object.success) {
-      return { ok: true, value: value as UnknownAuth0Event, invalid: fromZod(object.error, "data.object").error.message };
+      return {
+        ok: true,
+        value: value as UnknownAuth0Event,
+        invalid: fromZod(object.error, "data.object").error.message,
+      };
     }
   }
   // The schemas only check (no defaults, no transforms), so the input is the event: return it rather than

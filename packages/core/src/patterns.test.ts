@@ -61,10 +61,7 @@ describe("patterns", () => {
     [[...EVENT_TYPES]],
     [["user.*"]],
     [["user.deleted", "organization.member.*"]],
-  ])(
-    "asks for everything for %j",
-    (patterns) => {
-      expect(expandEventTypes(patterns)).toEqual({ all: true });
-    },
-  );
+  ])("asks for everything for %j", (patterns) => {
+    expect(expandEventTypes(patterns)).toEqual({ all: true });
+  });
 });
