@@ -100,7 +100,9 @@ function checkFilter(value: unknown, at: Array<string | number>, issues: FilterI
         issues.push({ path: here, message: `\`${key}\` takes a non-empty list of filters` });
         continue;
       }
-      item.forEach((sub, index) => checkFilter(sub, [...here, index], issues));
+      item.forEach((sub, index) => {
+        checkFilter(sub, [...here, index], issues);
+      });
     } else if (key === "not") {
       checkFilter(item, here, issues);
     } else {
