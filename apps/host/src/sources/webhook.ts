@@ -230,10 +230,12 @@ export async function startWebhookSource(
   // Slow or stuck clients must not hold sockets forever; Auth0 sends a whole small body at once.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
-  server.on("clientError", (_error, socket) => {
-    metrics.refused.labels("bad_request").inc();
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy();
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    // A client that went away is not a bad request; a request Node could not parse is.
+    const gone = error.code === "ECONNRESET" || !socket.writable;
+    metrics.refused.labels(gone ? "aborted" : "bad_request").inc();
+    if (gone) socket.destroy();
+    else socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
   });
 
   await new Promise<void>((ready, fail) => {
