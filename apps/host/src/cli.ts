@@ -191,6 +191,9 @@ withConfig(
       ? `queued test event ${result.eventId} (${type}) for: ${result.actions.join(", ")}\n`
       : `test event ${result.eventId} (${type}) matches no action that takes test events\n`,
   );
+  for (const f of result.filtered) {
+    process.stdout.write(`  filtered out by actions[${f.index}].filter (${f.action}): ${f.reason}\n`);
+  }
 });
 
 registerNewPlugin(program);

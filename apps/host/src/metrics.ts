@@ -24,6 +24,12 @@ export function createMetrics() {
     help: "Events dropped because their id was already seen.",
     registers: [registry],
   });
+  const invalid = countedCounter({
+    name: "switchyard_events_invalid_total",
+    help: "Events delivered as they are although their data deviates from the schema of their type, by type.",
+    labelNames: ["type"] as const,
+    registers: [registry],
+  });
   const malformed = new Counter({
     name: "switchyard_stream_malformed_total",
     help: "Stream frames skipped because they were malformed.",
@@ -120,6 +126,8 @@ export function createMetrics() {
     registry,
     eventsReceived,
     duplicates,
+    /** `invalid.labels(type).inc()`: an event delivered although its `data` deviates from its type's schema. */
+    invalid,
     malformed,
     reconnects,
     streamErrors,

@@ -10,12 +10,23 @@ import { openStore } from "./store/open.js";
 export async function sendTestEvent(
   loaded: LoadedConfig,
   type: string,
-): Promise<{ eventId: string; actions: string[] }> {
+): Promise<{
+  eventId: string;
+  actions: string[];
+  /** Actions that subscribe to the type but whose `filter` rejected the event, with the filter's reason. */
+  filtered: Array<{ action: string; index: number; reason: string }>;
+}> {
   const event = createEventFactory({ seed: Date.now() % 2 ** 31, start: new Date() }).event(type, {
     a0purpose: "test",
   });
-  const specs = loaded.config.actions.filter((a) => a.enabled).map((a) => new ActionMatcher(a));
-  const matching = specs.filter((spec) => spec.accepts(event));
+  const specs = loaded.config.actions.flatMap((a, index) =>
+    a.enabled ? [{ index, matcher: new ActionMatcher(a) }] : [],
+  );
+  const matching = specs.map((s) => s.matcher).filter((spec) => spec.accepts(event));
+  const filtered = specs.flatMap(({ index, matcher }) => {
+    const reason = matcher.filteredOut(event);
+    return reason === undefined ? [] : [{ action: matcher.name, index, reason }];
+  });
   const store = await openStore(loaded);
   try {
     await store.ingest(
@@ -35,5 +46,5 @@ export async function sendTestEvent(
   } finally {
     await store.close();
   }
-  return { eventId: event.id, actions: matching.map((spec) => spec.name) };
+  return { eventId: event.id, actions: matching.map((spec) => spec.name), filtered };
 }

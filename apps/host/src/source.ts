@@ -1,5 +1,5 @@
 import { type StreamHooks, type StreamItem, streamBatches } from "@switchyard/auth0-events";
-import { expandEventTypes } from "@switchyard/core";
+import { ConfigError, expandEventTypes } from "@switchyard/core";
 import type { ActionConfig, SwitchyardConfig } from "./config/schema.js";
 
 /** Where events come from. The host reads one stream for all its actions. */
@@ -10,7 +10,11 @@ export interface EventSource {
   describe: string;
 }
 
-/** The stream's `event_type` filter: only what the enabled actions subscribe to (undefined = all). */
+/**
+ * The stream's `event_type` filter (undefined = all): the exact types the enabled actions subscribe to when
+ * every pattern is an exact known type. A prefix or `*` asks for everything, so that a type Auth0 adds
+ * later reaches it; the host matches every event against each action's patterns anyway.
+ */
 export function subscribedTypes(actions: readonly ActionConfig[]): string[] | undefined {
   const expanded = expandEventTypes(actions.filter((a) => a.enabled).flatMap((a) => a.events));
   return expanded.all ? undefined : expanded.types;
@@ -19,6 +23,7 @@ export function subscribedTypes(actions: readonly ActionConfig[]): string[] | un
 /** The tenant's event stream, as the config describes it. */
 export function auth0Source(config: SwitchyardConfig): EventSource {
   const auth0 = config.source.auth0;
+  if (!auth0) throw new ConfigError("the config has no source.auth0: the tenant's event stream is not read");
   const eventTypes = subscribedTypes(config.actions);
   const auth = auth0.token
     ? { token: auth0.token }

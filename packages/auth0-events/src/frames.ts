@@ -116,6 +116,10 @@ export class FrameReader {
       if (raw !== undefined) rememberEventJson(value.event, raw);
     }
     this.items.push(value);
+    if (value.kind === "event" && value.invalid !== undefined) {
+      const { offset, event, invalid } = value;
+      call(() => this.hooks.onInvalid?.({ offset, event, reason: invalid }));
+    }
     if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(value));
   }
 }

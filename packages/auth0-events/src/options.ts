@@ -1,10 +1,15 @@
-import type { Auth0Event } from "@switchyard/core";
+import type { Auth0Event, UnknownAuth0Event } from "@switchyard/core";
 import { ConfigError } from "@switchyard/core";
 import type { Dispatcher } from "undici";
 
 /** One item of the stream: an event, or an offset-only heartbeat that only moves the cursor. */
 export type StreamItem =
-  | { kind: "event"; offset: string; event: Auth0Event }
+  | { kind: "event"; offset: string; event: Auth0Event; invalid?: undefined }
+  /**
+   * An event of a known type whose `data` deviates from this version's schema (Auth0 changed a field). Its
+   * envelope is sound, so it is yielded as it is, typed as unvalidated; `invalid` says what deviates.
+   */
+  | { kind: "event"; offset: string; event: UnknownAuth0Event; invalid: string }
   | { kind: "offset"; offset: string };
 
 /** Callbacks for metrics and logs; a hook that throws is ignored, it never breaks the stream. */
@@ -17,7 +22,12 @@ export interface StreamHooks {
   onBytes?(bytes: number): void;
   /** Every item, as it is parsed. */
   onMessage?(item: StreamItem): void;
-  /** A frame that was skipped: bad JSON or a shape that failed validation. */
+  /**
+   * An event yielded although its `data` deviates from the schema of its known type (the item carries
+   * `invalid` too); count it, log it: the code reading such events may need an upgrade.
+   */
+  onInvalid?(info: { offset: string; event: UnknownAuth0Event; reason: string }): void;
+  /** A frame that was skipped: bad JSON, or an envelope that is not a CloudEvent. */
   onMalformed?(info: { offset: string | undefined; error: Error; raw: string }): void;
   /** Every retryable failure (network, idle connection, error frame, 5xx, 429) before a reconnect. */
   onError?(error: Error): void;

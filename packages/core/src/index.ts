@@ -26,8 +26,16 @@ export type {
 export { isEventType, isKnownEvent } from "./events.js";
 export type { Deadline, ExecuteOptions, Outcome } from "./execute.js";
 export { executeAction, runAttempt } from "./execute.js";
+export type {
+  CompiledFilter,
+  EventFilter,
+  FilterConditions,
+  FilterIssue,
+  FilterScalar,
+} from "./filter.js";
+export { compileFilter, fieldPathError, validateFilter } from "./filter.js";
 export type * from "./objects.js";
-export type { ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
+export type { EventParseResult, ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
 export { ParseError, parseCloudEvent, parseStreamMessage } from "./parse.js";
 export { createMatcher, expandEventTypes, matchesPattern, patternError } from "./patterns.js";
 export type { BackoffOptions } from "./retry.js";

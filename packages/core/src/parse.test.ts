@@ -70,14 +70,27 @@ describe("parseStreamMessage", () => {
     expect(result.ok && result.value.kind === "event" && result.value.event).toEqual(event);
   });
 
-  it("names the path that failed", () => {
+  it("delivers a known type whose data.object deviates, marked invalid with the path", () => {
     const message = userCreated();
     delete (message.event.data as { object: Record<string, unknown> }).object.user_id;
     const result = parseStreamMessage(JSON.stringify(message), "user.created");
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.error.path).toBe("event.data.object.user_id");
-    expect(result.error.message).toMatch(/^event\.data\.object\.user_id: /);
+    expect(result.ok).toBe(true);
+    if (!result.ok || result.value.kind !== "event") throw new Error("expected an event");
+    expect(result.value.invalid).toMatch(/^data\.object\.user_id: /);
+    expect(result.value.event).toEqual(message.event);
+    expect(result.value.offset).toBe(message.offset);
+  });
+
+  it("marks a bad identity inside data.object invalid, with its path", () => {
+    const result = parseStreamMessage(JSON.stringify(withObject({ identities: [{ provider: 1 }] })));
+    expect(result.ok && result.value.kind === "event" && result.value.invalid).toMatch(
+      /^data\.object\.identities\[0\]\.connection: /,
+    );
+  });
+
+  it("leaves a valid event unmarked", () => {
+    const result = parseStreamMessage(lines[0]!);
+    expect(result.ok && result.value.kind === "event" && result.value.invalid).toBeUndefined();
   });
 
   it.each([
@@ -95,9 +108,9 @@ describe("parseStreamMessage", () => {
       "event.id",
     ],
     [
-      "a bad identity",
-      JSON.stringify(withObject({ identities: [{ provider: 1 }] })),
-      "event.data.object.identities[0].connection",
+      "a data.object that is not an object",
+      JSON.stringify({ offset: "x", event: { ...userCreated().event, data: { object: 3 } } }),
+      "event.data.object",
     ],
     [
       "an unknown type without data",
@@ -140,6 +153,14 @@ describe("parseCloudEvent", () => {
   it("parses a bare CloudEvent, as webhook destinations receive it", () => {
     const result = parseCloudEvent(JSON.stringify(userCreated().event));
     expect(result.ok && result.value.id).toBe(userCreated().event.id);
+  });
+
+  it("accepts a known type whose data deviates, marked invalid", () => {
+    const event = userCreated().event;
+    (event.data as { object: Record<string, unknown> }).object.identities = "none";
+    const result = parseCloudEvent(event);
+    expect(result.ok && result.invalid).toMatch(/^data\.object\.identities: /);
+    expect(result.ok && result.value).toBe(event);
   });
 
   it("names the path without a prefix", () => {

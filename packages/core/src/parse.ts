@@ -1,12 +1,18 @@
 import type { z } from "zod";
 import { SwitchyardError } from "./errors.js";
 import { isKnownEventType } from "./event-types.js";
-import type { Auth0Event } from "./events.js";
+import type { Auth0Event, UnknownAuth0Event } from "./events.js";
 import { envelopeSchema, errorFrameSchema, objectSchemas, offsetSchema } from "./schema.js";
 
 /** A message of the stream, after its `data:` line was parsed and checked. */
 export type StreamMessage =
-  | { kind: "event"; offset: string; event: Auth0Event }
+  | { kind: "event"; offset: string; event: Auth0Event; invalid?: undefined }
+  /**
+   * An event of a known type whose `data` does not match this version's schema of it (Auth0 changed a
+   * field): its envelope is a valid CloudEvent, so it is delivered as it is, typed as unvalidated, with
+   * `invalid` saying what deviates (`data.object.user_id: expected string, received number`).
+   */
+  | { kind: "event"; offset: string; event: UnknownAuth0Event; invalid: string }
   | { kind: "offset"; offset: string }
   | { kind: "error"; offset: string | undefined; error: StreamErrorBody };
 
@@ -29,10 +35,19 @@ export class ParseError extends SwitchyardError {
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ParseError };
 
 /**
- * Parse and check one CloudEvent (a JSON string or an already parsed value). Unknown event types are
- * accepted when the envelope is valid.
+ * A checked CloudEvent. `invalid` is set when the envelope is valid but the `data` of a known type deviates
+ * from its schema: the event is still usable (typed as unvalidated), and `invalid` says what deviates.
  */
-export function parseCloudEvent(input: unknown): ParseResult<Auth0Event> {
+export type EventParseResult =
+  | { ok: true; value: Auth0Event; invalid?: undefined }
+  | { ok: true; value: UnknownAuth0Event; invalid: string }
+  | { ok: false; error: ParseError };
+
+/**
+ * Parse and check one CloudEvent (a JSON string or an already parsed value). Unknown event types are
+ * accepted when the envelope is valid; so is a known type whose `data` deviates, marked `invalid`.
+ */
+export function parseCloudEvent(input: unknown): EventParseResult {
   const json = decode(input);
   if (!json.ok) return json;
   return checkEvent(json.value, "");
@@ -68,16 +83,30 @@ export function parseStreamMessage(data: unknown, eventName?: string): ParseResu
   if (eventName !== undefined && eventName !== "message" && eventName !== event.value.type) {
     return fail("event.type", `"${event.value.type}" does not match the frame's event name "${eventName}"`);
   }
+  if (event.invalid !== undefined) {
+    return {
+      ok: true,
+      value: { kind: "event", offset: offset.data, event: event.value, invalid: event.invalid },
+    };
+  }
   return { ok: true, value: { kind: "event", offset: offset.data, event: event.value } };
 }
 
-function checkEvent(value: unknown, prefix: string): ParseResult<Auth0Event> {
+function checkEvent(value: unknown, prefix: string): EventParseResult {
   const envelope = envelopeSchema.safeParse(value);
   if (!envelope.success) return fromZod(envelope.error, prefix);
   const type = envelope.data.type;
   if (isKnownEventType(type)) {
     const object = objectSchemas[type].safeParse(envelope.data.data.object);
-    if (!object.success) return fromZod(object.error, join(prefix, "data.object"));
+    // Only `data` deviates (the id, type and time are sound): an event is never dropped for a field Auth0
+    // changed. Its path is reported without the message prefix, as it is within the event.
+    if (!object.success) {
+      return {
+        ok: true,
+        value: value as UnknownAuth0Event,
+        invalid: fromZod(object.error, "data.object").error.message,
+      };
+    }
   }
   // The schemas only check (no defaults, no transforms), so the input is the event: return it rather than
   // zod's copy, which halves what each event allocates.

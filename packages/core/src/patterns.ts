@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type KnownEventType } from "./event-types.js";
+import { EVENT_TYPES, isKnownEventType, type KnownEventType } from "./event-types.js";
 
 // A subscription pattern is `*` (every type, known or not), an exact type (`user.created`), or a prefix
 // (`organization.*`: every type under `organization.` at any depth).
@@ -45,23 +45,17 @@ export function matchesPattern(pattern: string, type: string): boolean {
 
 /**
  * The exact `event_type` values to ask the stream for, so that every pattern gets what it subscribed to.
- * `{ all: true }` (ask for everything) when a pattern is `*` or names types this version does not know,
- * since the stream only accepts known types and would otherwise withhold them.
+ * `{ all: true }` (ask for everything, and let the host match locally) unless every pattern is an exact type
+ * this version knows: the stream accepts only known types, so a prefix such as `user.*` expanded to today's
+ * types would withhold a `user.…` type Auth0 adds tomorrow.
  */
 export function expandEventTypes(
   patterns: readonly string[],
 ): { all: true } | { all: false; types: KnownEventType[] } {
-  const wanted = new Set<KnownEventType>();
+  const wanted = new Set<string>();
   for (const pattern of patterns) {
-    const matches = EVENT_TYPES.filter((type) => matchesPattern(pattern, type));
-    if (
-      pattern === "*" ||
-      matches.length === 0 ||
-      (!pattern.endsWith(".*") && !matches.includes(pattern as KnownEventType))
-    ) {
-      return { all: true };
-    }
-    for (const type of matches) wanted.add(type);
+    if (!isKnownEventType(pattern)) return { all: true };
+    wanted.add(pattern);
   }
   if (wanted.size === EVENT_TYPES.length) return { all: true };
   return { all: false, types: EVENT_TYPES.filter((type) => wanted.has(type)) };

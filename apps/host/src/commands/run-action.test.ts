@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { type FakeServer, startFakeServer } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../test/cli.js";
-import { loadEvent, parseSecrets, runActionOnce } from "./run-action.js";
+import { formatReport, loadEvent, parseSecrets, runActionOnce } from "./run-action.js";
 
 const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 const NOTIFY = fileURLToPath(new URL("../../test/fixtures/issue-config/actions/notify.js", import.meta.url));
@@ -190,6 +190,31 @@ describe("runActionOnce", () => {
     await expect(
       runActionOnce("@switchyard/plugin-http", { event: "user.created", with: "{x" }),
     ).rejects.toThrow("--with is not valid JSON");
+  });
+
+  it("says when --filter rejects the event, and does not run the action", async () => {
+    const event = join(dir, "acme-user.json");
+    writeFileSync(event, JSON.stringify({ ...loadEvent("user.created", dir).event, a0purpose: "test" }));
+    const filtered = await runActionOnce(join(dir, "throw.js"), {
+      event,
+      filter: JSON.stringify({ not: { a0purpose: "test" } }),
+    });
+    expect(filtered).toMatchObject({
+      status: "filtered",
+      message: "filtered out by --filter: matches a `not` filter",
+    });
+    expect(formatReport(filtered)).toContain(
+      "outcome:  filtered (the host would not deliver it to this action",
+    );
+    const passes = await runActionOnce(join(dir, "ok.js"), {
+      event,
+      filter: JSON.stringify({ a0purpose: "test" }),
+      secret: [`TOKEN=${SECRET}`],
+    });
+    expect(passes.status).toBe("delivered");
+    await expect(
+      runActionOnce(join(dir, "ok.js"), { event, filter: JSON.stringify({ type: { startWith: "user." } }) }),
+    ).rejects.toThrow(/invalid --filter: type\.startWith: unknown operator "startWith"/);
   });
 
   it("resolves a relative action from the --config file's folder", async () => {

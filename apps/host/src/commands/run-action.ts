@@ -5,12 +5,15 @@ import {
   type Action,
   type Auth0Event,
   ConfigError,
+  compileFilter,
   describeError,
   EVENT_TYPES,
+  type EventFilter,
   isKnownEventType,
   parseCloudEvent,
   parseStreamMessage,
   TimeoutError,
+  validateFilter,
   validateOptions,
 } from "@switchyard/core";
 import { type CapturedLog, createEventFactory, runAction } from "@switchyard/testing";
@@ -34,6 +37,8 @@ export interface RunActionCommandOptions {
   with?: string;
   timeout?: number;
   attempt?: number;
+  /** An action's `filter`, as JSON: an event it rejects is reported as filtered out, and the action not run. */
+  filter?: string;
   /** Resolve the plugin from this config file's folder rather than the cwd. */
   config?: string;
   json?: boolean;
@@ -49,7 +54,8 @@ export interface ConsoleLine {
 export interface ActionReport {
   action: string;
   event: { type: string; id: string; source: string };
-  status: "delivered" | "retryable" | "permanent";
+  /** `filtered`: the `--filter` rejected the event, so the host would not deliver it; the action did not run. */
+  status: "delivered" | "retryable" | "permanent" | "filtered";
   durationMs: number;
   message?: string;
   retryAfterMs?: number;
@@ -156,6 +162,20 @@ export async function runActionOnce(
   );
   const baseDir = options.config ? dirname(resolve(cwd, options.config)) : cwd;
   const { event, source } = loadEvent(options.event, cwd);
+  const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
+  const rejected = filter?.explain(event);
+  if (rejected !== undefined) {
+    const report: ActionReport = {
+      action: spec,
+      event: { type: event.type, id: event.id, source },
+      status: "filtered",
+      durationMs: 0,
+      message: `filtered out by --filter: ${rejected}`,
+      logs: [],
+      console: [],
+    };
+    return redactConfig(report, redact);
+  }
   let loaded: Awaited<ReturnType<typeof loadAction>>;
   try {
     loaded = await loadAction(spec, baseDir, pluginOptions);
@@ -191,6 +211,21 @@ export async function runActionOnce(
     console: captured.lines,
   };
   return redactConfig(report, redact);
+}
+
+function parseFilter(text: string): ReturnType<typeof compileFilter> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${PREFIX} --filter is not valid JSON`);
+  }
+  const issues = validateFilter(value);
+  if (issues.length > 0) {
+    const list = issues.map((i) => `${i.path.length ? `${i.path.join(".")}: ` : ""}${i.message}`);
+    throw new ConfigError(`${PREFIX} invalid --filter: ${list.join("; ")}`);
+  }
+  return compileFilter(value as EventFilter);
 }
 
 function parseWith(text: string): Record<string, unknown> {
@@ -263,6 +298,7 @@ const EXPLAIN = {
   delivered: "",
   retryable: " (the host would retry it, and dead-letter it after the last attempt)",
   permanent: " (the host would dead-letter it without retrying)",
+  filtered: " (the host would not deliver it to this action; the action did not run)",
 } as const;
 
 /** The report for people. */
@@ -270,9 +306,12 @@ export function formatReport(report: ActionReport): string {
   const lines = [
     `action:   ${report.action}`,
     `event:    ${report.event.type} ${report.event.id} (${report.event.source})`,
-    `outcome:  ${report.status} in ${report.durationMs} ms${EXPLAIN[report.status]}`,
+    report.status === "filtered"
+      ? `outcome:  filtered${EXPLAIN.filtered}`
+      : `outcome:  ${report.status} in ${report.durationMs} ms${EXPLAIN[report.status]}`,
   ];
-  if (report.message !== undefined) lines.push(`error:    ${report.message}`);
+  const label = report.status === "filtered" ? "reason:  " : "error:   ";
+  if (report.message !== undefined) lines.push(`${label} ${report.message}`);
   for (const frame of report.stack ?? []) lines.push(`            ${frame}`);
   if (report.retryAfterMs !== undefined)
     lines.push(`retry in: ${report.retryAfterMs} ms (asked by the action)`);
@@ -317,6 +356,7 @@ export function registerRunAction(program: Command): void {
       [],
     )
     .option("-w, --with <json>", "the plugin's options, as JSON")
+    .option("-f, --filter <json>", "the action's filter, as JSON: say so when it rejects the event")
     .option("-t, --timeout <ms>", "the attempt's time budget", positiveInt(15 * 60_000), DEFAULT_TIMEOUT_MS)
     .option("--attempt <n>", "api.attempt (2 = the first retry)", positiveInt(1_000), 1)
     .option("-c, --config <file>", "resolve the action from this config file's folder")
@@ -325,6 +365,6 @@ export function registerRunAction(program: Command): void {
       const report = await runActionOnce(spec, options);
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       // An action that hangs may hold timers or sockets open: the outcome is known, so leave now.
-      process.exit(report.status === "delivered" ? 0 : 1);
+      process.exit(report.status === "delivered" || report.status === "filtered" ? 0 : 1);
     });
 }

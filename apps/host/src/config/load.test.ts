@@ -146,7 +146,7 @@ export default defineConfig({
 `,
     );
     const loaded = await loadConfig(file, {});
-    expect(loaded.config.source.auth0.token).toBe("dev-token");
+    expect(loaded.config.source.auth0?.token).toBe("dev-token");
     expect(loaded.config.actions[0]!.retry).toMatchObject({ maxAttempts: 2, initialDelayMs: 1000 });
   });
 

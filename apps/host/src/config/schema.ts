@@ -1,4 +1,4 @@
-import { patternError } from "@switchyard/core";
+import { type EventFilter, patternError, validateFilter } from "@switchyard/core";
 import { z } from "zod";
 
 const duration = z.number().int().nonnegative();
@@ -51,6 +51,61 @@ const pattern = z.string().superRefine((value, ctx) => {
   if (error) ctx.addIssue({ code: "custom", message: error });
 });
 
+/** An action's content filter, checked down to the offending operator (see core's filter.ts). */
+const filterSchema = z
+  .custom<EventFilter>(() => true)
+  .superRefine((value, ctx) => {
+    for (const issue of validateFilter(value)) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    }
+  });
+
+/** A header name as HTTP (and Auth0's `custom_header`) allows it. */
+const HEADER_NAME = /^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/;
+
+const webhookSource = z.strictObject({
+  port: z.number().int().min(0).max(65_535),
+  /** Listen address; 127.0.0.1 unless set (put a TLS-terminating proxy in front, or set `tls`). */
+  host: z.string().min(1).default("127.0.0.1"),
+  /** The path Auth0 POSTs to, e.g. `/auth0/events`. */
+  path: z.string().regex(/^\/[^?#\s]*$/, 'must be a URL path starting with "/", e.g. /auth0/events'),
+  /** As the Event Stream's `webhook_authorization`: exactly one of `bearer`, `basic`, `header`. */
+  auth: z
+    .strictObject({
+      bearer: z.string().min(8, "must be at least 8 characters").optional(),
+      basic: z
+        .strictObject({
+          username: z.string().min(1),
+          password: z.string().min(8, "must be at least 8 characters"),
+        })
+        .optional(),
+      header: z
+        .strictObject({
+          name: z.string().regex(HEADER_NAME, "must be an HTTP header name, e.g. x-switchyard-key"),
+          value: z.string().min(8, "must be at least 8 characters"),
+        })
+        .optional(),
+    })
+    .superRefine((auth, ctx) => {
+      const given = [auth.bearer, auth.basic, auth.header].filter((a) => a !== undefined).length;
+      if (given !== 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: "needs exactly one of `bearer`, `basic` or `header`, as the Event Stream sends it",
+        });
+      }
+    }),
+  /** PEM files (relative to the config file): serve HTTPS; without it, plain HTTP. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Bodies larger than this are refused with 413. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+});
+
 export const retrySchema = z.strictObject({
   /** Attempts in all, the first included, before a delivery is dead-lettered. */
   maxAttempts: z.number().int().min(1).max(1000).default(8),
@@ -83,6 +138,8 @@ export const actionSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1024).default(16),
   /** Deliver one key's events one at a time, in stream order: `user`, `organization`, or a dotted path. */
   orderBy: z.string().min(1).optional(),
+  /** Select events by content: `{ "data.object.email": { endsWith: "@acme.com" } }` (apps/host/README.md). */
+  filter: filterSchema.optional(),
   /** Whether test events (`a0purpose: "test"`) reach this action. */
   testEvents: z.boolean().default(true),
   enabled: z.boolean().default(true),
@@ -94,7 +151,14 @@ export const actionSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    source: z.strictObject({ auth0: auth0Source }),
+    /** Where events come from: the tenant's stream, Auth0's webhook deliveries, or both. */
+    source: z
+      .strictObject({ auth0: auth0Source.optional(), webhook: webhookSource.optional() })
+      .superRefine((source, ctx) => {
+        if (source.auth0 === undefined && source.webhook === undefined) {
+          ctx.addIssue({ code: "custom", message: "needs `auth0` (the event stream), `webhook`, or both" });
+        }
+      }),
     /** Folder of the state database, relative to the config file. */
     state: z.string().min(1).default("./.switchyard"),
     server: z
@@ -164,6 +228,7 @@ export type SwitchyardConfigInput = z.input<typeof configSchema>;
 export type SwitchyardConfig = z.output<typeof configSchema>;
 export type ActionConfig = z.output<typeof actionSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
+export type WebhookSourceConfig = z.output<typeof webhookSource>;
 
 /** Type your `switchyard.config.ts`: `export default defineConfig({ … })`. */
 export function defineConfig(config: SwitchyardConfigInput): SwitchyardConfigInput {

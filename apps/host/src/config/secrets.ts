@@ -13,8 +13,12 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
     if (typeof value === "string" && value.length >= 4) found.add(value);
   };
   for (const [value, variable] of fromEnv) if (SECRET_KEY.test(variable)) add(value);
-  add(config.source.auth0.token);
-  add(config.source.auth0.clientSecret);
+  add(config.source.auth0?.token);
+  add(config.source.auth0?.clientSecret);
+  const webhook = config.source.webhook?.auth;
+  add(webhook?.bearer);
+  add(webhook?.basic?.password);
+  add(webhook?.header?.value);
   const walk = (node: unknown, secretKey: boolean) => {
     if (typeof node === "string") {
       if (secretKey) add(node);

@@ -1,24 +1,41 @@
-import { type Auth0Event, createMatcher } from "@switchyard/core";
+import { type Auth0Event, type CompiledFilter, compileFilter, createMatcher } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
 import { orderKeyFor } from "./order-key.js";
 
-/** Which events an action gets (its patterns and its test-event setting), and their ordering key. */
+/**
+ * Which events an action gets (its patterns, its test-event setting and its content filter), and their
+ * ordering key. An event it does not accept gets no delivery at all.
+ */
 export class ActionMatcher {
   readonly name: string;
   readonly ordered: boolean;
   private readonly matches: (type: string) => boolean;
+  private readonly filter: CompiledFilter | undefined;
   private readonly orderKey: ((event: Auth0Event) => string | null) | undefined;
 
   constructor(private readonly config: ActionConfig) {
     this.name = config.name;
     this.ordered = config.orderBy !== undefined;
     this.matches = createMatcher(config.events);
+    // The config was validated when it loaded, so compiling cannot fail here.
+    this.filter = config.filter ? compileFilter(config.filter) : undefined;
     this.orderKey = config.orderBy ? orderKeyFor(config.orderBy) : undefined;
   }
 
   accepts(event: Auth0Event): boolean {
     if (event.a0purpose === "test" && !this.config.testEvents) return false;
-    return this.matches(event.type);
+    if (!this.matches(event.type)) return false;
+    return this.filter === undefined || this.filter.test(event);
+  }
+
+  /**
+   * Why the action's filter rejects an event its patterns and test-event setting let through (for
+   * `send-test` and people); undefined when the filter passes it, or when it never got that far.
+   */
+  filteredOut(event: Auth0Event): string | undefined {
+    if (!this.filter || (event.a0purpose === "test" && !this.config.testEvents)) return undefined;
+    if (!this.matches(event.type)) return undefined;
+    return this.filter.explain(event);
   }
 
   keyOf(event: Auth0Event): string | null {
