@@ -18,6 +18,7 @@ import { createMetrics } from "./metrics.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
+import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
 import { openHostStore } from "./store/open.js";
 
 export interface HostOptions {
@@ -91,40 +92,53 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 
-    const source = options.source ?? auth0Source(config);
     const ingest = new Ingest({ ...deps, runners });
-    const hooks = streamHooks(status, metrics, log, redact, source.describe);
-    const leader = leadStream({
-      leadership: store.leadership,
-      status,
-      metrics,
-      log,
-      fatal: (error) => life.fail(error),
-      read: async (onFailure) =>
-        startReading(
+    const source = options.source ?? auth0Source(config);
+    if (source) {
+      const hooks = streamHooks(status, metrics, log, redact, source.describe);
+      const leader = leadStream({
+        leadership: store.leadership,
+        status,
+        metrics,
+        log,
+        fatal: (error) => life.fail(error),
+        read: async (onFailure) =>
+          startReading(
+            {
+              source,
+              ingest,
+              runners,
+              backlog,
+              hooks,
+              cursor: await store.getCursor(),
+              onBacklogFull: (unfinished) =>
+                log.warn(
+                  { unfinished },
+                  "backpressure: the store holds its cap of unfinished deliveries, pausing the stream",
+                ),
+            },
+            onFailure,
+          ),
+      });
+      life.defer(() => leader.stop());
+    }
+    const webhook = config.source.webhook
+      ? await startWebhookSource(
+          config.source.webhook as WebhookSourceOptions,
+          (events) => ingest.push(events),
           {
-            source,
-            ingest,
-            runners,
-            backlog,
-            hooks,
-            cursor: await store.getCursor(),
-            onBacklogFull: (unfinished) =>
-              log.warn(
-                { unfinished },
-                "backpressure: the store holds its cap of unfinished deliveries, pausing the stream",
-              ),
+            log,
+            registry: metrics.registry,
+            onInvalid: (event) => metrics.invalid.labels(event.type).inc(),
+            baseDir: loaded.dir,
           },
-          onFailure,
-        ),
-    });
-    life.defer(() => {
-      log.info("stopping: no new events; finishing in-flight deliveries");
-      return leader.stop();
-    });
+        )
+      : undefined;
+    if (webhook) life.defer(() => webhook.close());
+    life.defer(() => log.info("stopping: no new events; finishing in-flight deliveries"));
     log.info(
       {
-        source: source.describe,
+        sources: [source?.describe, webhook && `webhook ${webhook.url}`].filter(Boolean),
         actions: runners.map((r) => r.name),
         state: loaded.stateDir,
         recoveredInFlight: recovered,

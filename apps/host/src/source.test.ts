@@ -51,7 +51,7 @@ describe("a type that did not exist when the host was built", () => {
 
     const controller = new AbortController();
     const items: StreamItem[] = [];
-    for await (const batch of auth0Source(config).batches(undefined, controller.signal, {})) {
+    for await (const batch of auth0Source(config)!.batches(undefined, controller.signal, {})) {
       items.push(...batch);
       if (items.filter((i) => i.kind === "event").length >= 2) controller.abort();
     }

@@ -1,5 +1,5 @@
 import { type StreamHooks, type StreamItem, streamBatches } from "@switchyard/auth0-events";
-import { ConfigError, expandEventTypes } from "@switchyard/core";
+import { expandEventTypes } from "@switchyard/core";
 import type { ActionConfig, SwitchyardConfig } from "./config/schema.js";
 
 /** Where events come from. The host reads one stream for all its actions. */
@@ -20,10 +20,10 @@ export function subscribedTypes(actions: readonly ActionConfig[]): string[] | un
   return expanded.all ? undefined : expanded.types;
 }
 
-/** The tenant's event stream, as the config describes it. */
-export function auth0Source(config: SwitchyardConfig): EventSource {
+/** The tenant's event stream, as the config describes it; undefined when the config reads none. */
+export function auth0Source(config: SwitchyardConfig): EventSource | undefined {
   const auth0 = config.source.auth0;
-  if (!auth0) throw new ConfigError("the config has no source.auth0: the tenant's event stream is not read");
+  if (!auth0) return undefined;
   const eventTypes = subscribedTypes(config.actions);
   const auth = auth0.token
     ? { token: auth0.token }

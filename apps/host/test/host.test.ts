@@ -229,6 +229,32 @@ describe("host (in process)", () => {
     }
   });
 
+  it("takes Auth0's webhook deliveries beside the stream: stored before the 2xx, a retried event delivered once", async () => {
+    const { source, host } = await start([action("all", ["*"])], memorySource(), {
+      source: {
+        auth0: { domain: "unused.example", token: "t0ken-secret" },
+        webhook: { port: 0, path: "/auth0/events", auth: { bearer: "hook-secret" } },
+      },
+    });
+    const url = await waitFor(() => logs.map((l) => /"webhook (http:[^"]+)"/.exec(l)?.[1]).find(Boolean));
+    const pushed = factory.byType["user.created"]();
+    const post = (token: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(pushed),
+      });
+    expect((await post("wrong")).status).toBe(401);
+    expect((await post("hook-secret")).status).toBeLessThan(300);
+    expect((await post("hook-secret")).status).toBeLessThan(300);
+    const streamed = factory.byType["organization.created"]();
+    source.push(streamed);
+    await waitFor(() => delivered(`${run}:all`).size === 2);
+    expect(recorded(`${run}:all`).filter((a) => a.id === pushed.id)).toHaveLength(1);
+    expect(host.port).toBeGreaterThan(0);
+    expect(logs.join("\n")).not.toContain("hook-secret");
+  });
+
   it("keeps a slow or hanging action from delaying the others", async () => {
     const { source } = await start([
       action("hangs", ["*"], { hang: true }, { timeoutMs: 200, concurrency: 2, retry: { maxAttempts: 1 } }),

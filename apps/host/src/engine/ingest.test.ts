@@ -106,11 +106,15 @@ describe("the ingest step", () => {
     ).toMatch(/ 1$/);
   });
 
-  it("stores pushed events that arrive together in one transaction, each call resolved once stored", async () => {
+  it("stores pushed events, each call resolved once stored, with its count of duplicates", async () => {
     const { ingest, ran } = setup([{ name: "all", events: ["*"] }]);
     const events = factory.many(5);
-    await Promise.all(events.map((event) => ingest.push([{ event, json: JSON.stringify(event) }])));
+    const results = await Promise.all(
+      events.map((event) => ingest.push([{ event, json: JSON.stringify(event) }])),
+    );
+    expect(results).toEqual(events.map(() => ({ duplicates: 0 })));
     expect(ran.get("all")!.sort()).toEqual(events.map((e) => e.id).sort());
+    expect(await ingest.push([{ event: events[0]! }])).toEqual({ duplicates: 1 });
     // Pushed events carry no cursor.
     expect(await store.getCursor()).toBeUndefined();
   });

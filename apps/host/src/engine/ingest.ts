@@ -26,58 +26,43 @@ export interface PushedEvent {
  * with free room) and which will read it back from the store (a row). Events, deliveries and the cursor land
  * in one transaction before anything runs; duplicates (an id seen before) create nothing.
  *
- * Writes are serialised, so event keys reach the runners in increasing order (the ledger relies on it), and
- * events pushed while a write is under way share the next transaction (group commit for webhook bursts).
+ * Writes are serialised, so event keys reach the runners in increasing order (the ledger relies on it). The
+ * webhook source groups concurrent requests into one push (sources/group-commit.ts).
  */
 export class Ingest {
   private tail: Promise<unknown> = Promise.resolve();
-  private pushed: Array<{ events: readonly PushedEvent[]; settle: (error?: unknown) => void }> = [];
-  private pushScheduled = false;
 
   constructor(private readonly deps: IngestDeps) {}
 
   /** Write one stream batch and its cursor (the offset of its last item). */
-  write(batch: readonly StreamItem[]): Promise<void> {
+  async write(batch: readonly StreamItem[]): Promise<void> {
     const events: PushedEvent[] = [];
     let cursor: string | undefined;
     for (const item of batch) {
       cursor = item.offset;
       if (item.kind === "event") events.push({ event: item.event });
     }
-    return this.serialised(() => this.writeEvents(events, cursor));
+    await this.serialised(() => this.writeEvents(events, cursor));
   }
 
-  /** Write pushed events; resolves once they are durably stored (duplicates included: they are dropped). */
-  push(events: readonly PushedEvent[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pushed.push({ events, settle: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (this.pushScheduled) return;
-      this.pushScheduled = true;
-      void this.serialised(async () => {
-        this.pushScheduled = false;
-        const waiting = this.pushed.splice(0);
-        try {
-          await this.writeEvents(
-            waiting.flatMap((w) => w.events),
-            undefined,
-          );
-          for (const w of waiting) w.settle();
-        } catch (error) {
-          for (const w of waiting) w.settle(error);
-        }
-      });
-    });
+  /**
+   * Write events pushed to the host (no cursor); resolves once they are durably stored, with how many were
+   * duplicates (dropped).
+   */
+  async push(events: readonly PushedEvent[]): Promise<{ duplicates: number }> {
+    return { duplicates: await this.serialised(() => this.writeEvents(events, undefined)) };
   }
 
-  private serialised(write: () => Promise<void>): Promise<void> {
+  private serialised<T>(write: () => Promise<T>): Promise<T> {
     const next = this.tail.then(write);
     this.tail = next.catch(() => {});
     return next;
   }
 
-  private async writeEvents(events: readonly PushedEvent[], cursor: string | undefined): Promise<void> {
+  /** Returns how many events were duplicates. */
+  private async writeEvents(events: readonly PushedEvent[], cursor: string | undefined): Promise<number> {
     const { runners, metrics, store, backlog, log } = this.deps;
-    if (events.length === 0 && cursor === undefined) return;
+    if (events.length === 0 && cursor === undefined) return 0;
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now; the others read it from the store.
     const takers: ActionRunner[][] = [];
@@ -115,9 +100,11 @@ export class Ingest {
     }
     const now = Date.now();
     let newestKey = 0;
+    let duplicates = 0;
     rows.forEach((row, i) => {
       const key = keys[i];
       if (key === undefined) {
+        duplicates++;
         metrics.duplicates.inc();
         log.debug({ eventId: row.event.id }, "duplicate event dropped");
         return;
@@ -128,5 +115,6 @@ export class Ingest {
     });
     for (const runner of runners) runner.ledger.ingested(newestKey);
     for (const runner of waiting) runner.notifyStoreWork();
+    return duplicates;
   }
 }

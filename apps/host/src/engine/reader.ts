@@ -136,6 +136,13 @@ export function streamHooks(
       metrics.malformed.inc();
       log.warn({ offset: info.offset, error: info.error.message }, "skipped a malformed stream frame");
     },
+    onInvalid: (info) => {
+      metrics.invalid.labels(info.event.type).inc();
+      log.warn(
+        { eventId: info.event.id, type: info.event.type, offset: info.offset, reason: info.reason },
+        "delivering an event whose data deviates from its type's schema",
+      );
+    },
     onError: (error) => {
       connected(false);
       metrics.streamErrors.inc();
