@@ -24,12 +24,29 @@ export interface LoadedConfig {
 const TS = new Set([".ts", ".mts", ".cts"]);
 const JS = new Set([".js", ".mjs", ".cjs"]);
 
+/** Where a field of the config file is written: `:line:col`, or "" when unknown (a TS/JS config). */
+export type Locate = (at: Array<string | number>) => string;
+
+/** A config file as parsed, before interpolation and validation. */
+export interface RawConfig {
+  raw: unknown;
+  /** Absolute path of the file. */
+  path: string;
+  locate: Locate;
+}
+
 /** Read, interpolate and validate a config file (YAML, or a TS/JS module default-exporting `defineConfig`). */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const { raw, path, locate } = await readConfig(file);
+  return finishConfig(raw, path, env, locate);
+}
+
+/** Read and parse a config file, remembering where each field is written. */
+export async function readConfig(file: string): Promise<RawConfig> {
   const path = resolve(file);
   const ext = extname(path).toLowerCase();
   let raw: unknown;
-  let locate: (at: Array<string | number>) => string = () => "";
+  let locate: Locate = () => "";
   if (TS.has(ext) || JS.has(ext)) {
     raw = await importConfigModule(path);
   } else {
@@ -66,7 +83,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
       return "";
     };
   }
-  return finishConfig(raw, path, env, locate);
+  return { raw, path, locate };
 }
 
 /** Validate an in-memory config (the embedded demo, tests) as if it came from `file`. */
