@@ -1,27 +1,21 @@
 #!/usr/bin/env node
 import { mkdirSync } from "node:fs";
 import v8 from "node:v8";
-import { ConfigError, describeError, patternError } from "@switchyard/core";
-import { Command, InvalidArgumentError } from "commander";
+import { ConfigError, describeError } from "@switchyard/core";
+import { Command } from "commander";
 import { stringify } from "yaml";
 import { registerActions } from "./commands/actions.js";
-import {
-  type ConfigOptions,
-  demoState,
-  loadConfigForState,
-  loadFullConfig,
-  withConfig,
-} from "./commands/config-options.js";
+import { type ConfigOptions, demoState, loadFullConfig, withConfig } from "./commands/config-options.js";
 import { registerDlq } from "./commands/dlq.js";
 import { registerNewPlugin } from "./commands/new-plugin.js";
 import { registerRunAction } from "./commands/run-action.js";
+import { registerSendTest } from "./commands/send-test.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
 import { startHost } from "./host.js";
 import { lockStateDir } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
-import { sendTestEvent } from "./send-test.js";
 
 const program = new Command()
   .name("switchyard")
@@ -97,29 +91,11 @@ withConfig(program.command("validate").description("check the config and every a
     process.stdout.write(`${loaded.file}: valid (${loaded.config.actions.length} actions)\n`);
   });
 
-withConfig(
-  program
-    .command("send-test")
-    .description('inject a realistic test event (a0purpose: "test") for the running host to deliver')
-    .argument("<type>", "event type, e.g. user.created", (value) => {
-      const error = patternError(value);
-      if (error || value.includes("*")) throw new InvalidArgumentError(error ?? "give an exact event type");
-      return value;
-    }),
-).action(async (type: string, options: ConfigOptions) => {
-  const loaded = await loadConfigForState(options);
-  const result = await sendTestEvent(loaded, type);
-  process.stdout.write(
-    result.actions.length > 0
-      ? `queued test event ${result.eventId} (${type}) for: ${result.actions.join(", ")}\n`
-      : `test event ${result.eventId} (${type}) matches no action that takes test events\n`,
-  );
-});
-
 registerNewPlugin(program);
 registerRunAction(program);
 registerDlq(program);
 registerActions(program);
+registerSendTest(program);
 program.parseAsync().catch((error: unknown) => {
   const message =
     error instanceof ConfigError || error instanceof StateLockedError

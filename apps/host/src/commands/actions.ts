@@ -60,7 +60,14 @@ export function formatActions(actions: readonly ActionSummary[]): string {
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return `${rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`;
+  return `${rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n")}\n`;
 }
 
 async function withStore<T>(
@@ -84,7 +91,9 @@ export function registerActions(program: Command): void {
     .command("actions")
     .description("list the configured actions; pause and resume one (a running host follows within seconds)");
 
-  withConfig(actions.command("list").description("each action: plugin, events, state, pending and dead letters"))
+  withConfig(
+    actions.command("list").description("each action: plugin, events, state, pending and dead letters"),
+  )
     .option("--json", "print a JSON array")
     .action(async (options: ConfigOptions & { json?: boolean }) => {
       const list = await withStore(options, undefined, (store, loaded) => summarizeActions(loaded, store));
@@ -100,7 +109,9 @@ export function registerActions(program: Command): void {
     await withStore(options, name, (store) =>
       store.setActionState(name, { paused: true, reason: "operator", since: Date.now() }),
     );
-    process.stdout.write(`paused ${name}: a running host stops starting its deliveries within a few seconds\n`);
+    process.stdout.write(
+      `paused ${name}: a running host stops starting its deliveries within a few seconds\n`,
+    );
   });
 
   withConfig(
@@ -110,6 +121,8 @@ export function registerActions(program: Command): void {
       .argument("<name>", "a configured action"),
   ).action(async (name: string, options: ConfigOptions) => {
     await withStore(options, name, (store) => store.setActionState(name, { paused: false }));
-    process.stdout.write(`resumed ${name}: a running host delivers its waiting events within a few seconds\n`);
+    process.stdout.write(
+      `resumed ${name}: a running host delivers its waiting events within a few seconds\n`,
+    );
   });
 }

@@ -1,7 +1,7 @@
 import { patternError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
-import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
 import { openStore } from "../store/open.js";
+import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

@@ -1,5 +1,4 @@
-import { type LoadedConfig, readConfig } from "./load.js";
-import { finishConfig } from "./load.js";
+import { finishConfig, type LoadedConfig, readConfig } from "./load.js";
 
 /** The action fields that decide which events an action gets and how its deliveries are ordered. */
 const ACTION_FIELDS = ["name", "plugin", "events", "orderBy", "testEvents", "enabled"] as const;
