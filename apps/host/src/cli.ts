@@ -9,6 +9,7 @@ import { type ConfigOptions, demoState, loadFullConfig, withConfig } from "./com
 import { registerDlq } from "./commands/dlq.js";
 import { registerNewPlugin } from "./commands/new-plugin.js";
 import { registerRunAction } from "./commands/run-action.js";
+import { registerSchema } from "./commands/schema.js";
 import { registerSendTest } from "./commands/send-test.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
@@ -96,6 +97,7 @@ registerRunAction(program);
 registerDlq(program);
 registerActions(program);
 registerSendTest(program);
+registerSchema(program);
 program.parseAsync().catch((error: unknown) => {
   const message =
     error instanceof ConfigError || error instanceof StateLockedError
