@@ -18,6 +18,21 @@ import { startHost } from "./host.js";
 import { lockStateDir } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 
+/** Throw the lock's own message when another host uses `dir`; leave the lock free otherwise. */
+function probeStateLock(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  let release: () => void;
+  try {
+    release = lockStateDir(dir);
+  } catch (error) {
+    throw new StateLockedError((error as Error).message);
+  }
+  release();
+}
+
+/** Printed as its message alone, exit 1. */
+class StateLockedError extends Error {}
+
 const program = new Command()
   .name("switchyard")
   .description(
@@ -106,21 +121,6 @@ program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`${message}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 });
-
-/** Throw the lock's own message when another host uses `dir`; leave the lock free otherwise. */
-function probeStateLock(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  let release: () => void;
-  try {
-    release = lockStateDir(dir);
-  } catch (error) {
-    throw new StateLockedError((error as Error).message);
-  }
-  release();
-}
-
-/** Printed as its message alone, exit 1. */
-class StateLockedError extends Error {}
 
 /**
  * A host allocates fast (every event is parsed, every attempt makes a few objects), and by default V8 lets

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "@switchyard/core";
@@ -215,5 +215,24 @@ describe("the real CLI process", () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe('unknown action "nosuch": switchyard.yaml configures "warehouse", "slack"');
     expect(typo.stdout).toBe("");
+  }, 60_000);
+
+  it("start --demo on a held state folder fails first, in one line, without starting the demo", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "switchyard-demo-lock-"));
+    try {
+      const state = join(cwd, ".switchyard", "demo");
+      mkdirSync(state, { recursive: true });
+      // This test process stands for the running host: alive, and not the CLI that is started.
+      writeFileSync(join(state, "host.pid"), String(process.pid));
+      const second = await runCli(["start", "--demo"], {}, cwd);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toBe(
+        `another switchyard host (pid ${process.pid}) is using the state folder ${state}`,
+      );
+      expect(second.stdout).toBe("");
+      expect(readFileSync(join(state, "host.pid"), "utf8")).toBe(String(process.pid));
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   }, 60_000);
 });
