@@ -10,11 +10,19 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startFakeServer } from "@switchyard/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../../test/cli.js";
-import { findSwitchyardWorkspace, pluginNameError, scaffoldPlugin } from "./new-plugin.js";
+import {
+  findSwitchyardWorkspace,
+  nextSteps,
+  pluginNameError,
+  type ScaffoldResult,
+  scaffoldPlugin,
+  TRY_URL,
+} from "./new-plugin.js";
 
 const REPO = findSwitchyardWorkspace(fileURLToPath(new URL(".", import.meta.url)))!;
 const temps: string[] = [];
@@ -178,6 +186,68 @@ describe("a freshly scaffolded plugin passes its own tests at once", () => {
     expect(tests.failed, tests.run.output).toBe(0);
     expect(tests.passed).toBeGreaterThan(30);
     expect(types.code, types.output).toBe(0);
+  }, 60_000);
+});
+
+/** The printed step's words, as a shell would split them (the steps quote with single quotes only). */
+const shellWords = (line: string) =>
+  (line.match(/'[^']*'|\S+/g) ?? []).map((w) => (w.startsWith("'") ? w.slice(1, -1) : w));
+
+/**
+ * Follow the printed next steps from `cwd`: `cd` where they say, then the try-it command, its `switchyard`
+ * run from this checkout's sources (the launcher itself is checked apart) and its URL pointed at a local
+ * receiver. Install and test are what the tests above run, without the network.
+ */
+async function followSteps(result: ScaffoldResult, cwd: string) {
+  const steps = nextSteps(result, cwd);
+  const cd = /^ {2}cd (\S+)$/m.exec(steps)?.[1];
+  expect(cd, steps).toBeDefined();
+  const at = resolve(cwd, cd!);
+  expect(at).toBe(result.dir);
+  const tryIt = /try it: +(.*)$/m.exec(steps)?.[1] ?? "";
+  const launcher = /^(pnpm exec switchyard|npx switchyard) /.exec(tryIt)?.[1];
+  expect(launcher, steps).toBeDefined();
+  const receiver = await startFakeServer();
+  try {
+    const args = shellWords(tryIt.slice(launcher!.length + 1)).map((w) =>
+      w.replace(TRY_URL, `${receiver.url}/`),
+    );
+    const run = await runCli(args, {}, at);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("outcome:  delivered");
+    expect(receiver.requests).toHaveLength(1);
+  } finally {
+    await receiver.close();
+  }
+  return { steps, launcher: launcher! };
+}
+
+describe("the printed next steps work as printed", () => {
+  it.concurrent("inside the workspace (pnpm exec finds the root's switchyard)", async () => {
+    const root = tempDir();
+    writeFileSync(join(root, "pnpm-workspace.yaml"), "packages:\n  - packages/*\n  - plugins/*\n");
+    writeFileSync(join(root, "package.json"), JSON.stringify({ private: true, type: "module" }));
+    linkDependencies(root);
+    const result = scaffoldPlugin({ name: "zz-steps", cwd: root });
+    const { steps, launcher } = await followSteps(result, root);
+    expect(launcher).toBe("pnpm exec switchyard");
+    // The repo's root depends on the host, so `pnpm exec switchyard` resolves there from any workspace package.
+    expect(readJson(join(REPO, "package.json")).devDependencies?.["@switchyard/host"]).toBe("workspace:*");
+    expect(steps).toMatch(/^ {2}pnpm test /m);
+    expect(existsSync(join(REPO, "docs/writing-plugins.md"))).toBe(true);
+  }, 60_000);
+
+  it.concurrent("outside it (npx finds the package's own switchyard)", async () => {
+    const root = tempDir();
+    linkDependencies(root);
+    const result = scaffoldPlugin({ name: "zz-steps-alone", cwd: root });
+    const { steps, launcher } = await followSteps(result, root);
+    expect(launcher).toBe("npx switchyard");
+    expect(readJson(join(result.dir, "package.json")).devDependencies).toMatchObject({
+      "@switchyard/host": "^0.1.0",
+    });
+    expect(steps).toContain("npm install && npm test");
+    expect(existsSync(join(result.dir, "README.md"))).toBe(true);
   }, 60_000);
 });
 

@@ -152,6 +152,8 @@ function packageJson(flavour: PluginFlavour, name: string, packageName: string):
     devDependencies: inRepo
       ? { "@switchyard/testing": "workspace:^" }
       : {
+          // The `switchyard` CLI, for `npx switchyard run-action` in the next steps.
+          "@switchyard/host": VERSIONS.switchyard,
           "@switchyard/testing": VERSIONS.switchyard,
           "@types/node": VERSIONS.typesNode,
           typescript: VERSIONS.typescript,
@@ -254,31 +256,42 @@ function listFiles(root: string, under = ""): string[] {
   });
 }
 
-/** What to do after scaffolding, for people. */
+/** A URL for `try it`; with nothing listening there the outcome is "retryable", which still shows the plugin runs. */
+export const TRY_URL = "http://127.0.0.1:8080/";
+
+/**
+ * What to do after scaffolding, for people. Every command runs as printed from `cwd` (the new-plugin test
+ * runs them): the try-it step loads `src/index.ts` itself, so it needs no build, and the CLI comes from the
+ * workspace root (`pnpm exec`) or the package's own devDependency (`npx`).
+ */
 export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   const where = relative(cwd, result.dir) || ".";
+  const workspace = result.flavour === "workspace";
+  const run = workspace ? "pnpm exec switchyard" : "npx switchyard";
   const lines = [
-    `Created ${result.packageName} in ${where} (${result.flavour === "workspace" ? "a workspace plugin" : "a standalone package"}):`,
+    `Created ${result.packageName} in ${where} (${workspace ? "a workspace plugin" : "a standalone package"}):`,
     `  ${result.files.join(", ")}`,
     "",
     "Next:",
-  ];
-  if (result.flavour === "workspace") {
-    lines.push(
-      "  pnpm install                  # link it into the workspace",
-      `  cd ${where} && pnpm test      # the conformance suite passes as is`,
-    );
-  } else {
-    lines.push(`  cd ${where}`, "  npm install && npm test       # the conformance suite passes as is");
-  }
-  lines.push(
+    ...(workspace
+      ? [
+          "  pnpm install                    # link it into the workspace",
+          `  cd ${where}`,
+          "  pnpm test                       # the conformance suite passes as is",
+        ]
+      : [`  cd ${where}`, "  npm install && npm test         # the conformance suite passes as is"]),
     "  edit src/index.ts (the factory and its options schema) and src/index.test.ts",
-    `  try it: switchyard run-action ${result.packageName} --event user.created --with '{"url":"http://127.0.0.1:8080/"}'`,
-    `  use it: plugin: "${result.packageName}" in switchyard.yaml`,
-    result.flavour === "workspace" ? "  release: pnpm changeset" : "  publish: npm publish",
-    "Guide: docs/writing-plugins.md",
+    `  try it:  ${run} run-action ./src/index.ts --event user.created --with '{"url":"${TRY_URL}"}'`,
+    "           (a receiver of yours at that URL; with none, the outcome is retryable)",
+    workspace
+      ? `  use it:  pnpm build, then plugin: "${result.packageName}" in switchyard.yaml`
+      : `  use it:  npm run build, then npm i ${result.packageName} next to switchyard.yaml and plugin: "${result.packageName}"`,
+    workspace ? "  release: pnpm changeset" : "  publish: npm publish",
+    workspace
+      ? "Guide: docs/writing-plugins.md"
+      : "Guide: README.md in the package, and docs/writing-plugins.md in the Switchyard repository",
     "",
-  );
+  ];
   return lines.join("\n");
 }
 

@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError, type ConfigIssue } from "@switchyard/core";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { interpolateEnv } from "./env.js";
+import { type Coercion, interpolateEnv, restoreStrings, WANTS_STRING } from "./env.js";
 import { configSchema, type SwitchyardConfig } from "./schema.js";
 import { collectSecrets } from "./secrets.js";
 
@@ -19,17 +19,38 @@ export interface LoadedConfig {
   stateDir: string;
   /** Every secret value in the config, for redaction. */
   secrets: string[];
+  /** Where a field is written in the file (`:line:col`), for errors found after loading (plugin options). */
+  locate?: Locate;
+  /** Fields whose `${VAR}` value was read as a number or boolean, for a plugin schema that wants a string. */
+  coerced?: Coercion[];
 }
 
 const TS = new Set([".ts", ".mts", ".cts"]);
 const JS = new Set([".js", ".mjs", ".cjs"]);
 
+/** Where a field of the config file is written: `:line:col`, or "" when unknown (a TS/JS config). */
+export type Locate = (at: Array<string | number>) => string;
+
+/** A config file as parsed, before interpolation and validation. */
+export interface RawConfig {
+  raw: unknown;
+  /** Absolute path of the file. */
+  path: string;
+  locate: Locate;
+}
+
 /** Read, interpolate and validate a config file (YAML, or a TS/JS module default-exporting `defineConfig`). */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const { raw, path, locate } = await readConfig(file);
+  return finishConfig(raw, path, env, locate);
+}
+
+/** Read and parse a config file, remembering where each field is written. */
+export async function readConfig(file: string): Promise<RawConfig> {
   const path = resolve(file);
   const ext = extname(path).toLowerCase();
   let raw: unknown;
-  let locate: (at: Array<string | number>) => string = () => "";
+  let locate: Locate = () => "";
   if (TS.has(ext) || JS.has(ext)) {
     raw = await importConfigModule(path);
   } else {
@@ -66,7 +87,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
       return "";
     };
   }
-  return finishConfig(raw, path, env, locate);
+  return { raw, path, locate };
 }
 
 /** Validate an in-memory config (the embedded demo, tests) as if it came from `file`. */
@@ -76,14 +97,23 @@ export function finishConfig(
   env: NodeJS.ProcessEnv = process.env,
   locate: (at: Array<string | number>) => string = () => "",
 ): LoadedConfig {
-  const { value, problems, fromEnv } = interpolateEnv(raw, env);
+  const { value, problems, fromEnv, coerced } = interpolateEnv(raw, env);
   const issues: ConfigIssue[] = problems.map((p) => ({
     path: formatPath(p.path),
     message: `environment variable ${p.variable} is not set (use \${${p.variable}:-default} for a default)`,
   }));
   const locations = new Map<string, string>();
   for (const p of problems) locations.set(formatPath(p.path), locate(p.path));
-  const parsed = configSchema.safeParse(value);
+  let parsed = configSchema.safeParse(value);
+  // A `${VAR}` read as a number where a string is wanted becomes its text again (nested fields may need a
+  // second round: the first failure can hide them).
+  for (let round = 0; !parsed.success && round < 3; round++) {
+    const wanted = new Set(
+      parsed.error.issues.filter((i) => WANTS_STRING.test(i.message)).map((i) => formatPath(i.path)),
+    );
+    if (restoreStrings(value, coerced, (path) => wanted.has(formatPath(path))) === 0) break;
+    parsed = configSchema.safeParse(value);
+  }
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = formatPath(issue.path as Array<string | number>);
@@ -106,6 +136,8 @@ export function finishConfig(
     dir,
     stateDir: resolve(dir, config.state),
     secrets: collectSecrets(config, fromEnv),
+    locate,
+    coerced,
   };
 }
 

@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { extname, isAbsolute, join, resolve } from "node:path";
+import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   type Action,
@@ -60,11 +60,33 @@ export async function resolvePlugin(spec: string, configDir: string): Promise<Re
 
 async function importFile(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
-  if (TS.has(extname(file))) {
+  const ext = extname(file);
+  if (TS.has(ext)) {
+    // tsx's ESM loader runs a CommonJS-scoped .ts file from a data: URL, and every stack trace through it then
+    // shows kilobytes of that URL; its require hook keeps the file's path and line (with source maps).
+    if (ext === ".cts" || (ext !== ".mts" && !isModuleScope(dirname(file)))) {
+      const { require: tsxRequire } = await import("tsx/cjs/api");
+      return tsxRequire(file, import.meta.url);
+    }
     const { tsImport } = await import("tsx/esm/api");
     return tsImport(url, import.meta.url);
   }
   return import(url);
+}
+
+/** True when the nearest package.json above `dir` says `"type": "module"`, as Node decides for `.js`/`.ts`. */
+function isModuleScope(dir: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    const manifest = join(at, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    if (dirname(at) === at) return false;
+  }
 }
 
 async function importPackage(name: string, configDir: string): Promise<unknown> {
@@ -131,17 +153,77 @@ export function checkActionOptions(
   action: ActionConfig,
   index: number,
 ): ConfigIssue[] {
-  if (plugin.kind !== "factory" || !plugin.schema) return [];
+  const at = `actions[${index}].with`;
+  if (plugin.kind === "file") {
+    // An Auth0 action reads event.secrets, never options: `with` here would be dropped without a word.
+    if (Object.keys(action.with).length === 0) return [];
+    return [
+      {
+        path: at,
+        message: `"${action.plugin}" is an Auth0 Event Stream Action file (onExecuteEventStream), which takes no options: pass values as \`secrets\` (event.secrets)`,
+      },
+    ];
+  }
+  if (!plugin.schema) return [];
   try {
     validateOptions(plugin.name, plugin.schema, action.with);
     return [];
   } catch (error) {
     if (error instanceof ConfigError) {
-      return error.issues.map((issue) => ({
-        path: `actions[${index}].with${issue.path ? `.${issue.path}` : ""}`,
-        message: issue.message,
-      }));
+      const known = optionKeys(plugin.schema);
+      return error.issues.flatMap((issue) => {
+        const base = `${at}${issue.path ? `.${issue.path}` : ""}`;
+        const unknown = UNRECOGNIZED.exec(issue.message);
+        if (!unknown) return [{ path: base, message: issue.message }];
+        // One issue per unknown key, at the key itself, so that it gets its own line number and suggestion.
+        return [...unknown[1]!.matchAll(/"([^"]*)"/g)].map(([, key]) => {
+          const guess = issue.path ? undefined : closest(key!, known);
+          return {
+            path: `${base}.${key}`,
+            message: `unknown option "${key}"${guess ? ` (did you mean "${guess}"?)` : ""}`,
+          };
+        });
+      });
     }
     throw error;
   }
+}
+
+/** zod's wording for keys a strict object does not know. */
+const UNRECOGNIZED = /^Unrecognized keys?: (.*)$/;
+
+/** The option names a plugin's schema knows, when it is a zod object (the bundled plugins' are). */
+function optionKeys(schema: StandardSchemaV1): string[] {
+  const shape = (schema as { shape?: unknown }).shape;
+  return shape && typeof shape === "object" ? Object.keys(shape) : [];
+}
+
+/** The known name nearest to `key` by edit distance, when it is near enough to be a typo. */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of known) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

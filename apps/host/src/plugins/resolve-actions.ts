@@ -1,23 +1,48 @@
 import { ConfigError, type ConfigIssue } from "@switchyard/core";
-import type { LoadedConfig } from "../config/load.js";
+import { restoreStrings, WANTS_STRING } from "../config/env.js";
+import { formatPath, type LoadedConfig } from "../config/load.js";
 import { checkActionOptions, type ResolvedPlugin, resolvePlugin } from "./load.js";
 
-/** Load every action's plugin and check its options; one ConfigError lists every problem. */
+/** Load every action's plugin and check its options; one ConfigError lists every problem, with file:line. */
 export async function resolveActions(loaded: LoadedConfig): Promise<ResolvedPlugin[]> {
-  const issues: ConfigIssue[] = [];
+  const issues: Array<ConfigIssue & { at: Array<string | number> }> = [];
   const plugins: ResolvedPlugin[] = [];
   for (const [index, action] of loaded.config.actions.entries()) {
     try {
       const plugin = await resolvePlugin(action.plugin, loaded.dir);
       plugins.push(plugin);
-      issues.push(...checkActionOptions(plugin, action, index));
+      let found = checkActionOptions(plugin, action, index);
+      // A `${VAR}` read as a number where the plugin wants a string (a numeric token) is its text again.
+      const wanted = new Set(found.filter((i) => WANTS_STRING.test(i.message)).map((i) => i.path));
+      if (
+        wanted.size > 0 &&
+        restoreStrings(loaded.config, loaded.coerced ?? [], (p) => wanted.has(formatPath(p)))
+      ) {
+        found = checkActionOptions(plugin, action, index);
+      }
+      for (const issue of found) {
+        const keys = issue.path
+          .replace(/^actions\[\d+\]\.?/, "")
+          .split(".")
+          .filter(Boolean);
+        issues.push({ ...issue, at: ["actions", index, ...keys] });
+      }
     } catch (error) {
-      issues.push({ path: `actions[${index}].plugin`, message: (error as Error).message });
+      issues.push({
+        path: `actions[${index}].plugin`,
+        message: (error as Error).message,
+        at: ["actions", index, "plugin"],
+      });
     }
   }
   if (issues.length > 0) {
-    const lines = issues.map((i) => `  ${loaded.file}: ${i.path}: ${i.message}`);
-    throw new ConfigError(`invalid config ${loaded.file}:\n${lines.join("\n")}`, issues);
+    const lines = issues.map(
+      (i) => `  ${loaded.file}${loaded.locate?.(i.at) ?? ""}: ${i.path}: ${i.message}`,
+    );
+    throw new ConfigError(
+      `invalid config ${loaded.file}:\n${lines.join("\n")}`,
+      issues.map(({ path, message }) => ({ path, message })),
+    );
   }
   return plugins;
 }

@@ -1,0 +1,128 @@
+import type { Command } from "commander";
+import type { LoadedConfig } from "../config/load.js";
+import { openStore } from "../store/open.js";
+import type { ActionState, StateStore } from "../store/types.js";
+import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
+
+/** One configured action and its state, as `switchyard actions list --json` prints it. */
+export interface ActionSummary {
+  name: string;
+  plugin: string;
+  events: string[];
+  enabled: boolean;
+  paused: boolean;
+  /** Why it is paused: `operator`, or the host's own reason when it paused the action itself. */
+  reason?: string;
+  /** When it was paused (ISO 8601). */
+  since?: string;
+  /** Deliveries waiting or in flight. */
+  pending: number;
+  /** Dead letters. */
+  dead: number;
+}
+
+/** Every configured action, in config order, with its stored state and counts. */
+export async function summarizeActions(loaded: LoadedConfig, store: StateStore): Promise<ActionSummary[]> {
+  const [states, stats] = await Promise.all([store.actionStates(), store.stats()]);
+  return loaded.config.actions.map((action) => {
+    const state: ActionState | undefined = states[action.name];
+    const paused = state?.paused === true;
+    return {
+      name: action.name,
+      plugin: action.plugin,
+      events: action.events,
+      enabled: action.enabled,
+      paused,
+      ...(paused && state?.reason !== undefined ? { reason: state.reason } : {}),
+      ...(paused && state?.since !== undefined ? { since: new Date(state.since).toISOString() } : {}),
+      pending: stats.pending[action.name] ?? 0,
+      dead: stats.dead[action.name] ?? 0,
+    };
+  });
+}
+
+/** The list for people: one line per action. */
+export function formatActions(actions: readonly ActionSummary[]): string {
+  const status = (a: ActionSummary) => {
+    if (!a.enabled) return "disabled";
+    if (!a.paused) return "running";
+    return `paused (${a.reason ?? "operator"}${a.since ? ` since ${a.since}` : ""})`;
+  };
+  const rows = [
+    ["ACTION", "PLUGIN", "EVENTS", "STATE", "PENDING", "DEAD"],
+    ...actions.map((a) => [
+      a.name,
+      a.plugin,
+      a.events.join(","),
+      status(a),
+      String(a.pending),
+      String(a.dead),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return `${rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n")}\n`;
+}
+
+async function withStore<T>(
+  options: ConfigOptions,
+  name: string | undefined,
+  run: (store: StateStore, loaded: LoadedConfig) => Promise<T>,
+): Promise<T> {
+  const loaded = await loadConfigForState(options);
+  requireAction(loaded, name);
+  const store = await openStore(loaded);
+  try {
+    return await run(store, loaded);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `switchyard actions list|pause|resume`: an action's paused state lives in the store, which a running host watches. */
+export function registerActions(program: Command): void {
+  const actions = program
+    .command("actions")
+    .description("list the configured actions; pause and resume one (a running host follows within seconds)");
+
+  withConfig(
+    actions.command("list").description("each action: plugin, events, state, pending and dead letters"),
+  )
+    .option("--json", "print a JSON array")
+    .action(async (options: ConfigOptions & { json?: boolean }) => {
+      const list = await withStore(options, undefined, (store, loaded) => summarizeActions(loaded, store));
+      process.stdout.write(options.json ? `${JSON.stringify(list, null, 2)}\n` : formatActions(list));
+    });
+
+  withConfig(
+    actions
+      .command("pause")
+      .description("stop delivering to an action; its events keep being stored and wait for resume")
+      .argument("<name>", "a configured action"),
+  ).action(async (name: string, options: ConfigOptions) => {
+    await withStore(options, name, (store) =>
+      store.setActionState(name, { paused: true, reason: "operator", since: Date.now() }),
+    );
+    process.stdout.write(
+      `paused ${name}: a running host stops starting its deliveries within a few seconds\n`,
+    );
+  });
+
+  withConfig(
+    actions
+      .command("resume")
+      .description("deliver to a paused action again, its waiting events first")
+      .argument("<name>", "a configured action"),
+  ).action(async (name: string, options: ConfigOptions) => {
+    await withStore(options, name, (store) => store.setActionState(name, { paused: false }));
+    process.stdout.write(
+      `resumed ${name}: a running host delivers its waiting events within a few seconds\n`,
+    );
+  });
+}

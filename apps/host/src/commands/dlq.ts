@@ -1,0 +1,154 @@
+import { patternError } from "@switchyard/core";
+import { type Command, InvalidArgumentError } from "commander";
+import { openStore } from "../store/open.js";
+import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
+import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * A point in time for `--since` and `--until`: a duration back from `now` (`30m`, `2h`, `7d`) or a
+ * timestamp (`2026-11-01`, `2026-11-01T12:00:00Z`). Returns epoch milliseconds.
+ */
+export function parseWhen(value: string, now = Date.now()): number {
+  const duration = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(value.trim());
+  if (duration) return now - Number(duration[1]) * UNITS[duration[2]!]!;
+  // A bare date or date-time; Date.parse alone would also take "1" or "June".
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
+    const time = Date.parse(value.trim());
+    if (!Number.isNaN(time)) return time;
+  }
+  throw new InvalidArgumentError(
+    "give a duration back from now (30m, 2h, 7d) or a timestamp (2026-11-01T12:00:00Z)",
+  );
+}
+
+function eventPattern(value: string): string {
+  const error = patternError(value);
+  if (error) throw new InvalidArgumentError(error);
+  return value;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("give a whole number from 1 up");
+  return n;
+}
+
+/** The selection options every `dlq` command takes. */
+export interface DeadLetterOptions extends ConfigOptions {
+  action?: string;
+  event?: string;
+  type?: string;
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+
+/** The store's filter from the command's options. */
+export function deadLetterFilter(options: DeadLetterOptions): DeadLetterFilter {
+  return {
+    action: options.action,
+    eventId: options.event,
+    type: options.type,
+    since: options.since,
+    until: options.until,
+    limit: options.limit,
+  };
+}
+
+/** True when the options narrow the selection (a limit alone does not say which dead letters). */
+const selects = (o: DeadLetterOptions) =>
+  [o.action, o.event, o.type, o.since, o.until].some((value) => value !== undefined);
+
+const withSelection = (command: Command) =>
+  withConfig(command)
+    .option("-a, --action <name>", "only this action")
+    .option("-e, --event <id>", "only this event id")
+    .option("-t, --type <pattern>", "only these event types: user.created, user.*, *", eventPattern)
+    .option("--since <when>", "dead-lettered at or after: 30m, 2h, 7d ago, or a timestamp", (v) =>
+      parseWhen(v),
+    )
+    .option("--until <when>", "dead-lettered before: 30m, 2h, 7d ago, or a timestamp", (v) => parseWhen(v))
+    .option("-n, --limit <n>", "at most this many, oldest first", positiveInt);
+
+/** Open the state store for a `dlq` command, after checking the action name against the config. */
+async function withStore<T>(
+  options: DeadLetterOptions,
+  run: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+): Promise<T> {
+  const loaded = await loadConfigForState(options);
+  requireAction(loaded, options.action);
+  const store = await openStore(loaded);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+function formatDeadLetters(dead: readonly DeadLetter[]): string {
+  if (dead.length === 0) return "no dead letters\n";
+  const lines = dead.map(
+    (d) =>
+      `${d.failedAt}  ${d.action}  ${d.eventType}  ${d.eventId}  attempts=${d.attempts}\n    ${d.lastError}`,
+  );
+  lines.push(
+    `${plural(dead.length, "dead letter", "dead letters")}; replay with: switchyard dlq replay [--action A] [--event ID] [--since 2h]`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/** `switchyard dlq list|replay|purge` with a selection: action, event, type pattern, time range, limit. */
+export function registerDlq(program: Command): void {
+  const dlq = program.command("dlq").description("inspect, replay and purge dead-lettered deliveries");
+
+  withSelection(dlq.command("list").description("list dead-lettered deliveries, oldest first"))
+    .option("--json", "print a JSON array")
+    .action(async (options: DeadLetterOptions & { json?: boolean }) => {
+      const dead = await withStore(options, (store) => store.listDead(deadLetterFilter(options)));
+      process.stdout.write(options.json ? `${JSON.stringify(dead, null, 2)}\n` : formatDeadLetters(dead));
+    });
+
+  withSelection(
+    dlq
+      .command("replay")
+      .description("deliver dead-lettered deliveries again (a running host picks them up within seconds)"),
+  )
+    .option("--dry-run", "print how many would be replayed, change nothing")
+    .action(async (options: DeadLetterOptions & { dryRun?: boolean }) => {
+      const filter = deadLetterFilter(options);
+      const line = await withStore(options, async (store) =>
+        options.dryRun
+          ? `would replay ${plural(await store.countDead(filter), "dead letter", "dead letters")} (dry run: nothing changed)`
+          : `${await store.replayDead(filter, Date.now())} delivery(ies) queued again`,
+      );
+      process.stdout.write(`${line}\n`);
+    });
+
+  withSelection(
+    dlq
+      .command("purge")
+      .description("delete dead letters for good: needs a selection (--action, --type, --since, …) or --all"),
+  )
+    .option("--all", "every dead letter (with the selection options, every matching one)")
+    .option("--dry-run", "print how many would be deleted, change nothing")
+    .action(async (options: DeadLetterOptions & { all?: boolean; dryRun?: boolean }, command: Command) => {
+      // No prompt: purge runs in CI and scripts, which have no stdin; an explicit selection stands for it.
+      if (!options.all && !selects(options)) {
+        command.error(
+          "error: dlq purge needs a selection (--action, --event, --type, --since, --until) or --all",
+          { exitCode: 2 },
+        );
+      }
+      const filter = deadLetterFilter(options);
+      const line = await withStore(options, async (store) =>
+        options.dryRun
+          ? `would purge ${plural(await store.countDead(filter), "dead letter", "dead letters")} (dry run: nothing changed)`
+          : `purged ${plural(await store.purgeDead(filter), "dead letter", "dead letters")}`,
+      );
+      process.stdout.write(`${line}\n`);
+    });
+}

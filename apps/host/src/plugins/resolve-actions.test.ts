@@ -1,0 +1,108 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../test/cli.js";
+import { loadConfig } from "../config/load.js";
+import { closest, resolvePlugin } from "./load.js";
+import { resolveActions } from "./resolve-actions.js";
+
+let dir: string;
+const write = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-resolve-"));
+  mkdirSync(join(dir, "actions"));
+  // No package.json "type": "module" above: a CommonJS-scoped TypeScript action, as most users' folders are.
+  write(
+    "actions/boom.ts",
+    [
+      "interface Thing { n: number }",
+      "export async function onExecuteEventStream(): Promise<void> {",
+      "  const thing: Thing = { n: 1 };",
+      "  throw new Error(`boom ${thing.n}`);",
+      "}",
+      "",
+    ].join("\n"),
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SOURCE =
+  "source:\n  auth0:\n    domain: x.us.auth0.com\n    clientId: abc\n    clientSecret: ${TEST_SECRET}\n";
+
+describe("plugin options in the config", () => {
+  it("names the file:line of an unknown option and suggests the known one", async () => {
+    const file = write(
+      "typo.yaml",
+      `${SOURCE}actions:\n  - name: slack\n    plugin: "@switchyard/plugin-slack"\n    events: ["*"]\n    with:\n      token: xoxb-1\n      chanel: "#x"\n`,
+    );
+    const loaded = await loadConfig(file, { TEST_SECRET: "s3cret-value" });
+    const error = await resolveActions(loaded).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /typo\.yaml:12:\d+: actions\[0\]\.with\.chanel: unknown option "chanel" \(did you mean "channel"\?\)/,
+    );
+  });
+
+  it("refuses `with` on an Auth0 action file, at its line", async () => {
+    const file = write(
+      "file-with.yaml",
+      `${SOURCE}actions:\n  - name: boom\n    plugin: ./actions/boom.ts\n    events: ["*"]\n    with: { url: "https://example.com" }\n`,
+    );
+    const loaded = await loadConfig(file, { TEST_SECRET: "s3cret-value" });
+    const error = await resolveActions(loaded).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `${file.replaceAll(".", "\\.")}:10:\\d+: actions\\[0\\]\\.with: .*takes no options.*secrets`,
+      ),
+    );
+  });
+
+  it("keeps a numeric ${VAR} a string where a string is wanted: the source's and a plugin's", async () => {
+    const file = write(
+      "numeric.yaml",
+      `${SOURCE}server:\n  port: \${TEST_PORT}\nactions:\n  - name: slack\n    plugin: "@switchyard/plugin-slack"\n    events: ["*"]\n    with:\n      token: \${TEST_TOKEN}\n      channel: "#x"\n      timeoutMs: \${TEST_TIMEOUT}\n`,
+    );
+    const loaded = await loadConfig(file, {
+      TEST_SECRET: "12345",
+      TEST_PORT: "9999",
+      TEST_TOKEN: "4242",
+      TEST_TIMEOUT: "3000",
+    });
+    expect(loaded.config.source.auth0?.clientSecret).toBe("12345");
+    expect(loaded.config.server.port).toBe(9999);
+    await resolveActions(loaded);
+    expect(loaded.config.actions[0]!.with).toEqual({ token: "4242", channel: "#x", timeoutMs: 3000 });
+  });
+});
+
+describe("a TypeScript action file", () => {
+  it("throws with its own file and line in the stack, not a data: URL", async () => {
+    const plugin = await resolvePlugin("./actions/boom.ts", dir);
+    expect(plugin.kind).toBe("file");
+    const action = plugin.kind === "file" ? plugin.action : undefined;
+    const error = (await Promise.resolve()
+      .then(() => action!.onExecuteEventStream({} as never, {} as never))
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe("boom 1");
+    // The line needs Node's source maps, which vitest's own stack formatting bypasses: the real CLI shows it.
+    expect(error.stack).toContain(`(${join(dir, "actions", "boom.ts")}:`);
+    expect(error.stack).not.toContain("data:");
+    const run = await runCli(["run-action", join(dir, "actions", "boom.ts")]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`at Object.onExecuteEventStream (${join(dir, "actions", "boom.ts")}:4:`);
+    expect(run.stdout).not.toContain("data:");
+  }, 60_000);
+});
+
+describe("closest", () => {
+  it("suggests a near name only", () => {
+    expect(closest("chanel", ["token", "channel", "apiUrl"])).toBe("channel");
+    expect(closest("writekey", ["writeKey", "host"])).toBe("writeKey");
+    expect(closest("colour", ["token", "channel"])).toBeUndefined();
+  });
+});

@@ -1,0 +1,238 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "@switchyard/core";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registerActions } from "../src/commands/actions.js";
+import { registerDlq } from "../src/commands/dlq.js";
+import { registerSendTest } from "../src/commands/send-test.js";
+import { loadConfig } from "../src/config/load.js";
+import { loadStateConfig } from "../src/config/state-config.js";
+import { openStore } from "../src/store/open.js";
+import type { StateStore } from "../src/store/types.js";
+import { runCli } from "./cli.js";
+import { CommanderError, runCommand } from "./run-command.js";
+
+// Credentials and plugin options come from variables that are not set: the state commands must not need them.
+const CONFIG = `source:
+  auth0:
+    domain: \${STATE_TEST_AUTH0_DOMAIN}
+    clientId: \${STATE_TEST_AUTH0_CLIENT_ID}
+    clientSecret: \${STATE_TEST_AUTH0_CLIENT_SECRET}
+state: \${STATE_TEST_DIR:-./state}
+actions:
+  - name: warehouse
+    plugin: "@switchyard/plugin-http"
+    events: ["*"]
+    with: { url: "\${STATE_TEST_WAREHOUSE_URL}", secret: "\${STATE_TEST_WAREHOUSE_SECRET}" }
+  - name: slack
+    plugin: "@switchyard/plugin-slack"
+    events: ["user.created"]
+    with: { token: "\${STATE_TEST_SLACK_TOKEN}", channel: "#signups" }
+`;
+
+let dir: string;
+let config: string;
+const factory = createEventFactory({ seed: 7 });
+
+/** Dead-letter one delivery per event for `action`, through the store's own contract. */
+async function deadLetter(store: StateStore, action: string, types: string[]): Promise<string[]> {
+  const events = types.map((type) => factory.event(type));
+  await store.ingest(
+    events.map((event) => ({
+      event,
+      payload: JSON.stringify(event),
+      deliveries: [{ action, orderKey: null, claimed: false }],
+    })),
+    undefined,
+  );
+  const claimed = await store.claim(action, 100, Date.now(), false);
+  await store.complete(
+    claimed.map((c) => ({ key: c.key, action, result: "dead", attempts: 1, error: `refused ${c.key}` })),
+  );
+  return events.map((e) => e.id);
+}
+
+const register = (program: Parameters<typeof registerDlq>[0]) => {
+  registerDlq(program);
+  registerActions(program);
+  registerSendTest(program);
+};
+/** The command in this process; `code` as the CLI would exit (2 for a config error, as cli.ts maps it). */
+const cli = async (...args: string[]) => {
+  const run = await runCommand(register, [...args, "--config", config]);
+  const code =
+    run.error === undefined
+      ? 0
+      : run.error instanceof CommanderError
+        ? run.error.exitCode
+        : run.error instanceof ConfigError
+          ? 2
+          : 1;
+  return { code, stdout: run.stdout, stderr: run.stderr };
+};
+const listed = async (...args: string[]) => {
+  const result = await cli("dlq", "list", "--json", ...args);
+  expect(result.code, result.stderr).toBe(0);
+  return (JSON.parse(result.stdout) as Array<{ eventId: string; action: string; eventType: string }>).map(
+    (d) => d.eventId,
+  );
+};
+
+let older: string[];
+let newer: string[];
+let slackDead: string[];
+let between: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-state-"));
+  config = join(dir, "switchyard.yaml");
+  writeFileSync(config, CONFIG);
+  const store = await openStore(await loadStateConfig(config, {}));
+  try {
+    older = await deadLetter(store, "warehouse", ["group.created", "user.created", "user.deleted"]);
+    const mark = Date.now();
+    // The dead letters' times are the store's clock: let it pass the mark before the second batch.
+    await waitFor(() => Date.now() > mark + 2);
+    between = new Date(mark + 1).toISOString();
+    newer = await deadLetter(store, "warehouse", ["user.updated", "group.deleted"]);
+    slackDead = await deadLetter(store, "slack", ["user.created"]);
+  } finally {
+    await store.close();
+  }
+}, 30_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("switchyard dlq with a selection (no credentials set)", () => {
+  it("lists by action, event, type pattern, time range and limit", async () => {
+    expect(await listed()).toEqual([...older, ...newer, ...slackDead]);
+    expect(await listed("--action", "slack")).toEqual(slackDead);
+    expect(await listed("--event", newer[0]!)).toEqual([newer[0]]);
+    expect(await listed("--type", "user.*", "--action", "warehouse")).toEqual([older[1], older[2], newer[0]]);
+    expect(await listed("--since", between)).toEqual([...newer, ...slackDead]);
+    expect(await listed("--until", between)).toEqual(older);
+    expect(await listed("--since", "1h", "--limit", "2")).toEqual(older.slice(0, 2));
+    expect(await listed("--until", "1h")).toEqual([]);
+    const text = await cli("dlq", "list", "--action", "slack");
+    expect(text.stdout).toMatch(/1 dead letter;/);
+  }, 60_000);
+
+  it("refuses a bad pattern, a bad time and an unknown action, exit 2 for the action, and writes nothing", async () => {
+    const pattern = await cli("dlq", "list", "--type", "user.**");
+    expect(pattern.code).not.toBe(0);
+    expect(pattern.stderr).toMatch(/--type/);
+    const when = await cli("dlq", "list", "--since", "yesterday");
+    expect(when.code).not.toBe(0);
+    expect(when.stderr).toMatch(/30m, 2h, 7d/);
+    const typo = await cli("dlq", "replay", "--action", "warehose");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown action "warehose"');
+    expect(typo.stderr).toContain('"warehouse", "slack"');
+    expect(typo.stdout).toBe("");
+    const pause = await cli("actions", "pause", "warehose");
+    expect(pause.code).toBe(2);
+    const store = await openStore(await loadStateConfig(config, {}));
+    try {
+      expect(await store.actionStates()).toEqual({});
+      expect(Object.keys((await store.stats()).dead).sort()).toEqual(["slack", "warehouse"]);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it("replays and purges a selection, with a dry run first, and says how many it touched", async () => {
+    const dry = await cli("dlq", "replay", "--type", "group.*", "--dry-run");
+    expect(dry.stdout).toContain("would replay 2 dead letters (dry run: nothing changed)");
+    expect(await listed("--type", "group.*")).toEqual([older[0], newer[1]]);
+    const replay = await cli("dlq", "replay", "--type", "group.*", "--limit", "1");
+    expect(replay.stdout).toContain("1 delivery(ies) queued again");
+    expect(await listed("--type", "group.*")).toEqual([newer[1]]);
+
+    const unselected = await cli("dlq", "purge");
+    expect(unselected.code).toBe(2);
+    expect(unselected.stderr).toContain("--all");
+    const dryPurge = await cli("dlq", "purge", "--action", "warehouse", "--since", between, "--dry-run");
+    expect(dryPurge.stdout).toContain("would purge 2 dead letters");
+    const purge = await cli("dlq", "purge", "--action", "warehouse", "--since", between);
+    expect(purge.code).toBe(0);
+    expect(purge.stdout).toContain("purged 2 dead letters");
+    expect(await listed()).toEqual([older[1], older[2], ...slackDead]);
+    const all = await cli("dlq", "purge", "--all");
+    expect(all.stdout).toContain("purged 3 dead letters");
+    expect(await listed()).toEqual([]);
+  }, 60_000);
+});
+
+describe("switchyard actions (no credentials set)", () => {
+  it("pauses and resumes through the store, and lists each action with its state and counts", async () => {
+    const pause = await cli("actions", "pause", "slack");
+    expect(pause.code, pause.stderr).toBe(0);
+    expect(pause.stdout).toContain("paused slack");
+    const list = await cli("actions", "list", "--json");
+    expect(list.code, list.stderr).toBe(0);
+    const actions = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
+    expect(actions.map((a) => a.name)).toEqual(["warehouse", "slack"]);
+    expect(actions[0]).toMatchObject({
+      plugin: "@switchyard/plugin-http",
+      events: ["*"],
+      paused: false,
+      pending: 1,
+    });
+    expect(actions[1]).toMatchObject({ events: ["user.created"], paused: true, reason: "operator" });
+    expect(Date.parse(String(actions[1]!.since))).toBeGreaterThan(Date.now() - 60_000);
+
+    const text = await cli("actions", "list");
+    expect(text.stdout).toMatch(
+      /^slack\s+@switchyard\/plugin-slack\s+user\.created\s+paused \(operator since /m,
+    );
+    expect(text.stdout).toMatch(/^warehouse\s+@switchyard\/plugin-http\s+\*\s+running\s+1\s+0$/m);
+
+    expect((await cli("actions", "resume", "slack")).stdout).toContain("resumed slack");
+    const store = await openStore(await loadStateConfig(config, {}));
+    try {
+      expect((await store.actionStates()).slack?.paused).toBe(false);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it("send-test needs only the state setting too", async () => {
+    const sent = await cli("send-test", "user.created");
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toMatch(/queued test event evt_\w+ \(user\.created\) for: warehouse, slack/);
+  }, 30_000);
+
+  it("the full loader (validate, start) still needs every variable", async () => {
+    await expect(loadConfig(config, {})).rejects.toThrow(/STATE_TEST_AUTH0_DOMAIN is not set/);
+  });
+});
+
+describe("the real CLI process", () => {
+  it("exits 2 on an unknown action, with the configured names", async () => {
+    const typo = await runCli(["dlq", "replay", "--action", "nosuch", "--config", config]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('unknown action "nosuch": switchyard.yaml configures "warehouse", "slack"');
+    expect(typo.stdout).toBe("");
+  }, 60_000);
+
+  it("start --demo on a held state folder fails first, in one line, without starting the demo", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "switchyard-demo-lock-"));
+    try {
+      const state = join(cwd, ".switchyard", "demo");
+      mkdirSync(state, { recursive: true });
+      // This test process stands for the running host: alive, and not the CLI that is started.
+      writeFileSync(join(state, "host.pid"), String(process.pid));
+      const second = await runCli(["start", "--demo"], {}, cwd);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toBe(
+        `another switchyard host (pid ${process.pid}) is using the state folder ${state}`,
+      );
+      expect(second.stdout).toBe("");
+      expect(readFileSync(join(state, "host.pid"), "utf8")).toBe(String(process.pid));
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
