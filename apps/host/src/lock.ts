@@ -24,9 +24,9 @@ const held = registry[HELD];
  * The lock is SQLite's own: fcntl locks on the file, which also keep out a second connection in the same
  * process (SQLite tracks its locks per file across connections). `BEGIN EXCLUSIVE` takes it, and
  * `locking_mode = EXCLUSIVE` keeps it past the commit until the connection closes. It is taken in normal
- * mode first: a connection in exclusive mode that loses the race keeps its shared lock while it waits, and
- * two racers would then wait for each other until both fail. The state database itself is never locked this
- * way: CLI commands read it while the host runs.
+ * locking mode: there an attempt that loses drops its shared lock at once, while in exclusive mode SQLite
+ * keeps it, so two racers could each wait on the other until both give up. The state database itself is
+ * never locked this way: CLI commands read it while the host runs.
  *
  * Throws when another host holds the folder; returns the function that releases it. `waitMs` is for tests.
  */
