@@ -91,7 +91,6 @@ try {
 
   writeFileSync(join(project, "import.mjs"), 'await import(process.argv[2]); console.log("imports");\n');
   for (const name of packed.keys()) {
-    if (name === "@switchyard/host") continue;
     const result = spawnSync(process.execPath, ["import.mjs", name], { cwd: project, encoding: "utf8" });
     report(`import ${name}`, result.status === 0, result.stdout + result.stderr);
   }
