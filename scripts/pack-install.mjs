@@ -1,95 +1,111 @@
 #!/usr/bin/env node
-// `node scripts/pack-install.mjs [plugins/http …]`: prove the published packages work outside the workspace.
-// Builds core and each plugin, packs them with pnpm (which turns `workspace:^` into real versions), installs
-// the tarballs into an empty project with npm, then runs one delivery per plugin against a local server.
-// Not part of the vitest suite: it needs the npm registry for third-party dependencies.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// `node scripts/pack-install.mjs`: prove the published packages work outside the workspace.
+// Builds every public package, packs each with pnpm (which turns `workspace:^` into real versions), installs
+// the host from those tarballs into an empty npm project (npm takes every @switchyard/* package from the
+// tarballs, never from the registry), then, there: each package's main entry imports, one delivery per
+// plugin against a local server, `switchyard --help`, `switchyard start --demo` until a delivery (then
+// SIGTERM, a clean exit), and `switchyard run-action` on an Auth0 action file.
+// Not part of the vitest suite: it needs the npm registry for third-party dependencies, and better-sqlite3
+// compiles from source in the empty project (about 80 s).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
 const step = (text) => console.log(`[pack-install] ${elapsed().padStart(7)}  ${text}`);
 
-const requested = process.argv.slice(2);
-const dirs = (requested.length ? requested : ["plugins/http", "plugins/slack", "plugins/segment"]).filter(
-  (dir) => {
-    const present =
-      existsSync(join(root, dir, "package.json")) && existsSync(join(root, dir, "src", "index.ts"));
-    if (!present) step(`skip ${dir}: not there yet`);
-    return present;
-  },
-);
-if (dirs.length === 0) {
-  console.log("[pack-install] nothing to check");
-  process.exit(0);
-}
-
 const readPackage = (dir) => JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
-const workspaceDirs = new Map(
-  ["packages/core", "packages/testing", "packages/auth0-events", ...dirs]
-    .filter((dir) => existsSync(join(root, dir, "package.json")))
-    .map((dir) => [readPackage(dir).name, dir]),
-);
-// Core plus each plugin plus any workspace package they depend on at run time.
-const toPack = new Set(["packages/core", ...dirs]);
-for (const dir of dirs) {
-  for (const [name, range] of Object.entries(readPackage(dir).dependencies ?? {})) {
-    if (String(range).startsWith("workspace:") && workspaceDirs.has(name))
-      toPack.add(workspaceDirs.get(name));
-  }
-}
+/** Every public workspace package, by folder. */
+const publicDirs = ["packages", "plugins", "apps"]
+  .flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}`))
+  .filter((dir) => existsSync(join(root, dir, "package.json")) && !readPackage(dir).private);
+const pluginDirs = publicDirs.filter((dir) => dir.startsWith("plugins/"));
 
 const run = (command, args, cwd) => execFileSync(command, args, { cwd, encoding: "utf8", stdio: "pipe" });
 const work = mkdtempSync(join(tmpdir(), "switchyard-pack-"));
 const tarballs = join(work, "tarballs");
 const project = join(work, "project");
+/** Package name to its tarball. */
+const packed = new Map();
 let failed = false;
+/** A check that ran: PASS or FAIL with its output; a failure fails the script but the other checks still run. */
+const report = (name, ok, detail, ms) => {
+  if (!ok) failed = true;
+  console.log(
+    `${ok ? "PASS" : "FAIL"} ${name}: ${String(detail).trim()}${ms === undefined ? "" : ` (${ms} ms)`}`,
+  );
+};
 
 try {
-  const filters = [...toPack].flatMap((dir) => ["--filter", readPackage(dir).name]);
-  step(`build ${[...toPack].join(", ")}`);
-  run("pnpm", [...filters, "run", "build"], root);
+  step(`build ${publicDirs.join(", ")}`);
+  run(
+    "pnpm",
+    [
+      "exec",
+      "turbo",
+      "run",
+      "build",
+      "--output-logs=errors-only",
+      "--filter=./packages/*",
+      "--filter=./plugins/*",
+      "--filter=./apps/*",
+    ],
+    root,
+  );
 
-  const packed = new Map();
-  for (const dir of toPack) {
+  for (const dir of publicDirs) {
     const info = JSON.parse(run("pnpm", ["pack", "--json", "--pack-destination", tarballs], join(root, dir)));
-    const files = info.files.map((file) => file.path);
-    const stray = files.filter((file) => !/^(dist\/|README\.md$|package\.json$|LICENSE)/.test(file));
-    const tests = files.filter((file) => /\.test\.(js|d\.ts)/.test(file));
-    if (!files.includes("dist/index.js") || !files.includes("dist/index.d.ts")) {
-      throw new Error(`${info.name}: the tarball has no dist/index.js or dist/index.d.ts`);
-    }
-    if (stray.length || tests.length)
-      throw new Error(`${info.name}: unexpected files ${[...stray, ...tests]}`);
-    if (!files.includes("README.md")) step(`warning: ${info.name} ships no README.md`);
-    packed.set(info.name, info.filename);
-    step(`packed ${info.name}@${info.version} (${files.length} files)`);
+    const tarball = join(tarballs, basename(info.filename));
+    checkTarball(dir, info, tarball);
+    packed.set(info.name, tarball);
+    step(`packed ${info.name}@${info.version} (${info.files.length} files)`);
   }
 
-  run("mkdir", ["-p", project]);
+  // The host is the one dependency; the overrides make npm take every @switchyard/* package it pulls in from
+  // the tarballs (an override of a direct dependency must repeat its spec, hence the host's own line).
+  const spec = (name) => `file:${packed.get(name)}`;
+  mkdirSync(project);
   writeFileSync(
     join(project, "package.json"),
-    JSON.stringify({ name: "smoke", private: true, type: "module" }),
+    JSON.stringify({
+      name: "smoke",
+      private: true,
+      dependencies: { "@switchyard/host": spec("@switchyard/host") },
+      overrides: Object.fromEntries([...packed.keys()].map((name) => [name, spec(name)])),
+    }),
   );
-  step("npm install the tarballs into an empty project");
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...packed.values()], project);
+  step("npm install @switchyard/host from its tarball into an empty project (better-sqlite3 compiles)");
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], project);
+  checkLockfile();
+
+  writeFileSync(join(project, "import.mjs"), 'await import(process.argv[2]); console.log("imports");\n');
+  for (const name of packed.keys()) {
+    const result = spawnSync(process.execPath, ["import.mjs", name], { cwd: project, encoding: "utf8" });
+    report(`import ${name}`, result.status === 0, result.stdout + result.stderr);
+  }
 
   writeFileSync(join(project, "smoke.mjs"), smokeScript());
-  for (const dir of dirs) {
+  for (const dir of pluginDirs) {
     const name = readPackage(dir).name;
     const t0 = performance.now();
     const result = spawnSync(process.execPath, ["smoke.mjs", name], { cwd: project, encoding: "utf8" });
-    const ms = Math.round(performance.now() - t0);
-    if (result.status === 0) {
-      console.log(`PASS ${name}: ${result.stdout.trim()} (${ms} ms)`);
-    } else {
-      failed = true;
-      console.log(`FAIL ${name}: ${(result.stdout + result.stderr).trim()}`);
-    }
+    report(name, result.status === 0, result.stdout + result.stderr, Math.round(performance.now() - t0));
   }
+
+  await checkHelp();
+  await checkDemo();
+  await checkRunAction();
 } catch (error) {
   failed = true;
   const output = [error.stdout, error.stderr].filter(Boolean).join("\n").trim();
@@ -99,6 +115,196 @@ try {
 }
 step(failed ? "failed" : "all passed");
 process.exit(failed ? 1 : 0);
+
+/** Only what the package declares in `files`, every entry point present, no tests, no `workspace:` ranges. */
+function checkTarball(dir, info, tarball) {
+  const files = info.files.map((file) => file.path);
+  const manifest = readPackage(dir);
+  const allowed = new RegExp(
+    `^((${manifest.files.map((entry) => entry.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(/|$)|package\\.json$|LICENSE)`,
+  );
+  const stray = files.filter((file) => !allowed.test(file));
+  const tests = files.filter((file) => /\.test\.(js|d\.ts)/.test(file));
+  if (stray.length || tests.length) throw new Error(`${info.name}: unexpected files ${[...stray, ...tests]}`);
+  const entries = [
+    ...Object.values(manifest.exports ?? {}).flatMap((conditions) => [conditions.types, conditions.default]),
+    ...Object.values(manifest.bin ?? {}),
+  ].map((path) => path.replace(/^\.\//, ""));
+  const absent = entries.filter((path) => !files.includes(path));
+  if (absent.length) throw new Error(`${info.name}: the tarball lacks its entry points ${absent}`);
+  if (!files.includes("README.md")) step(`warning: ${info.name} ships no README.md`);
+  const packedManifest = run("tar", ["-xOzf", tarball, "package/package.json"], root);
+  if (packedManifest.includes("workspace:")) throw new Error(`${info.name}: a workspace: range was packed`);
+}
+
+/** Every @switchyard/* package npm installed came from a tarball, once. */
+function checkLockfile() {
+  const lock = JSON.parse(readFileSync(join(project, "package-lock.json"), "utf8"));
+  const installed = Object.entries(lock.packages).filter(([path]) =>
+    /node_modules\/@switchyard\//.test(path),
+  );
+  const fromElsewhere = installed.filter(([, entry]) => !String(entry.resolved).startsWith("file:"));
+  const nested = installed.filter(([path]) => path.split("node_modules/").length > 2);
+  const names = installed.map(([path]) => path.replace(/^.*node_modules\//, ""));
+  report(
+    "npm install",
+    fromElsewhere.length === 0 && nested.length === 0 && names.length === packed.size,
+    fromElsewhere.length || nested.length
+      ? `not from the tarballs, or twice: ${[...fromElsewhere, ...nested].map(([path]) => path)}`
+      : `@switchyard/host and its ${names.length - 1} @switchyard dependencies, all from the tarballs`,
+  );
+}
+
+/**
+ * Run `npx switchyard …` in the project; resolves with its output once it exits. npx runs the bin through npm
+ * and a shell, which do not pass a SIGTERM on, so it runs in its own process group: `stop()` signals the
+ * switchyard process itself (the group's innermost process), and a time-out kills the whole group.
+ */
+function switchyard(args, { timeoutMs = 30_000, env = {}, onLine } = {}) {
+  // `--no`: the bin installed in the project, never one fetched from the registry; `--`: the rest is its own.
+  const child = spawn("npx", ["--no", "--", "switchyard", ...args], {
+    cwd: project,
+    env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const stop = (signal) => process.kill(innermost(child.pid), signal);
+  let stdout = "";
+  let stderr = "";
+  let pending = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop();
+    for (const line of lines) onLine?.(line, stop);
+  });
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, timeoutMs);
+  return new Promise((resolve) =>
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      killGroup(child.pid);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    }),
+  );
+}
+
+function killGroup(pgid) {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** The last process in the chain of children that starts at `pid` (Linux: reads /proc). */
+function innermost(pid) {
+  const parents = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // exited while we looked
+    }
+  }
+  let current = pid;
+  for (;;) {
+    const next = [...parents].find(([, ppid]) => ppid === current)?.[0];
+    if (next === undefined) return current;
+    current = next;
+  }
+}
+
+async function checkHelp() {
+  const t0 = performance.now();
+  const result = await switchyard(["--help"]);
+  const ok = result.code === 0 && /start/.test(result.stdout) && /run-action/.test(result.stdout);
+  report("switchyard --help", ok, ok ? "lists start and run-action" : result.stdout + result.stderr, ms(t0));
+}
+
+async function checkDemo() {
+  const t0 = performance.now();
+  let delivered;
+  let terminatedAt;
+  // The console action prints one line per event it got: `<time>  <type>  <subject>  evt_…`.
+  const delivery = /^\d{4}-\d\d-\d\dT\S+\s+[a-z.]+\s+.*\bevt_\w+/;
+  const result = await switchyard(["start", "--demo"], {
+    timeoutMs: 60_000,
+    env: { SWITCHYARD_DEMO_PORT: "0", SWITCHYARD_DEMO_RATE: "5" },
+    onLine(line, stop) {
+      if (delivered || !delivery.test(line)) return;
+      delivered = line.trim();
+      terminatedAt = performance.now();
+      stop("SIGTERM");
+    },
+  });
+  const stopMs = terminatedAt === undefined ? undefined : Math.round(performance.now() - terminatedAt);
+  const ok = delivered !== undefined && result.code === 0 && !result.timedOut;
+  report(
+    "switchyard start --demo",
+    ok,
+    ok
+      ? `delivered "${delivered.replace(/\s+/g, " ")}", exited 0 ${stopMs} ms after SIGTERM`
+      : `${delivered ? "delivered, then" : "no delivery;"} exit ${result.code ?? result.signal}${result.timedOut ? " (timed out)" : ""}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`,
+    ms(t0),
+  );
+}
+
+async function checkRunAction() {
+  const t0 = performance.now();
+  // An Auth0 Event Stream Action as written for Auth0: CommonJS, `exports.onExecuteEventStream`.
+  writeFileSync(
+    join(project, "action.js"),
+    [
+      "exports.onExecuteEventStream = async (event, api) => {",
+      '  api.log.info("welcome " + event.message.data.object.email);',
+      '  console.log("token " + event.secrets.API_TOKEN + " for " + event.message.type);',
+      "};",
+      "",
+    ].join("\n"),
+  );
+  const token = "tok_pack_install_9f8e7d";
+  const result = await switchyard([
+    "run-action",
+    "./action.js",
+    "--event",
+    "user.created",
+    "--secret",
+    `API_TOKEN=${token}`,
+    "--json",
+  ]);
+  let outcome;
+  try {
+    outcome = JSON.parse(result.stdout);
+  } catch {
+    outcome = undefined;
+  }
+  const ok =
+    result.code === 0 &&
+    outcome?.status === "delivered" &&
+    outcome.event?.type === "user.created" &&
+    /^welcome \S+@/.test(outcome.logs?.[0]?.message ?? "") &&
+    outcome.console?.[0]?.message === "token [redacted] for user.created" &&
+    !result.stdout.includes(token);
+  report(
+    "switchyard run-action ./action.js",
+    ok,
+    ok ? `delivered ${outcome.event.id}, one log line, the secret redacted` : result.stdout + result.stderr,
+    ms(t0),
+  );
+}
+
+function ms(t0) {
+  return Math.round(performance.now() - t0);
+}
 
 /** The smoke test run inside the empty project: it imports only what npm installed there. */
 function smokeScript() {

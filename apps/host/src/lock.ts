@@ -1,26 +1,77 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 
-/** One host per state folder: a pid file, taken over when its owner is gone (e.g. after SIGKILL). */
-export function lockStateDir(dir: string): () => void {
-  const file = join(dir, "host.pid");
+/**
+ * How long to wait for a holder that is going away. A SIGKILLed host keeps its lock until the kernel has torn
+ * the process down (its memory first, then its files), which can take a moment for a big heap; the winner of
+ * a race also waits here for the loser to let go of its shared lock. A refusal takes this long.
+ */
+const LOCK_WAIT_MS = 2_000;
+/** Where SQLite keeps the database's user_version in its header: the holder's pid, for the error message. */
+const USER_VERSION_OFFSET = 60;
+const HELD = Symbol.for("switchyard.stateLocks");
+
+/** Lock files held by this process (by real path), shared by every copy of this module loaded in it. */
+const registry = globalThis as { [HELD]?: Set<string> };
+registry[HELD] ??= new Set();
+const held = registry[HELD];
+
+/**
+ * One host per state folder: an exclusive lock on `host.lock` that the kernel holds for this process and
+ * releases when it exits, however it exits (SIGKILL, OOM, pid 1 of a container), with no pid to check.
+ *
+ * The lock is SQLite's own: fcntl locks on the file, which also keep out a second connection in the same
+ * process (SQLite tracks its locks per file across connections). `BEGIN EXCLUSIVE` takes it, and
+ * `locking_mode = EXCLUSIVE` keeps it past the commit until the connection closes. It is taken in normal
+ * locking mode: there an attempt that loses drops its shared lock at once, while in exclusive mode SQLite
+ * keeps it, so two racers could each wait on the other until both give up. The state database itself is
+ * never locked this way: CLI commands read it while the host runs.
+ *
+ * Throws when another host holds the folder; returns the function that releases it. `waitMs` is for tests.
+ */
+export function lockStateDir(dir: string, waitMs = LOCK_WAIT_MS): () => void {
+  const file = join(dir, "host.lock");
+  const db = new Database(file, { timeout: waitMs });
   try {
-    const pid = Number(readFileSync(file, "utf8"));
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`another switchyard host (pid ${pid}) is using the state folder ${dir}`);
-    }
+    // The lock file's content is only the pid: no journal file beside it.
+    db.pragma("journal_mode = MEMORY");
+    db.exec("BEGIN EXCLUSIVE");
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.pragma(`user_version = ${process.pid}`);
+    db.exec("COMMIT");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    db.close();
+    if ((error as { code?: string }).code !== "SQLITE_BUSY") {
+      throw new Error(`cannot lock the state folder ${dir} (${file}): ${(error as Error).message}`);
+    }
+    const pid = holderPid(file);
+    throw new Error(`another switchyard host${pid ? ` (pid ${pid})` : ""} is using the state folder ${dir}`);
   }
-  writeFileSync(file, String(process.pid));
-  return () => rmSync(file, { force: true });
+  const key = realpathSync(file);
+  held.add(key);
+  return () => {
+    if (!db.open) return;
+    held.delete(key);
+    db.close();
+  };
 }
 
-function isAlive(pid: number): boolean {
+/** The pid the holder wrote in the lock file's header (as it sees itself: 1 in a container), if readable. */
+function holderPid(file: string): number | undefined {
+  // Closing any descriptor of a file drops every fcntl lock this process holds on it: never open the lock
+  // file outside SQLite while this process holds it.
+  if (held.has(realpathSync(file))) return process.pid;
+  let fd: number | undefined;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    fd = openSync(file, "r");
+    const header = Buffer.alloc(4);
+    return readSync(fd, header, 0, 4, USER_VERSION_OFFSET) === 4
+      ? header.readUInt32BE(0) || undefined
+      : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -7,8 +7,9 @@ import {
   type StandardSchemaV1,
 } from "@switchyard/core";
 import { describe, expect, it } from "vitest";
-import { findSecrets, testAction } from "./conformance.js";
 import { startFakeServer } from "./fake-server.js";
+import { findSecrets } from "./find-secrets.js";
+import { testAction } from "./vitest.js";
 
 interface ReferenceOptions {
   url: string;

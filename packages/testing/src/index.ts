@@ -1,5 +1,3 @@
-export type { ConformanceDestination, ConformanceSuite } from "./conformance.js";
-export { findSecrets, testAction } from "./conformance.js";
 export { EventLog } from "./event-log.js";
 export type { EventFactory, EventFactoryOptions, EventOverrides } from "./factories.js";
 export { createEventFactory, events } from "./factories.js";
@@ -13,6 +11,7 @@ export type { FakeTenant, FakeTenantOptions } from "./fake-tenant.js";
 export { startFakeTenant } from "./fake-tenant.js";
 export type { FakeWebhook, FakeWebhookOptions, WebhookDelivery } from "./fake-webhook.js";
 export { startFakeWebhook } from "./fake-webhook.js";
+export { findSecrets } from "./find-secrets.js";
 export type { CapturedLog, RunActionOptions, RunActionResult } from "./run-action.js";
 export { createCapturingLogger, runAction } from "./run-action.js";
 export { waitFor } from "./wait-for.js";

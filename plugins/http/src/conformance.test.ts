@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { startFakeWebhook, testAction } from "@switchyard/testing";
+import { startFakeWebhook } from "@switchyard/testing";
+import { testAction } from "@switchyard/testing/vitest";
 import { expect } from "vitest";
 import http, { type HttpOptions } from "./index.js";
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type SegmentMessage, startFakeSegment, testAction } from "@switchyard/testing";
+import { type SegmentMessage, startFakeSegment } from "@switchyard/testing";
+import { testAction } from "@switchyard/testing/vitest";
 import { expect } from "vitest";
 import { titleCase } from "./default-mapping.js";
 import segment, { type SegmentOptions } from "./index.js";

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Auth0Event } from "@switchyard/core";
-import { slackError, startFakeSlack, testAction } from "@switchyard/testing";
+import { slackError, startFakeSlack } from "@switchyard/testing";
+import { testAction } from "@switchyard/testing/vitest";
 import { expect } from "vitest";
 import slack, { type SlackOptions } from "./index.js";
 

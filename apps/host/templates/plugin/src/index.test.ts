@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { events, runAction, startFakeServer, testAction } from "@switchyard/testing";
+import { events, runAction, startFakeServer } from "@switchyard/testing";
+import { testAction } from "@switchyard/testing/vitest";
 import { expect, it } from "vitest";
 import plugin, { type Options } from "./index.js";
 

@@ -1,0 +1,5 @@
+// `@switchyard/testing/vitest`: the conformance suite, kept out of the main entry because it imports vitest,
+// and the main entry is loaded at run time by the host (`switchyard run-action`, the demo), where no test
+// framework is installed.
+export type { ConformanceDestination, ConformanceSuite } from "./conformance.js";
+export { testAction } from "./conformance.js";
