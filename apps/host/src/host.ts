@@ -7,7 +7,8 @@ import {
   ConfigError,
   createActionCache,
   describeError,
-  eventJson,
+  type EncodedEvent,
+  encodedEvent,
 } from "@switchyard/core";
 import type { LoadedConfig } from "./config/load.js";
 import { createRedactor } from "./config/secrets.js";
@@ -237,7 +238,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   const ingestBatch = async (batch: StreamItem[]) => {
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now, and those that will read it from the store.
-    const owners: Array<{ now: ActionRunner[]; later: ActionRunner[] }> = [];
+    const owners: Array<{ now: ActionRunner[]; later: ActionRunner[]; encoded: EncodedEvent }> = [];
     const free = runners.map((runner) => runner.freeSlots());
     let cursor: string | undefined;
     let newest: Auth0Event | undefined;
@@ -248,7 +249,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       metrics.eventsReceived.labels(event.type).inc();
       newest = event;
       const deliveries: IngestEvent["deliveries"] = [];
-      const owner = { now: [] as ActionRunner[], later: [] as ActionRunner[] };
+      const encoded = encodedEvent(item.json);
+      const owner = { now: [] as ActionRunner[], later: [] as ActionRunner[], encoded };
       runners.forEach((runner, i) => {
         if (!runner.accepts(event)) return;
         const claimed = free[i]! > 0;
@@ -256,7 +258,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         (claimed ? owner.now : owner.later).push(runner);
         deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed });
       });
-      rows.push({ event, payload: eventJson(event), deliveries });
+      rows.push({ event, payload: encoded.json, deliveries });
       owners.push(owner);
     }
     if (newest) {
@@ -286,7 +288,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       newestKey = key;
       unfinished += row.deliveries.length;
       const owner = owners[i]!;
-      for (const runner of owner.now) runner.enqueue(key, row.event as Auth0Event, now);
+      for (const runner of owner.now) runner.enqueue(key, row.event as Auth0Event, owner.encoded, now);
       for (const runner of owner.later) waiting.add(runner);
     });
     for (const runner of runners) runner.ingested(newestKey);

@@ -1,5 +1,5 @@
 import type { StreamErrorBody } from "@switchyard/core";
-import { parseStreamMessage, rememberEventJson } from "@switchyard/core";
+import { parseStreamMessage } from "@switchyard/core";
 import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
 import { StreamError } from "./errors.js";
 import type { StreamHooks, StreamItem } from "./options.js";
@@ -111,12 +111,17 @@ export class FrameReader {
       this.errorFrame = value.error;
       return;
     }
-    if (value.kind === "event") {
-      const raw = eventText(message.data);
-      if (raw !== undefined) rememberEventJson(value.event, raw);
-    }
-    this.items.push(value);
-    if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(value));
+    const item: StreamItem =
+      value.kind === "event"
+        ? {
+            kind: "event",
+            offset: value.offset,
+            event: value.event,
+            json: eventText(message.data) ?? JSON.stringify(value.event),
+          }
+        : value;
+    this.items.push(item);
+    if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(item));
   }
 }
 

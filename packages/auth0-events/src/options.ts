@@ -1,10 +1,19 @@
 import type { Auth0Event } from "@switchyard/core";
-import { ConfigError } from "@switchyard/core";
+import { ConfigError, errorPrefix } from "@switchyard/core";
 import type { Dispatcher } from "undici";
 
 /** One item of the stream: an event, or an offset-only heartbeat that only moves the cursor. */
 export type StreamItem =
-  | { kind: "event"; offset: string; event: Auth0Event }
+  | {
+      kind: "event";
+      offset: string;
+      event: Auth0Event;
+      /**
+       * The event's JSON text exactly as the frame carried it, to store and send without serialising the
+       * event again (`JSON.stringify(event)` when the frame was not shaped as Auth0 sends it).
+       */
+      json: string;
+    }
   | { kind: "offset"; offset: string };
 
 /** Callbacks for metrics and logs; a hook that throws is ignored, it never breaks the stream. */
@@ -68,7 +77,7 @@ export interface ResolvedOptions {
   dispatcher: Dispatcher | undefined;
 }
 
-const PREFIX = "[switchyard] [auth0-events]";
+const PREFIX = errorPrefix("auth0-events");
 
 /** Check the options and apply defaults; throws a ConfigError that names each bad field. */
 export function resolveOptions(options: StreamOptions): ResolvedOptions {

@@ -3,10 +3,11 @@ import {
   type ActionCache,
   type Auth0Event,
   backoffDelay,
+  type EncodedEvent,
   type EventStreamApi,
   type EventStreamEvent,
+  encodedEvent,
   type Logger,
-  rememberEventJson,
   runAttempt,
 } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
@@ -59,6 +60,8 @@ class AttemptApi implements EventStreamApi {
 export interface Job {
   key: number;
   event: Auth0Event;
+  /** The event's JSON as stored, handed to the action (`event.encoded`). */
+  encoded: EncodedEvent;
   /** Attempts already made. */
   attempts: number;
   /** For a delivery claimed at ingest: its claim. Undefined for one read from the store (it has a row). */
@@ -176,11 +179,11 @@ export class ActionRunner {
   }
 
   /** A delivery the ingest path claimed for this runner: it has no row, only the event's claim. */
-  enqueue(key: number, event: Auth0Event, now: number): void {
+  enqueue(key: number, event: Auth0Event, encoded: EncodedEvent, now: number): void {
     const claim: Claim = { key, at: now, state: OPEN };
     this.claimed.push(claim);
     this.rowless++;
-    this.queue.push({ key, event, attempts: 0, claim });
+    this.queue.push({ key, event, encoded, attempts: 0, claim });
     this.pump();
   }
 
@@ -243,9 +246,9 @@ export class ActionRunner {
         // Unless told of new work while the claim was on its way, a short claim emptied the store.
         if (claimed.length < room && notified === this.notified) this.storeHasWork = false;
         for (const row of claimed) {
+          const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
-          rememberEventJson(event, row.payload);
-          this.queue.push({ key: row.key, event, attempts: row.attempts, claim: undefined });
+          this.queue.push({ key: row.key, event, encoded, attempts: row.attempts, claim: undefined });
         }
         this.claiming = false;
         this.pump();
@@ -275,6 +278,7 @@ export class ActionRunner {
     const event: EventStreamEvent = {
       message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
+      encoded: job.encoded,
     };
     const deadline = this.deadlines.enter();
     const name = this.name;
