@@ -69,7 +69,12 @@ function generatedSource(total: number): EventSource {
       hooks.onConnect?.({ attempt: 1 });
       for (let next = cursor ? Number(cursor) : 0; next < total && !signal.aborted; ) {
         const events = factory.many(Math.min(100, total - next));
-        yield events.map((event) => ({ kind: "event" as const, offset: String(++next), event }));
+        yield events.map((event) => ({
+          kind: "event" as const,
+          offset: String(++next),
+          event,
+          json: JSON.stringify(event),
+        }));
         await new Promise((resolve) => setImmediate(resolve));
       }
       await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));

@@ -11,7 +11,8 @@ export function memorySource() {
     {
       describe: "memory",
       push(...events) {
-        for (const event of events) log.push({ kind: "event", offset: `o${log.length + 1}`, event });
+        for (const event of events)
+          log.push({ kind: "event", offset: `o${log.length + 1}`, event, json: JSON.stringify(event) });
         for (const wake of waiters) wake();
       },
       heartbeat() {

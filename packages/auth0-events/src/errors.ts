@@ -1,4 +1,4 @@
-import { SwitchyardError } from "@switchyard/core";
+import { errorPrefix, SwitchyardError } from "@switchyard/core";
 
 /**
  * Why the stream stopped (terminal codes: `UNAUTHORIZED`, `FORBIDDEN`, `BAD_REQUEST`, `NOT_FOUND`,
@@ -23,7 +23,7 @@ export class StreamError extends SwitchyardError {
       cause?: unknown;
     } = {},
   ) {
-    super(code, `[switchyard] [auth0-events] ${message}`, { cause: options.cause });
+    super(code, `${errorPrefix("auth0-events")} ${message}`, { cause: options.cause });
     this.retryable = options.retryable ?? false;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;

@@ -33,6 +33,21 @@ test("the same items whatever the read boundaries, LF or CRLF", () => {
   }
 });
 
+test("an event item carries the event's JSON text as the frame held it", () => {
+  const { items } = read([Buffer.from(text)]);
+  const events = items.filter((item) => item.kind === "event");
+  expect(events.map((item) => item.json)).toEqual([0, 1, 2, 3].map((i) => log.jsonAt(i)));
+  for (const item of events) expect(JSON.parse(item.json)).toEqual(item.event);
+});
+
+test("an event frame shaped otherwise gets the event's JSON, serialised", () => {
+  const event = JSON.parse(log.jsonAt(0)) as object;
+  // Keys in another order and spaces: not the shape eventText reads, so the event is serialised.
+  const data = JSON.stringify({ event, offset: "b2Zm" }, null, 1).replaceAll("\n", "");
+  const [item] = read([Buffer.from(`event: ${log.typeAt(0)}\nid: b2Zm\ndata: ${data}\n\n`)]).items;
+  expect(item).toMatchObject({ kind: "event", offset: "b2Zm", json: JSON.stringify(event) });
+});
+
 test("an error frame stops the items of its connection", () => {
   const reader = new FrameReader({});
   reader.push(

@@ -1,5 +1,5 @@
 import type { StreamErrorBody } from "@switchyard/core";
-import { parseStreamMessage, rememberEventJson } from "@switchyard/core";
+import { parseStreamMessage } from "@switchyard/core";
 import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
 import { StreamError } from "./errors.js";
 import type { StreamHooks, StreamItem } from "./options.js";
@@ -111,16 +111,16 @@ export class FrameReader {
       this.errorFrame = value.error;
       return;
     }
-    if (value.kind === "event") {
-      const raw = eventText(message.data);
-      if (raw !== undefined) rememberEventJson(value.event, raw);
-    }
-    this.items.push(value);
-    if (value.kind === "event" && value.invalid !== undefined) {
-      const { offset, event, invalid } = value;
+    const item: StreamItem =
+      value.kind === "event"
+        ? { ...value, json: eventText(message.data) ?? JSON.stringify(value.event) }
+        : value;
+    this.items.push(item);
+    if (item.kind === "event" && item.invalid !== undefined) {
+      const { offset, event, invalid } = item;
       call(() => this.hooks.onInvalid?.({ offset, event, reason: invalid }));
     }
-    if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(value));
+    if (this.hooks.onMessage) call(() => this.hooks.onMessage?.(item));
   }
 }
 

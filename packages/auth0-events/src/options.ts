@@ -1,15 +1,25 @@
 import type { Auth0Event, UnknownAuth0Event } from "@switchyard/core";
-import { ConfigError } from "@switchyard/core";
+import { ConfigError, errorPrefix } from "@switchyard/core";
 import type { Dispatcher } from "undici";
 
 /** One item of the stream: an event, or an offset-only heartbeat that only moves the cursor. */
 export type StreamItem =
-  | { kind: "event"; offset: string; event: Auth0Event; invalid?: undefined }
+  | {
+      kind: "event";
+      offset: string;
+      event: Auth0Event;
+      /**
+       * The event's JSON text exactly as the frame carried it, to store and send without serialising the
+       * event again (`JSON.stringify(event)` when the frame was not shaped as Auth0 sends it).
+       */
+      json: string;
+      invalid?: undefined;
+    }
   /**
    * An event of a known type whose `data` deviates from this version's schema (Auth0 changed a field). Its
    * envelope is sound, so it is yielded as it is, typed as unvalidated; `invalid` says what deviates.
    */
-  | { kind: "event"; offset: string; event: UnknownAuth0Event; invalid: string }
+  | { kind: "event"; offset: string; event: UnknownAuth0Event; json: string; invalid: string }
   | { kind: "offset"; offset: string };
 
 /** Callbacks for metrics and logs; a hook that throws is ignored, it never breaks the stream. */
@@ -78,7 +88,7 @@ export interface ResolvedOptions {
   dispatcher: Dispatcher | undefined;
 }
 
-const PREFIX = "[switchyard] [auth0-events]";
+const PREFIX = errorPrefix("auth0-events");
 
 /** Check the options and apply defaults; throws a ConfigError that names each bad field. */
 export function resolveOptions(options: StreamOptions): ResolvedOptions {

@@ -43,7 +43,8 @@ test("the official SDK and stream() yield the same items from the same bytes", a
     token: "test-token",
     fetch: (input, init) => fetch(String(input).replace("https://conformance.example.com", url), init),
   });
-  const fromSdk: StreamItem[] = [];
+  // The SDK's items, in our shape less `json` (the event's text, which the SDK does not keep).
+  const fromSdk: unknown[] = [];
   for await (const message of await client.events.subscribe({ from: "start" })) {
     const { type, offset, event } = message as unknown as { type: string; offset: string; event?: never };
     fromSdk.push(
@@ -64,7 +65,8 @@ test("the official SDK and stream() yield the same items from the same bytes", a
   }
 
   expect(fromSdk).toHaveLength(expectedCount);
-  expect(ours).toEqual(fromSdk);
+  for (const item of ours) if (item.kind === "event") expect(JSON.parse(item.json)).toEqual(item.event);
+  expect(ours.map((item) => (item.kind === "event" ? { ...item, json: undefined } : item))).toEqual(fromSdk);
   expect(ours.filter((item) => item.kind === "offset")).toHaveLength(3);
   expect(JSON.stringify(ours)).toContain("Zoë Ångström-山田");
   expect(ours.some((item) => item.kind === "event" && item.event.type === "user.teleported")).toBe(true);

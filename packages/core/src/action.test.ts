@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { definePlugin, isAction, validateOptions } from "./action.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, errorPrefix } from "./errors.js";
 
 const slackish = definePlugin({
   name: "slack",
@@ -20,6 +20,11 @@ describe("definePlugin", () => {
     const action = slackish({ token: "xoxb-1" });
     expect(isAction(action)).toBe(true);
     expect(slackish.pluginName).toBe("slack");
+  });
+
+  it("prefixes its errors with the library and the plugin name, as errorPrefix spells it", () => {
+    expect(errorPrefix("slack")).toBe("[switchyard] [slack]");
+    expect(() => slackish({} as never)).toThrow(`${errorPrefix("slack")} missing option`);
   });
 
   it("names a missing option", () => {

@@ -1,5 +1,6 @@
 import type { ActionCache } from "./cache.js";
-import { ConfigError, type ConfigIssue } from "./errors.js";
+import type { EncodedEvent } from "./encoded.js";
+import { ConfigError, type ConfigIssue, errorPrefix } from "./errors.js";
 import type { Auth0Event } from "./events.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
@@ -17,6 +18,11 @@ export interface EventStreamEvent<E extends Auth0Event = Auth0Event> {
   message: E;
   /** The action's secrets, from its config. */
   secrets: Readonly<Record<string, string>>;
+  /**
+   * The message as JSON, encoded once for every action that sends it; absent when the host has none.
+   * Send `encoded?.bytes ?? Buffer.from(JSON.stringify(message))` rather than serialising the message again.
+   */
+  encoded?: EncodedEvent;
 }
 
 /** The second argument of `onExecuteEventStream`: Auth0's `api.cache`, plus what the host provides. */
@@ -50,7 +56,7 @@ export interface PluginFactory<Input = unknown> {
 
 /**
  * Define a plugin: `create` gets options already checked against `options` (any Standard Schema, e.g. zod),
- * and bad options throw a `ConfigError` like `[switchyard] [slack] missing option "token"`.
+ * and bad options throw a `ConfigError` like `[switchyard] [slack] missing option "token"` (see `errorPrefix`).
  */
 export function definePlugin<Schema extends StandardSchemaV1>(definition: {
   name: string;
@@ -70,12 +76,12 @@ export function validateOptions<Schema extends StandardSchemaV1>(
 ): StandardSchemaV1.InferOutput<Schema> {
   const result = schema["~standard"].validate(input ?? {});
   if (result instanceof Promise) {
-    throw new TypeError(`[switchyard] [${pluginName}] options schemas must validate synchronously`);
+    throw new TypeError(`${errorPrefix(pluginName)} options schemas must validate synchronously`);
   }
   if (!result.issues) return result.value as StandardSchemaV1.InferOutput<Schema>;
   const issues = result.issues.map(toConfigIssue);
   const text = issues.map(describeIssue).join("; ");
-  throw new ConfigError(`[switchyard] [${pluginName}] ${text}`, issues);
+  throw new ConfigError(`${errorPrefix(pluginName)} ${text}`, issues);
 }
 
 function toConfigIssue(issue: StandardSchemaV1.Issue): ConfigIssue {

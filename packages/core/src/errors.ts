@@ -1,3 +1,11 @@
+/**
+ * The prefix of every message a part of Switchyard throws: `[switchyard] [name]`, naming the plugin or
+ * package, so that a line in a log says where it came from.
+ */
+export function errorPrefix(name: string): string {
+  return `[switchyard] [${name}]`;
+}
+
 /** Base of every error Switchyard throws on purpose; `code` is stable, the message is for people. */
 export class SwitchyardError extends Error {
   readonly code: string;

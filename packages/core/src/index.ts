@@ -2,11 +2,14 @@ export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } 
 export { definePlugin, isAction, validateOptions } from "./action.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
+export type { EncodedEvent } from "./encoded.js";
+export { encodedEvent } from "./encoded.js";
 export type { ConfigIssue, FailureKind } from "./errors.js";
 export {
   ConfigError,
   classifyFailure,
   describeError,
+  errorPrefix,
   PermanentError,
   RetryableError,
   SwitchyardError,
@@ -34,11 +37,18 @@ export type {
   FilterScalar,
 } from "./filter.js";
 export { compileFilter, fieldPathError, validateFilter } from "./filter.js";
+export type { HttpStatusErrorOptions, HttpStatusKind } from "./http-status.js";
+export { classifyHttpStatus, httpStatusError } from "./http-status.js";
 export type * from "./objects.js";
 export type { EventParseResult, ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
 export { ParseError, parseCloudEvent, parseStreamMessage } from "./parse.js";
-export { createMatcher, expandEventTypes, matchesPattern, patternError } from "./patterns.js";
+export {
+  createMatcher,
+  createPatternTable,
+  expandEventTypes,
+  matchesPattern,
+  patternError,
+} from "./patterns.js";
 export type { BackoffOptions } from "./retry.js";
 export { backoffDelay, parseRetryAfter } from "./retry.js";
-export { eventJson, eventJsonBytes, rememberEventJson } from "./serialize.js";
 export type { StandardSchemaV1 } from "./standard-schema.js";

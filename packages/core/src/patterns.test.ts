@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { EVENT_TYPES } from "./event-types.js";
-import { createMatcher, expandEventTypes, matchesPattern, patternError } from "./patterns.js";
+import {
+  createMatcher,
+  createPatternTable,
+  expandEventTypes,
+  matchesPattern,
+  patternError,
+} from "./patterns.js";
 
 describe("patterns", () => {
   it.each([
@@ -63,5 +69,49 @@ describe("patterns", () => {
     [["user.deleted", "organization.member.*"]],
   ])("asks for everything for %j", (patterns) => {
     expect(expandEventTypes(patterns)).toEqual({ all: true });
+  });
+});
+
+describe("createPatternTable", () => {
+  const table = createPatternTable({
+    "*": "#all",
+    "organization.*": "#orgs",
+    "organization.member.*": "#members",
+    "organization.member.added": "#joins",
+  });
+
+  it("picks the most specific pattern: exact, then the longest prefix, then *", () => {
+    expect(table("organization.member.added")).toBe("#joins");
+    expect(table("organization.member.role.assigned")).toBe("#members");
+    expect(table("organization.created")).toBe("#orgs");
+    expect(table("user.created")).toBe("#all");
+    expect(table("brand.new.type")).toBe("#all");
+  });
+
+  it("does not depend on the order the patterns are written in", () => {
+    const reversed = createPatternTable({
+      "organization.member.added": 1,
+      "organization.member.*": 2,
+      "organization.*": 3,
+      "*": 4,
+    });
+    expect(
+      ["organization.member.added", "organization.member.deleted", "organization.updated", "x.y"].map(
+        reversed,
+      ),
+    ).toEqual([1, 2, 3, 4]);
+  });
+
+  it("answers undefined when nothing matches, and keeps falsy values", () => {
+    const narrow = createPatternTable<boolean>({ "user.*": false, "user.created": true });
+    expect(narrow("user.deleted")).toBe(false);
+    expect(narrow("user.created")).toBe(true);
+    expect(narrow("group.created")).toBeUndefined();
+    expect(narrow("user")).toBeUndefined();
+  });
+
+  it("rejects invalid patterns", () => {
+    expect(() => createPatternTable({ "user*": "#x" })).toThrow(/not a valid event pattern/);
+    expect(() => createPatternTable({ "*.created": "#x" })).toThrow(TypeError);
   });
 });

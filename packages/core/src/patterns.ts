@@ -38,6 +38,32 @@ export function createMatcher(patterns: readonly string[]): (type: string) => bo
   return (type) => exact.has(type) || prefixes.some((prefix) => type.startsWith(prefix));
 }
 
+/**
+ * A lookup from an event type to the value of the most specific pattern that matches it, for options keyed
+ * by pattern (a channel per pattern, a mapping per pattern): an exact type beats any prefix, a longer prefix
+ * (`organization.member.*`) beats a shorter one (`organization.*`), and `*` comes last. Undefined when no
+ * pattern matches. Throws a TypeError on an invalid pattern.
+ */
+export function createPatternTable<T>(entries: Readonly<Record<string, T>>): (type: string) => T | undefined {
+  const exact = new Map<string, T>();
+  const prefixes: Array<[prefix: string, value: T]> = [];
+  let fallback: { value: T } | undefined;
+  for (const [pattern, value] of Object.entries(entries)) {
+    const error = patternError(pattern);
+    if (error) throw new TypeError(error);
+    if (pattern === "*") fallback = { value };
+    else if (pattern.endsWith(".*")) prefixes.push([pattern.slice(0, -1), value]);
+    else exact.set(pattern, value);
+  }
+  // Longest first, so the first prefix that matches is the most specific one.
+  prefixes.sort((a, b) => b[0].length - a[0].length);
+  return (type) => {
+    if (exact.has(type)) return exact.get(type);
+    for (const [prefix, value] of prefixes) if (type.startsWith(prefix)) return value;
+    return fallback?.value;
+  };
+}
+
 /** True when `type` matches `pattern`. */
 export function matchesPattern(pattern: string, type: string): boolean {
   return createMatcher([pattern])(type);

@@ -1,8 +1,23 @@
 import { randomBytes } from "node:crypto";
+import { getEventListeners, setMaxListeners } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Action } from "@switchyard/core";
-import { events, runAction, startFakeServer, startFakeWebhook, waitFor } from "@switchyard/testing";
+import {
+  type Action,
+  type Auth0Event,
+  createActionCache,
+  type EncodedEvent,
+  type EventStreamApi,
+  encodedEvent,
+} from "@switchyard/core";
+import {
+  createCapturingLogger,
+  events,
+  runAction,
+  startFakeServer,
+  startFakeWebhook,
+  waitFor,
+} from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import http from "./index.js";
 
@@ -35,6 +50,17 @@ async function hangingServer() {
     url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
     requestSocketsClosed: () => closed,
   };
+}
+/** Call the action as the host does: with the event's encoding, and a signal shared with other attempts. */
+function deliver(send: Action, message: Auth0Event, signal: AbortSignal, encoded?: EncodedEvent) {
+  const api: EventStreamApi = {
+    cache: createActionCache(),
+    log: createCapturingLogger(),
+    signal,
+    attempt: 1,
+    action: { name: "http" },
+  };
+  return send.onExecuteEventStream({ message, secrets: {}, ...(encoded ? { encoded } : {}) }, api);
 }
 afterEach(async () => {
   for (const created of opened.splice(0)) await created.close?.();
@@ -119,6 +145,63 @@ describe("http plugin", () => {
       expect(text).not.toContain("k_123456");
       expect(text).not.toContain("token=q1");
     }
+  });
+
+  it("sends the host's encoding of the event as is, and signs those bytes", async () => {
+    const secret = newSecret();
+    const server = await webhook(secret);
+    const event = events.userCreated({ name: "Zoë Ångström-山田" });
+    // Auth0's own text may differ from JSON.stringify's (key order, spacing): that text is what is sent.
+    const { id, type, ...rest } = event;
+    const json = JSON.stringify({ type, id, ...rest }, null, 1);
+    await deliver(
+      action({ url: server.url, secret }),
+      event,
+      new AbortController().signal,
+      encodedEvent(json),
+    );
+    const [delivery] = await server.waitForDeliveries(1);
+    expect(delivery?.request.body).toBe(json);
+    expect(delivery?.verified).toBe(true);
+  });
+
+  it.each([409, 425, 503])("retries %i, as core's default rule says", async (status) => {
+    const server = await webhook();
+    server.failNext({ status, headers: { "retry-after": "3" } });
+    const result = await runAction(action({ url: server.url }), events.userCreated());
+    expect(result).toMatchObject({ status: "retryable", retryAfterMs: 3_000 });
+    expect(result.message).toMatch(new RegExp(`answered ${status}$`));
+  });
+
+  it("does not follow redirects, and says so", async () => {
+    const server = await webhook();
+    server.failNext({ status: 301, headers: { location: "https://elsewhere.example.com/" } });
+    const result = await runAction(action({ url: server.url }), events.userCreated());
+    expect(result).toMatchObject({ status: "permanent" });
+    expect(result.message).toMatch(/answered 301: redirects are not followed$/);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("listens on a shared signal only while its requests run, and aborts them all with it", async () => {
+    const server = await webhook();
+    const send = action({ url: server.url });
+    const shared = new AbortController();
+    setMaxListeners(0, shared.signal);
+    await Promise.all(events.many(40).map((event) => deliver(send, event, shared.signal)));
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(0);
+
+    const hanging = await hangingServer();
+    const stuck = action({ url: hanging.url });
+    const attempts = events.many(3).map((event) => deliver(stuck, event, shared.signal));
+    await waitFor(() => getEventListeners(shared.signal, "abort").length === 3, { timeoutMs: 2_000 });
+    shared.abort(new Error("budget spent"));
+    const results = await Promise.allSettled(attempts);
+    for (const result of results) {
+      expect(result).toMatchObject({ status: "rejected", reason: { code: "RETRYABLE" } });
+      expect((result as PromiseRejectedResult).reason.message).toMatch(/aborted by the host$/);
+    }
+    expect(getEventListeners(shared.signal, "abort")).toHaveLength(0);
+    await waitFor(() => hanging.requestSocketsClosed() === 3, { timeoutMs: 2_000 });
   });
 
   it("reads a Retry-After HTTP date", async () => {

@@ -1,10 +1,9 @@
 import {
   type Action,
   definePlugin,
-  eventJson,
-  eventJsonBytes,
-  PermanentError,
-  parseRetryAfter,
+  encodedEvent,
+  errorPrefix,
+  httpStatusError,
   RetryableError,
 } from "@switchyard/core";
 import { Webhook } from "standardwebhooks";
@@ -14,11 +13,12 @@ import { httpOptions, type ResolvedHttpOptions } from "./options.js";
 export type { HttpOptions, ResolvedHttpOptions } from "./options.js";
 export { httpOptions } from "./options.js";
 
-const PREFIX = "[switchyard] [http]";
+const PREFIX = errorPrefix("http");
 
 /**
  * POST each event, as its CloudEvent JSON, to `url`, signed with Standard Webhooks when a `secret` is set.
- * 2xx is delivered; 408, 429, 5xx, network errors and timeouts are retried; 410 and other 4xx are permanent.
+ * Statuses follow core's `classifyHttpStatus`: 2xx is delivered; 408, 409, 425, 429 and 5xx are retried (after
+ * `Retry-After` when given), as are network errors and timeouts; 3xx, 410 and other 4xx are permanent.
  */
 const http = definePlugin({ name: "http", options: httpOptions, create: createHttpAction });
 export default http;
@@ -42,6 +42,9 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
   return {
     async onExecuteEventStream(event, api) {
       const message = event.message;
+      // The host encodes each event once for every action that sends it (Auth0's own JSON text); without
+      // that (a test, another runner), encode it here. The signature covers exactly the bytes sent.
+      const encoded = event.encoded ?? encodedEvent(JSON.stringify(message));
       const sentAt = Date.now();
       const headers = [
         ...fixedHeaders,
@@ -51,23 +54,15 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
         String(Math.floor(sentAt / 1000)),
       ];
       if (signers.length > 0) {
-        const text = eventJson(message);
         const at = new Date(sentAt);
-        headers.push("webhook-signature", signers.map((s) => s.sign(message.id, at, text)).join(" "));
+        headers.push("webhook-signature", signers.map((s) => s.sign(message.id, at, encoded.json)).join(" "));
       }
-      // The same bytes for every action that sends this event.
-      const body = eventJsonBytes(message);
 
-      let status: number;
-      let retryAfter: string | string[] | undefined;
+      let answer: Answer;
       try {
-        // The host's signal aborts the request; timeoutMs is enforced by the pool's own timers. A
-        // controller and a timer per request would cost ~10% of the throughput on this hot path.
-        ({ status, retryAfter } = await send(
-          pool,
-          { path, method: options.method, headers, body },
-          api.signal,
-        ));
+        // api.signal aborts the request; timeoutMs is enforced by the pool's own timers. A controller and a
+        // timer per request would cost ~10% of the throughput on this hot path.
+        answer = await send(pool, { path, method: options.method, headers, body: encoded.bytes }, api.signal);
       } catch (error) {
         if (api.signal.aborted) throw new RetryableError(`${PREFIX} ${where}: aborted by the host`);
         const code = errorCode(error);
@@ -79,18 +74,12 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
         throw new RetryableError(`${PREFIX} ${where} failed: ${code}`, { cause: error });
       }
 
-      if (status >= 200 && status < 300) {
-        api.log.debug(`${PREFIX} delivered`, { status });
-        return;
-      }
-      const answered = `${PREFIX} ${where} answered ${status}`;
-      if (status === 408 || status === 429 || status >= 500) {
-        const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-        throw new RetryableError(answered, { retryAfterMs: parseRetryAfter(header) });
-      }
-      if (status === 410) throw new PermanentError(`${answered} (Gone): the receiver asks to stop sending`);
-      if (status >= 300 && status < 400) throw new PermanentError(`${answered}: redirects are not followed`);
-      throw new PermanentError(answered);
+      // Names the method, the host and the status: never the path, the query or a header value.
+      const failure = httpStatusError(answer.status, `${PREFIX} ${where} answered ${answer.status}`, {
+        retryAfter: answer.retryAfter,
+      });
+      if (failure) throw failure;
+      api.log.debug(`${PREFIX} delivered`, { status: answer.status });
     },
 
     close() {
@@ -116,8 +105,8 @@ interface Answer {
 
 /**
  * One request through undici's dispatch API, reading only the status and Retry-After and discarding the
- * body: no response stream and no promise chain per request, which saves about a sixth of undici's CPU per
- * request (measured: ~35 -> ~29 µs against a local receiver).
+ * body: no response stream and no promise chain per request. Measured against a local receiver, 16 requests
+ * at a time: ~32 µs of CPU per request, against ~49 µs for `pool.request({ signal })` and `body.dump()`.
  */
 function send(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -125,9 +114,13 @@ function send(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSign
   });
 }
 
-/** The handler of one request: one object, its methods shared, not a closure per callback. */
+/**
+ * The handler of one request, and the listener that aborts it when `signal` aborts: one object per request,
+ * its methods shared, not a closure per callback. It listens from the request's start to its end only (on a
+ * signal the host shares among attempts, this measured within ~1 µs of one listener per signal).
+ */
 class AnswerHandler implements Dispatcher.DispatchHandler {
-  private started: Dispatcher.DispatchController | undefined;
+  private controller: Dispatcher.DispatchController | undefined;
   private readonly answer: Answer = { status: 0, retryAfter: undefined };
 
   constructor(
@@ -137,10 +130,15 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.started = controller;
+    this.controller = controller;
     // Aborted while the request waited for a connection.
     if (this.signal.aborted) controller.abort(abortReason(this.signal));
-    else requestsOn(this.signal).add(controller);
+    else this.signal.addEventListener("abort", this);
+  }
+
+  /** The signal's abort event. */
+  handleEvent(): void {
+    this.controller?.abort(abortReason(this.signal));
   }
 
   onResponseStart(
@@ -155,43 +153,14 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   onResponseData(): void {}
 
   onResponseEnd(): void {
-    this.finished();
+    this.signal.removeEventListener("abort", this);
     this.resolve(this.answer);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.finished();
+    this.signal.removeEventListener("abort", this);
     this.reject(error);
   }
-
-  private finished(): void {
-    if (this.started) underSignal.get(this.signal)?.delete(this.started);
-  }
-}
-
-/**
- * The requests in flight under each abort signal, with one listener per signal that aborts them all: the
- * host shares one signal among the attempts that start together, and a listener per request (added and
- * removed on an EventTarget) cost more than the rest of this function.
- */
-const underSignal = new WeakMap<AbortSignal, Set<Dispatcher.DispatchController>>();
-
-function requestsOn(signal: AbortSignal): Set<Dispatcher.DispatchController> {
-  let requests = underSignal.get(signal);
-  if (!requests) {
-    const set = new Set<Dispatcher.DispatchController>();
-    requests = set;
-    underSignal.set(signal, set);
-    signal.addEventListener(
-      "abort",
-      () => {
-        for (const controller of set) controller.abort(abortReason(signal));
-        set.clear();
-      },
-      { once: true },
-    );
-  }
-  return requests;
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -1,12 +1,24 @@
-import { describeError, PermanentError, RetryableError } from "@switchyard/core";
+import {
+  classifyHttpStatus,
+  describeError,
+  errorPrefix,
+  PermanentError,
+  RetryableError,
+} from "@switchyard/core";
 import type { HttpFailure } from "./http-client.js";
 
-const PREFIX = "[switchyard] [segment]";
+const PREFIX = errorPrefix("segment");
 
-/** Segment's own rule: 5xx except 501 and 505, and 408, 410, 429 are worth retrying; other 4xx never are. */
+/**
+ * Whether Segment's answer is worth retrying: core's default rule (`classifyHttpStatus`), except where
+ * Segment documents its own (5xx except 501 and 505, and 408, 410, 429; other 4xx are permanent).
+ */
 export function isRetryableStatus(status: number): boolean {
-  if (status >= 500) return status !== 501 && status !== 505;
-  return status === 408 || status === 410 || status === 429;
+  // Segment retries 410 Gone, which core's default takes as "stop sending".
+  if (status === 410) return true;
+  // Segment never retries 501, 505 nor the 4xx outside its list, which core's default retries.
+  if (status === 501 || status === 505 || status === 409 || status === 425) return false;
+  return classifyHttpStatus(status) === "retryable";
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type Auth0Event, PermanentError } from "@switchyard/core";
+import { type Auth0Event, createPatternTable, errorPrefix, PermanentError } from "@switchyard/core";
 import { CALL_TYPES, type PreparedCall, type SegmentCall } from "./calls.js";
 import { defaultCalls, type MappingOverride } from "./default-mapping.js";
 
@@ -18,27 +18,18 @@ export type MappingEntry = boolean | MappingOverride | MappingFunction;
 export type Mapping = Readonly<Record<string, MappingEntry>>;
 
 /**
- * Compile the `mapping` option into a function from an event to the calls to send. The most specific key wins:
- * the exact type, then the longest matching prefix, then `*`, then the default mapping.
+ * Compile the `mapping` option into a function from an event to the calls to send. The most specific key wins
+ * (core's `createPatternTable`: the exact type, then the longest matching prefix, then `*`); an event no key
+ * matches gets the default mapping.
  */
 export function createMapper(
   mapping: Mapping = {},
 ): (event: Auth0Event) => PreparedCall[] | Promise<PreparedCall[]> {
-  const exact = new Map<string, MappingEntry>();
-  const prefixes: Array<[prefix: string, entry: MappingEntry]> = [];
-  let fallback: MappingEntry = true;
-  for (const [key, entry] of Object.entries(mapping)) {
-    if (key === "*") fallback = entry;
-    else if (key.endsWith(".*")) prefixes.push([key.slice(0, -1), entry]);
-    else exact.set(key, entry);
-  }
-  prefixes.sort((a, b) => b[0].length - a[0].length);
-  const entryFor = (type: string): MappingEntry =>
-    exact.get(type) ?? prefixes.find(([prefix]) => type.startsWith(prefix))?.[1] ?? fallback;
+  const entryFor = createPatternTable(mapping);
 
   // Synchronous unless a mapping function is async, so calls reach the SDK's batch in the same tick.
   return (event) => {
-    const entry = entryFor(event.type);
+    const entry = entryFor(event.type) ?? true;
     if (entry === false) return [];
     if (entry === true) return prepare(event, defaultCalls(event));
     if (typeof entry !== "function") return prepare(event, defaultCalls(event, entry));
@@ -81,7 +72,7 @@ function prepare(event: Auth0Event, calls: readonly SegmentCall[], defaults = ca
 
 function checkCalls(type: string, calls: unknown): SegmentCall[] {
   const problem = (what: string) =>
-    new PermanentError(`[switchyard] [segment] the mapping function for "${type}" returned ${what}`);
+    new PermanentError(`${errorPrefix("segment")} the mapping function for "${type}" returned ${what}`);
   if (!Array.isArray(calls)) throw problem("something other than an array of calls");
   for (const call of calls) {
     if (

@@ -6,7 +6,7 @@ import {
   type PageParams,
   type TrackParams,
 } from "@segment/analytics-node";
-import { type Action, describeError, PermanentError, RetryableError } from "@switchyard/core";
+import { type Action, describeError, errorPrefix, PermanentError, RetryableError } from "@switchyard/core";
 import { Agent } from "undici";
 import { listenForAcknowledgements } from "./acknowledgements.js";
 import type { PreparedCall } from "./calls.js";
@@ -15,7 +15,7 @@ import { type HttpFailure, SegmentHttpClient } from "./http-client.js";
 import { createMapper } from "./mapping.js";
 import type { ResolvedSegmentOptions } from "./options.js";
 
-const PREFIX = "[switchyard] [segment]";
+const PREFIX = errorPrefix("segment");
 /** Segment's 32 KB per message, less room for the fields the SDK adds (library, runtime). */
 const MAX_MESSAGE_BYTES = 32 * 1024 - 512;
 

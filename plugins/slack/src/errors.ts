@@ -1,7 +1,13 @@
 import { ErrorCode } from "@slack/web-api";
-import { PermanentError, parseRetryAfter, RetryableError } from "@switchyard/core";
+import {
+  classifyHttpStatus,
+  errorPrefix,
+  PermanentError,
+  parseRetryAfter,
+  RetryableError,
+} from "@switchyard/core";
 
-const PREFIX = "[switchyard] [slack]";
+const PREFIX = errorPrefix("slack");
 
 // Slack platform errors (HTTP 200, `ok: false`) that say "try again later"; every other one is a problem with
 // the request, the token or the channel (`channel_not_found`, `invalid_auth`, `missing_scope`, …) and retrying
@@ -78,7 +84,8 @@ function classify(error: unknown, channel: string): Error {
     case ErrorCode.HTTPError: {
       const { statusCode, headers } = error as { statusCode: number; headers?: Record<string, string> };
       const message = `${PREFIX} Slack answered HTTP ${statusCode}`;
-      if (statusCode === 429 || statusCode === 408 || statusCode >= 500) {
+      // Core's default rule (408, 409, 425, 429 and 5xx are retried): Slack documents nothing else.
+      if (classifyHttpStatus(statusCode) === "retryable") {
         // A 503 may carry Retry-After too; honour it whenever the server gives one.
         const retryAfterMs = parseRetryAfter(headers?.["retry-after"]);
         return new RetryableError(message, { retryAfterMs, cause: error });

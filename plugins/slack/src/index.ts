@@ -1,9 +1,8 @@
 import { type ChatPostMessageArguments, type Logger, LogLevel, WebClient } from "@slack/web-api";
-import { definePlugin, PermanentError } from "@switchyard/core";
+import { createPatternTable, definePlugin, errorPrefix, PermanentError } from "@switchyard/core";
 import { toDeliveryError } from "./errors.js";
 import { defaultMessage, type SlackMessage } from "./message.js";
 import { optionsSchema, type TemplateFunction } from "./options.js";
-import { createPatternTable } from "./routing.js";
 import { renderTemplate } from "./template.js";
 import { createTransport } from "./transport.js";
 
@@ -11,6 +10,7 @@ export type { SlackBlock, SlackMessage } from "./message.js";
 export { defaultMessage } from "./message.js";
 export type { SlackOptions, TemplateFunction } from "./options.js";
 
+const PREFIX = errorPrefix("slack");
 const SLACK_API_URL = "https://slack.com/api/";
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -45,7 +45,7 @@ const slack = definePlugin({
       async onExecuteEventStream({ message: event }, api) {
         const channel = channelFor(event.type);
         if (channel === undefined) {
-          api.log.debug(`[switchyard] [slack] no channel for "${event.type}": nothing sent`, {
+          api.log.debug(`${PREFIX} no channel for "${event.type}": nothing sent`, {
             type: event.type,
           });
           return;
@@ -63,7 +63,7 @@ const slack = definePlugin({
         } as ChatPostMessageArguments;
         try {
           const result = await transport.withSignal(api.signal, () => client.chat.postMessage(args));
-          api.log.debug("[switchyard] [slack] posted", { channel: result.channel ?? channel, ts: result.ts });
+          api.log.debug(`${PREFIX} posted`, { channel: result.channel ?? channel, ts: result.ts });
         } catch (error) {
           throw toDeliveryError(error, { channel, token: options.token });
         }
@@ -80,7 +80,7 @@ async function render(template: string | TemplateFunction, event: Parameters<Tem
   const result = await template(event);
   const message: SlackMessage | undefined = typeof result === "string" ? { text: result } : result;
   if (!message || typeof message.text !== "string" || message.text === "") {
-    throw new PermanentError(`[switchyard] [slack] the template for "${event.type}" returned no text`);
+    throw new PermanentError(`${PREFIX} the template for "${event.type}" returned no text`);
   }
   return message;
 }

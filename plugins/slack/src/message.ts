@@ -1,6 +1,5 @@
-import type { Auth0Event } from "@switchyard/core";
+import { type Auth0Event, createPatternTable } from "@switchyard/core";
 import { display, escapeMrkdwn, truncate, valueAt } from "./format.js";
-import { createPatternTable } from "./routing.js";
 
 /** One Block Kit block, as Slack's API takes it (`{ type: "section", … }`). */
 export type SlackBlock = { type: string } & Record<string, unknown>;

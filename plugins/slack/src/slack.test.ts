@@ -146,7 +146,7 @@ describe("retry decisions", () => {
     expect(outcome).toMatchObject({ status: "retryable", retryAfterMs: undefined });
   });
 
-  it.each([500, 502, 503, 504])("HTTP %i is retryable, tried once", async (status) => {
+  it.each([500, 502, 503, 504, 408, 409, 425])("HTTP %i is retryable, tried once", async (status) => {
     const action = create();
     fake.failNext({ status, body: "upstream trouble" });
     expect(await deliver(action, event)).toMatchObject({
@@ -196,6 +196,15 @@ describe("retry decisions", () => {
     expect(await deliver(action, event)).toMatchObject({
       status: "permanent",
       message: expect.stringMatching(/channel_not_found.*#unknown/),
+    });
+  });
+
+  it.each([400, 410])("HTTP %i is permanent, naming apiUrl", async (status) => {
+    const action = create();
+    fake.failNext({ status, body: "no" });
+    expect(await deliver(action, event)).toMatchObject({
+      status: "permanent",
+      message: expect.stringContaining(`HTTP ${status} (check apiUrl)`),
     });
   });
 

@@ -64,7 +64,12 @@ function setup(actions: Array<{ name: string; events: string[] }>) {
 }
 
 const items = (events: Auth0Event[], from = 0): StreamItem[] =>
-  events.map((event, i) => ({ kind: "event", offset: `o${from + i + 1}`, event }));
+  events.map((event, i) => ({
+    kind: "event",
+    offset: `o${from + i + 1}`,
+    event,
+    json: JSON.stringify(event),
+  }));
 
 describe("the ingest step", () => {
   it("writes events and the cursor, and hands each delivery held in memory to the runners that take it", async () => {

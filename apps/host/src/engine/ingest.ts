@@ -1,5 +1,5 @@
 import type { StreamItem } from "@switchyard/auth0-events";
-import { type Auth0Event, describeError, eventJson } from "@switchyard/core";
+import { type Auth0Event, describeError, type EncodedEvent, encodedEvent } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { IngestEvent, StateStore } from "../store/types.js";
@@ -40,7 +40,7 @@ export class Ingest {
     let cursor: string | undefined;
     for (const item of batch) {
       cursor = item.offset;
-      if (item.kind === "event") events.push({ event: item.event });
+      if (item.kind === "event") events.push({ event: item.event, json: item.json });
     }
     await this.serialised(() => this.writeEvents(events, cursor));
   }
@@ -66,6 +66,8 @@ export class Ingest {
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now; the others read it from the store.
     const takers: ActionRunner[][] = [];
+    // One encoding per event, handed to every action (`event.encoded`) and stored as its payload.
+    const encodings: EncodedEvent[] = [];
     const waiting = new Set<ActionRunner>();
     const free = runners.map((runner) => runner.freeSlots());
     let newest: Auth0Event | undefined;
@@ -85,7 +87,9 @@ export class Ingest {
         }
         deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed: held });
       });
-      rows.push({ event, payload: json ?? eventJson(event), deliveries });
+      const encoded = encodedEvent(json ?? JSON.stringify(event));
+      encodings.push(encoded);
+      rows.push({ event, payload: encoded.json, deliveries });
       takers.push(now);
     }
     if (newest) {
@@ -111,7 +115,7 @@ export class Ingest {
       }
       newestKey = key;
       backlog.added(row.deliveries.length);
-      for (const runner of takers[i]!) runner.takeHeld(key, events[i]!.event, now);
+      for (const runner of takers[i]!) runner.takeHeld(key, events[i]!.event, encodings[i]!, now);
     });
     for (const runner of runners) runner.ledger.ingested(newestKey);
     for (const runner of waiting) runner.notifyStoreWork();

@@ -3,10 +3,11 @@ import {
   type ActionCache,
   type Auth0Event,
   backoffDelay,
+  type EncodedEvent,
   type EventStreamApi,
   type EventStreamEvent,
+  encodedEvent,
   type Logger,
-  rememberEventJson,
   runAttempt,
 } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
@@ -53,6 +54,8 @@ class AttemptApi implements EventStreamApi {
 export interface Job {
   key: number;
   event: Auth0Event;
+  /** The event's JSON as stored, handed to the action (`event.encoded`). */
+  encoded: EncodedEvent;
   /** Attempts already made. */
   attempts: number;
   /** For a delivery held since ingest (no row): its entry in the ledger. Undefined for a row read from the store. */
@@ -160,8 +163,8 @@ export class ActionRunner {
   }
 
   /** A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. */
-  takeHeld(key: number, event: Auth0Event, now: number): void {
-    this.queue.push({ key, event, attempts: 0, hold: this.ledger.hold(key, now) });
+  takeHeld(key: number, event: Auth0Event, encoded: EncodedEvent, now: number): void {
+    this.queue.push({ key, event, encoded, attempts: 0, hold: this.ledger.hold(key, now) });
     this.pump();
   }
 
@@ -217,9 +220,9 @@ export class ActionRunner {
         // Unless told of new work while the claim was on its way, a short claim emptied the store.
         if (claimed.length < room && notified === this.notified) this.storeHasWork = false;
         for (const row of claimed) {
+          const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
-          rememberEventJson(event, row.payload);
-          this.queue.push({ key: row.key, event, attempts: row.attempts, hold: undefined });
+          this.queue.push({ key: row.key, event, encoded, attempts: row.attempts, hold: undefined });
         }
         this.claiming = false;
         this.pump();
@@ -254,6 +257,7 @@ export class ActionRunner {
     const event: EventStreamEvent = {
       message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
+      encoded: job.encoded,
     };
     const deadline = this.deadlines.enter();
     const name = this.name;

@@ -8,13 +8,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import {
-  type Auth0Event,
-  describeError,
-  parseCloudEvent,
-  rememberEventJson,
-  type UnknownAuth0Event,
-} from "@switchyard/core";
+import { type Auth0Event, describeError, parseCloudEvent, type UnknownAuth0Event } from "@switchyard/core";
 import { Counter, Registry } from "prom-client";
 import { GroupCommit } from "./group-commit.js";
 import { createAuthCheck, type WebhookAuth } from "./webhook-auth.js";
@@ -190,7 +184,6 @@ export async function startWebhookSource(
         // A hook is for metrics and logs; it never refuses an event.
       }
     }
-    rememberEventJson(event, body.text);
     try {
       await commit.submit({ event, json: body.text });
     } catch (error) {
