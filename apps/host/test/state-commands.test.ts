@@ -9,6 +9,7 @@ import { registerDlq } from "../src/commands/dlq.js";
 import { registerSendTest } from "../src/commands/send-test.js";
 import { loadConfig } from "../src/config/load.js";
 import { loadStateConfig } from "../src/config/state-config.js";
+import { lockStateDir } from "../src/lock.js";
 import { openStore } from "../src/store/open.js";
 import type { StateStore } from "../src/store/types.js";
 import { runCli } from "./cli.js";
@@ -222,15 +223,18 @@ describe("the real CLI process", () => {
     try {
       const state = join(cwd, ".switchyard", "demo");
       mkdirSync(state, { recursive: true });
-      // This test process stands for the running host: alive, and not the CLI that is started.
-      writeFileSync(join(state, "host.pid"), String(process.pid));
-      const second = await runCli(["start", "--demo"], {}, cwd);
-      expect(second.code).toBe(1);
-      expect(second.stderr).toBe(
-        `another switchyard host (pid ${process.pid}) is using the state folder ${state}`,
-      );
-      expect(second.stdout).toBe("");
-      expect(readFileSync(join(state, "host.pid"), "utf8")).toBe(String(process.pid));
+      // This test process stands for the running host: it holds the state folder's lock.
+      const unlock = lockStateDir(state);
+      try {
+        const second = await runCli(["start", "--demo"], {}, cwd);
+        expect(second.code).toBe(1);
+        expect(second.stderr).toBe(
+          `another switchyard host (pid ${process.pid}) is using the state folder ${state}`,
+        );
+        expect(second.stdout).toBe("");
+      } finally {
+        unlock();
+      }
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
