@@ -101,6 +101,23 @@ export interface ActionState {
 }
 
 /**
+ * The stream's leader lease, for engines shared by several replicas (Postgres). Exactly one replica reads the
+ * stream: the one holding an unexpired lease, by the database's clock. Each takeover increments a fencing
+ * token, and `ingest` commits only while this replica still holds the lease with the token it took it with:
+ * a deposed or paused leader's ingest rejects with an error whose `code` is `SWITCHYARD_FENCED`.
+ */
+export interface Leadership {
+  /** This store's replica id (as in `StateStore.replicaId`). */
+  readonly replicaId: string;
+  /** Take the lease if it is free or expired, or renew it if ours, for the store's lease time. True if we hold it. */
+  acquire(): Promise<boolean>;
+  /** Expire the lease now if we hold it (shutdown), so that a standby takes over at once. */
+  release(): Promise<void>;
+  /** The replica id holding an unexpired lease, if any. */
+  leader(): Promise<string | undefined>;
+}
+
+/**
  * The host's durable state: events, deliveries, the stream cursor, dead letters, action states and action
  * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
@@ -108,6 +125,13 @@ export interface ActionState {
 export interface StateStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
+  /**
+   * Engines shared by replicas (Postgres): this store instance's id, which owns the deliveries it holds in
+   * flight. `touch` renews its liveness; `recover` on any replica frees the rows of replicas that stopped.
+   */
+  readonly replicaId?: string;
+  /** Engines shared by replicas (Postgres) only: SQLite has one host per folder, which always reads the stream. */
+  readonly leadership?: Leadership;
   getCursor(): Promise<string | undefined>;
   /** Write new events, their deliveries and the new cursor in one transaction. */
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
@@ -121,7 +145,8 @@ export interface StateStore {
   complete(completions: readonly Completion[], watermarks?: readonly Watermark[]): Promise<void>;
   /**
    * Deliveries whose runner is gone become due again: at start (SQLite: everything in flight, and the claims
-   * above the watermarks), and for Postgres whenever a replica's lease has expired. Returns how many.
+   * above the watermarks), and for Postgres the in-flight rows of every replica whose liveness has expired
+   * (or that has no row: closed); call it at start and periodically on every replica. Returns how many.
    */
   recover(): Promise<number>;
   /** Deliveries not finished yet (pending or in flight), all actions. */
@@ -146,7 +171,10 @@ export interface StateStore {
 
   /** Delete what is no longer needed: payloads of finished events, event ids older than the dedupe window. */
   prune(now: number, dedupeWindowMs: number): Promise<void>;
-  /** Cheap write that proves the store is writable (for /readyz). */
+  /**
+   * Cheap write that proves the store is writable (for /readyz). Postgres: also renews this replica's
+   * liveness (`expires_at` = the database's now + the replica TTL), so call it well within that TTL.
+   */
   touch(now: number): Promise<void>;
   close(): Promise<void>;
 }
