@@ -56,8 +56,11 @@ export async function openPostgresStore(
     "-c statement_timeout=60000",
     ...(options.schema ? [`-c search_path=${options.schema}`] : []),
   ];
+  // The driver lets a URL's own `options` replace ours: merge them (the URL's last, so they win).
+  const connection = withoutOptions(url);
+  if (connection.options) settings.push(connection.options);
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: connection.url,
     max: options.poolSize ?? 4,
     options: settings.join(" "),
     connectionTimeoutMillis: 10_000,
@@ -438,4 +441,17 @@ export async function openPostgresStore(
     },
   };
   return store;
+}
+
+/** The URL without its `options` parameter, and that parameter. */
+function withoutOptions(url: string): { url: string; options?: string } {
+  try {
+    const parsed = new URL(url);
+    const options = parsed.searchParams.get("options");
+    if (options === null) return { url };
+    parsed.searchParams.delete("options");
+    return { url: parsed.toString(), options };
+  } catch {
+    return { url };
+  }
 }
