@@ -64,7 +64,8 @@ export async function openPostgresStore(
     max: options.poolSize ?? 4,
     options: settings.join(" "),
     connectionTimeoutMillis: 10_000,
-    application_name: "switchyard",
+    // Names the replica in pg_stat_activity (and lets a test end exactly this store's connections).
+    application_name: `switchyard ${replicaId}`.slice(0, 63),
   });
   const report = (error: Error) =>
     onError(new Error(`[switchyard] [postgres] ${redactMessage(error.message, url)}`));
