@@ -91,7 +91,7 @@ export const actionSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     source: z.strictObject({ auth0: auth0Source }),
-    /** Folder of the state database, relative to the config file. */
+    /** Folder of the SQLite state, relative to the config file, or a `postgres://` URL (shared by replicas). */
     state: z.string().min(1).default("./.switchyard"),
     server: z
       .strictObject({
@@ -117,12 +117,15 @@ export const configSchema = z
         dedupeWindowMs: duration.default(7 * 24 * 60 * 60_000),
         /** SQLite durability: `normal` survives a killed process; `full` also a power cut. */
         synchronous: z.enum(["normal", "full"]).default("normal"),
+        /** Postgres: how long the stream's leader lease lasts unrenewed (a standby takes over after it). */
+        leaseMs: duration.default(5000),
       })
       .default({
         shutdownGraceMs: 10_000,
         maxPending: 1_000_000,
         dedupeWindowMs: 7 * 24 * 60 * 60_000,
         synchronous: "normal",
+        leaseMs: 5000,
       }),
     actions: z.array(actionSchema).min(1, "must list at least one action"),
   })
