@@ -93,7 +93,15 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     // No more `touch` from `stopped`: its lease runs out by the database's clock.
     const recovered = await waitFor(async () => (await live.recover()) || undefined, { message: "recovery" });
     expect(recovered).toBe(2);
-    expect(await live.claim("x", 10, Date.now(), false)).toHaveLength(2);
+    const taken = await live.claim("x", 10, Date.now(), false);
+    expect(taken).toHaveLength(2);
+    // The slow replica's late retry does not take back a delivery another replica now runs.
+    await stopped.complete([
+      { key: taken[0]!.key, action: "x", result: "retry", attempts: 1, dueAt: Date.now(), error: "late" },
+    ]);
+    expect(
+      await schema.sql("SELECT owner, status FROM deliveries WHERE event = $1", [taken[0]!.key]),
+    ).toEqual([{ owner: live.replicaId, status: 1 }]);
     // Renewing keeps a replica alive.
     await stopped.touch(Date.now());
     await stopped.claim("x", 10, Date.now(), false);

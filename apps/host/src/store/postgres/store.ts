@@ -286,8 +286,19 @@ export async function openPostgresStore(
              SELECT a, e, s, n, d, err, $7
              FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::integer[], $5::bigint[], $6::text[]) AS t(a, e, s, n, d, err)
              ON CONFLICT (action, event) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-               due_at = excluded.due_at, last_error = excluded.last_error, updated_at = excluded.updated_at, owner = NULL`,
-            [settle.actions, settle.events, settle.statuses, settle.attempts, settle.due, settle.errors, now],
+               due_at = excluded.due_at, last_error = excluded.last_error, updated_at = excluded.updated_at, owner = NULL
+             -- A row that another replica claimed since (this one was taken for dead) is that replica's now.
+             WHERE deliveries.owner IS NULL OR deliveries.owner = $8`,
+            [
+              settle.actions,
+              settle.events,
+              settle.statuses,
+              settle.attempts,
+              settle.due,
+              settle.errors,
+              now,
+              replicaId,
+            ],
           );
         }
       });
