@@ -103,8 +103,10 @@ export interface ActionState {
 /**
  * The stream's leader lease, for engines shared by several replicas (Postgres). Exactly one replica reads the
  * stream: the one holding an unexpired lease, by the database's clock. Each takeover increments a fencing
- * token, and `ingest` commits only while this replica still holds the lease with the token it took it with:
- * a deposed or paused leader's ingest rejects with an error whose `code` is `SWITCHYARD_FENCED`.
+ * token, and an `ingest` that moves the cursor or claims a delivery commits only while this replica still
+ * holds the lease with the token it took it with: a deposed or paused leader's ingest rejects with an error
+ * whose `code` is `SWITCHYARD_FENCED`, committing nothing. (An ingest with neither, as `send-test` makes,
+ * only enqueues deduped events: anyone may.)
  */
 export interface Leadership {
   /** This store's replica id (as in `StateStore.replicaId`). */

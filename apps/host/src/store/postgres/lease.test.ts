@@ -45,8 +45,14 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
     await expect(b.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "b-1")).rejects.toMatchObject({
       code: "SWITCHYARD_FENCED",
     });
+    await expect(
+      b.ingest([ingestRow(factory.many(1)[0]!, ["x"], { claimed: true })], undefined),
+    ).rejects.toMatchObject({ code: "SWITCHYARD_FENCED" });
     expect(await b.getCursor()).toBe("a-1");
     expect(await b.countUnfinished()).toBe(1);
+    // Enqueueing without a cursor or a claim (send-test) needs no lease.
+    await b.ingest([ingestRow(factory.many(1)[0]!, ["x"])], undefined);
+    expect(await b.countUnfinished()).toBe(2);
   });
 
   it("is taken over once it expires, by the database's clock, and fences the deposed leader", async () => {

@@ -140,7 +140,12 @@ export async function openPostgresStore(
 
     ingest: (events, cursor) =>
       tx(async (client) => {
-        await leadership.fence(client);
+        // The stream's position and the deliveries run from memory belong to the leader. An ingest that moves
+        // no cursor and claims nothing (`switchyard send-test`) only enqueues, deduped by event id: any replica
+        // or the CLI may do it.
+        if (cursor !== undefined || events.some((e) => e.deliveries.some((d) => d.claimed))) {
+          await leadership.fence(client);
+        }
         const now = Date.now();
         const keys: Array<number | undefined> = [];
         if (events.length > 0) {
