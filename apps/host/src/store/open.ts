@@ -1,18 +1,19 @@
 import { join } from "node:path";
 import type { LoadedConfig } from "../config/load.js";
 import { openStoreThread } from "./client.js";
-import { openPostgresStore } from "./postgres/store.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite.js";
 import type { StateStore } from "./types.js";
 
 const file = (dir: string) => join(dir, "switchyard.db");
 const options = (loaded: LoadedConfig) => ({ synchronous: loaded.config.delivery.synchronous });
-const postgresOptions = (loaded: LoadedConfig) => ({ leaseMs: loaded.config.delivery.leaseMs });
+// Loaded only when configured: SQLite hosts and CLI runs do not pay for the driver's import.
+const openPostgres = async (url: string, loaded: LoadedConfig) =>
+  (await import("./postgres/store.js")).openPostgresStore(url, { leaseMs: loaded.config.delivery.leaseMs });
 
 /** Open the store of a config's state on this thread (the CLI's one-off commands). */
 export async function openStore(loaded: LoadedConfig): Promise<StateStore> {
   const { state } = loaded;
-  if (state.engine === "postgres") return openPostgresStore(state.url, postgresOptions(loaded));
+  if (state.engine === "postgres") return openPostgres(state.url, loaded);
   return inline(openSqliteStore(file(state.dir), options(loaded)));
 }
 
@@ -22,7 +23,7 @@ export async function openStore(loaded: LoadedConfig): Promise<StateStore> {
  */
 export function openHostStore(loaded: LoadedConfig, onFailure?: (error: Error) => void): Promise<StateStore> {
   const { state } = loaded;
-  if (state.engine === "postgres") return openPostgresStore(state.url, postgresOptions(loaded));
+  if (state.engine === "postgres") return openPostgres(state.url, loaded);
   return openStoreThread(file(state.dir), options(loaded), onFailure);
 }
 
