@@ -8,6 +8,18 @@ import { StreamLease } from "./lease.js";
 import { migrate } from "./schema.js";
 import { redactMessage, redactUrl } from "./url.js";
 
+// The replica protocol, in one place:
+// - Every store instance is a replica with an id. `touch` renews its row in `replicas` (expires_at = the
+//   database's now + replicaTtlMs); `close` deletes it.
+// - A delivery in flight has an owner: the replica that claimed it (`claim`, `FOR UPDATE SKIP LOCKED`) or
+//   ingested it claimed (`ingest` with `claimed: true`: written in flight, never rowless as in SQLite).
+// - `recover`, on any replica, makes due again every in-flight row whose owner has no live row. A replica that
+//   was only slow may still finish: its `delivered` deletes the row (at least once, never lost); its retry or
+//   dead letter does not touch a row another replica has claimed since.
+// - The stream lease (lease.ts) decides which replica reads the stream; `ingest` is fenced by it.
+// - Ordered actions: claims of one action take an advisory transaction lock, so the "no earlier unfinished
+//   delivery of this key" check and the claim are one step across replicas.
+
 export interface PostgresStoreOptions {
   /** How long the stream lease lasts without renewal (`leadership.acquire`), in ms. Default 5000. */
   leaseMs?: number;
