@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createEventFactory, waitFor } from "@switchyard/testing";
+import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestSchema, postgresAvailable, type TestSchema } from "../../../test/postgres.js";
 import { ingestRow } from "../../../test/store-conformance.js";
@@ -114,4 +115,52 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
     expect(await standby.leadership.leader()).toBe(standby.replicaId);
     child.stdin!.write("quit\n");
   }, 30_000);
+
+  it("cuts a leader paused inside its ingest transaction, so the standby takes over and the paused commit fails", async () => {
+    const leaseMs = 1000;
+    child = spawn(process.execPath, ["--import", "tsx", LEADER, schema.url, String(leaseMs)], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitFor(() => output.includes("leader"), { timeoutMs: 20_000, message: "the child leads" });
+    child.stdin!.write("ingest\n");
+    await waitFor(() => output.includes("ingested"), { message: "the child ingests" });
+
+    // Hold the cursor row, so that the child's next ingest stops inside its transaction (after its fence,
+    // holding the lease row), then pause the child there and let its statement finish.
+    const holder = new pg.Client({ connectionString: schema.url });
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("SELECT * FROM meta WHERE key = 'cursor' FOR UPDATE");
+    child.stdin!.write("ingest\n");
+    await waitFor(
+      async () =>
+        (
+          await schema.sql(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'switchyard %' AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO meta%'",
+          )
+        ).length > 0,
+      { message: "the child waits inside its transaction" },
+    );
+    child.kill("SIGSTOP");
+    await holder.query("COMMIT");
+    await holder.end();
+
+    const standby = await open(leaseMs);
+    await waitFor(() => standby.leadership.acquire().catch(() => false), {
+      timeoutMs: 15_000,
+      message: "takeover from the paused transaction",
+    });
+    await standby.ingest([], "standby-1");
+    child.kill("SIGCONT");
+    await waitFor(() => output.includes("failed"), { message: "the child's commit fails" });
+    expect(await standby.getCursor()).toBe("standby-1");
+    expect(await schema.sql("SELECT event_id FROM events ORDER BY id")).toEqual([
+      { event_id: "evt_child_1" },
+    ]);
+    child.stdin!.write("quit\n");
+  }, 40_000);
 });
