@@ -10,6 +10,7 @@ import { Ingest } from "./engine/ingest.js";
 import { leadStream } from "./engine/leader.js";
 import { Lifecycle } from "./engine/lifecycle.js";
 import { startMaintenance } from "./engine/maintenance.js";
+import { openState } from "./engine/open-state.js";
 import { startReading, streamHooks } from "./engine/reader.js";
 import { newStatus, readiness } from "./engine/status.js";
 import { lockStateDir } from "./lock.js";
@@ -19,7 +20,6 @@ import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
-import { openHostStore } from "./store/open.js";
 
 export interface HostOptions {
   /** Where logs go (default stdout). */
@@ -62,11 +62,13 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       : undefined;
     if (ops) life.defer(() => ops.close());
 
-    mkdirSync(loaded.stateDir, { recursive: true });
-    life.defer(lockStateDir(loaded.stateDir));
-    const store = await openHostStore(loaded, (error) => life.fail(error)).catch((error: unknown) => {
-      throw new Error(`cannot open the state store in ${loaded.stateDir}: ${describeError(error)}`);
-    });
+    if (loaded.state.engine === "sqlite") {
+      mkdirSync(loaded.state.dir, { recursive: true });
+      life.defer(lockStateDir(loaded.state.dir));
+    }
+    const opening = new AbortController();
+    life.defer(() => opening.abort());
+    const store = await openState(loaded, log, opening.signal, (error) => life.fail(error));
     life.defer(() => store.close());
     status.storeWritable = true;
     metrics.readFrom(store);
@@ -74,12 +76,18 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const backlog = new Backlog(config.delivery.maxPending);
     backlog.reset(await store.countUnfinished());
 
-    const completions = new CompletionWriter(store, (error) =>
-      life.fail(
-        new Error(
-          `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost`,
-        ),
-      ),
+    const shared = store.leadership !== undefined;
+    const completions = new CompletionWriter(
+      store,
+      (error) =>
+        shared
+          ? log.error({ err: error }, "results not written to the state database: kept, written again in 1 s")
+          : life.fail(
+              new Error(
+                `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost`,
+              ),
+            ),
+      { retry: shared },
     );
     life.defer(() => completions.flush());
     const deps = { store, completions, backlog, metrics, log, redact };

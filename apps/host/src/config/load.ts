@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError, type ConfigIssue } from "@switchyard/core";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
+import { isPostgresUrl, redactUrl } from "../store/postgres/url.js";
 import { type Coercion, interpolateEnv, restoreStrings, WANTS_STRING } from "./env.js";
 import { configSchema, type SwitchyardConfig } from "./schema.js";
 import { collectSecrets } from "./secrets.js";
@@ -15,7 +16,9 @@ export interface LoadedConfig {
   file: string;
   /** Folder that relative paths (plugins, state) resolve against. */
   dir: string;
-  /** Absolute path of the state folder. */
+  /** Where the state is: a SQLite folder, or a PostgreSQL database shared by replicas. */
+  state: StateLocation;
+  /** Absolute path of the SQLite state folder; for Postgres, the URL without its password (for messages). */
   stateDir: string;
   /** Every secret value in the config, for redaction. */
   secrets: string[];
@@ -24,6 +27,9 @@ export interface LoadedConfig {
   /** Fields whose `${VAR}` value was read as a number or boolean, for a plugin schema that wants a string. */
   coerced?: Coercion[];
 }
+
+/** `state:` of a config: a folder (SQLite) or a `postgres://`/`postgresql://` URL (after `${VAR}` substitution). */
+export type StateLocation = { engine: "sqlite"; dir: string } | { engine: "postgres"; url: string };
 
 const TS = new Set([".ts", ".mts", ".cts"]);
 const JS = new Set([".js", ".mjs", ".cjs"]);
@@ -130,15 +136,32 @@ export function finishConfig(
   }
   const config = parsed.data!;
   const dir = file.startsWith("<") ? process.cwd() : dirname(file);
+  const state: StateLocation = isPostgresUrl(config.state)
+    ? { engine: "postgres", url: config.state }
+    : { engine: "sqlite", dir: resolve(dir, config.state) };
+  const secrets = collectSecrets(config, fromEnv);
+  const passwords = state.engine === "postgres" ? urlPasswords(state.url) : [];
   return {
     config,
     file,
     dir,
-    stateDir: resolve(dir, config.state),
-    secrets: collectSecrets(config, fromEnv),
+    state,
+    stateDir: state.engine === "sqlite" ? state.dir : redactUrl(state.url),
+    // Longest first, as collectSecrets orders them.
+    secrets: [...new Set([...passwords, ...secrets])].sort((a, b) => b.length - a.length),
     locate,
     coerced,
   };
+}
+
+/** A database URL's password (as written and decoded), which must never be printed. */
+function urlPasswords(url: string): string[] {
+  try {
+    const password = new URL(url).password;
+    return password ? [...new Set([password, decodeURIComponent(password)])] : [];
+  } catch {
+    return [];
+  }
 }
 
 async function importConfigModule(path: string): Promise<unknown> {

@@ -159,7 +159,7 @@ export const configSchema = z
           ctx.addIssue({ code: "custom", message: "needs `auth0` (the event stream), `webhook`, or both" });
         }
       }),
-    /** Folder of the state database, relative to the config file. */
+    /** Folder of the SQLite state, relative to the config file, or a `postgres://` URL (shared by replicas). */
     state: z.string().min(1).default("./.switchyard"),
     server: z
       .strictObject({
@@ -185,12 +185,15 @@ export const configSchema = z
         dedupeWindowMs: duration.default(7 * 24 * 60 * 60_000),
         /** SQLite durability: `normal` survives a killed process; `full` also a power cut. */
         synchronous: z.enum(["normal", "full"]).default("normal"),
+        /** Postgres: how long the stream's leader lease lasts unrenewed (a standby takes over after it). */
+        leaseMs: duration.default(5000),
       })
       .default({
         shutdownGraceMs: 10_000,
         maxPending: 1_000_000,
         dedupeWindowMs: 7 * 24 * 60 * 60_000,
         synchronous: "normal",
+        leaseMs: 5000,
       }),
     actions: z.array(actionSchema).min(1, "must list at least one action"),
   })

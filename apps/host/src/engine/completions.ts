@@ -26,10 +26,15 @@ export class CompletionWriter {
   private last: Promise<void> = Promise.resolve();
   private hooks: FlushHooks = { watermarks: () => [], flushed: () => {} };
 
+  /**
+   * `onError` hears of a batch the store refused. Alone on its state (SQLite) that is the end: the host stops.
+   * With `retry` (shared state, whose database can be restarted under it), writes go one at a time in order,
+   * and a refused batch is kept and sent again a second later with what came after it.
+   */
   constructor(
     private readonly store: StateStore,
     private readonly onError: (error: unknown) => void,
-    private readonly maxBatch = 512,
+    private readonly options: { retry?: boolean; maxBatch?: number } = {},
   ) {}
 
   /** Connect the runners, once they exist (they are made with this writer). */
@@ -39,7 +44,7 @@ export class CompletionWriter {
 
   add(completion: Completion): void {
     this.pending.push(completion);
-    if (this.pending.length >= this.maxBatch) void this.flush();
+    if (this.pending.length >= (this.options.maxBatch ?? 512)) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
@@ -48,6 +53,10 @@ export class CompletionWriter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return this.last;
+    if (this.options.retry) {
+      this.last = this.last.then(() => this.sendInOrder());
+      return this.last;
+    }
     const batch = this.pending;
     this.pending = [];
     const watermarks = this.hooks.watermarks(batch);
@@ -56,5 +65,20 @@ export class CompletionWriter {
       (error: unknown) => this.onError(error),
     );
     return this.last;
+  }
+
+  private async sendInOrder(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.store.complete(batch, this.hooks.watermarks(batch));
+    } catch (error) {
+      this.pending = batch.concat(this.pending);
+      this.onError(error);
+      this.timer ??= setTimeout(() => void this.flush(), 1000);
+      return;
+    }
+    this.hooks.flushed(batch);
   }
 }

@@ -4,17 +4,27 @@ import { openStoreThread } from "./client.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite.js";
 import type { StateStore } from "./types.js";
 
-const file = (loaded: LoadedConfig) => join(loaded.stateDir, "switchyard.db");
+const file = (dir: string) => join(dir, "switchyard.db");
 const options = (loaded: LoadedConfig) => ({ synchronous: loaded.config.delivery.synchronous });
+// Loaded only when configured: SQLite hosts and CLI runs do not pay for the driver's import.
+const openPostgres = async (url: string, loaded: LoadedConfig) =>
+  (await import("./postgres/store.js")).openPostgresStore(url, { leaseMs: loaded.config.delivery.leaseMs });
 
 /** Open the store of a config's state on this thread (the CLI's one-off commands). */
 export async function openStore(loaded: LoadedConfig): Promise<StateStore> {
-  return inline(openSqliteStore(file(loaded), options(loaded)));
+  const { state } = loaded;
+  if (state.engine === "postgres") return openPostgres(state.url, loaded);
+  return inline(openSqliteStore(file(state.dir), options(loaded)));
 }
 
-/** Open the store of a config's state on a thread of its own, for the running host. */
+/**
+ * Open the store of a config's state for the running host: SQLite on a thread of its own (`onFailure` hears
+ * of a thread that died); Postgres is asynchronous already, the same store as `openStore`.
+ */
 export function openHostStore(loaded: LoadedConfig, onFailure?: (error: Error) => void): Promise<StateStore> {
-  return openStoreThread(file(loaded), options(loaded), onFailure);
+  const { state } = loaded;
+  if (state.engine === "postgres") return openPostgres(state.url, loaded);
+  return openStoreThread(file(state.dir), options(loaded), onFailure);
 }
 
 /** The synchronous SQLite store behind the async contract, on the caller's thread. */

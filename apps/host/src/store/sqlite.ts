@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
+import { typeClause } from "./dead-filter.js";
+import { SchemaTooNewError } from "./schema-version.js";
 import type {
   ActionState,
   ClaimedDelivery,
@@ -17,7 +19,7 @@ import type {
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
 export type SqliteStore = {
-  [K in Exclude<keyof StateStore, "engine" | "leadership">]-?: StateStore[K] extends (
+  [K in Exclude<keyof StateStore, "engine" | "replicaId" | "leadership">]-?: StateStore[K] extends (
     ...args: infer A
   ) => Promise<infer R>
     ? (...args: A) => R
@@ -76,6 +78,9 @@ CREATE TABLE IF NOT EXISTS cache (
 ) WITHOUT ROWID;
 `;
 
+/** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
 const PENDING = 0;
 const IN_FLIGHT = 1;
 const DEAD = 3;
@@ -100,10 +105,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.pragma("wal_autocheckpoint = 4000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   db.pragma("foreign_keys = OFF");
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SQLITE_SCHEMA_VERSION) {
+    db.close();
+    throw new SchemaTooNewError(file, version, SQLITE_SCHEMA_VERSION);
+  }
   db.exec(SCHEMA);
   // Stores made before claims were recorded: add the column (their deliveries all have rows).
   const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
   if (!columns.some((c) => c.name === "claims")) db.exec("ALTER TABLE events ADD COLUMN claims TEXT");
+  if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
 
   const actionIds = new Map<string, number>();
   const actionNames = new Map<number, string>();
@@ -483,13 +494,4 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       db.close();
     },
   };
-}
-
-/** SQL for an event type pattern: `*` (no clause), `prefix.*` (LIKE, any depth) or an exact type. */
-function typeClause(pattern: string | undefined): { op: "=" | "LIKE"; value: string } | undefined {
-  if (pattern === undefined || pattern === "*") return undefined;
-  if (pattern.endsWith(".*")) {
-    return { op: "LIKE", value: `${pattern.slice(0, -1).replace(/[%_\\]/g, "\\$&")}%` };
-  }
-  return { op: "=", value: pattern };
 }

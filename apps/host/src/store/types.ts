@@ -98,20 +98,23 @@ export interface ActionState {
 }
 
 /**
- * Who reads the stream when several replicas share the state (Postgres): a lease the database enforces,
- * with a fencing token checked inside every ingest transaction, so a deposed or paused leader can never
- * commit a cursor or events after another replica took over (its `ingest` rejects with code
- * `SWITCHYARD_FENCED`). SQLite has none: one host per state folder always reads.
+ * The stream's leader lease, for engines shared by several replicas (Postgres). Exactly one replica reads the
+ * stream: the one holding an unexpired lease, by the database's clock. Each takeover increments a fencing
+ * token, and an `ingest` that moves the cursor or claims a delivery commits only while this replica still
+ * holds the lease with the token it took it with: a deposed or paused leader's ingest rejects with an error
+ * whose `code` is `SWITCHYARD_FENCED`, committing nothing. (An ingest with neither, as `send-test` makes,
+ * only enqueues deduped events: anyone may.)
  */
 export interface Leadership {
+  /** This store's replica id (as in `StateStore.replicaId`). */
   readonly replicaId: string;
-  /** How long a lease lasts without renewal (ms). */
+  /** How long a lease lasts without renewal (ms): the host renews it three times as often. */
   readonly leaseMs: number;
-  /** Take the lease, or renew it when it is ours; true while this replica leads. */
+  /** Take the lease if it is free or expired, or renew it if ours, for the store's lease time. True if we hold it. */
   acquire(): Promise<boolean>;
-  /** Give the lease up at once (shutdown), so that a standby takes over without waiting for it to expire. */
+  /** Expire the lease now if we hold it (shutdown), so that a standby takes over at once. */
   release(): Promise<void>;
-  /** The replica holding an unexpired lease, if any. */
+  /** The replica id holding an unexpired lease, if any. */
   leader(): Promise<string | undefined>;
 }
 
@@ -123,8 +126,13 @@ export interface Leadership {
 export interface StateStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
-  /** Present when several hosts share this state (Postgres): who reads the stream. */
-  readonly leadership?: Leadership | undefined;
+  /**
+   * Engines shared by replicas (Postgres): this store instance's id, which owns the deliveries it holds in
+   * flight. `touch` renews its liveness; `recover` on any replica frees the rows of replicas that stopped.
+   */
+  readonly replicaId?: string;
+  /** Engines shared by replicas (Postgres) only: SQLite has one host per folder, which always reads the stream. */
+  readonly leadership?: Leadership;
   getCursor(): Promise<string | undefined>;
   /** Write new events, their deliveries and the new cursor in one transaction. */
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
@@ -138,7 +146,8 @@ export interface StateStore {
   complete(completions: readonly Completion[], watermarks?: readonly Watermark[]): Promise<void>;
   /**
    * Deliveries whose runner is gone become due again: at start (SQLite: everything in flight, and the claims
-   * above the watermarks), and for Postgres whenever a replica's lease has expired. Returns how many.
+   * above the watermarks), and for Postgres the in-flight rows of every replica whose liveness has expired
+   * (or that has no row: closed); call it at start and periodically on every replica. Returns how many.
    */
   recover(): Promise<number>;
   /** Deliveries not finished yet (pending or in flight), all actions. */
@@ -163,7 +172,10 @@ export interface StateStore {
 
   /** Delete what is no longer needed: payloads of finished events, event ids older than the dedupe window. */
   prune(now: number, dedupeWindowMs: number): Promise<void>;
-  /** Cheap write that proves the store is writable (for /readyz). */
+  /**
+   * Cheap write that proves the store is writable (for /readyz). Postgres: also renews this replica's
+   * liveness (`expires_at` = the database's now + the replica TTL), so call it well within that TTL.
+   */
   touch(now: number): Promise<void>;
   close(): Promise<void>;
 }

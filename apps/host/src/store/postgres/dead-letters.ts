@@ -1,0 +1,29 @@
+import { typeClause } from "../dead-filter.js";
+import type { DeadLetterFilter } from "../types.js";
+
+const DEAD = 3;
+
+/**
+ * The WHERE clause of the matching dead letters (`d` deliveries joined to `e` events), its parameters
+ * ($1…), a LIMIT, and `keys`: a subquery of their (action, event) pairs, oldest first. A dead letter's time
+ * is when it was dead-lettered (`updated_at`).
+ */
+export function deadLetterQuery(filter: DeadLetterFilter = {}) {
+  const clauses = [`d.status = ${DEAD}`];
+  const params: Array<string | number> = [];
+  const param = (value: string | number) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (filter.action !== undefined) clauses.push(`d.action = ${param(filter.action)}`);
+  if (filter.eventId !== undefined) clauses.push(`e.event_id = ${param(filter.eventId)}`);
+  const type = typeClause(filter.type);
+  if (type)
+    clauses.push(type.op === "LIKE" ? `e.type LIKE ${param(type.value)}` : `e.type = ${param(type.value)}`);
+  if (filter.since !== undefined) clauses.push(`d.updated_at >= ${param(filter.since)}`);
+  if (filter.until !== undefined) clauses.push(`d.updated_at < ${param(filter.until)}`);
+  const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
+  const where = clauses.join(" AND ");
+  const keys = `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`;
+  return { where, params, limit, keys };
+}

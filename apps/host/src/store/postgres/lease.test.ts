@@ -1,0 +1,165 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createTestSchema, postgresAvailable, type TestSchema } from "../../../test/postgres.js";
+import { ingestRow } from "../../../test/store-conformance.js";
+import { openPostgresStore, type PostgresStore } from "./store.js";
+
+const factory = createEventFactory({ seed: 31 });
+const LEADER = fileURLToPath(new URL("../../../test/fixtures/pg-leader.ts", import.meta.url));
+
+describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
+  let schema: TestSchema;
+  let stores: PostgresStore[] = [];
+  let child: ChildProcess | undefined;
+  const open = async (leaseMs = 5000) => {
+    const store = await openPostgresStore(schema.url, { leaseMs });
+    stores.push(store);
+    return store;
+  };
+
+  beforeEach(async () => {
+    schema = await createTestSchema();
+    stores = [];
+  });
+  afterEach(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    }
+    child = undefined;
+    for (const store of stores) await store.close().catch(() => {});
+    await schema.drop();
+  });
+
+  it("has one holder at a time; only the holder ingests", async () => {
+    const a = await open();
+    const b = await open();
+    expect(await a.leadership.leader()).toBeUndefined();
+    expect(await a.leadership.acquire()).toBe(true);
+    expect(await b.leadership.acquire()).toBe(false);
+    expect(await a.leadership.acquire()).toBe(true);
+    expect(await b.leadership.leader()).toBe(a.replicaId);
+    await a.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "a-1");
+    await expect(b.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "b-1")).rejects.toMatchObject({
+      code: "SWITCHYARD_FENCED",
+    });
+    expect(await b.getCursor()).toBe("a-1");
+    expect(await b.countUnfinished()).toBe(1);
+    // Adding events without a cursor needs no lease: `send-test`, and the webhook source on any replica,
+    // whose deliveries held in memory are this replica's own in-flight rows.
+    await b.ingest([ingestRow(factory.many(1)[0]!, ["x"])], undefined);
+    await b.ingest([ingestRow(factory.many(1)[0]!, ["x"], { claimed: true })], undefined);
+    expect(await b.countUnfinished()).toBe(3);
+  });
+
+  it("is taken over once it expires, by the database's clock, and fences the deposed leader", async () => {
+    const a = await open(300);
+    const b = await open(300);
+    expect(await a.leadership.acquire()).toBe(true);
+    const [token] = await schema.sql<{ token: string }>("SELECT token FROM stream_lease");
+    // `a` stops renewing: `b` takes over after expiry, with a new token.
+    await waitFor(() => b.leadership.acquire(), { message: "takeover" });
+    const [next] = await schema.sql<{ token: string; holder: string }>(
+      "SELECT token, holder FROM stream_lease",
+    );
+    expect(next).toEqual({ token: String(Number(token!.token) + 1), holder: b.replicaId });
+    await expect(a.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "a-late")).rejects.toMatchObject({
+      code: "SWITCHYARD_FENCED",
+    });
+    expect(await a.getCursor()).toBeUndefined();
+    expect(await a.countUnfinished()).toBe(0);
+    // Even after the lease expires again and `a` takes it back, its ingest uses the new token.
+    await waitFor(() => a.leadership.acquire(), { message: "takeback" });
+    await a.ingest([], "a-2");
+    expect(await b.getCursor()).toBe("a-2");
+  });
+
+  it("hands over at once on release", async () => {
+    const a = await open(60_000);
+    const b = await open(60_000);
+    expect(await a.leadership.acquire()).toBe(true);
+    expect(await b.leadership.acquire()).toBe(false);
+    await a.leadership.release();
+    expect(await a.leadership.leader()).toBeUndefined();
+    expect(await b.leadership.acquire()).toBe(true);
+    await expect(a.ingest([], "a-1")).rejects.toMatchObject({ code: "SWITCHYARD_FENCED" });
+  });
+
+  it("fences a leader that was paused (SIGSTOP) while another replica took over", async () => {
+    const leaseMs = 1000;
+    child = spawn(process.execPath, ["--import", "tsx", LEADER, schema.url, String(leaseMs)], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitFor(() => output.includes("leader"), { timeoutMs: 20_000, message: "the child leads" });
+    child.stdin!.write("ingest\n");
+    await waitFor(() => output.includes("ingested"), { message: "the child ingests" });
+
+    const standby = await open(leaseMs);
+    expect(await standby.leadership.acquire()).toBe(false);
+    child.kill("SIGSTOP");
+    await waitFor(() => standby.leadership.acquire(), { timeoutMs: 10_000, message: "takeover" });
+    await standby.ingest([], "standby-1");
+    child.kill("SIGCONT");
+    child.stdin!.write("ingest\n");
+    await waitFor(() => output.includes("failed"), { message: "the child's ingest fails" });
+    expect(output).toContain("failed SWITCHYARD_FENCED");
+    expect(await standby.getCursor()).toBe("standby-1");
+    expect(await standby.leadership.leader()).toBe(standby.replicaId);
+    child.stdin!.write("quit\n");
+  }, 30_000);
+
+  it("cuts a leader paused inside its ingest transaction, so the standby takes over and the paused commit fails", async () => {
+    const leaseMs = 1000;
+    child = spawn(process.execPath, ["--import", "tsx", LEADER, schema.url, String(leaseMs)], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await waitFor(() => output.includes("leader"), { timeoutMs: 20_000, message: "the child leads" });
+    child.stdin!.write("ingest\n");
+    await waitFor(() => output.includes("ingested"), { message: "the child ingests" });
+
+    // Hold the cursor row, so that the child's next ingest stops inside its transaction (after its fence,
+    // holding the lease row), then pause the child there and let its statement finish.
+    const holder = new pg.Client({ connectionString: schema.url });
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("SELECT * FROM meta WHERE key = 'cursor' FOR UPDATE");
+    child.stdin!.write("ingest\n");
+    await waitFor(
+      async () =>
+        (
+          await schema.sql(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'switchyard %' AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO meta%'",
+          )
+        ).length > 0,
+      { message: "the child waits inside its transaction" },
+    );
+    child.kill("SIGSTOP");
+    await holder.query("COMMIT");
+    await holder.end();
+
+    const standby = await open(leaseMs);
+    await waitFor(() => standby.leadership.acquire().catch(() => false), {
+      timeoutMs: 15_000,
+      message: "takeover from the paused transaction",
+    });
+    await standby.ingest([], "standby-1");
+    child.kill("SIGCONT");
+    await waitFor(() => output.includes("failed"), { message: "the child's commit fails" });
+    expect(await standby.getCursor()).toBe("standby-1");
+    expect(await schema.sql("SELECT event_id FROM events ORDER BY id")).toEqual([
+      { event_id: "evt_child_1" },
+    ]);
+    child.stdin!.write("quit\n");
+  }, 40_000);
+});

@@ -1,0 +1,88 @@
+import type pg from "pg";
+import { SchemaTooNewError } from "../schema-version.js";
+
+// Versioned migrations. Each is applied once, in order, inside the one transaction that `migrate` opens;
+// `schema_version` holds the last applied. Never edit a shipped migration: add the next one.
+//
+// Layout: events keyed by a bigint identity; deliveries keyed (action, event), with the replica that holds
+// one in flight (`owner`). Finished deliveries are deleted, so the pending index stays small. Times the
+// store compares with the host's (`due_at`, `updated_at`, `received_at`) are epoch ms from the host; lease
+// and liveness times are the database's own clock (timestamptz), so replicas' clocks never disagree.
+const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id text NOT NULL UNIQUE,
+  type text NOT NULL,
+  time text NOT NULL,
+  received_at bigint NOT NULL,
+  payload text
+);
+CREATE INDEX events_received ON events (received_at);
+CREATE INDEX events_with_payload ON events (id) WHERE payload IS NOT NULL;
+CREATE TABLE deliveries (
+  action text NOT NULL,
+  event bigint NOT NULL,
+  status smallint NOT NULL,          -- 0 pending, 1 in flight, 3 dead; delivered rows are deleted
+  attempts integer NOT NULL DEFAULT 0,
+  due_at bigint NOT NULL,
+  order_key text,
+  last_error text,
+  updated_at bigint NOT NULL,
+  owner text,                        -- the replica running it (in flight)
+  PRIMARY KEY (action, event)
+);
+CREATE INDEX deliveries_due ON deliveries (action, due_at, event) WHERE status = 0;
+CREATE INDEX deliveries_order ON deliveries (action, order_key, event) WHERE order_key IS NOT NULL;
+CREATE INDEX deliveries_event ON deliveries (event);
+CREATE INDEX deliveries_owner ON deliveries (owner) WHERE status = 1;
+CREATE TABLE action_states (action text PRIMARY KEY, paused boolean NOT NULL, reason text, since bigint);
+CREATE TABLE cache (
+  action text NOT NULL,
+  key text NOT NULL,
+  value text NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (action, key)
+);
+CREATE TABLE replicas (id text PRIMARY KEY, expires_at timestamptz NOT NULL);
+CREATE TABLE stream_lease (
+  id integer PRIMARY KEY CHECK (id = 1),
+  holder text,
+  token bigint NOT NULL DEFAULT 0,
+  expires_at timestamptz NOT NULL DEFAULT '-infinity'
+);
+INSERT INTO stream_lease (id) VALUES (1);
+`,
+];
+
+/** The schema version this code writes. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Bring the schema up to date. An advisory lock (per schema) makes replicas that start together take turns:
+ * the second finds the work done. A schema newer than this code is refused.
+ */
+export async function migrate(client: pg.PoolClient, where: string): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('switchyard.migrate:' || current_schema()))");
+    await client.query("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)");
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_version");
+    const current = rows[0]?.version ?? 0;
+    if (current > POSTGRES_SCHEMA_VERSION)
+      throw new SchemaTooNewError(where, current, POSTGRES_SCHEMA_VERSION);
+    for (let version = current + 1; version <= POSTGRES_SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version - 1]!);
+    }
+    if (rows.length === 0) {
+      await client.query("INSERT INTO schema_version (version) VALUES ($1)", [POSTGRES_SCHEMA_VERSION]);
+    } else if (current < POSTGRES_SCHEMA_VERSION) {
+      await client.query("UPDATE schema_version SET version = $1", [POSTGRES_SCHEMA_VERSION]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

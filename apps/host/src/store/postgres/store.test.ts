@@ -1,0 +1,179 @@
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  createTestSchema,
+  POSTGRES_URL,
+  postgresAvailable,
+  type TestSchema,
+} from "../../../test/postgres.js";
+import { ingestRow } from "../../../test/store-conformance.js";
+import { POSTGRES_SCHEMA_VERSION } from "./schema.js";
+import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "./store.js";
+
+const factory = createEventFactory({ seed: 41 });
+const idOf = (payload: string) => (JSON.parse(payload) as { id: string }).id;
+
+describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
+  let schema: TestSchema;
+  let stores: PostgresStore[] = [];
+  const open = async (options: PostgresStoreOptions = {}) => {
+    const store = await openPostgresStore(schema.url, options);
+    stores.push(store);
+    await waitFor(() => stores[0]!.leadership.acquire());
+    return store;
+  };
+
+  beforeEach(async () => {
+    schema = await createTestSchema();
+    stores = [];
+  });
+  afterEach(async () => {
+    for (const store of stores) await store.close().catch(() => {});
+    await schema.drop();
+  });
+
+  it("writes claimed-at-ingest deliveries in flight, owned by the replica, ordered keys waiting behind them", async () => {
+    const store = await open();
+    const [a1, a2] = factory.many(2);
+    const { keys } = await store.ingest(
+      [ingestRow(a1!, ["o"], { orderKey: "a", claimed: true }), ingestRow(a2!, ["o"], { orderKey: "a" })],
+      undefined,
+    );
+    expect(await schema.sql("SELECT event, status, owner FROM deliveries ORDER BY event")).toEqual([
+      { event: String(keys[0]), status: 1, owner: store.replicaId },
+      { event: String(keys[1]), status: 0, owner: null },
+    ]);
+    expect(await store.countUnfinished()).toBe(2);
+    await store.complete([{ key: keys[0]!, action: "o", result: "running", attempts: 1 }]);
+    expect(await store.claim("o", 10, Date.now(), true)).toHaveLength(0);
+    // `rowless` is SQLite's word: here the row exists and is deleted.
+    await store.complete([{ key: keys[0]!, action: "o", result: "delivered", rowless: true }]);
+    expect((await store.claim("o", 10, Date.now(), true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+  });
+
+  it("shares the work between replicas: no delivery is claimed twice, no key runs twice at once", async () => {
+    const a = await open();
+    const b = await open();
+    const events = factory.many(40);
+    await a.ingest(
+      events.map((e, i) => ingestRow(e, ["x", "o"], { orderKey: `k${i % 4}` })),
+      undefined,
+    );
+    const now = Date.now();
+    const claims = await Promise.all([a, b, a, b].map((s) => s.claim("x", 15, now, false)));
+    const keys = claims.flat().map((c) => c.key);
+    expect(new Set(keys).size).toBe(40);
+    expect(keys).toHaveLength(40);
+    const ordered = await Promise.all([a, b, a, b].map((s) => s.claim("o", 40, now, true)));
+    // Four keys: one delivery each may run, whichever replica claimed it.
+    expect(
+      ordered
+        .flat()
+        .map((c) => idOf(c.payload))
+        .sort(),
+    ).toEqual(
+      events
+        .slice(0, 4)
+        .map((e) => e.id)
+        .sort(),
+    );
+  });
+
+  it("recovers the in-flight rows of a replica that stopped renewing, not of live ones", async () => {
+    const live = await open();
+    const stopped = await open({ replicaTtlMs: 300 });
+    await live.ingest(
+      factory.many(4).map((e) => ingestRow(e, ["x"])),
+      undefined,
+    );
+    const now = Date.now();
+    await live.claim("x", 2, now, false);
+    await stopped.claim("x", 2, now, false);
+    expect(await live.recover()).toBe(0);
+    // No more `touch` from `stopped`: its lease runs out by the database's clock.
+    const recovered = await waitFor(async () => (await live.recover()) || undefined, { message: "recovery" });
+    expect(recovered).toBe(2);
+    const taken = await live.claim("x", 10, Date.now(), false);
+    expect(taken).toHaveLength(2);
+    // The slow replica's late retry does not take back a delivery another replica now runs.
+    await stopped.complete([
+      { key: taken[0]!.key, action: "x", result: "retry", attempts: 1, dueAt: Date.now(), error: "late" },
+    ]);
+    expect(
+      await schema.sql("SELECT owner, status FROM deliveries WHERE event = $1", [taken[0]!.key]),
+    ).toEqual([{ owner: live.replicaId, status: 1 }]);
+    // Renewing keeps a replica alive.
+    await stopped.touch(Date.now());
+    await stopped.claim("x", 10, Date.now(), false);
+    expect(await live.recover()).toBe(0);
+  });
+
+  it("migrates once when replicas start together, and refuses a newer schema", async () => {
+    const opened = await Promise.all([1, 2, 3].map(() => openPostgresStore(schema.url)));
+    stores.push(...opened);
+    expect(await schema.sql("SELECT version FROM schema_version")).toEqual([
+      { version: POSTGRES_SCHEMA_VERSION },
+    ]);
+    await schema.sql("UPDATE schema_version SET version = 99");
+    const url = schema.url.replace("postgres@", "postgres:hunter2@");
+    const error = await openPostgresStore(url).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(error?.code).toBe("SWITCHYARD_SCHEMA_TOO_NEW");
+    expect(error?.message).toContain(
+      `has schema version 99; this switchyard knows up to ${POSTGRES_SCHEMA_VERSION}: upgrade switchyard`,
+    );
+    expect(error?.message).toContain("postgres://postgres:***@");
+    expect(error?.message).not.toContain("hunter2");
+  });
+
+  it("survives its connections being terminated: operations fail, then work again", async () => {
+    const errors: Error[] = [];
+    const store = await open({ onError: (e) => errors.push(e) });
+    await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
+    await Promise.all([store.countUnfinished(), store.stats(), store.getCursor()]);
+    // Only this store's connections: other tests share the server.
+    const ended = await schema.sql<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::integer AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1`,
+      [`switchyard ${store.replicaId}`.slice(0, 63)],
+    );
+    expect(ended[0]!.n).toBeGreaterThan(0);
+    await waitFor(() => errors.length > 0, { message: "the idle connections' errors" });
+    const back = await waitFor(
+      async () => {
+        await store.touch(Date.now());
+        return store.getCursor();
+      },
+      { message: "the store works again" },
+    );
+    expect(back).toBe("c-1");
+    expect(await store.countUnfinished()).toBe(1);
+    expect(errors.every((e) => e.message.startsWith("[switchyard] [postgres]"))).toBe(true);
+  });
+
+  it("says clearly when it cannot open the database, without the password", async () => {
+    const target = new URL(POSTGRES_URL);
+    target.password = "hunter2";
+    target.pathname = "/no_such_database_here";
+    const error = await openPostgresStore(target.toString()).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(error?.code).toBe("SWITCHYARD_STORE_UNAVAILABLE");
+    expect(error?.message).toMatch(
+      /^\[switchyard\] \[postgres\] cannot open the state in postgres:\/\/.*:\*\*\*@/,
+    );
+    expect(error?.message).toContain("no_such_database_here");
+    expect(error?.message).not.toContain("hunter2");
+
+    const refused = await openPostgresStore("postgres://app:hunter2@127.0.0.1:1/x").then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(refused?.message).toContain("postgres://app:***@127.0.0.1:1/x");
+    expect(refused?.message).toMatch(/ECONNREFUSED/);
+    expect(refused?.message).not.toContain("hunter2");
+  });
+});

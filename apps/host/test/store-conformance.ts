@@ -1,0 +1,355 @@
+// The store conformance suite: every behaviour of the StateStore contract (src/store/types.ts), run against
+// each engine, as unstorage's `testDriver` runs every driver. Engine-only details stay in each engine's tests.
+import type { Auth0Event } from "@switchyard/core";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
+
+/** One test's state: `open` opens it (again after a close: the same state); `dispose` removes it. */
+export interface StoreHarness {
+  open(): Promise<StateStore>;
+  dispose(): Promise<void>;
+}
+
+const factory = createEventFactory({ seed: 21 });
+
+/** An ingest row: `event` delivered to `actions`. */
+export const ingestRow = (
+  event: Auth0Event,
+  actions: string[],
+  options: { claimed?: boolean; orderKey?: string | null } = {},
+): IngestEvent => ({
+  event,
+  payload: JSON.stringify(event),
+  deliveries: actions.map((action) => ({
+    action,
+    orderKey: options.orderKey ?? null,
+    claimed: options.claimed ?? false,
+  })),
+});
+
+const idOf = (payload: string) => (JSON.parse(payload) as { id: string }).id;
+const delivered = (action: string, key: number, rowless?: boolean): Completion => ({
+  key,
+  action,
+  result: "delivered",
+  ...(rowless ? { rowless } : {}),
+});
+const dead = (action: string, key: number, error = "PermanentError: 400"): Completion => ({
+  key,
+  action,
+  result: "dead",
+  attempts: 3,
+  error,
+});
+/** Wait until the clock has moved past `t` (dead letters are timed by the ms). */
+const after = (t: number) => waitFor(() => Date.now() > t, { intervalMs: 1 });
+
+/** Run every store behaviour against an engine; `fresh` makes an empty state for each test. */
+export function describeStore(name: string, fresh: () => Promise<StoreHarness>): void {
+  describe(`store conformance: ${name}`, () => {
+    let harness: StoreHarness;
+    let opened: StateStore[] = [];
+    let store: StateStore;
+
+    /** Open the test's state; an engine with a stream lease is made leader, as the host's reader would be. */
+    const open = async () => {
+      const next = await harness.open();
+      opened.push(next);
+      if (next.leadership) await waitFor(() => next.leadership!.acquire(), { message: "the stream lease" });
+      return next;
+    };
+
+    beforeEach(async () => {
+      harness = await fresh();
+      opened = [];
+      store = await open();
+    });
+    afterEach(async () => {
+      for (const s of opened) await s.close().catch(() => {});
+      await harness.dispose();
+    });
+
+    it("ingests a batch with its cursor, and drops duplicates by event id", async () => {
+      expect(await store.getCursor()).toBeUndefined();
+      const a = factory.byType["user.created"]();
+      const b = factory.byType["user.deleted"]();
+      const first = await store.ingest([ingestRow(a, ["x", "y"]), ingestRow(b, ["x"])], "c-2");
+      expect(first.keys.every((k) => typeof k === "number")).toBe(true);
+      expect(first.keys[1]!).toBeGreaterThan(first.keys[0]!);
+      expect(await store.getCursor()).toBe("c-2");
+      const again = await store.ingest([ingestRow(a, ["x", "y"]), ingestRow(b, ["x"])], "c-3");
+      expect(again.keys).toEqual([undefined, undefined]);
+      expect(await store.getCursor()).toBe("c-3");
+      expect((await store.stats()).pending).toEqual({ x: 2, y: 1 });
+      expect(await store.countUnfinished()).toBe(3);
+      // A cursor alone moves too; an empty batch keeps it.
+      await store.ingest([], "c-4");
+      await store.ingest([], undefined);
+      expect(await store.getCursor()).toBe("c-4");
+    });
+
+    it("drops a repeat of an id within one batch", async () => {
+      const a = factory.byType["user.created"]();
+      const { keys } = await store.ingest([ingestRow(a, ["x"]), ingestRow(a, ["x"])], undefined);
+      expect(keys[0]).toBeTypeOf("number");
+      expect(keys[1]).toBeUndefined();
+      expect(await store.countUnfinished()).toBe(1);
+    });
+
+    it("claims due deliveries once, oldest first, and completes them", async () => {
+      const events = factory.many(5);
+      await store.ingest(
+        events.map((e) => ingestRow(e, ["x"])),
+        undefined,
+      );
+      const now = Date.now();
+      const claimed = await store.claim("x", 3, now, false);
+      expect(claimed.map((c) => idOf(c.payload))).toEqual(events.slice(0, 3).map((e) => e.id));
+      expect(claimed.every((c) => c.action === "x" && c.attempts === 0)).toBe(true);
+      expect(await store.claim("x", 10, now, false)).toHaveLength(2);
+      expect(await store.claim("x", 10, now, false)).toHaveLength(0);
+      expect(await store.claim("other", 10, now, false)).toHaveLength(0);
+      await store.complete(claimed.map((c) => delivered("x", c.key)));
+      expect(await store.countUnfinished()).toBe(2);
+    });
+
+    it("never hands one delivery to two concurrent claims", async () => {
+      await store.ingest(
+        factory.many(20).map((e) => ingestRow(e, ["x"])),
+        undefined,
+      );
+      const now = Date.now();
+      const batches = await Promise.all([1, 2, 3, 4].map(() => store.claim("x", 8, now, false)));
+      const keys = batches.flat().map((c) => c.key);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys).toHaveLength(20);
+    });
+
+    it("does not claim a delivery before it is due", async () => {
+      await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], undefined);
+      expect(await store.claim("x", 1, Date.now() - 60_000, false)).toHaveLength(0);
+      expect(await store.claim("x", 1, Date.now(), false)).toHaveLength(1);
+    });
+
+    it("schedules a retry later, with its attempts", async () => {
+      await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], undefined);
+      const [claimed] = await store.claim("x", 1, Date.now(), false);
+      const later = Date.now() + 60_000;
+      await store.complete([
+        { key: claimed!.key, action: "x", result: "retry", attempts: 1, dueAt: later, error: "503" },
+      ]);
+      expect(await store.countUnfinished()).toBe(1);
+      expect(await store.claim("x", 1, Date.now(), false)).toHaveLength(0);
+      const [retry] = await store.claim("x", 1, later, false);
+      expect(retry).toMatchObject({ key: claimed!.key, attempts: 1 });
+    });
+
+    it("keeps the delivery of a claimed-at-ingest retry or dead letter", async () => {
+      const [a, b] = factory.many(2);
+      const { keys } = await store.ingest(
+        [ingestRow(a!, ["x"], { claimed: true }), ingestRow(b!, ["x"], { claimed: true })],
+        undefined,
+      );
+      const later = Date.now() + 60_000;
+      await store.complete([
+        { key: keys[0]!, action: "x", result: "retry", attempts: 1, dueAt: later, error: "503" },
+        dead("x", keys[1]!),
+      ]);
+      const [retry] = await store.claim("x", 5, later, false);
+      expect(retry && idOf(retry.payload)).toBe(a!.id);
+      expect((await store.listDead()).map((d) => d.eventId)).toEqual([b!.id]);
+    });
+
+    it("lists, counts, replays and purges dead letters by every filter field", async () => {
+      const created = factory.byType["user.created"]();
+      const deleted = factory.byType["user.deleted"]();
+      const login = factory.byType["organization.created"]();
+      const { keys } = await store.ingest(
+        [ingestRow(created, ["x", "y"]), ingestRow(deleted, ["x"]), ingestRow(login, ["x"])],
+        undefined,
+      );
+      for (const action of ["x", "y"]) await store.claim(action, 10, Date.now(), false);
+      // Dead-lettered at three distinct times: created/x, then deleted/x and created/y, then login/x.
+      await store.complete([dead("x", keys[0]!, "first")]);
+      const t1 = Date.now();
+      await after(t1);
+      await store.complete([dead("x", keys[1]!), dead("y", keys[0]!)]);
+      const t2 = Date.now();
+      await after(t2);
+      await store.complete([dead("x", keys[2]!)]);
+
+      const all = await store.listDead();
+      expect(all.map((d) => [d.action, d.eventId])).toEqual([
+        ["x", created.id],
+        [expect.any(String), expect.any(String)],
+        [expect.any(String), expect.any(String)],
+        ["x", login.id],
+      ]);
+      expect(all[0]).toMatchObject({
+        eventType: "user.created",
+        attempts: 3,
+        lastError: "first",
+        eventTime: created.time,
+      });
+      expect(Date.parse(all[0]!.failedAt)).toBeLessThanOrEqual(t1);
+      expect(await store.countDead()).toBe(4);
+      expect((await store.stats()).dead).toEqual({ x: 3, y: 1 });
+
+      const count = (filter: Parameters<StateStore["countDead"]>[0]) => store.countDead(filter);
+      expect(await count({ action: "y" })).toBe(1);
+      expect(await count({ eventId: created.id })).toBe(2);
+      expect(await count({ type: "user.created" })).toBe(2);
+      expect(await count({ type: "user.*" })).toBe(3);
+      expect(await count({ type: "organization.*" })).toBe(1);
+      expect(await count({ type: "*" })).toBe(4);
+      expect(await count({ type: "user" })).toBe(0);
+      expect(await count({ since: t1 + 1 })).toBe(3);
+      expect(await count({ until: t1 + 1 })).toBe(1);
+      expect(await count({ since: t1 + 1, until: t2 + 1 })).toBe(2);
+      expect(await count({ limit: 2 })).toBe(2);
+      expect(await count({ action: "x", type: "user.*" })).toBe(2);
+      expect((await store.listDead({ limit: 1 })).map((d) => d.eventId)).toEqual([created.id]);
+      expect((await store.listDead({ action: "x", since: t2 + 1 })).map((d) => d.eventId)).toEqual([
+        login.id,
+      ]);
+
+      // Replay: the matching ones are due again with attempts reset; the others stay dead.
+      const now = Date.now();
+      expect(await store.replayDead({ action: "x", type: "user.*" }, now)).toBe(2);
+      expect(await store.countDead()).toBe(2);
+      const replayed = await store.claim("x", 10, now, false);
+      expect(replayed.map((c) => idOf(c.payload)).sort()).toEqual([created.id, deleted.id].sort());
+      expect(replayed.every((c) => c.attempts === 0)).toBe(true);
+      expect(await store.replayDead({ eventId: "evt_nothing" }, now)).toBe(0);
+
+      // Purge: with a limit, oldest first.
+      expect(await store.purgeDead({ limit: 1 })).toBe(1);
+      expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([["x", login.id]]);
+      expect(await store.purgeDead({})).toBe(1);
+      expect(await store.countDead()).toBe(0);
+    });
+
+    it("serialises an ordered action's deliveries per key; dead letters do not block", async () => {
+      const [a1, a2, a3, b1, n1] = factory.many(5);
+      const { keys } = await store.ingest(
+        [
+          ingestRow(a1!, ["o"], { orderKey: "a" }),
+          ingestRow(a2!, ["o"], { orderKey: "a" }),
+          ingestRow(a3!, ["o"], { orderKey: "a" }),
+          ingestRow(b1!, ["o"], { orderKey: "b" }),
+          ingestRow(n1!, ["o"], { orderKey: null }),
+        ],
+        undefined,
+      );
+      const now = Date.now();
+      const first = await store.claim("o", 10, now, true);
+      expect(first.map((c) => idOf(c.payload))).toEqual([a1!.id, b1!.id, n1!.id]);
+      // a1 in flight: a2 waits.
+      expect(await store.claim("o", 10, now, true)).toHaveLength(0);
+      // a1 retried later: still unfinished, so a2 still waits, and a1 is not due yet.
+      const later = now + 60_000;
+      await store.complete([
+        { key: keys[0]!, action: "o", result: "retry", attempts: 1, dueAt: later, error: "503" },
+      ]);
+      expect(await store.claim("o", 10, now, true)).toHaveLength(0);
+      const [again] = await store.claim("o", 10, later, true);
+      expect(again && idOf(again.payload)).toBe(a1!.id);
+      // a1 dead: a2 is due; a3 waits for a2.
+      await store.complete([dead("o", keys[0]!)]);
+      expect((await store.claim("o", 10, later, true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+      await store.complete([delivered("o", keys[1]!)]);
+      expect((await store.claim("o", 10, later, true)).map((c) => idOf(c.payload))).toEqual([a3!.id]);
+      // The same rows unordered would not wait.
+      const [u1, u2] = factory.many(2);
+      await store.ingest(
+        [ingestRow(u1!, ["u"], { orderKey: "a" }), ingestRow(u2!, ["u"], { orderKey: "a" })],
+        undefined,
+      );
+      expect(await store.claim("u", 10, later, false)).toHaveLength(2);
+    });
+
+    it("keeps api.cache entries until they expire or are removed", async () => {
+      const now = Date.now();
+      await store.saveCache("x", "live", { value: "1", expires_at: now + 60_000 });
+      await store.saveCache("x", "old", { value: "2", expires_at: now - 1 });
+      await store.saveCache("y", "live", { value: "3", expires_at: now + 60_000 });
+      await store.saveCache("x", "live", { value: "4", expires_at: now + 120_000 });
+      expect(await store.loadCache("x")).toEqual([["live", { value: "4", expires_at: now + 120_000 }]]);
+      await store.removeCache("x", "live");
+      expect(await store.loadCache("x")).toEqual([]);
+      expect(await store.loadCache("y")).toEqual([["live", { value: "3", expires_at: now + 60_000 }]]);
+      await store.prune(now + 120_000, 7 * 86_400_000);
+      expect(await store.loadCache("y")).toEqual([]);
+    });
+
+    it("stores action states", async () => {
+      expect(await store.actionStates()).toEqual({});
+      await store.setActionState("x", { paused: true, reason: "operator", since: 1_700_000_000_000 });
+      await store.setActionState("y", { paused: false });
+      expect(await store.actionStates()).toEqual({
+        x: { paused: true, reason: "operator", since: 1_700_000_000_000 },
+        y: { paused: false },
+      });
+      await store.setActionState("x", { paused: false });
+      expect((await store.actionStates()).x).toEqual({ paused: false });
+    });
+
+    it("recovers, after a crash, the deliveries that were running and nothing finished", async () => {
+      const [done, running, held, waiting] = factory.many(4);
+      const { keys } = await store.ingest(
+        [
+          ingestRow(done!, ["x"], { claimed: true }),
+          ingestRow(running!, ["x"], { claimed: true }),
+          ingestRow(held!, ["x"]),
+          ingestRow(waiting!, ["x"]),
+        ],
+        "c-1",
+      );
+      await store.complete([delivered("x", keys[0]!, true)], [{ action: "x", upto: keys[0]! }]);
+      // `held` is claimed from the store and never finished; `waiting` stays pending.
+      const claimed = await store.claim("x", 1, Date.now(), false);
+      expect(claimed.map((c) => idOf(c.payload))).toEqual([held!.id]);
+      await store.close();
+
+      const next = await open();
+      expect(await next.getCursor()).toBe("c-1");
+      expect(await next.recover()).toBe(2);
+      expect(await next.recover()).toBe(0);
+      const due = await next.claim("x", 10, Date.now(), false);
+      expect(due.map((c) => idOf(c.payload)).sort()).toEqual([running!.id, held!.id, waiting!.id].sort());
+    });
+
+    it("prunes finished events and forgets ids past the dedupe window, keeping dead letters and pending work", async () => {
+      const [finished, deadOne, pending] = factory.many(3);
+      const { keys } = await store.ingest(
+        [ingestRow(finished!, ["x"]), ingestRow(deadOne!, ["x"]), ingestRow(pending!, ["y"])],
+        undefined,
+      );
+      const now = Date.now();
+      await store.claim("x", 10, now, false);
+      await store.complete([delivered("x", keys[0]!), dead("x", keys[1]!)]);
+
+      // Within the dedupe window every id is still known.
+      await store.prune(now, 60_000);
+      expect((await store.ingest([ingestRow(finished!, ["x"])], undefined)).keys).toEqual([undefined]);
+      // Past it, a finished event's id is forgotten; the dead letter and the pending delivery keep theirs.
+      await store.prune(now + 120_000, 60_000);
+      const again = await store.ingest(
+        [ingestRow(finished!, ["z"]), ingestRow(deadOne!, ["z"]), ingestRow(pending!, ["z"])],
+        undefined,
+      );
+      expect(again.keys.map((k) => k !== undefined)).toEqual([true, false, false]);
+      expect((await store.listDead()).map((d) => d.eventId)).toEqual([deadOne!.id]);
+      expect(await store.replayDead({}, now)).toBe(1);
+      expect((await store.claim("x", 10, now, false)).map((c) => idOf(c.payload))).toEqual([deadOne!.id]);
+      expect((await store.claim("y", 10, now, false)).map((c) => idOf(c.payload))).toEqual([pending!.id]);
+    });
+
+    it("answers touch and close", async () => {
+      await store.touch(Date.now());
+      await store.close();
+      await store.close();
+    });
+  });
+}
