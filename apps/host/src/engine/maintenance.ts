@@ -53,7 +53,8 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
       "pruning the state store failed",
     ),
     every(
-      EVERY.heartbeat,
+      // With shared state the heartbeat is also this replica's liveness: renewed well inside its lease.
+      store.leadership ? Math.min(EVERY.heartbeat, store.leadership.leaseMs / 3) : EVERY.heartbeat,
       async () => {
         try {
           await store.touch(Date.now());

@@ -1,0 +1,144 @@
+// Several hosts on one Postgres state, in one process: one leads the stream, all deliver, a stopped leader
+// hands the stream over at once, and the state commands work against it from anywhere.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { finishConfig } from "../src/config/load.js";
+import type { SwitchyardConfigInput } from "../src/config/schema.js";
+import { type Host, startHost } from "../src/host.js";
+import { openStore } from "../src/store/open.js";
+import { memorySource } from "./memory-source.js";
+import { createTestSchema, postgresAvailable, type TestSchema } from "./postgres.js";
+
+const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
+type Attempt = { id: string; attempt: number; done: boolean };
+const recorded = (id: string): Attempt[] =>
+  (globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder?.[id] ?? [];
+const delivered = (id: string) =>
+  new Set(
+    recorded(id)
+      .filter((a) => a.done)
+      .map((a) => a.id),
+  );
+
+const available = await postgresAvailable();
+const factory = createEventFactory({ seed: 31 });
+let dir: string;
+let schema: TestSchema;
+let hosts: Host[] = [];
+let run = 0;
+
+beforeEach(async () => {
+  if (!available) return;
+  dir = mkdtempSync(join(tmpdir(), "switchyard-replicas-"));
+  schema = await createTestSchema();
+  run++;
+});
+afterEach(async () => {
+  if (!available) return;
+  await Promise.all(hosts.map((h) => h.stop()));
+  hosts = [];
+  await schema.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function configFor(actions: SwitchyardConfigInput["actions"]) {
+  return finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken" } },
+      state: schema.url,
+      server: { port: 0 },
+      log: { level: "info" },
+      delivery: { leaseMs: 600, shutdownGraceMs: 1000 },
+      actions,
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+}
+
+async function replica(actions: SwitchyardConfigInput["actions"], source: ReturnType<typeof memorySource>) {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(...String(chunk).trim().split("\n"));
+      callback();
+    },
+  });
+  const host = await startHost(configFor(actions), { source, logDestination: sink });
+  hosts.push(host);
+  const readyz = async () =>
+    (await (await fetch(`http://127.0.0.1:${host.port}/readyz`)).json()) as {
+      checks: { leader: boolean; store: boolean };
+    };
+  return { host, logs, readyz };
+}
+
+describe.skipIf(!available)("replicas on one Postgres state", () => {
+  it("one replica leads the stream, both deliver from the shared state, and a stopped leader hands over at once", async () => {
+    const actions = [
+      {
+        name: "slow",
+        plugin: RECORDER,
+        events: ["*"],
+        // Slow and narrow: its backlog waits in the store, where the standby claims its share.
+        with: { id: `${run}:slow`, delayMs: 20 },
+        concurrency: 2,
+      },
+    ];
+    const source = memorySource();
+    const a = await replica(actions, source);
+    await waitFor(async () => (await a.readyz()).checks.leader);
+    const b = await replica(actions, source);
+    expect((await b.readyz()).checks).toMatchObject({ leader: false, store: true });
+    expect(source.connects()).toBe(1);
+
+    const first = factory.many(200);
+    source.push(...first);
+    await waitFor(() => delivered(`${run}:slow`).size === 200, { timeoutMs: 30_000 });
+
+    // The leader stops (SIGTERM): it gives the lease up, and the standby reads on from the stored cursor.
+    await a.host.stop();
+    await waitFor(async () => (await b.readyz()).checks.leader, { timeoutMs: 5_000 });
+    const second = factory.many(20);
+    source.push(...second);
+    await waitFor(() => second.every((e) => delivered(`${run}:slow`).has(e.id)), { timeoutMs: 10_000 });
+    expect(source.connects()).toBe(2);
+    // Nothing was read twice: the new leader resumed after the old one's cursor.
+    expect(recorded(`${run}:slow`).filter((r) => r.attempt === 1).length).toBe(220);
+  });
+
+  it("shares dead letters and paused states: the state commands reach them from anywhere", async () => {
+    const actions = [
+      {
+        name: "strict",
+        plugin: RECORDER,
+        events: ["user.*"],
+        with: { id: `${run}:strict`, permanentTypes: ["user.deleted"] },
+      },
+    ];
+    const source = memorySource();
+    const replicas = [await replica(actions, source), await replica(actions, source)];
+    const deleted = factory.byType["user.deleted"]();
+    source.push(deleted, factory.byType["user.created"]());
+    const store = await openStore(configFor(actions));
+    try {
+      await waitFor(async () => (await store.listDead()).length === 1);
+      expect((await store.listDead())[0]).toMatchObject({ action: "strict", eventId: deleted.id });
+      await store.setActionState("strict", { paused: true, reason: "operator" });
+      await waitFor(() => replicas.every((r) => r.logs.some((line) => line.includes("action paused"))));
+      const paused = factory.byType["user.updated"]();
+      source.push(paused);
+      await waitFor(async () => (await store.stats()).pending.strict === 1);
+      expect(delivered(`${run}:strict`).has(paused.id)).toBe(false);
+      await store.setActionState("strict", { paused: false });
+      await waitFor(() => delivered(`${run}:strict`).has(paused.id));
+    } finally {
+      await store.close();
+    }
+  });
+});
