@@ -26,6 +26,8 @@ export interface HostOptions {
   logDestination?: Parameters<typeof createLogger>[2];
   /** Replace the tenant stream (tests, benchmarks). */
   source?: EventSource;
+  /** Give up starting (e.g. while waiting for an unreachable state database): `startHost` rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Host {
@@ -68,6 +70,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     }
     const opening = new AbortController();
     life.defer(() => opening.abort());
+    options.signal?.addEventListener("abort", () => opening.abort(), { once: true });
     const store = await openState(loaded, log, opening.signal, (error) => life.fail(error));
     life.defer(() => store.close());
     status.storeWritable = true;

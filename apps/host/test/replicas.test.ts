@@ -1,6 +1,7 @@
 // Several hosts on one Postgres state, in one process: one leads the stream, all deliver, a stopped leader
 // hands the stream over at once, and the state commands work against it from anywhere.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -11,8 +12,9 @@ import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { openStore } from "../src/store/open.js";
+import { runCli } from "./cli.js";
 import { memorySource } from "./memory-source.js";
-import { createTestSchema, postgresAvailable, type TestSchema } from "./postgres.js";
+import { createTestSchema, POSTGRES_URL, postgresAvailable, type TestSchema } from "./postgres.js";
 
 const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
 type Attempt = { id: string; attempt: number; done: boolean };
@@ -78,6 +80,15 @@ async function replica(actions: SwitchyardConfigInput["actions"], source: Return
   return { host, logs, readyz };
 }
 
+/** A port free now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 describe.skipIf(!available)("replicas on one Postgres state", () => {
   it("one replica leads the stream, both deliver from the shared state, and a stopped leader hands over at once", async () => {
     const actions = [
@@ -140,5 +151,59 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("waits for a state database that is not reachable yet, not ready meanwhile, and starts once it is", async () => {
+    // A port with nothing listening stands for a database that is down; the host retries with backoff.
+    const down = new URL(POSTGRES_URL);
+    down.port = "1";
+    down.password = "pw-not-to-print";
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        logs.push(String(chunk));
+        callback();
+      },
+    });
+    const port = await freePort();
+    const loaded = finishConfig(
+      {
+        source: { auth0: { domain: "unused.example", token: "t0ken" } },
+        state: down.toString(),
+        server: { port },
+        actions: [{ name: "log", plugin: "console", events: ["*"] }],
+      },
+      join(dir, "switchyard.yaml"),
+      {},
+    );
+    const giveUp = new AbortController();
+    const starting = startHost(loaded, {
+      source: memorySource(),
+      logDestination: sink,
+      signal: giveUp.signal,
+    });
+    starting.catch(() => {});
+    await waitFor(() => logs.filter((line) => line.includes("not reachable yet")).length >= 2);
+    const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toMatchObject({ checks: { store: false } });
+    expect(logs.join("")).not.toContain("pw-not-to-print");
+    giveUp.abort();
+    await expect(starting).rejects.toThrow(/cannot open the state store/);
+  });
+
+  it("exits 2 with the reason, and no password, for a database that does not exist", async () => {
+    const wrong = new URL(POSTGRES_URL);
+    wrong.pathname = "/no_such_database_here";
+    wrong.password = "pw-not-to-print";
+    const file = join(dir, "switchyard.yaml");
+    writeFileSync(
+      file,
+      `source: { auth0: { domain: "unused.example", token: "t0ken" } }\nstate: \${STATE}\nactions: [{ name: log, plugin: console, events: ["*"] }]\n`,
+    );
+    const result = await runCli(["start", "--config", file], { STATE: wrong.toString() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cannot open the state store in .*no_such_database_here.*does not exist/);
+    expect(result.stderr + result.stdout).not.toContain("pw-not-to-print");
   });
 });
