@@ -55,6 +55,15 @@ async function leads(replica: Replica): Promise<boolean> {
   }
 }
 
+/** Whether the replica answers ready (its store takes writes; the leader's stream is connected). */
+async function ready(replica: Replica): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${replica.port}/readyz`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
 describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreSQL", () => {
   it(`lose nothing through SIGKILLs of leader and standby and a database restart (seed ${seed})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-pg-faults-"));
@@ -243,10 +252,29 @@ actions:
     await sleep(300); // the second wave hits the connections opened again right after the first
     await terminate();
     feed(200);
-    await leader("one leader after the database restart");
+    const survivor = await leader("one leader after the database restart");
     await caughtUp("every event after the database restart");
+    await waitFor(async () => (await Promise.all(replicas.map(ready))).every(Boolean), {
+      timeoutMs: 15_000,
+      message: "both replicas ready again after the database restart",
+    });
 
-    // 5. The rest of the stream, then the verdict.
+    // 5. Neither replica is stuck after the restart: SIGKILL the leader again; the other one takes over.
+    const other = replicas.find((r) => r !== survivor)!;
+    const secondKill = Date.now();
+    await kill(survivor);
+    const later = fed;
+    feed(200);
+    expect(await leader("the other replica takes the lease after the restart")).toBe(other);
+    await waitFor(() => firsts.find((d) => d.index >= later && d.replica === other.name), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      message: "a new event delivered by the replica that took over after the restart",
+    });
+    const secondTakeoverMs = Date.now() - secondKill;
+    await start("b2");
+
+    // 6. The rest of the stream, then the verdict.
     feed(events.length);
     const wanted: Record<ActionName, Set<string>> = {
       flaky: new Set(events.filter((e) => !poisoned.has(e.id)).map((e) => e.id)),
@@ -287,7 +315,7 @@ actions:
     );
     console.log(
       `postgres replicas (seed ${seed}, leaseMs ${LEASE_MS}): ${events.length} events; takeover after the ` +
-        `leader's SIGKILL ${takeoverMs} ms; events delivered more than once: ${JSON.stringify(duplicates)}; ` +
+        `leader's SIGKILL ${takeoverMs} ms (after the database restart ${secondTakeoverMs} ms); events delivered more than once: ${JSON.stringify(duplicates)}; ` +
         `deliveries by replica: ${JSON.stringify(byReplica)}`,
     );
     for (const replica of [...replicas]) replica.cli.child.kill("SIGTERM");
