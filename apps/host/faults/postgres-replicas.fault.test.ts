@@ -27,7 +27,8 @@ const random = () => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const LEASE_MS = 1000;
+// A short lease keeps the test quick; FAULT_LEASE_MS tries another (500 found the heartbeat bug).
+const LEASE_MS = Number(process.env.FAULT_LEASE_MS ?? 1000);
 const ACTIONS = ["flaky", "users", "members"] as const;
 type ActionName = (typeof ACTIONS)[number];
 
@@ -71,7 +72,11 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreS
     const schema = await createTestSchema();
     cleanups.push(() => schema.drop());
 
-    const tenant: FakeTenant = await startFakeTenant({ cutEvery: 211, heartbeatMs: 200, splitFrames: { seed } });
+    const tenant: FakeTenant = await startFakeTenant({
+      cutEvery: 211,
+      heartbeatMs: 200,
+      splitFrames: { seed },
+    });
     cleanups.push(() => tenant.close());
 
     const factory = createEventFactory({ seed });
@@ -93,7 +98,11 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreS
       const id = String(request.headers["webhook-id"]);
       const map = delivered[action];
       map.set(id, (map.get(id) ?? 0) + 1);
-      firsts.push({ index: indexOf.get(id) ?? -1, replica: String(request.headers["x-replica"]), at: Date.now() });
+      firsts.push({
+        index: indexOf.get(id) ?? -1,
+        replica: String(request.headers["x-replica"]),
+        at: Date.now(),
+      });
     };
     const flaky = await startFakeWebhook({
       reply: async (request) => {
@@ -169,7 +178,9 @@ actions:
     const leader = (message: string) =>
       waitFor(
         async () => {
-          const leading = (await Promise.all(replicas.map(leads))).map((yes, i) => (yes ? replicas[i] : undefined));
+          const leading = (await Promise.all(replicas.map(leads))).map((yes, i) =>
+            yes ? replicas[i] : undefined,
+          );
           const holders = leading.filter((r) => r !== undefined);
           return holders.length === 1 ? holders[0] : undefined;
         },
@@ -195,7 +206,10 @@ actions:
     await start("b1");
     feed(300);
     const first = await leader("one of two replicas leads");
-    await waitFor(() => delivered.flaky.size >= 150, { timeoutMs: 30_000, message: "deliveries before the kill" });
+    await waitFor(() => delivered.flaky.size >= 150, {
+      timeoutMs: 30_000,
+      message: "deliveries before the kill",
+    });
 
     // 1. SIGKILL the leader while it works. The standby takes over within the lease and reads from the cursor
     // the leader stored last (nothing can move it while no one leads).
@@ -217,17 +231,18 @@ actions:
     expect(resumed?.query.get("from") ?? resumed?.headers["last-event-id"]).toBe(stored?.value);
     await caughtUp("every event after the leader's SIGKILL");
 
-    // 2. The killed replica comes back as a standby and delivers its share.
+    // 2. The killed replica comes back, as a standby.
     const back = await start("a2");
     feed(200);
     await caughtUp("every event with the killed replica back");
     expect(await leads(back)).toBe(false);
 
-    // 3. SIGKILL the standby mid-stream (its claimed deliveries run again elsewhere), then start it again.
+    // 3. SIGKILL the standby mid-stream (what it claimed, e.g. a retry that came due, runs again elsewhere), then
+    // start it again.
     feed(200);
-    await waitFor(() => firsts.some((d) => d.replica === back.name && d.index >= fed - 200), {
+    await waitFor(() => firsts.some((d) => d.index >= fed - 100), {
       timeoutMs: 10_000,
-      message: "the standby delivers new events",
+      message: "the stream moves on",
     });
     await kill(back);
     await caughtUp("every event after the standby's SIGKILL");
@@ -282,20 +297,27 @@ actions:
       members: new Set(events.filter((e) => e.type.startsWith("organization.member.")).map((e) => e.id)),
     };
     const missing = () =>
-      Object.fromEntries(ACTIONS.map((name) => [name, [...wanted[name]].filter((id) => !delivered[name].has(id))]));
+      Object.fromEntries(
+        ACTIONS.map((name) => [name, [...wanted[name]].filter((id) => !delivered[name].has(id))]),
+      );
     await waitFor(() => Object.values(missing()).every((ids) => ids.length === 0), {
       timeoutMs: 45_000,
       intervalMs: 200,
       message: "every event at every matching action",
     }).catch((error: Error) => {
-      const lost = Object.entries(missing()).map(([name, ids]) => `${name}: ${ids.map((id) => indexOf.get(id))}`);
+      const lost = Object.entries(missing()).map(
+        ([name, ids]) => `${name}: ${ids.map((id) => indexOf.get(id))}`,
+      );
       throw new Error(`${error.message}; missing event indexes ${lost.join("; ")}`);
     });
     for (const name of ACTIONS) expect(new Set(delivered[name].keys())).toEqual(wanted[name]);
 
     // Exactly the poisoned events are dead letters.
     const dlq = await waitFor(async () => {
-      const { stdout } = await runCli(["dlq", "list", "--json", "--config", config], { ...env, REPLICA: "cli" });
+      const { stdout } = await runCli(["dlq", "list", "--json", "--config", config], {
+        ...env,
+        REPLICA: "cli",
+      });
       const listed = JSON.parse(stdout) as Array<{ action: string; eventId: string }>;
       return listed.length >= poisoned.size ? listed : undefined;
     });
