@@ -24,7 +24,7 @@ const CLAIM = (
   s: string,
 ) => `UPDATE ${s}.deliveries d SET status = 1 FROM (SELECT action, event FROM ${s}.deliveries WHERE action = 1 AND status = 0 AND due_at <= $1 ORDER BY due_at, event LIMIT 1 FOR UPDATE SKIP LOCKED) c
   WHERE d.action = c.action AND d.event = c.event RETURNING d.event`;
-const DONE = (s: string) => "DELETE FROM " + s + ".deliveries WHERE action = 1 AND event = ANY($1::bigint[])";
+const DONE = (s: string) => `DELETE FROM ${s}.deliveries WHERE action = 1 AND event = ANY($1::bigint[])`;
 
 function batch() {
   const ids: string[] = [];
@@ -51,7 +51,7 @@ async function withPg() {
       try {
         await c.query("BEGIN");
         await c.query(INSERT(s), batch());
-        await c.query("UPDATE " + s + ".events SET payload = payload WHERE false");
+        await c.query(`UPDATE ${s}.events SET payload = payload WHERE false`);
         await c.query("COMMIT");
       } finally {
         c.release();
@@ -77,7 +77,7 @@ async function withPostgres() {
     for (let b = 0; b < BATCHES; b++) {
       await sql.begin(async (tx) => {
         await tx.unsafe(INSERT(s), batch());
-        await tx.unsafe("UPDATE " + s + ".events SET payload = payload WHERE false");
+        await tx.unsafe(`UPDATE ${s}.events SET payload = payload WHERE false`);
       });
     }
   });

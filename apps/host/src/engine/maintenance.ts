@@ -42,6 +42,10 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
     timer.unref();
     return timer;
   };
+  const shared = store.leadership;
+  // With shared state the heartbeat is this replica's liveness, which peers trust for 3 × leaseMs: touch at
+  // least once per lease, so that one late or failed touch never gets a live replica's deliveries run again.
+  const heartbeatMs = shared ? Math.max(100, Math.min(EVERY.heartbeat, shared.leaseMs)) : EVERY.heartbeat;
   const timers = [
     every(
       EVERY.prune,
@@ -53,8 +57,7 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
       "pruning the state store failed",
     ),
     every(
-      // With shared state the heartbeat is also this replica's liveness: renewed well inside its lease.
-      store.leadership ? Math.min(EVERY.heartbeat, store.leadership.leaseMs / 3) : EVERY.heartbeat,
+      heartbeatMs,
       async () => {
         try {
           await store.touch(Date.now());
@@ -68,7 +71,6 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
     ),
     every(EVERY.states, () => deps.control.sync(), "could not read the actions' paused states"),
   ];
-  const shared = store.leadership;
   if (shared) {
     const recover = async () => {
       const recovered = await store.recover();
