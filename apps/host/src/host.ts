@@ -112,7 +112,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         status,
         metrics,
         log,
-        fatal: (error) => life.fail(error),
+        fatal: (error) =>
+          life.fail(
+            new Error(
+              `${error.message}: stopping so that nothing is lost; the stream resumes from the last stored cursor`,
+            ),
+          ),
         read: async (onFailure) =>
           startReading(
             {

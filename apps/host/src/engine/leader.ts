@@ -75,7 +75,9 @@ export function leadStream(deps: LeaderDeps): StreamLeader {
     log.info({ replica: leadership.replicaId }, "leading the stream: reading from the stored cursor");
     leading(true);
     stopReading = await deps.read((error) => {
-      void stepDown("the stream or the state failed", { error: describeError(error) });
+      void stepDown("the stream or the state failed; a replica reads on from the stored cursor", {
+        error: error.message,
+      });
     });
   };
 

@@ -1,5 +1,4 @@
 import type { StreamHooks, StreamItem } from "@switchyard/auth0-events";
-import { describeError } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { EventSource } from "../source.js";
@@ -22,7 +21,7 @@ export interface ReaderDeps {
 
 /**
  * Read the stream in the background until the returned `stop` is called; `onFailure` hears why it ended
- * otherwise (a stream that ends or fails, a store that cannot be written).
+ * otherwise (a stream that ends or fails, a store that cannot be written, an ingest that was fenced).
  */
 export function startReading(deps: ReaderDeps, onFailure: (error: Error) => void): () => Promise<void> {
   const reading = new AbortController();
@@ -30,12 +29,7 @@ export function startReading(deps: ReaderDeps, onFailure: (error: Error) => void
   read.then(
     () => reading.signal.aborted || onFailure(new Error("the event stream ended")),
     (error: unknown) =>
-      reading.signal.aborted ||
-      onFailure(
-        new Error(
-          `${describeError(error)}: stopping so that nothing is lost; the stream resumes from the last stored cursor`,
-        ),
-      ),
+      reading.signal.aborted || onFailure(error instanceof Error ? error : new Error(String(error))),
   );
   return async () => {
     reading.abort();
