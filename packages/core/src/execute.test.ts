@@ -3,7 +3,8 @@ import type { Action } from "./action.js";
 import { createActionCache } from "./cache.js";
 import { PermanentError, RetryableError, TimeoutError } from "./errors.js";
 import type { Auth0Event } from "./events.js";
-import { executeAction, runAttempt } from "./execute.js";
+import { executeAction } from "./execute.js";
+import { runAttempt } from "./internal.js";
 
 const event = { message: { id: "evt_1", type: "user.created" } as Auth0Event, secrets: { KEY: "s3cret" } };
 const noop = () => {};

@@ -1,5 +1,6 @@
 import type { Action, EventStreamApi, EventStreamEvent } from "./action.js";
-import { classifyFailure, describeError, TimeoutError } from "./errors.js";
+import { TimeoutError } from "./errors.js";
+import { type Deadline, runAttempt } from "./internal.js";
 
 /** The result of one delivery attempt. */
 export type Outcome =
@@ -13,31 +14,15 @@ export type Outcome =
     }
   | { status: "permanent"; error: unknown; message: string; durationMs: number };
 
-/**
- * A deadline that several attempts may share: `signal` aborts when it passes (or from outside), and
- * `expired` rejects with the abort reason at the same moment.
- */
-export interface Deadline {
-  readonly signal: AbortSignal;
-  readonly expired: Promise<never>;
-}
-
 export interface ExecuteOptions {
-  /** The attempt's time budget (Auth0 gives about 10 s). Unused when `deadline` is given. */
+  /** The attempt's time budget (Auth0 gives about 10 s). */
   timeoutMs: number;
   /** Aborts the attempt from outside, e.g. at shutdown. */
   signal?: AbortSignal;
   /** The attempt's own controller, so the caller can abort it. */
   controller?: AbortController;
-  /**
-   * A deadline shared with other attempts (see the host's deadline windows): no controller, timer or
-   * listener of the attempt's own, which on a hot path cost about as much as an HTTP request does.
-   */
-  deadline?: Deadline;
   now?: () => number;
 }
-
-const clock = () => performance.now();
 
 /**
  * Run one attempt of an action within its time budget and classify what happened. Never throws. An action
@@ -49,40 +34,11 @@ export async function executeAction(
   api: Omit<EventStreamApi, "signal">,
   options: ExecuteOptions,
 ): Promise<Outcome> {
-  const own = options.deadline ? undefined : ownDeadline(options);
-  const { signal, expired } = options.deadline ?? own!;
+  const { signal, expired, dispose } = ownDeadline(options);
   try {
     return await runAttempt(action, event, { ...api, signal }, expired, options.now);
   } finally {
-    own?.dispose();
-  }
-}
-
-/**
- * The core of `executeAction` for callers that build the whole `api` themselves (the host, which shares
- * deadlines between attempts): run the action until it settles or `expired` rejects. Never throws.
- */
-export async function runAttempt(
-  action: Action,
-  event: EventStreamEvent,
-  api: EventStreamApi,
-  expired: Promise<never>,
-  now: () => number = clock,
-): Promise<Outcome> {
-  const started = now();
-  try {
-    const result = action.onExecuteEventStream(event, api);
-    // A synchronous action that returned is done: no need to race it.
-    if (result !== null && typeof (result as Promise<unknown> | undefined)?.then === "function") {
-      await Promise.race([result, expired]);
-    }
-    return { status: "delivered", durationMs: now() - started };
-  } catch (error) {
-    const durationMs = now() - started;
-    const failure = classifyFailure(error);
-    const message = describeError(error);
-    if (failure.kind === "permanent") return { status: "permanent", error, message, durationMs };
-    return { status: "retryable", error, message, retryAfterMs: failure.retryAfterMs, durationMs };
+    dispose();
   }
 }
 

@@ -27,8 +27,8 @@ export type {
   UnknownAuth0Event,
 } from "./events.js";
 export { isEventType, isKnownEvent } from "./events.js";
-export type { Deadline, ExecuteOptions, Outcome } from "./execute.js";
-export { executeAction, runAttempt } from "./execute.js";
+export type { ExecuteOptions, Outcome } from "./execute.js";
+export { executeAction } from "./execute.js";
 export type {
   CompiledFilter,
   EventFilter,

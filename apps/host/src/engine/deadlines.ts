@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
-import { type Deadline, TimeoutError } from "@switchyard/core";
+import { TimeoutError } from "@switchyard/core";
+import type { Deadline } from "@switchyard/core/internal";
 
 /** Attempts that start within this many milliseconds of each other share one deadline. */
 const WINDOW_MS = 10;

@@ -8,8 +8,8 @@ import {
   type EventStreamEvent,
   encodedEvent,
   type Logger,
-  runAttempt,
 } from "@switchyard/core";
+import { runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";

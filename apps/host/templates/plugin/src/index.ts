@@ -1,8 +1,9 @@
-import { type Action, definePlugin, PermanentError, parseRetryAfter, RetryableError } from "@switchyard/core";
+import { type Action, definePlugin, errorPrefix, httpStatusError, RetryableError } from "@switchyard/core";
 import { Pool } from "undici";
 import { z } from "zod";
 
-const PREFIX = "[switchyard] [{{name}}]";
+/** "[switchyard] [{{name}}]": every error message starts with it. */
+const PREFIX = errorPrefix("{{name}}");
 
 /** The options of the {{name}} plugin, checked when an action is created (bad ones fail the config). */
 export const options = z.strictObject({
@@ -22,8 +23,9 @@ export const options = z.strictObject({
 export type Options = z.input<typeof options>;
 
 /**
- * POST each event, as its CloudEvent JSON, to `url`. 2xx is delivered; 408, 429, 5xx, network errors and
- * timeouts are retried; any other status is permanent (the delivery goes to the dead letters).
+ * POST each event, as its CloudEvent JSON, to `url`. Statuses follow the rule every bundled plugin shares
+ * (core's `classifyHttpStatus`): 2xx is delivered; 408, 409, 425, 429, 5xx, network errors and timeouts are
+ * retried (after `Retry-After` when given); any other status is permanent (the delivery is dead-lettered).
  */
 const plugin = definePlugin({ name: "{{name}}", options, create: createAction });
 export default plugin;
@@ -67,16 +69,11 @@ function createAction(resolved: z.output<typeof options>): Action {
         throw new RetryableError(`${PREFIX} POST to ${url.host} failed: ${reason}`);
       }
 
-      if (status >= 200 && status < 300) {
-        api.log.debug(`${PREFIX} delivered`, { status });
-        return;
-      }
-      const answered = `${PREFIX} POST to ${url.host} answered ${status}`;
-      if (status === 408 || status === 429 || status >= 500) {
-        const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-        throw new RetryableError(answered, { retryAfterMs: parseRetryAfter(header) });
-      }
-      throw new PermanentError(answered);
+      const failure = httpStatusError(status, `${PREFIX} POST to ${url.host} answered ${status}`, {
+        retryAfter,
+      });
+      if (failure) throw failure;
+      api.log.debug(`${PREFIX} delivered`, { status });
     },
 
     close() {

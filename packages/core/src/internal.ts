@@ -1,0 +1,47 @@
+// `@switchyard/core/internal`: what the host and its bundled plugins share beyond the public API, kept out of
+// the main entry so that a plugin author's view of core is the Action contract alone. No stability promise:
+// it changes with the host.
+import type { Action, EventStreamApi, EventStreamEvent } from "./action.js";
+import { classifyFailure, describeError } from "./errors.js";
+import type { Outcome } from "./execute.js";
+
+/**
+ * A deadline that several attempts may share: `signal` aborts when it passes (or from outside), and
+ * `expired` rejects with the abort reason at the same moment. The host gives the attempts that start within
+ * 10 ms one deadline: no controller, timer and listener per attempt, which on the hot path cost about as much
+ * as the HTTP request itself.
+ */
+export interface Deadline {
+  readonly signal: AbortSignal;
+  readonly expired: Promise<never>;
+}
+
+const clock = () => performance.now();
+
+/**
+ * The core of `executeAction` for callers that build the whole `api` themselves (the host, which shares
+ * deadlines between attempts): run the action until it settles or `expired` rejects. Never throws.
+ */
+export async function runAttempt(
+  action: Action,
+  event: EventStreamEvent,
+  api: EventStreamApi,
+  expired: Promise<never>,
+  now: () => number = clock,
+): Promise<Outcome> {
+  const started = now();
+  try {
+    const result = action.onExecuteEventStream(event, api);
+    // A synchronous action that returned is done: no need to race it.
+    if (result !== null && typeof (result as Promise<unknown> | undefined)?.then === "function") {
+      await Promise.race([result, expired]);
+    }
+    return { status: "delivered", durationMs: now() - started };
+  } catch (error) {
+    const durationMs = now() - started;
+    const failure = classifyFailure(error);
+    const message = describeError(error);
+    if (failure.kind === "permanent") return { status: "permanent", error, message, durationMs };
+    return { status: "retryable", error, message, retryAfterMs: failure.retryAfterMs, durationMs };
+  }
+}
