@@ -120,6 +120,7 @@ actions:
     with: { url: "${flaky.url}/in", timeoutMs: 400 }
     timeoutMs: 1000
     retry: { maxAttempts: 100, initialDelayMs: 20, maxDelayMs: 300 }
+    pauseAfterFailures: 0 # down for a while on purpose: this suite is about losing nothing, not pausing
   - name: users
     plugin: "@switchyard/plugin-http"
     events: ["user.*"]
