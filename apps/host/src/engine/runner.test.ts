@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Action,
+  type Auth0Event,
+  createActionCache,
+  encodedEvent,
+  PermanentError,
+} from "@switchyard/core";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import pino from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { actionSchema } from "../config/schema.js";
+import { createMetrics } from "../metrics.js";
+import { inline } from "../store/open.js";
+import { openSqliteStore } from "../store/sqlite.js";
+import type { StateStore } from "../store/types.js";
+import { CompletionWriter } from "./completions.js";
+import { ActionRunner } from "./runner.js";
+
+const factory = createEventFactory({ seed: 9 });
+let dir: string;
+let store: StateStore;
+const runners: ActionRunner[] = [];
+const writers: CompletionWriter[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-runner-"));
+  store = inline(openSqliteStore(join(dir, "switchyard.db")));
+});
+afterEach(async () => {
+  for (const runner of runners.splice(0)) await runner.stop(100);
+  for (const writer of writers.splice(0)) await writer.flush();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A runner for `action`, with its events already written to the store as held deliveries. */
+async function runnerFor(action: Action, config: Record<string, unknown> = {}) {
+  const completions = new CompletionWriter(store, (error) => {
+    throw error;
+  });
+  writers.push(completions);
+  const runner = new ActionRunner({
+    config: actionSchema.parse({ name: "a", plugin: "console", events: ["*"], ...config }),
+    action,
+    cache: createActionCache(),
+    store,
+    completions,
+    metrics: createMetrics(),
+    log: pino({ level: "silent" }),
+    redact: (text) => text.replaceAll("s3cret", "[redacted]"),
+    cloneEvents: false,
+  });
+  runners.push(runner);
+  completions.attach({
+    watermarks: (out) => [{ action: "a", upto: runner.ledger.checkpoint(Date.now(), out) }],
+    flushed: () => runner.afterFlush(),
+  });
+  const hold = async (events: Auth0Event[]) => {
+    const { keys } = await store.ingest(
+      events.map((event) => ({
+        event,
+        payload: JSON.stringify(event),
+        deliveries: [{ action: "a", orderKey: null, claimed: true }],
+      })),
+      undefined,
+    );
+    events.forEach((event, i) => {
+      runner.takeHeld(keys[i]!, event, encodedEvent(JSON.stringify(event)), Date.now());
+    });
+  };
+  runner.start();
+  return { runner, hold };
+}
+
+describe("ActionRunner", () => {
+  it("retries with backoff, then dead-letters after maxAttempts with the last error, redacted", async () => {
+    const attempts: number[] = [];
+    const { hold } = await runnerFor(
+      {
+        onExecuteEventStream: (_event, api) => {
+          attempts.push(api.attempt);
+          throw new Error("down (key s3cret)");
+        },
+      },
+      { retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } },
+    );
+    const [event] = factory.many(1);
+    await hold([event!]);
+    const [dead] = await waitFor(async () => {
+      const listed = await store.listDead();
+      return listed.length > 0 ? listed : undefined;
+    });
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(dead).toMatchObject({ action: "a", eventId: event!.id, attempts: 3 });
+    expect(dead!.lastError).toMatch(/gave up after 3 attempts: Error: down \(key \[redacted\]\)/);
+  });
+
+  it("dead-letters a PermanentError at once", async () => {
+    const { hold } = await runnerFor({
+      onExecuteEventStream: () => {
+        throw new PermanentError("refused");
+      },
+    });
+    await hold(factory.many(1));
+    await waitFor(async () => (await store.countDead({})) === 1);
+    expect((await store.listDead())[0]!.attempts).toBe(1);
+  });
+
+  it("runs at most `concurrency` attempts at once", async () => {
+    let running = 0;
+    let most = 0;
+    let done = 0;
+    const { hold } = await runnerFor(
+      {
+        async onExecuteEventStream() {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setImmediate(resolve));
+          running--;
+          done++;
+        },
+      },
+      { concurrency: 3 },
+    );
+    await hold(factory.many(20));
+    await waitFor(() => done === 20);
+    expect(most).toBe(3);
+  });
+
+  it("pauses itself after pauseAfterFailures consecutive failures; its waiting deliveries go back to the store", async () => {
+    let calls = 0;
+    const { runner, hold } = await runnerFor(
+      {
+        async onExecuteEventStream() {
+          calls++;
+          await new Promise((resolve) => setImmediate(resolve));
+          throw new Error("503");
+        },
+      },
+      { concurrency: 2, pauseAfterFailures: 4, retry: { maxAttempts: 100, initialDelayMs: 60_000 } },
+    );
+    const reasons: string[] = [];
+    runner.onAutoPause = (reason) => reasons.push(reason);
+    await hold(factory.many(10));
+    await waitFor(() => reasons.length === 1);
+    expect(runner.isPaused).toBe(true);
+    expect(reasons[0]).toMatch(/^4 consecutive failed attempts; the last: Error: 503/);
+    // The attempts in flight finished; the rest never started and wait in the store, none lost.
+    expect(calls).toBeLessThanOrEqual(5);
+    await waitFor(async () => (await store.countUnfinished()) === 10);
+    expect(runner.freeSlots()).toBe(0);
+  });
+});
