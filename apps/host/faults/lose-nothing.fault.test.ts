@@ -14,31 +14,23 @@ import {
 } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, runCli, startCli } from "../test/cli.js";
+import { cleanupList, seededRandom, sleep } from "./harness.js";
 
 const seed = Number(process.env.FAULT_SEED ?? 20261127);
-let state = seed;
-/** Deterministic randomness, so a failing run can be replayed with FAULT_SEED. */
-const random = () => {
-  state = (Math.imul(state ^ (state >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
-  state ^= state >>> 13;
-  return (state >>> 0) / 4294967296;
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const random = seededRandom(seed);
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = cleanupList();
+afterEach(() => cleanup.run());
 
 function workdir(): string {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-faults-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
 function hostProcess(config: string, env: NodeJS.ProcessEnv, shellPrefix?: string): CliProcess {
   const cli = startCli(["start", "--config", config], env, undefined, shellPrefix ? { shellPrefix } : {});
-  cleanups.push(() => cli.child.kill("SIGKILL"));
+  cleanup.add(() => cli.child.kill("SIGKILL"));
   return cli;
 }
 
@@ -54,7 +46,7 @@ describe("fault suite: nothing is lost", () => {
       splitFrames: { seed },
       heartbeatMs: 200,
     });
-    cleanups.push(() => tenant.close());
+    cleanup.add(() => tenant.close());
 
     const factory = createEventFactory({ seed });
     // Every known type in turn, with a type this version does not know now and then.
@@ -103,7 +95,7 @@ describe("fault suite: nothing is lost", () => {
         return { status: 204 };
       },
     });
-    cleanups.push(() => Promise.all([flaky.close(), users.close(), members.close()]));
+    cleanup.add(() => Promise.all([flaky.close(), users.close(), members.close()]));
 
     const config = join(dir, "switchyard.yaml");
     writeFileSync(
@@ -252,9 +244,9 @@ actions:
   it("stops with a clear fatal error when the store cannot be written, and loses nothing", async () => {
     const dir = workdir();
     const tenant = await startFakeTenant({ heartbeatMs: 200 });
-    cleanups.push(() => tenant.close());
+    cleanup.add(() => tenant.close());
     const receiver = await startFakeWebhook();
-    cleanups.push(() => receiver.close());
+    cleanup.add(() => receiver.close());
     const config = join(dir, "switchyard.yaml");
     writeFileSync(
       config,

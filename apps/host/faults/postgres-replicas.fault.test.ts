@@ -16,26 +16,18 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, runCli, startCli } from "../test/cli.js";
 import { createTestSchema, postgresAvailable } from "../test/postgres.js";
+import { cleanupList, seededRandom, sleep } from "./harness.js";
 
 const seed = Number(process.env.FAULT_SEED ?? 20261202);
-let state = seed;
-/** Deterministic randomness, so a failing run can be replayed with FAULT_SEED. */
-const random = () => {
-  state = (Math.imul(state ^ (state >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
-  state ^= state >>> 13;
-  return (state >>> 0) / 4294967296;
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const random = seededRandom(seed);
 
 // A short lease keeps the test quick; FAULT_LEASE_MS tries another (500 found the heartbeat bug).
 const LEASE_MS = Number(process.env.FAULT_LEASE_MS ?? 1000);
 const ACTIONS = ["flaky", "users", "members"] as const;
 type ActionName = (typeof ACTIONS)[number];
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = cleanupList();
+afterEach(() => cleanup.run());
 
 interface Replica {
   /** This incarnation's name, sent by its HTTP actions as `x-replica`. */
@@ -68,16 +60,16 @@ async function ready(replica: Replica): Promise<boolean> {
 describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreSQL", () => {
   it(`lose nothing through SIGKILLs of leader and standby and a database restart (seed ${seed})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-pg-faults-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
     const schema = await createTestSchema();
-    cleanups.push(() => schema.drop());
+    cleanup.add(() => schema.drop());
 
     const tenant: FakeTenant = await startFakeTenant({
       cutEvery: 211,
       heartbeatMs: 200,
       splitFrames: { seed },
     });
-    cleanups.push(() => tenant.close());
+    cleanup.add(() => tenant.close());
 
     const factory = createEventFactory({ seed });
     const events: Auth0Event[] = factory
@@ -130,7 +122,7 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreS
       });
     const users = await receiver("users");
     const members = await receiver("members");
-    cleanups.push(() => Promise.all([flaky.close(), users.close(), members.close()]));
+    cleanup.add(() => Promise.all([flaky.close(), users.close(), members.close()]));
 
     const config = join(dir, "switchyard.yaml");
     writeFileSync(
@@ -163,7 +155,7 @@ actions:
     const replicas: Replica[] = [];
     const start = async (name: string): Promise<Replica> => {
       const cli = startCli(["start", "--config", config], { ...env, REPLICA: name });
-      cleanups.push(async () => {
+      cleanup.add(async () => {
         // Gone before the schema is dropped: a live replica's connections would hold its locks.
         cli.child.kill("SIGKILL");
         await cli.exited;

@@ -2,32 +2,22 @@
 // middle of it, and every event the host acknowledged (2xx) must still be delivered after a restart. Events
 // that were not acknowledged are Auth0's to retry, as it does; the test retries them too.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory, startFakeWebhook, waitFor } from "@switchyard/testing";
 import { Pool } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, startCli } from "../test/cli.js";
+import { freePort } from "../test/ports.js";
+import { cleanupList } from "./harness.js";
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A port free now, for the webhook source (the test posts to it across restarts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+const cleanup = cleanupList();
+afterEach(() => cleanup.run());
 
 describe("fault suite: the webhook source", () => {
   it("loses no acknowledged event when the host is SIGKILLed during a burst", async () => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-webhook-fault-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
     const received = new Map<string, number>();
     const receiver = await startFakeWebhook({
       reply: (request) => {
@@ -36,7 +26,7 @@ describe("fault suite: the webhook source", () => {
         return { status: 204 };
       },
     });
-    cleanups.push(() => receiver.close());
+    cleanup.add(() => receiver.close());
     const port = await freePort();
     const config = join(dir, "switchyard.yaml");
     writeFileSync(
@@ -55,13 +45,13 @@ actions:
     const env = { HOOK_TOKEN: "burst-token" };
     const start = (): CliProcess => {
       const cli = startCli(["start", "--config", config], env);
-      cleanups.push(() => cli.child.kill("SIGKILL"));
+      cleanup.add(() => cli.child.kill("SIGKILL"));
       return cli;
     };
 
     const events = createEventFactory({ seed: 77 }).many(1_500);
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32 });
-    cleanups.push(() => pool.destroy());
+    cleanup.add(() => pool.destroy());
     const acked = new Set<string>();
     const post = async (event: (typeof events)[number]) => {
       try {

@@ -11,21 +11,12 @@ import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { openStore } from "../src/store/open.js";
 import { memorySource } from "./memory-source.js";
+import { delivered, RECORDER, recorded } from "./recorder.js";
 
-const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
 const AUTH0_EXAMPLE = fileURLToPath(
   new URL("../../../examples/auth0-action/actions/forward.js", import.meta.url),
 );
 const TS_ACTION = fileURLToPath(new URL("./fixtures/actions/count.ts", import.meta.url));
-type Attempt = { id: string; type: string; attempt: number; at: number; done: boolean };
-const recorded = (id: string): Attempt[] =>
-  (globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder?.[id] ?? [];
-const delivered = (id: string) =>
-  new Set(
-    recorded(id)
-      .filter((a) => a.done)
-      .map((a) => a.id),
-  );
 
 let dir: string;
 let hosts: Host[] = [];

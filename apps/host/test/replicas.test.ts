@@ -1,11 +1,9 @@
 // Several hosts on one Postgres state, in one process: one leads the stream, all deliver, a stopped leader
 // hands the stream over at once, and the state commands work against it from anywhere.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
@@ -14,18 +12,9 @@ import { type Host, startHost } from "../src/host.js";
 import { openStore } from "../src/store/open.js";
 import { runCli } from "./cli.js";
 import { memorySource } from "./memory-source.js";
+import { freePort } from "./ports.js";
 import { createTestSchema, POSTGRES_URL, postgresAvailable, type TestSchema } from "./postgres.js";
-
-const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
-type Attempt = { id: string; attempt: number; done: boolean };
-const recorded = (id: string): Attempt[] =>
-  (globalThis as { __switchyardRecorder?: Record<string, Attempt[]> }).__switchyardRecorder?.[id] ?? [];
-const delivered = (id: string) =>
-  new Set(
-    recorded(id)
-      .filter((a) => a.done)
-      .map((a) => a.id),
-  );
+import { delivered, RECORDER, recorded } from "./recorder.js";
 
 const available = await postgresAvailable();
 const factory = createEventFactory({ seed: 31 });
@@ -78,15 +67,6 @@ async function replica(actions: SwitchyardConfigInput["actions"], source: Return
       checks: { leader: boolean; store: boolean };
     };
   return { host, logs, readyz };
-}
-
-/** A port free now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe.skipIf(!available)("replicas on one Postgres state", () => {
