@@ -20,6 +20,22 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
     return store;
   };
 
+  /** A child process (test/fixtures/pg-leader.ts) that took the lease and ingested once; its output so far. */
+  const leadingChild = async (leaseMs: number) => {
+    const started = spawn(process.execPath, ["--import", "tsx", LEADER, schema.url, String(leaseMs)], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    child = started;
+    const leader = { process: started, output: "" };
+    started.stdout!.on("data", (chunk: Buffer) => {
+      leader.output += chunk.toString();
+    });
+    await waitFor(() => leader.output.includes("leader"), { timeoutMs: 20_000, message: "the child leads" });
+    started.stdin!.write("ingest\n");
+    await waitFor(() => leader.output.includes("ingested"), { message: "the child ingests" });
+    return leader;
+  };
+
   beforeEach(async () => {
     schema = await createTestSchema();
     stores = [];
@@ -90,43 +106,25 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
 
   it("fences a leader that was paused (SIGSTOP) while another replica took over", async () => {
     const leaseMs = 1000;
-    child = spawn(process.execPath, ["--import", "tsx", LEADER, schema.url, String(leaseMs)], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await waitFor(() => output.includes("leader"), { timeoutMs: 20_000, message: "the child leads" });
-    child.stdin!.write("ingest\n");
-    await waitFor(() => output.includes("ingested"), { message: "the child ingests" });
+    const leader = await leadingChild(leaseMs);
 
     const standby = await open(leaseMs);
     expect(await standby.leadership.acquire()).toBe(false);
-    child.kill("SIGSTOP");
+    leader.process.kill("SIGSTOP");
     await waitFor(() => standby.leadership.acquire(), { timeoutMs: 10_000, message: "takeover" });
     await standby.ingest([], "standby-1");
-    child.kill("SIGCONT");
-    child.stdin!.write("ingest\n");
-    await waitFor(() => output.includes("failed"), { message: "the child's ingest fails" });
-    expect(output).toContain("failed SWITCHYARD_FENCED");
+    leader.process.kill("SIGCONT");
+    leader.process.stdin!.write("ingest\n");
+    await waitFor(() => leader.output.includes("failed"), { message: "the child's ingest fails" });
+    expect(leader.output).toContain("failed SWITCHYARD_FENCED");
     expect(await standby.getCursor()).toBe("standby-1");
     expect(await standby.leadership.leader()).toBe(standby.replicaId);
-    child.stdin!.write("quit\n");
+    leader.process.stdin!.write("quit\n");
   }, 30_000);
 
   it("cuts a leader paused inside its ingest transaction, so the standby takes over and the paused commit fails", async () => {
     const leaseMs = 1000;
-    child = spawn(process.execPath, ["--import", "tsx", LEADER, schema.url, String(leaseMs)], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await waitFor(() => output.includes("leader"), { timeoutMs: 20_000, message: "the child leads" });
-    child.stdin!.write("ingest\n");
-    await waitFor(() => output.includes("ingested"), { message: "the child ingests" });
+    const leader = await leadingChild(leaseMs);
 
     // Hold the cursor row, so that the child's next ingest stops inside its transaction (after its fence,
     // holding the lease row), then pause the child there and let its statement finish.
@@ -134,7 +132,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
     await holder.connect();
     await holder.query("BEGIN");
     await holder.query("SELECT * FROM meta WHERE key = 'cursor' FOR UPDATE");
-    child.stdin!.write("ingest\n");
+    leader.process.stdin!.write("ingest\n");
     await waitFor(
       async () =>
         (
@@ -144,7 +142,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
         ).length > 0,
       { message: "the child waits inside its transaction" },
     );
-    child.kill("SIGSTOP");
+    leader.process.kill("SIGSTOP");
     await holder.query("COMMIT");
     await holder.end();
 
@@ -154,12 +152,12 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
       message: "takeover from the paused transaction",
     });
     await standby.ingest([], "standby-1");
-    child.kill("SIGCONT");
-    await waitFor(() => output.includes("failed"), { message: "the child's commit fails" });
+    leader.process.kill("SIGCONT");
+    await waitFor(() => leader.output.includes("failed"), { message: "the child's commit fails" });
     expect(await standby.getCursor()).toBe("standby-1");
     expect(await schema.sql("SELECT event_id FROM events ORDER BY id")).toEqual([
       { event_id: "evt_child_1" },
     ]);
-    child.stdin!.write("quit\n");
+    leader.process.stdin!.write("quit\n");
   }, 40_000);
 });
