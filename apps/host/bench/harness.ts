@@ -27,11 +27,19 @@ export interface Peer {
   stats: () => Promise<Stats>;
 }
 
+/** Every child started here, killed when this process exits (a failed benchmark leaves no hosts running). */
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
 export function startPeer(): Promise<Peer> {
   const child = fork(PEER, [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  children.add(child);
   let next = 0;
   const pending = new Map<number, (value: unknown) => void>();
   return new Promise((resolve) => {
@@ -106,9 +114,11 @@ export function startHost(config: string): ChildProcess {
     : [];
   // BENCH_HOST_FLAGS="--max-semi-space-size=32" passes Node/V8 flags to the host process alone.
   const flags = process.env.BENCH_HOST_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  return spawn(process.execPath, [...profile, ...flags, HOST, "start", "--config", config], {
+  const child = spawn(process.execPath, [...profile, ...flags, HOST, "start", "--config", config], {
     stdio: ["ignore", "ignore", "inherit"],
   });
+  children.add(child);
+  return child;
 }
 
 export async function until(

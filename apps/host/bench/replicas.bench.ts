@@ -213,9 +213,12 @@ if (part("failover")) {
       2,
     );
     const leaderOf = async (): Promise<ChildProcess | undefined> => {
-      const [row] = await schema.sql<{ holder: string | null }>(
-        "SELECT holder FROM stream_lease WHERE id = 1 AND expires_at > clock_timestamp()",
-      );
+      // Before the first host made the tables, there is no lease.
+      const [row] = await schema
+        .sql<{ holder: string | null }>(
+          "SELECT holder FROM stream_lease WHERE id = 1 AND expires_at > clock_timestamp()",
+        )
+        .catch(() => []);
       return run.hosts.find((host) => row?.holder?.includes(`-${host.pid}-`));
     };
     const led = await until(async () => (await leaderOf()) !== undefined, 30_000);
