@@ -119,35 +119,38 @@ async function replicaRun(
   prepare: (schema: TestSchema) => Promise<void>,
 ): Promise<Rates> {
   const schema = await createTestSchema();
-  await prepare(schema);
-  await peer.call("reset", { delayMs: DELAY_MS });
-  const run = startHosts(
-    (dir) => writeConfig(dir, peer.ready, slowAction, { state: schema.url, from }),
-    count,
-  );
-  let at10 = 0;
-  let at90 = 0;
-  const done = await until(
-    async () => {
-      const { received } = await peer.stats();
-      if (!at10 && received >= BACKLOG * 0.1) at10 = performance.now();
-      if (!at90 && received >= BACKLOG * 0.9) at90 = performance.now();
-      return received >= BACKLOG;
-    },
-    300_000,
-    50,
-  );
-  const s = await peer.stats();
-  const cpu = run.hosts.reduce((sum, host) => sum + cpuSeconds(host.pid!).total, 0);
-  await run.stop();
-  await schema.drop();
-  if (!done) throw new Error(`only ${s.received} of ${BACKLOG} deliveries arrived`);
-  return {
-    steady: (BACKLOG * 0.8) / ((at90 - at10) / 1000),
-    whole: BACKLOG / ((s.last - s.first) / 1000),
-    cpuPerDelivery: (cpu * 1e6) / BACKLOG,
-    load: readFileSync("/proc/loadavg", "utf8").split(" ")[0]!,
-  };
+  let run: ReturnType<typeof startHosts> | undefined;
+  try {
+    await prepare(schema);
+    await peer.call("reset", { delayMs: DELAY_MS });
+    run = startHosts((dir) => writeConfig(dir, peer.ready, slowAction, { state: schema.url, from }), count);
+    const hosts = run.hosts;
+    let at10 = 0;
+    let at90 = 0;
+    const done = await until(
+      async () => {
+        const { received } = await peer.stats();
+        if (!at10 && received >= BACKLOG * 0.1) at10 = performance.now();
+        if (!at90 && received >= BACKLOG * 0.9) at90 = performance.now();
+        return received >= BACKLOG;
+      },
+      300_000,
+      50,
+    );
+    const s = await peer.stats();
+    const cpu = hosts.reduce((sum, host) => sum + cpuSeconds(host.pid!).total, 0);
+    if (!done) throw new Error(`only ${s.received} of ${BACKLOG} deliveries arrived`);
+    return {
+      steady: (BACKLOG * 0.8) / ((at90 - at10) / 1000),
+      whole: BACKLOG / ((s.last - s.first) / 1000),
+      cpuPerDelivery: (cpu * 1e6) / BACKLOG,
+      load: readFileSync("/proc/loadavg", "utf8").split(" ")[0]!,
+    };
+  } finally {
+    // Hosts first: they hold connections to the schema.
+    await run?.stop();
+    await schema.drop();
+  }
 }
 
 if (part("replicas")) {
@@ -212,40 +215,43 @@ if (part("failover")) {
         writeConfig(dir, peer.ready, httpActions(peer.ready, ["/failover"]), { state: schema.url, from: "" }),
       2,
     );
-    const leaderOf = async (): Promise<ChildProcess | undefined> => {
-      // Before the first host made the tables, there is no lease.
-      const [row] = await schema
-        .sql<{ holder: string | null }>(
-          "SELECT holder FROM stream_lease WHERE id = 1 AND expires_at > clock_timestamp()",
-        )
-        .catch(() => []);
-      return run.hosts.find((host) => row?.holder?.includes(`-${host.pid}-`));
-    };
-    const led = await until(async () => (await leaderOf()) !== undefined, 30_000);
-    // The leader reads: an event appended now is delivered (and the stream's cursor stored). One appended
-    // before its stream connected is never read (a fresh stream starts at its latest event): append again.
-    const reading = await until(
-      async () => {
-        await peer.call("appendMarked");
-        return until(async () => (await peer.stats()).markerAt > 0, 2_000, 50);
-      },
-      30_000,
-      0,
-    );
-    const leader = await leaderOf();
-    if (!led || !reading || !leader) throw new Error("no replica led the stream");
-    const killed = Date.now();
-    leader.kill("SIGKILL");
-    await peer.call("appendMarked");
-    const delivered = await until(async () => (await peer.stats()).markerAt > 0, 60_000, 20);
-    const { markerAt } = await peer.stats();
-    const standby = run.hosts.find((host) => host !== leader)!;
-    const newLeader = await leaderOf();
-    await run.stop();
-    await schema.drop();
-    if (!delivered) throw new Error("the event emitted after the kill was not delivered within 60 s");
-    if (newLeader !== standby) throw new Error("the standby did not take the lease");
-    times.push(markerAt - killed);
+    try {
+      const leaderOf = async (): Promise<ChildProcess | undefined> => {
+        // Before the first host made the tables, there is no lease.
+        const [row] = await schema
+          .sql<{ holder: string | null }>(
+            "SELECT holder FROM stream_lease WHERE id = 1 AND expires_at > clock_timestamp()",
+          )
+          .catch(() => []);
+        return run.hosts.find((host) => row?.holder?.includes(`-${host.pid}-`));
+      };
+      const led = await until(async () => (await leaderOf()) !== undefined, 30_000);
+      // The leader reads: an event appended now is delivered (and the stream's cursor stored). One appended
+      // before its stream connected is never read (a fresh stream starts at its latest event): append again.
+      const reading = await until(
+        async () => {
+          await peer.call("appendMarked");
+          return until(async () => (await peer.stats()).markerAt > 0, 2_000, 50);
+        },
+        30_000,
+        0,
+      );
+      const leader = await leaderOf();
+      if (!led || !reading || !leader) throw new Error("no replica led the stream");
+      const killed = Date.now();
+      leader.kill("SIGKILL");
+      await peer.call("appendMarked");
+      const delivered = await until(async () => (await peer.stats()).markerAt > 0, 60_000, 20);
+      const { markerAt } = await peer.stats();
+      const standby = run.hosts.find((host) => host !== leader)!;
+      const newLeader = await leaderOf();
+      if (!delivered) throw new Error("the event emitted after the kill was not delivered within 60 s");
+      if (newLeader !== standby) throw new Error("the standby did not take the lease");
+      times.push(markerAt - killed);
+    } finally {
+      await run.stop();
+      await schema.drop();
+    }
   }
   const worst = Math.max(...times);
   console.log(`failover, kill to first delivery of a new event: ${times.map((t) => `${t} ms`).join(", ")}`);
