@@ -2,211 +2,34 @@
 // raw-POST limit of the same receiver, the host's own CPU per delivery with actions that do nothing, latency
 // at a steady 1,000 events/s, peak memory while a 1,000,000-event backlog drains into a slow receiver, and
 // restart time with 100,000 pending deliveries.
-import { type ChildProcess, fork, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Pool } from "undici";
 import { reportBench } from "../../../scripts/bench-report.ts";
+import {
+  httpActions,
+  peakRss,
+  rawClient,
+  rawPosts as rawPostsInto,
+  type Stats,
+  startHost,
+  startPeer,
+  stopHost,
+  throughput as throughputOf,
+  until,
+  writeConfig,
+} from "./harness.ts";
 
-const HOST = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
-const PEER = fileURLToPath(new URL("./peer.ts", import.meta.url));
 const quick = process.env.BENCH_QUICK === "1";
 /** BENCH_ONLY=throughput|overhead|latency|memory|restart runs one part; throughput3 is the 3-action run alone. */
 const only = process.env.BENCH_ONLY;
 const part = (name: string) => !only || only === name || (name === "throughput" && only === "throughput3");
 const N = quick ? 20_000 : 100_000;
 
-type Ready = { tenant: string; clientId: string; clientSecret: string; receiver: string };
-type Stats = { received: number; first: number; last: number; latencies?: number[] };
-
-function startPeer(): Promise<{
-  child: ChildProcess;
-  ready: Ready;
-  call: (cmd: string, args?: object) => Promise<unknown>;
-}> {
-  const child = fork(PEER, [], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  let next = 0;
-  const pending = new Map<number, (value: unknown) => void>();
-  return new Promise((resolve) => {
-    child.on("message", (message: { ready?: Ready; id?: number; value?: unknown }) => {
-      if (message.ready) {
-        resolve({
-          child,
-          ready: message.ready,
-          call: (cmd, args = {}) =>
-            new Promise((done) => {
-              const id = ++next;
-              pending.set(id, done);
-              child.send({ id, cmd, ...args });
-            }),
-        });
-      } else if (message.id !== undefined) {
-        pending.get(message.id)?.(message.value);
-        pending.delete(message.id);
-      }
-    });
-  });
-}
-
-/** The YAML of HTTP actions posting to these paths of the receiver, every event to each. */
-function httpActions(ready: Ready, paths: string[]): string {
-  // Each action runs at its defaults (concurrency 16, and 16 connections to the receiver), as a user's would.
-  // BENCH_CONCURRENCY and BENCH_CONNECTIONS override them. A concurrency above the connections gains nothing:
-  // the extra requests wait inside undici's pool, live objects that every young-generation GC copies
-  // (measured: concurrency 64 over 16 connections spent ~30% more time in scavenges than 16).
-  const concurrency = process.env.BENCH_CONCURRENCY
-    ? `\n    concurrency: ${process.env.BENCH_CONCURRENCY}`
-    : "";
-  const connections = process.env.BENCH_CONNECTIONS ? `, connections: ${process.env.BENCH_CONNECTIONS}` : "";
-  return paths
-    .map(
-      (path, i) => `  - name: a${i + 1}
-    plugin: "@switchyard/plugin-http"
-    events: ["*"]${concurrency}
-    with: { url: "${ready.receiver}${path}"${connections} }`,
-    )
-    .join("\n");
-}
-
-function writeConfig(
-  dir: string,
-  ready: Ready,
-  actions: string,
-  extra = "",
-  from = ', fromTimestamp: "2000-01-01T00:00:00Z"',
-): string {
-  const file = join(dir, "switchyard.yaml");
-  writeFileSync(
-    file,
-    `source:
-  auth0: { domain: "${ready.tenant}", clientId: "${ready.clientId}", clientSecret: "${ready.clientSecret}"${from} }
-state: ./state
-server: { enabled: false }
-log: { level: warn }
-${extra}
-actions:
-${actions}
-`,
-  );
-  return file;
-}
-
-function startHost(config: string): ChildProcess {
-  // BENCH_PROFILE=dir writes a V8 CPU profile of each host run there (open it in Chrome DevTools).
-  const profile = process.env.BENCH_PROFILE
-    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
-    : [];
-  // BENCH_HOST_FLAGS="--max-semi-space-size=32" passes Node/V8 flags to the host process alone.
-  const flags = process.env.BENCH_HOST_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  return spawn(process.execPath, [...profile, ...flags, HOST, "start", "--config", config], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
-}
-
-async function stopHost(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill(process.env.BENCH_PROFILE ? "SIGTERM" : "SIGKILL");
-  await exited;
-}
-
-/** CPU seconds used so far by a process (all threads) and by its main thread, from /proc (Linux). */
-function cpuSeconds(pid: number): { total: number; main: number; threads: Map<string, number> } {
-  const ticks = (file: string) => {
-    const fields = readFileSync(file, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
-  };
-  // The other threads (the store's, V8's GC helpers, libuv's pool), by thread id: Node names them all "node".
-  const threads = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    if (tid !== String(pid)) threads.set(tid, ticks(`/proc/${pid}/task/${tid}/stat`));
-  }
-  return { total: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`), threads };
-}
-
-function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
 const peer = await startPeer();
-const stats = () => peer.call("stats") as Promise<Stats>;
-
-/** CPU per request of the last raw run's client (µs): the floor under the host's own per-delivery cost. */
-let rawCpuPerRequest = 0;
-
-// Raw POST limit: undici Pool straight into the same receiver, 32 connections, 128 in flight.
-async function rawPosts(count: number): Promise<number> {
-  await peer.call("reset");
-  const pool = new Pool(peer.ready.receiver, { connections: 32, pipelining: 1 });
-  const body = JSON.stringify({
-    specversion: "1.0",
-    type: "user.created",
-    id: "evt_x",
-    data: { object: { user_id: "auth0|1".repeat(40) } },
-  }).padEnd(1400);
-  let sent = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: 128 }, async () => {
-      while (sent < count) {
-        sent++;
-        const res = await pool.request({
-          path: "/raw",
-          method: "POST",
-          body,
-          headers: { "content-type": "application/json" },
-        });
-        await res.body.dump();
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  rawCpuPerRequest = (used.user + used.system) / count;
-  await pool.close();
-  return count / seconds;
-}
-
-async function throughput(actions: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
-  await peer.call("reset");
-  const paths = Array.from({ length: actions }, (_, i) => `/a${i + 1}`);
-  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, paths));
-  const host = startHost(config);
-  const total = N * actions;
-  const done = await until(async () => (await stats()).received >= total, 600_000);
-  const s = await stats();
-  const cpu = cpuSeconds(host.pid!);
-  const rss = peakRss(host.pid!);
-  await stopHost(host);
-  rmSync(dir, { recursive: true, force: true });
-  if (!done) throw new Error(`only ${s.received} of ${total} deliveries arrived`);
-  const perDelivery = (seconds: number) => Math.round((seconds * 1e6) / total);
-  console.log(
-    `  ${actions} action(s): host CPU per delivery ${perDelivery(cpu.total)} µs, of which its main thread ${perDelivery(cpu.main)} µs (startup included); peak RSS ${rss.toFixed(0)} MB`,
-  );
-  const others = [...cpu.threads.values()].sort((a, b) => b - a).filter((seconds) => seconds >= 0.01);
-  console.log(
-    `    its other threads, busiest first: ${others.map((s) => `${perDelivery(s)} µs`).join(", ")}`,
-  );
-  return N / ((s.last - s.first) / 1000);
-}
+const stats = peer.stats;
+const rawPosts = (count: number) => rawPostsInto(peer, count);
+const throughput = (actions: number) => throughputOf(peer, actions, N);
 
 await peer.call("appendMany", { count: N });
 if (part("throughput")) {
@@ -230,7 +53,7 @@ if (part("throughput")) {
   }
   const three = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
   console.log(
-    `raw undici POSTs into the receiver: ${raws.map((r) => Math.round(r)).join(", ")} requests/s (warm-up run: ${Math.round(warmUp)}); the raw client's CPU per request: ${Math.round(rawCpuPerRequest)} µs`,
+    `raw undici POSTs into the receiver: ${raws.map((r) => Math.round(r)).join(", ")} requests/s (warm-up run: ${Math.round(warmUp)}); the raw client's CPU per request: ${Math.round(rawClient.cpuPerRequest)} µs`,
   );
   if (!Number.isNaN(one)) console.log(`host, 1 action:  ${Math.round(one)} events/s`);
   console.log(
@@ -316,7 +139,7 @@ if (part("overhead")) {
 if (part("latency")) {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   // No cursor and no fromTimestamp: the stream starts at the latest event, as a fresh host does.
-  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, ["/latency"]), "", "");
+  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, ["/latency"]), { from: "" });
   const host = startHost(config);
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   await peer.call("reset");

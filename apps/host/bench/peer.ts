@@ -1,5 +1,6 @@
 // The other side of the host benchmarks, in its own process so it does not share the host's thread: a fake
-// tenant serving the stream, and a receiver counting deliveries. Driven over IPC by e2e.bench.ts.
+// tenant serving the stream, and a receiver counting deliveries (the `/slow` path answers after `delayMs`).
+// Driven over IPC by the host benchmarks (harness.ts).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { startFakeTenant } from "@switchyard/testing";
@@ -10,6 +11,9 @@ let first = 0;
 let last = 0;
 let delayMs = 0;
 let latencies: number[] = [];
+/** The id of one event to watch for (failover), and when the receiver first got it. */
+let marker: string | undefined;
+let markerAt = 0;
 const TIME = /"time":"([^"]+)"/;
 
 const receiver = createServer((req, res) => {
@@ -20,6 +24,8 @@ const receiver = createServer((req, res) => {
     received++;
     if (first === 0) first = now;
     last = now;
+    if (marker !== undefined && markerAt === 0 && Buffer.concat(chunks).includes(`"${marker}"`))
+      markerAt = now;
     if (req.url === "/latency") {
       const match = TIME.exec(Buffer.concat(chunks).toString("utf8"));
       if (match) latencies.push(now - Date.parse(match[1]!));
@@ -45,6 +51,12 @@ process.on("message", (message: { id: number; cmd: string; [key: string]: unknow
       latencies = [];
       delayMs = (message.delayMs as number | undefined) ?? 0;
       return reply(null);
+    case "appendMarked":
+      // One event, watched for: the receiver notes when it first arrives.
+      tenant.appendMany(1, { seed: 1 });
+      marker = tenant.eventAt(tenant.size - 1).id;
+      markerAt = 0;
+      return reply(null);
     case "trickle":
       stopTrickle = tenant.startTrickle(message.rate as number);
       return reply(null);
@@ -52,7 +64,13 @@ process.on("message", (message: { id: number; cmd: string; [key: string]: unknow
       stopTrickle?.();
       return reply(null);
     case "stats":
-      return reply({ received, first, last, latencies: message.latencies ? latencies : undefined });
+      return reply({
+        received,
+        first,
+        last,
+        markerAt,
+        latencies: message.latencies ? latencies : undefined,
+      });
     case "exit":
       reply(null);
       setTimeout(() => process.exit(0), 10);

@@ -127,6 +127,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
               backlog,
               hooks,
               cursor: await store.getCursor(),
+              readAhead: shared,
               onBacklogFull: (unfinished) =>
                 log.warn(
                   { unfinished },

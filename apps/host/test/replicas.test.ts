@@ -103,6 +103,31 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
     expect(recorded(`${run}:slow`).filter((r) => r.attempt === 1).length).toBe(220);
   });
 
+  it("the leader reads ahead into the store while its action is busy, so the standby delivers too", async () => {
+    // The same slow action on each replica, recorded apart, so that each replica's share shows.
+    const slow = (name: string) => [
+      {
+        name: "slow",
+        plugin: RECORDER,
+        events: ["*"],
+        concurrency: 2,
+        with: { id: `${run}:${name}`, delayMs: 20 },
+      },
+    ];
+    const source = memorySource();
+    const leader = await replica(slow("leader"), source);
+    await waitFor(async () => (await leader.readyz()).checks.leader);
+    await replica(slow("standby"), source);
+    const events = factory.many(400);
+    source.push(...events);
+    const ids = () => [...delivered(`${run}:leader`), ...delivered(`${run}:standby`)];
+    await waitFor(() => new Set(ids()).size === events.length, { timeoutMs: 30_000 });
+    // Every event once (no claim was taken twice), and the standby, which never read the stream, took a
+    // share: rows the leader wrote for what its busy action could not take at once.
+    expect(ids()).toHaveLength(events.length);
+    expect(delivered(`${run}:standby`).size).toBeGreaterThan(events.length / 5);
+  });
+
   it("shares dead letters and paused states: the state commands reach them from anywhere", async () => {
     const actions = [
       {
