@@ -111,10 +111,24 @@ export class FrameReader {
       this.errorFrame = value.error;
       return;
     }
+    // Built field by field, not spread: one hidden class for every event item on this hot path.
     const item: StreamItem =
-      value.kind === "event"
-        ? { ...value, json: eventText(message.data) ?? JSON.stringify(value.event) }
-        : value;
+      value.kind !== "event"
+        ? value
+        : value.invalid === undefined
+          ? {
+              kind: "event",
+              offset: value.offset,
+              event: value.event,
+              json: eventText(message.data) ?? JSON.stringify(value.event),
+            }
+          : {
+              kind: "event",
+              offset: value.offset,
+              event: value.event,
+              json: eventText(message.data) ?? JSON.stringify(value.event),
+              invalid: value.invalid,
+            };
     this.items.push(item);
     if (item.kind === "event" && item.invalid !== undefined) {
       const { offset, event, invalid } = item;
