@@ -11,18 +11,10 @@ afterEach(() => tenant.close());
 
 const factory = events;
 
-test("an event of a known type with a broken data.object is yielded, marked invalid, never skipped", async () => {
-  const before = factory.userCreated();
-  const broken = factory.userCreated();
-  // Auth0 changed a field: user_id is now a number, identities is gone.
-  const object = broken.data.object as unknown as Record<string, unknown>;
-  object.user_id = 42;
-  delete object.identities;
-  const after = factory.userDeleted();
-  tenant.append([before, broken as Auth0Event, after]);
-
+/** The first `count` items of the tenant's stream, with what the invalid and malformed hooks heard. */
+async function readItems(count: number) {
   const invalid: Array<{ offset: string; event: UnknownAuth0Event; reason: string }> = [];
-  const malformed: unknown[] = [];
+  const malformed: Array<{ error: Error }> = [];
   const items: StreamItem[] = [];
   const controller = new AbortController();
   for await (const item of stream({
@@ -33,8 +25,22 @@ test("an event of a known type with a broken data.object is yielded, marked inva
     hooks: { onInvalid: (info) => invalid.push(info), onMalformed: (info) => malformed.push(info) },
   })) {
     items.push(item);
-    if (items.length === 3) controller.abort();
+    if (items.length === count) controller.abort();
   }
+  return { items, invalid, malformed };
+}
+
+test("an event of a known type with a broken data.object is yielded, marked invalid, never skipped", async () => {
+  const before = factory.userCreated();
+  const broken = factory.userCreated();
+  // Auth0 changed a field: user_id is now a number, identities is gone.
+  const object = broken.data.object as unknown as Record<string, unknown>;
+  object.user_id = 42;
+  delete object.identities;
+  const after = factory.userDeleted();
+  tenant.append([before, broken as Auth0Event, after]);
+
+  const { items, invalid, malformed } = await readItems(3);
 
   expect(items.map((i) => i.kind === "event" && i.event.id)).toEqual([before.id, broken.id, after.id]);
   const marked = items[1]!;
@@ -52,20 +58,7 @@ test("a frame whose envelope is not a CloudEvent stays malformed", async () => {
   tenant.append(event);
   tenant.injectMalformed("bad-shape");
   tenant.append(factory.userUpdated());
-  const invalid: unknown[] = [];
-  const malformed: Array<{ error: Error }> = [];
-  const items: StreamItem[] = [];
-  const controller = new AbortController();
-  for await (const item of stream({
-    domain: tenant.url,
-    auth: { token: tenant.token },
-    fromTimestamp: new Date(0),
-    signal: controller.signal,
-    hooks: { onInvalid: (info) => invalid.push(info), onMalformed: (info) => malformed.push(info) },
-  })) {
-    items.push(item);
-    if (items.length === 2) controller.abort();
-  }
+  const { items, invalid, malformed } = await readItems(2);
   expect(items.every((i) => i.kind === "event" && i.invalid === undefined)).toBe(true);
   expect(invalid).toEqual([]);
   expect(malformed).toHaveLength(1);
