@@ -179,3 +179,109 @@ export interface StateStore {
   touch(now: number): Promise<void>;
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Delivery history (the operator console): one row per attempt, written in batches off the delivery path,
+// kept for `history.retention` and pruned by `pruneHistory`. A per-minute rollup per action, written in the
+// same transaction, answers the console's throughput questions without scanning attempts.
+
+/** What became of one attempt. */
+export type AttemptOutcome =
+  /** The action finished: the delivery is done. */
+  | "delivered"
+  /** It failed and will be tried again. */
+  | "retrying"
+  /** It failed for good (permanent error, or the last attempt): the delivery is a dead letter now. */
+  | "dead";
+
+/** One attempt, as the host records it. */
+export interface AttemptRecord {
+  action: string;
+  eventId: string;
+  eventType: string;
+  /** 1 for the first attempt of the delivery (a replayed dead letter starts at 1 again). */
+  attempt: number;
+  /** When the attempt started (epoch ms). */
+  startedAt: number;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  /** The destination's HTTP status, when the action's error carried one. */
+  status?: number | undefined;
+  /** The error, redacted and at most 2,000 characters (failed attempts only). */
+  error?: string | undefined;
+  /** The replica (or the single host) that ran it. */
+  replica: string;
+}
+
+/** A recorded attempt, with its store id (increasing: newer attempts have larger ids). */
+export interface StoredAttempt extends AttemptRecord {
+  id: number;
+}
+
+/** Which attempts a search returns, newest first; every field narrows it. */
+export interface AttemptQuery {
+  eventId?: string | undefined;
+  /** An event type pattern: `user.created`, `user.*`, `*`. */
+  type?: string | undefined;
+  action?: string | undefined;
+  /** `failed` is `retrying` or `dead`. */
+  outcome?: AttemptOutcome | "failed" | undefined;
+  /** Started at or after (epoch ms). */
+  since?: number | undefined;
+  /** Started before (epoch ms). */
+  until?: number | undefined;
+  /** Only attempts with an id below this (the page cursor: the last id of the previous page). */
+  before?: number | undefined;
+  /** Page size, 1-500. */
+  limit: number;
+}
+
+/** One action's attempts in one minute (from the rollup). */
+export interface ActivityBucket {
+  action: string;
+  /** The minute's start (epoch ms, a multiple of 60,000). */
+  minute: number;
+  delivered: number;
+  retrying: number;
+  dead: number;
+  /** Sum of the attempts' durations (ms), for the mean. */
+  durationMs: number;
+}
+
+/** What the store knows of one delivery that is not finished, or is dead. */
+export interface DeliveryState {
+  action: string;
+  state: "pending" | "in flight" | "dead";
+  attempts: number;
+  /** When it is due next (pending only, epoch ms). */
+  dueAt?: number | undefined;
+  lastError?: string | undefined;
+}
+
+/** One event as the store still has it. */
+export interface EventRecord {
+  eventId: string;
+  type: string;
+  /** The event's own `time`. */
+  time: string;
+  /** When the store received it (epoch ms). */
+  receivedAt: number;
+  /** The CloudEvent's JSON, while kept (see `prune`'s `keepPayloadsMs`); undefined once pruned. */
+  payload?: string | undefined;
+  /** Its deliveries that are unfinished or dead (finished ones have no row: see the history). */
+  deliveries: DeliveryState[];
+}
+
+/** The history part of the store contract (both engines implement it; see the conformance suite). */
+export interface HistoryStore {
+  /** Append attempts (one transaction: the attempt rows and the per-minute rollup). */
+  recordAttempts(records: readonly AttemptRecord[]): Promise<void>;
+  /** Attempts matching the query, newest first, at most `limit`. */
+  searchAttempts(query: AttemptQuery): Promise<StoredAttempt[]>;
+  /** Rollup buckets with `minute >= since`, every action, ordered by minute. */
+  activity(since: number): Promise<ActivityBucket[]>;
+  /** One event by its id, with its unfinished and dead deliveries; undefined when the store has no row for it. */
+  event(eventId: string): Promise<EventRecord | undefined>;
+  /** Delete attempts (and rollup buckets) that started before `before`. Returns how many attempts. */
+  pruneHistory(before: number): Promise<number>;
+}

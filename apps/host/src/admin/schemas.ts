@@ -1,0 +1,194 @@
+import { z } from "zod";
+
+// The admin API's wire format: every request is validated with these schemas and every answer is built to
+// them, and /api/openapi.json is generated from them (openapi.ts), so the document cannot drift from the code.
+// Times are ISO 8601 strings on the wire; the store keeps epoch milliseconds.
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const Outcome = z.enum(["delivered", "retrying", "dead"]).meta({
+  id: "Outcome",
+  description: "delivered: done; retrying: failed, will be tried again; dead: failed for good (a dead letter)",
+});
+
+export const ErrorAnswer = z
+  .object({ error: z.string().describe("What was wrong, for people") })
+  .meta({ id: "Error" });
+
+export const Attempt = z
+  .object({
+    id: z.number().int().describe("Increasing: newer attempts have larger ids"),
+    action: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    attempt: z.number().int().min(1),
+    startedAt: isoTime,
+    durationMs: z.number(),
+    outcome: Outcome,
+    status: z.number().int().optional().describe("The destination's HTTP status, when known"),
+    error: z.string().optional().describe("Failed attempts: the error, redacted"),
+    replica: z.string().describe("The replica (or single host) that ran it"),
+  })
+  .meta({ id: "Attempt" });
+
+export const Window = z
+  .object({
+    delivered: z.number().int(),
+    failed: z.number().int().describe("Failed attempts: retrying and dead"),
+    dead: z.number().int(),
+  })
+  .meta({ id: "Window" });
+
+export const ActionView = z
+  .object({
+    name: z.string(),
+    plugin: z.string(),
+    events: z.array(z.string()),
+    enabled: z.boolean(),
+    state: z.enum(["running", "paused", "disabled"]),
+    pausedReason: z.string().optional(),
+    pausedSince: isoTime.optional(),
+    lastMinute: Window,
+    lastHour: Window,
+    queueDepth: z.number().int().describe("Deliveries waiting or in flight"),
+    deadLetters: z.number().int(),
+    lastError: z.object({ at: isoTime, message: z.string() }).optional(),
+  })
+  .meta({ id: "Action" });
+
+export const ActionsAnswer = z.object({ actions: z.array(ActionView) }).meta({ id: "Actions" });
+
+export const ActivityAnswer = z
+  .object({
+    minutes: z
+      .array(
+        z.object({
+          action: z.string(),
+          minute: isoTime,
+          delivered: z.number().int(),
+          retrying: z.number().int(),
+          dead: z.number().int(),
+          meanDurationMs: z.number(),
+        }),
+      )
+      .describe("Per action per minute, oldest first; minutes with no attempts are absent"),
+  })
+  .meta({ id: "Activity" });
+
+export const ActivityQuery = z.object({
+  minutes: z.coerce.number().int().min(1).max(1440).default(60).describe("How far back"),
+});
+
+export const StatusAnswer = z
+  .object({
+    version: z.string(),
+    engine: z.enum(["sqlite", "postgres"]),
+    replica: z.string().describe("This host's replica id"),
+    stream: z.object({
+      configured: z.boolean().describe("An Auth0 stream source is configured"),
+      connected: z.boolean(),
+      leading: z.boolean().describe("This host reads the stream (with Postgres state: holds the lease)"),
+      leader: z.string().optional().describe("With Postgres state: the replica that reads the stream"),
+      cursor: z.string().optional().describe("The stored stream cursor"),
+      lagSeconds: z.number().optional().describe("Age of the newest event read, when it was read"),
+      reconnects: z.number().int(),
+    }),
+    webhook: z.object({ url: z.string() }).optional(),
+    ready: z.boolean(),
+  })
+  .meta({ id: "Status" });
+
+export const DeliveriesQuery = z.object({
+  eventId: z.string().min(1).optional(),
+  type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
+  action: z.string().min(1).optional(),
+  outcome: z.enum(["delivered", "retrying", "dead", "failed"]).optional().describe("failed: retrying or dead"),
+  since: isoTime.optional().describe("Started at or after"),
+  until: isoTime.optional().describe("Started before"),
+  cursor: z.string().optional().describe("The `next` of the previous page"),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const DeliveriesAnswer = z
+  .object({
+    items: z.array(Attempt).describe("Newest first"),
+    next: z.string().optional().describe("Pass as `cursor` for the next (older) page; absent on the last"),
+  })
+  .meta({ id: "Deliveries" });
+
+export const EventAnswer = z
+  .object({
+    eventId: z.string(),
+    type: z.string(),
+    time: z.string(),
+    receivedAt: isoTime,
+    event: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The CloudEvent, while kept (as long as the delivery history)"),
+    deliveries: z
+      .array(
+        z.object({
+          action: z.string(),
+          state: z.enum(["pending", "in flight", "dead"]),
+          attempts: z.number().int(),
+          dueAt: isoTime.optional(),
+          lastError: z.string().optional(),
+        }),
+      )
+      .describe("Deliveries not finished yet, and dead letters"),
+    attempts: z.array(Attempt).describe("Every recorded attempt, every action, newest first"),
+  })
+  .meta({ id: "Event" });
+
+export const DeadLetterQuery = z.object({
+  action: z.string().min(1).optional(),
+  eventId: z.string().min(1).optional(),
+  type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
+  since: isoTime.optional().describe("Dead-lettered at or after"),
+  until: isoTime.optional().describe("Dead-lettered before"),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const DeadLetterView = z
+  .object({
+    action: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    attempts: z.number().int(),
+    lastError: z.string(),
+    failedAt: isoTime,
+    eventTime: z.string(),
+  })
+  .meta({ id: "DeadLetter" });
+
+export const DeadLettersAnswer = z
+  .object({
+    items: z.array(DeadLetterView).describe("Oldest first, at most `limit`"),
+    total: z.number().int().describe("How many match, regardless of `limit`"),
+  })
+  .meta({ id: "DeadLetters" });
+
+/** A selection of dead letters for a bulk operation; an empty selection needs `all: true`. */
+export const DeadLetterSelection = z
+  .strictObject({
+    action: z.string().min(1).optional(),
+    eventId: z.string().min(1).optional(),
+    type: z.string().min(1).optional(),
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    all: z.boolean().optional().describe("Required to select every dead letter (no other field)"),
+    dryRun: z.boolean().optional().describe("Count only, change nothing"),
+  })
+  .meta({ id: "DeadLetterSelection" });
+
+export const BulkAnswer = z
+  .object({
+    count: z.number().int().describe("How many dead letters it touched (or would, with dryRun)"),
+    dryRun: z.boolean(),
+  })
+  .meta({ id: "BulkResult" });
+
+export const ActionStateAnswer = z
+  .object({ name: z.string(), state: z.enum(["running", "paused"]) })
+  .meta({ id: "ActionState" });
