@@ -4,6 +4,7 @@ import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
+import { describeHistory } from "./history-conformance.js";
 
 /** One test's state: `open` opens it (again after a close: the same state); `dispose` removes it. */
 export interface StoreHarness {
@@ -345,6 +346,8 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect((await store.claim("x", 10, now, false)).map((c) => idOf(c.payload))).toEqual([deadOne!.id]);
       expect((await store.claim("y", 10, now, false)).map((c) => idOf(c.payload))).toEqual([pending!.id]);
     });
+
+    describeHistory(() => store);
 
     it("answers touch and close", async () => {
       await store.touch(Date.now());

@@ -93,7 +93,12 @@ export async function openStoreThread(
     loadCache: (action) => call("loadCache", action),
     saveCache: (action, key, record) => call("saveCache", action, key, record),
     removeCache: (action, key) => call("removeCache", action, key),
-    prune: (now, dedupeWindowMs) => call("prune", now, dedupeWindowMs),
+    prune: (now, dedupeWindowMs, keepPayloadsMs) => call("prune", now, dedupeWindowMs, keepPayloadsMs),
+    recordAttempts: (records) => call("recordAttempts", records),
+    searchAttempts: (query) => call("searchAttempts", query),
+    activity: (since) => call("activity", since),
+    event: (eventId) => call("event", eventId),
+    pruneHistory: (before) => call("pruneHistory", before),
     touch: (now) => call("touch", now),
     async close() {
       if (closed) return;

@@ -35,4 +35,35 @@ describe("sqlite schema version", () => {
       message: expect.stringContaining(message),
     });
   });
+  it("upgrades a version 1 store: it gains the delivery history and keeps its state", async () => {
+    const v1 = openSqliteStore(file);
+    await v1.ingest(
+      [{ event: { id: "evt_1", type: "user.created", time: "t" }, payload: "{}", deliveries: [] }],
+      "c-1",
+    );
+    v1.close();
+    const db = new Database(file);
+    db.exec("DROP TABLE attempts; DROP TABLE attempt_minutes");
+    db.pragma("user_version = 1");
+    db.close();
+    const store = openSqliteStore(file);
+    expect(store.getCursor()).toBe("c-1");
+    store.recordAttempts([
+      {
+        action: "x",
+        eventId: "evt_1",
+        eventType: "user.created",
+        attempt: 1,
+        startedAt: 60_000,
+        durationMs: 5,
+        outcome: "delivered",
+        replica: "r",
+      },
+    ]);
+    expect(store.searchAttempts({ limit: 5 })).toHaveLength(1);
+    store.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    check.close();
+  });
 });

@@ -4,6 +4,7 @@ import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
 import { typeClause } from "./dead-filter.js";
 import { SchemaTooNewError } from "./schema-version.js";
+import { HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
 import type {
   ActionState,
   ClaimedDelivery,
@@ -79,7 +80,7 @@ CREATE TABLE IF NOT EXISTS cache (
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -111,6 +112,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     throw new SchemaTooNewError(file, version, SQLITE_SCHEMA_VERSION);
   }
   db.exec(SCHEMA);
+  // Version 2 adds the delivery history's tables (sqlite-history.ts).
+  db.exec(HISTORY_SCHEMA);
   // Stores made before claims were recorded: add the column (their deliveries all have rows).
   const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
   if (!columns.some((c) => c.name === "claims")) db.exec("ALTER TABLE events ADD COLUMN claims TEXT");
@@ -125,6 +128,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     if (id === undefined) {
       insertAction.run(name);
       id = selectAction.get(name)!.id;
+      actionIds.set(name, id);
+      actionNames.set(id, name);
+    }
+    return id;
+  };
+  const knownAction = (name: string): number | undefined => {
+    const id = actionIds.get(name) ?? selectAction.get(name)?.id;
+    if (id !== undefined && !actionIds.has(name)) {
       actionIds.set(name, id);
       actionNames.set(id, name);
     }
@@ -346,6 +357,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const removeCache = db.prepare<[number, string]>("DELETE FROM cache WHERE action = ? AND key = ?");
 
   return {
+    ...sqliteHistory(db, { id: actionId, find: knownAction, name: actionName }),
     getCursor: () => getMeta.get("cursor")?.value,
     ingest: (events, cursor) => ingestTx(events, cursor),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),
@@ -460,11 +472,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     removeCache(action, key) {
       removeCache.run(actionId(action), key);
     },
-    prune(now, dedupeWindowMs) {
+    prune(now, dedupeWindowMs, keepPayloadsMs = 0) {
       // Events below the lowest unfinished delivery are finished (unless dead-lettered): their payloads can
-      // go, and their ids too once they are older than the dedupe window. Deliveries are keyed
-      // (action, event), so the lowest unfinished event is one cheap lookup per action.
-      // Claims above a watermark may still need their payloads (`recover`).
+      // go (once `keepPayloadsMs` old), and their ids too once they are older than the dedupe window and
+      // `keepPayloadsMs`. Deliveries are keyed (action, event), so the lowest unfinished event is one cheap
+      // lookup per action. Claims above a watermark may still need their payloads (`recover`).
       const newest = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM events").get()?.id ?? 0;
       let lowest = newest + 1;
       for (const { id } of db.prepare<[], { id: number }>("SELECT id FROM actions").all()) {
@@ -473,16 +485,26 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
       const mark = db.prepare<[], { upto: number | null }>("SELECT min(upto) AS upto FROM watermarks").get();
       if (mark?.upto != null) lowest = Math.min(lowest, mark.upto + 1);
+      // Payloads still kept for the event page: those received since the cutoff (keys grow with time).
+      let payloadsBelow = lowest;
+      if (keepPayloadsMs > 0) {
+        const kept = db
+          .prepare<[number], { id: number }>(
+            "SELECT id FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1",
+          )
+          .get(now - keepPayloadsMs);
+        if (kept) payloadsBelow = Math.min(payloadsBelow, kept.id);
+      }
       const from = Number(getMeta.get("pruned_upto")?.value ?? 0);
       const notDead = "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = events.id AND d.status = 3)";
       db.prepare(
         `UPDATE events SET payload = NULL WHERE id > ? AND id < ? AND payload IS NOT NULL AND ${notDead}`,
-      ).run(from, lowest);
-      setMeta.run("pruned_upto", String(Math.max(from, lowest - 1)));
+      ).run(from, payloadsBelow);
+      setMeta.run("pruned_upto", String(Math.max(from, payloadsBelow - 1)));
       // The newest event is kept, so that keys keep growing (SQLite reuses the largest key once deleted),
       // which watermarks rely on.
       db.prepare(`DELETE FROM events WHERE received_at < ? AND id < ? AND ${notDead}`).run(
-        now - dedupeWindowMs,
+        now - Math.max(dedupeWindowMs, keepPayloadsMs),
         Math.min(lowest, newest),
       );
       db.prepare("DELETE FROM cache WHERE expires_at <= ?").run(now);

@@ -123,7 +123,7 @@ export interface Leadership {
  * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
  */
-export interface StateStore {
+export interface StateStore extends HistoryStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
   /**
@@ -170,8 +170,11 @@ export interface StateStore {
   saveCache(action: string, key: string, record: CacheRecord): Promise<void>;
   removeCache(action: string, key: string): Promise<void>;
 
-  /** Delete what is no longer needed: payloads of finished events, event ids older than the dedupe window. */
-  prune(now: number, dedupeWindowMs: number): Promise<void>;
+  /**
+   * Delete what is no longer needed: payloads of finished events once they are `keepPayloadsMs` old (by when
+   * they were received; 0: at once), and event rows older than both the dedupe window and `keepPayloadsMs`.
+   */
+  prune(now: number, dedupeWindowMs: number, keepPayloadsMs?: number): Promise<void>;
   /**
    * Cheap write that proves the store is writable (for /readyz). Postgres: also renews this replica's
    * liveness (`expires_at` = the database's now + the replica TTL), so call it well within that TTL.

@@ -54,6 +54,37 @@ CREATE TABLE stream_lease (
 );
 INSERT INTO stream_lease (id) VALUES (1);
 `,
+  // 2: the delivery history (history.ts). Ids are page cursors; event ids and types sort bytewise ("C"), so
+  // a type prefix is an index range. Each filter that can be selective has an index ending in id, which
+  // answers "newest first" without a sort; time ranges use started_at (pruning too).
+  `
+CREATE TABLE attempts (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  action text NOT NULL,
+  event_id text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  attempt integer NOT NULL,
+  started_at bigint NOT NULL,
+  duration_ms integer NOT NULL,
+  outcome smallint NOT NULL,         -- 0 delivered, 1 retrying, 2 dead
+  status smallint,
+  error text,
+  replica text NOT NULL
+);
+CREATE INDEX attempts_event ON attempts (event_id, id);
+CREATE INDEX attempts_action ON attempts (action, id);
+CREATE INDEX attempts_type ON attempts (type, id);
+CREATE INDEX attempts_started ON attempts (started_at);
+CREATE TABLE attempt_minutes (
+  minute bigint NOT NULL,
+  action text NOT NULL,
+  delivered integer NOT NULL,
+  retrying integer NOT NULL,
+  dead integer NOT NULL,
+  duration_ms bigint NOT NULL,
+  PRIMARY KEY (minute, action)
+);
+`,
 ];
 
 /** The schema version this code writes. */

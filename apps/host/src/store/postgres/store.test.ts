@@ -176,4 +176,31 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(refused?.message).toMatch(/ECONNREFUSED/);
     expect(refused?.message).not.toContain("hunter2");
   });
+  it("adds the attempts of replicas recording into the same minute at once", async () => {
+    const a = await open();
+    const b = await open();
+    const minute = 1_700_000_040_000;
+    // Each batch touches the same buckets (two actions, one minute) from both replicas at the same time.
+    const batch = (replica: string) =>
+      Array.from({ length: 20 }, (_, i) => ({
+        action: i % 2 ? "x" : "y",
+        eventId: `evt_${i}`,
+        eventType: "user.created",
+        attempt: 1,
+        startedAt: minute + i * 1_000,
+        durationMs: 3,
+        outcome: i % 5 === 0 ? ("retrying" as const) : ("delivered" as const),
+        replica,
+      }));
+    await Promise.all(
+      [a, b].flatMap((store) =>
+        Array.from({ length: 10 }, () => store.recordAttempts(batch(store.replicaId))),
+      ),
+    );
+    expect(await a.activity(minute)).toEqual([
+      { action: "x", minute, delivered: 160, retrying: 40, dead: 0, durationMs: 600 },
+      { action: "y", minute, delivered: 160, retrying: 40, dead: 0, durationMs: 600 },
+    ]);
+    expect(await b.searchAttempts({ limit: 500, outcome: "retrying" })).toHaveLength(80);
+  });
 });

@@ -4,6 +4,7 @@ import type { CacheRecord } from "@switchyard/core";
 import pg from "pg";
 import type { ClaimedDelivery, Completion, DeadLetter, StateStore, StoreStats } from "../types.js";
 import { deadLetterQuery } from "./dead-letters.js";
+import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
 import { migrate } from "./schema.js";
 import { redactMessage, redactUrl } from "./url.js";
@@ -148,6 +149,7 @@ export async function openPostgresStore(
     engine: "postgres",
     replicaId,
     leadership,
+    ...postgresHistory(query, tx),
 
     async getCursor() {
       const { rows } = await query<{ value: string }>("SELECT value FROM meta WHERE key = 'cursor'");
@@ -450,12 +452,22 @@ export async function openPostgresStore(
       await query("DELETE FROM cache WHERE action = $1 AND key = $2", [action, key]);
     },
 
-    async prune(now, dedupeWindowMs) {
+    async prune(now, dedupeWindowMs, keepPayloadsMs = 0) {
       // One statement each, so the events and deliveries it reads are of one snapshot: an event is finished
-      // once no delivery row references it (dead letters are rows, so their payloads stay).
+      // once no delivery row references it (dead letters are rows, so their payloads stay). Finished events'
+      // payloads stay `keepPayloadsMs` (for the event page), their rows as long as that or the dedupe window.
       const unused = "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event = events.id)";
-      await query(`UPDATE events SET payload = NULL WHERE payload IS NOT NULL AND ${unused}`);
-      await query(`DELETE FROM events WHERE received_at < $1 AND ${unused}`, [now - dedupeWindowMs]);
+      if (keepPayloadsMs > 0) {
+        await query(
+          `UPDATE events SET payload = NULL WHERE payload IS NOT NULL AND received_at < $1 AND ${unused}`,
+          [now - keepPayloadsMs],
+        );
+      } else {
+        await query(`UPDATE events SET payload = NULL WHERE payload IS NOT NULL AND ${unused}`);
+      }
+      await query(`DELETE FROM events WHERE received_at < $1 AND ${unused}`, [
+        now - Math.max(dedupeWindowMs, keepPayloadsMs),
+      ]);
       await query("DELETE FROM cache WHERE expires_at <= $1", [now]);
       // Replicas gone for a day: `recover` treats a missing row like an expired one.
       await query("DELETE FROM replicas WHERE expires_at < clock_timestamp() - interval '1 day'");

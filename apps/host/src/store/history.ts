@@ -1,0 +1,59 @@
+// What both engines share of the delivery history: how outcomes are stored, the per-minute rollup of a batch,
+// and the type filter as an index range.
+import type { ActivityBucket, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
+
+/** Outcomes are stored as small integers, in this order; `failed` is every code above 0. */
+export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead"];
+
+/** The SQL condition on the stored `outcome` column for a query's outcome, if any. */
+export function outcomeCondition(outcome: AttemptQuery["outcome"]): string | undefined {
+  if (outcome === undefined) return undefined;
+  if (outcome === "failed") return "outcome > 0";
+  return `outcome = ${OUTCOMES.indexOf(outcome)}`;
+}
+
+export const MINUTE_MS = 60_000;
+
+/** How many rows one pruning statement deletes at most: each is a short transaction of its own. */
+export const PRUNE_CHUNK = 10_000;
+
+/** A page size within the contract's 1-500. */
+export const pageSize = (limit: number) => Math.min(500, Math.max(1, Math.floor(limit)));
+
+/**
+ * A batch's attempts summed per (action, minute), ordered by minute then action: each bucket is then written
+ * once per batch, and concurrent writers (Postgres replicas) lock buckets in the same order, so they never
+ * deadlock.
+ */
+export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket[] {
+  const buckets = new Map<string, ActivityBucket>();
+  for (const record of records) {
+    const minute = Math.floor(record.startedAt / MINUTE_MS) * MINUTE_MS;
+    const key = `${minute}\u0000${record.action}`;
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = { action: record.action, minute, delivered: 0, retrying: 0, dead: 0, durationMs: 0 };
+      buckets.set(key, bucket);
+    }
+    bucket[record.outcome]++;
+    bucket.durationMs += Math.round(record.durationMs);
+  }
+  return [...buckets.values()].sort(
+    (a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0),
+  );
+}
+
+/**
+ * An event type pattern (`user.created`, `user.*`, `*`) as an exact type or a range of types. A prefix is a
+ * range (`user.` <= type < `user/`), not a LIKE: SQLite's LIKE ignores case and so never uses an index, and
+ * a range uses the (type, id) index in both engines (Postgres: the column's collation is "C", byte order).
+ */
+export function typeRange(
+  pattern: string | undefined,
+): { exact: string } | { from: string; to: string } | undefined {
+  if (pattern === undefined || pattern === "*") return undefined;
+  if (!pattern.endsWith(".*")) return { exact: pattern };
+  const from = pattern.slice(0, -1);
+  // "." + 1 is "/": every string that starts with `from` sorts below `to`.
+  return { from, to: `${from.slice(0, -1)}/` };
+}

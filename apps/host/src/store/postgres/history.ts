@@ -1,0 +1,200 @@
+// The delivery history on PostgreSQL (the HistoryStore part of the contract; see types.ts and history.ts).
+import type pg from "pg";
+import {
+  MINUTE_MS,
+  minuteBuckets,
+  OUTCOMES,
+  outcomeCondition,
+  PRUNE_CHUNK,
+  pageSize,
+  typeRange,
+} from "../history.js";
+import type { AttemptQuery, DeliveryState, EventRecord, HistoryStore, StoredAttempt } from "../types.js";
+
+type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+
+const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
+
+/** The history methods over the store's pool: `query` runs one statement, `tx` a transaction. */
+export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
+  return {
+    async recordAttempts(records) {
+      if (records.length === 0) return;
+      const buckets = minuteBuckets(records);
+      await tx(async (client) => {
+        await client.query(
+          `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica)
+           SELECT a, e, t, n, s, d, o, st, err, r
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::integer[],
+             $7::smallint[], $8::smallint[], $9::text[], $10::text[]) WITH ORDINALITY AS x(a, e, t, n, s, d, o, st, err, r, i)
+           ORDER BY i`,
+          [
+            records.map((r) => r.action),
+            records.map((r) => r.eventId),
+            records.map((r) => r.eventType),
+            records.map((r) => r.attempt),
+            records.map((r) => r.startedAt),
+            records.map((r) => Math.round(r.durationMs)),
+            records.map((r) => OUTCOMES.indexOf(r.outcome)),
+            records.map((r) => r.status ?? null),
+            records.map((r) => r.error ?? null),
+            records.map((r) => r.replica),
+          ],
+        );
+        // Replicas add to the same buckets: counts are added, never overwritten. Rows are locked in
+        // (minute, action) order (minuteBuckets sorts them), so two batches never deadlock.
+        await client.query(
+          `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms)
+           SELECT m, a, d, r, k, s FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::integer[], $5::integer[], $6::bigint[])
+             WITH ORDINALITY AS x(m, a, d, r, k, s, i)
+           ORDER BY i
+           ON CONFLICT (minute, action) DO UPDATE SET delivered = attempt_minutes.delivered + excluded.delivered,
+             retrying = attempt_minutes.retrying + excluded.retrying, dead = attempt_minutes.dead + excluded.dead,
+             duration_ms = attempt_minutes.duration_ms + excluded.duration_ms`,
+          [
+            buckets.map((b) => b.minute),
+            buckets.map((b) => b.action),
+            buckets.map((b) => b.delivered),
+            buckets.map((b) => b.retrying),
+            buckets.map((b) => b.dead),
+            buckets.map((b) => b.durationMs),
+          ],
+        );
+      });
+    },
+
+    async searchAttempts(q: AttemptQuery) {
+      const clauses: string[] = [];
+      const params: Array<string | number> = [];
+      const param = (value: string | number) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (q.action !== undefined) clauses.push(`action = ${param(q.action)}`);
+      if (q.eventId !== undefined) clauses.push(`event_id = ${param(q.eventId)}`);
+      const type = typeRange(q.type);
+      if (type && "exact" in type) clauses.push(`type = ${param(type.exact)}`);
+      else if (type) clauses.push(`type >= ${param(type.from)} AND type < ${param(type.to)}`);
+      const outcome = outcomeCondition(q.outcome);
+      if (outcome) clauses.push(outcome);
+      if (q.since !== undefined) clauses.push(`started_at >= ${param(q.since)}`);
+      if (q.until !== undefined) clauses.push(`started_at < ${param(q.until)}`);
+      if (q.before !== undefined) clauses.push(`id < ${param(q.before)}`);
+      const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
+      const { rows } = await query<{
+        id: string;
+        action: string;
+        event_id: string;
+        type: string;
+        attempt: number;
+        started_at: string;
+        duration_ms: number;
+        outcome: number;
+        status: number | null;
+        error: string | null;
+        replica: string;
+      }>(
+        `SELECT id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica
+         FROM attempts ${where} ORDER BY id DESC LIMIT ${pageSize(q.limit)}`,
+        params,
+      );
+      return rows.map(
+        (row): StoredAttempt => ({
+          id: Number(row.id),
+          action: row.action,
+          eventId: row.event_id,
+          eventType: row.type,
+          attempt: row.attempt,
+          startedAt: Number(row.started_at),
+          durationMs: row.duration_ms,
+          outcome: OUTCOMES[row.outcome]!,
+          ...(row.status !== null ? { status: row.status } : {}),
+          ...(row.error !== null ? { error: row.error } : {}),
+          replica: row.replica,
+        }),
+      );
+    },
+
+    async activity(since) {
+      const { rows } = await query<{
+        minute: string;
+        action: string;
+        delivered: number;
+        retrying: number;
+        dead: number;
+        duration_ms: string;
+      }>(
+        `SELECT minute, action, delivered, retrying, dead, duration_ms FROM attempt_minutes
+         WHERE minute >= $1 ORDER BY minute, action COLLATE "C"`,
+        [since],
+      );
+      return rows.map((row) => ({
+        action: row.action,
+        minute: Number(row.minute),
+        delivered: row.delivered,
+        retrying: row.retrying,
+        dead: row.dead,
+        durationMs: Number(row.duration_ms),
+      }));
+    },
+
+    async event(eventId): Promise<EventRecord | undefined> {
+      const { rows } = await query<{
+        id: string;
+        type: string;
+        time: string;
+        received_at: string;
+        payload: string | null;
+      }>("SELECT id, type, time, received_at, payload FROM events WHERE event_id = $1", [eventId]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const deliveries = await query<{
+        action: string;
+        status: 0 | 1 | 3;
+        attempts: number;
+        due_at: string;
+        last_error: string | null;
+      }>(
+        `SELECT action, status, attempts, due_at, last_error FROM deliveries WHERE event = $1
+         ORDER BY action COLLATE "C"`,
+        [row.id],
+      );
+      return {
+        eventId,
+        type: row.type,
+        time: row.time,
+        receivedAt: Number(row.received_at),
+        ...(row.payload !== null ? { payload: row.payload } : {}),
+        deliveries: deliveries.rows.map(
+          (d): DeliveryState => ({
+            action: d.action,
+            state: STATES[d.status],
+            attempts: d.attempts,
+            ...(d.status === 0 ? { dueAt: Number(d.due_at) } : {}),
+            ...(d.last_error !== null ? { lastError: d.last_error } : {}),
+          }),
+        ),
+      };
+    },
+
+    async pruneHistory(before) {
+      // One bounded statement at a time, each committed on its own: no transaction holds a retention's worth
+      // of row locks and WAL, and replicas recording meanwhile wait at most one chunk.
+      let pruned = 0;
+      for (;;) {
+        const { rowCount } = await query(
+          `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 LIMIT ${PRUNE_CHUNK})`,
+          [before],
+        );
+        pruned += rowCount ?? 0;
+        if ((rowCount ?? 0) < PRUNE_CHUNK) break;
+      }
+      // A bucket goes once its whole minute is before `before`.
+      await query("DELETE FROM attempt_minutes WHERE minute < $1", [
+        Math.floor(before / MINUTE_MS) * MINUTE_MS,
+      ]);
+      return pruned;
+    },
+  };
+}

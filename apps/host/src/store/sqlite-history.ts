@@ -1,0 +1,260 @@
+// The delivery history on SQLite (the HistoryStore part of the contract; see types.ts and history.ts).
+import type Database from "better-sqlite3";
+import {
+  MINUTE_MS,
+  minuteBuckets,
+  OUTCOMES,
+  outcomeCondition,
+  PRUNE_CHUNK,
+  pageSize,
+  typeRange,
+} from "./history.js";
+import type {
+  AttemptQuery,
+  AttemptRecord,
+  DeliveryState,
+  EventRecord,
+  HistoryStore,
+  StoredAttempt,
+} from "./types.js";
+
+/** Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). */
+export const HISTORY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even once every row is pruned: ids are page cursors
+  action INTEGER NOT NULL,               -- actions.id
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  outcome INTEGER NOT NULL,              -- 0 delivered, 1 retrying, 2 dead (history.ts)
+  status INTEGER,
+  error TEXT,
+  replica TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
+CREATE INDEX IF NOT EXISTS attempts_action ON attempts (action);
+CREATE INDEX IF NOT EXISTS attempts_type ON attempts (type);
+CREATE INDEX IF NOT EXISTS attempts_started ON attempts (started_at);
+CREATE TABLE IF NOT EXISTS attempt_minutes (
+  minute INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  delivered INTEGER NOT NULL,
+  retrying INTEGER NOT NULL,
+  dead INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  PRIMARY KEY (minute, action)
+) WITHOUT ROWID;
+`;
+
+/** The history contract, answered synchronously (as SqliteStore answers the rest). */
+export type SqliteHistory = {
+  [K in keyof HistoryStore]: HistoryStore[K] extends (...args: infer A) => Promise<infer R>
+    ? (...args: A) => R
+    : never;
+};
+
+/** How the history reaches the store's `actions` table (names are stored as its integer ids). */
+export interface ActionIds {
+  /** The id of an action, added if new. */
+  id(name: string): number;
+  /** The id of an action the store knows, else undefined. */
+  find(name: string): number | undefined;
+  name(id: number): string;
+}
+
+interface AttemptRow {
+  id: number;
+  action: number;
+  event_id: string;
+  type: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: number;
+  status: number | null;
+  error: string | null;
+  replica: string;
+}
+
+const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
+
+export function sqliteHistory(db: Database.Database, actions: ActionIds): SqliteHistory {
+  const insertAttempt = db.prepare<
+    [number, string, string, number, number, number, number, number | null, string | null, string]
+  >(
+    `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const addToMinute = db.prepare<[number, number, number, number, number, number]>(
+    `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT(minute, action) DO UPDATE SET delivered = delivered + excluded.delivered,
+       retrying = retrying + excluded.retrying, dead = dead + excluded.dead,
+       duration_ms = duration_ms + excluded.duration_ms`,
+  );
+  const record = db.transaction((records: readonly AttemptRecord[]) => {
+    for (const r of records) {
+      insertAttempt.run(
+        actions.id(r.action),
+        r.eventId,
+        r.eventType,
+        r.attempt,
+        r.startedAt,
+        Math.round(r.durationMs),
+        OUTCOMES.indexOf(r.outcome),
+        r.status ?? null,
+        r.error ?? null,
+        r.replica,
+      );
+    }
+    for (const b of minuteBuckets(records)) {
+      addToMinute.run(b.minute, actions.id(b.action), b.delivered, b.retrying, b.dead, b.durationMs);
+    }
+  });
+
+  const selectMinutes = db.prepare<
+    [number],
+    { minute: number; action: number; delivered: number; retrying: number; dead: number; duration_ms: number }
+  >(
+    "SELECT minute, action, delivered, retrying, dead, duration_ms FROM attempt_minutes WHERE minute >= ? ORDER BY minute",
+  );
+  const selectEvent = db.prepare<
+    [string],
+    { id: number; type: string; time: string; received_at: number; payload: string | null }
+  >("SELECT id, type, time, received_at, payload FROM events WHERE event_id = ?");
+  // Deliveries are keyed (action, event): one primary-key lookup per action.
+  const selectDeliveries = db.prepare<
+    [number],
+    { action: number; status: 0 | 1 | 3; attempts: number; due_at: number; last_error: string | null }
+  >(
+    `SELECT d.action, d.status, d.attempts, d.due_at, d.last_error
+     FROM actions a JOIN deliveries d ON d.action = a.id AND d.event = ?`,
+  );
+  const pruneChunk = db.prepare<[number]>(
+    `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT ${PRUNE_CHUNK})`,
+  );
+  const pruneMinutes = db.prepare<[number]>("DELETE FROM attempt_minutes WHERE minute < ?");
+
+  return {
+    recordAttempts(records) {
+      if (records.length > 0) record(records);
+    },
+
+    searchAttempts(query: AttemptQuery) {
+      const clauses: string[] = [];
+      const params: Array<string | number> = [];
+      if (query.action !== undefined) {
+        const id = actions.find(query.action);
+        if (id === undefined) return [];
+        clauses.push("action = ?");
+        params.push(id);
+      }
+      if (query.eventId !== undefined) {
+        clauses.push("event_id = ?");
+        params.push(query.eventId);
+      }
+      const type = typeRange(query.type);
+      if (type && "exact" in type) {
+        clauses.push("type = ?");
+        params.push(type.exact);
+      } else if (type) {
+        clauses.push("type >= ? AND type < ?");
+        params.push(type.from, type.to);
+      }
+      const outcome = outcomeCondition(query.outcome);
+      if (outcome) clauses.push(outcome);
+      if (query.since !== undefined) {
+        clauses.push("started_at >= ?");
+        params.push(query.since);
+      }
+      if (query.until !== undefined) {
+        clauses.push("started_at < ?");
+        params.push(query.until);
+      }
+      if (query.before !== undefined) {
+        clauses.push("id < ?");
+        params.push(query.before);
+      }
+      const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
+      const rows = db
+        .prepare<Array<string | number>, AttemptRow>(
+          `SELECT id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica
+           FROM attempts ${where} ORDER BY id DESC LIMIT ${pageSize(query.limit)}`,
+        )
+        .all(...params);
+      return rows.map(
+        (row): StoredAttempt => ({
+          id: row.id,
+          action: actions.name(row.action),
+          eventId: row.event_id,
+          eventType: row.type,
+          attempt: row.attempt,
+          startedAt: row.started_at,
+          durationMs: row.duration_ms,
+          outcome: OUTCOMES[row.outcome]!,
+          ...(row.status !== null ? { status: row.status } : {}),
+          ...(row.error !== null ? { error: row.error } : {}),
+          replica: row.replica,
+        }),
+      );
+    },
+
+    activity(since) {
+      return selectMinutes
+        .all(since)
+        .map((row) => ({
+          action: actions.name(row.action),
+          minute: row.minute,
+          delivered: row.delivered,
+          retrying: row.retrying,
+          dead: row.dead,
+          durationMs: row.duration_ms,
+        }))
+        .sort((a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
+    },
+
+    event(eventId): EventRecord | undefined {
+      const row = selectEvent.get(eventId);
+      if (!row) return undefined;
+      // Deliveries the host claimed at ingest and holds in memory have no row (sqlite.ts): only retried,
+      // dead-lettered, long-running and backlogged ones show here.
+      const deliveries = selectDeliveries
+        .all(row.id)
+        .map(
+          (d): DeliveryState => ({
+            action: actions.name(d.action),
+            state: STATES[d.status],
+            attempts: d.attempts,
+            ...(d.status === 0 ? { dueAt: d.due_at } : {}),
+            ...(d.last_error !== null ? { lastError: d.last_error } : {}),
+          }),
+        )
+        .sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
+      return {
+        eventId,
+        type: row.type,
+        time: row.time,
+        receivedAt: row.received_at,
+        ...(row.payload !== null ? { payload: row.payload } : {}),
+        deliveries,
+      };
+    },
+
+    pruneHistory(before) {
+      // In chunks, each its own transaction: the writer lock is never held for a whole retention's worth.
+      let pruned = 0;
+      for (;;) {
+        const { changes } = pruneChunk.run(before);
+        pruned += changes;
+        if (changes < PRUNE_CHUNK) break;
+      }
+      // A bucket goes once its whole minute is before `before`.
+      pruneMinutes.run(Math.floor(before / MINUTE_MS) * MINUTE_MS);
+      // Keep the planner's statistics current (cheap: it analyses only tables that changed a lot, sampling),
+      // so a search picks the index of its most selective filter.
+      db.pragma("optimize=0x10002");
+      return pruned;
+    },
+  };
+}

@@ -1,0 +1,293 @@
+// The delivery-history part of the store conformance suite (HistoryStore in src/store/types.ts): registered
+// inside `describeStore`, so every engine runs it.
+import { createEventFactory } from "@switchyard/testing";
+import { expect, it } from "vitest";
+import type { AttemptQuery, AttemptRecord, StateStore, StoredAttempt } from "../src/store/types.js";
+import { ingestRow } from "./store-conformance.js";
+
+const factory = createEventFactory({ seed: 57 });
+const MINUTE = 60_000;
+/** A minute boundary well in the past, so tests' times never collide with the clock. */
+const T0 = 1_700_000_040_000;
+
+const attempt = (overrides: Partial<AttemptRecord> = {}): AttemptRecord => ({
+  action: "x",
+  eventId: "evt_1",
+  eventType: "user.created",
+  attempt: 1,
+  startedAt: T0,
+  durationMs: 12,
+  outcome: "delivered",
+  replica: "r1",
+  ...overrides,
+});
+
+/** What a search must return, computed from the records in the order they were recorded. */
+function expected(records: readonly StoredAttempt[], q: AttemptQuery): number[] {
+  const typeMatches = (type: string) =>
+    q.type === undefined || q.type === "*"
+      ? true
+      : q.type.endsWith(".*")
+        ? type.startsWith(q.type.slice(0, -1))
+        : type === q.type;
+  return records
+    .filter(
+      (r) =>
+        (q.eventId === undefined || r.eventId === q.eventId) &&
+        typeMatches(r.eventType) &&
+        (q.action === undefined || r.action === q.action) &&
+        (q.outcome === undefined ||
+          (q.outcome === "failed" ? r.outcome !== "delivered" : r.outcome === q.outcome)) &&
+        (q.since === undefined || r.startedAt >= q.since) &&
+        (q.until === undefined || r.startedAt < q.until) &&
+        (q.before === undefined || r.id < q.before),
+    )
+    .map((r) => r.id)
+    .sort((a, b) => b - a)
+    .slice(0, q.limit);
+}
+
+/** Register the history behaviours; `current` is the test's open store. */
+export function describeHistory(current: () => StateStore): void {
+  it("records attempts and reads back every field, newest first", async () => {
+    const store = current();
+    const records = [
+      attempt(),
+      attempt({
+        action: "y",
+        eventId: "evt_2",
+        eventType: "organization.member.added",
+        attempt: 3,
+        startedAt: T0 + 1_500,
+        durationMs: 2_345,
+        outcome: "dead",
+        status: 422,
+        error: "PermanentError: 422 Unprocessable",
+        replica: "r2",
+      }),
+      attempt({ outcome: "retrying", error: "timeout", startedAt: T0 + 2_000 }),
+    ];
+    await store.recordAttempts(records);
+    await store.recordAttempts([]);
+    const found = await store.searchAttempts({ limit: 10 });
+    expect(found.map(({ id, ...rest }) => rest)).toEqual(records.toReversed());
+    expect(found[0]!.id).toBeGreaterThan(found[1]!.id);
+    expect(found[1]!.id).toBeGreaterThan(found[2]!.id);
+    expect(found.every((a) => Number.isInteger(a.id))).toBe(true);
+    expect(found[2]).not.toHaveProperty("status");
+    expect(found[2]).not.toHaveProperty("error");
+  });
+
+  it("filters attempts by every field and their combinations", async () => {
+    const store = current();
+    const types = [
+      "user.created",
+      "user.deleted",
+      "organization.member.added",
+      "user_x.created",
+      "connection.updated",
+    ];
+    const outcomes = ["delivered", "delivered", "retrying", "dead"] as const;
+    const records: AttemptRecord[] = [];
+    for (let i = 0; i < 60; i++) {
+      records.push(
+        attempt({
+          action: ["x", "y", "z"][i % 3]!,
+          eventId: `evt_${i % 7}`,
+          eventType: types[i % types.length]!,
+          attempt: 1 + (i % 4),
+          startedAt: T0 + i * 10_000,
+          outcome: outcomes[i % outcomes.length]!,
+        }),
+      );
+    }
+    // Two batches: ids keep growing across them.
+    await store.recordAttempts(records.slice(0, 25));
+    await store.recordAttempts(records.slice(25));
+    const all = (await store.searchAttempts({ limit: 500 })).toReversed();
+    expect(all).toHaveLength(60);
+    const mid = all[30]!.id;
+    const queries: AttemptQuery[] = [
+      { limit: 500 },
+      { eventId: "evt_3", limit: 500 },
+      { eventId: "evt_none", limit: 500 },
+      { type: "user.created", limit: 500 },
+      { type: "user.*", limit: 500 },
+      { type: "organization.*", limit: 500 },
+      { type: "*", limit: 500 },
+      { type: "user", limit: 500 },
+      { type: "nothing.*", limit: 500 },
+      { action: "y", limit: 500 },
+      { action: "never-seen", limit: 500 },
+      { outcome: "delivered", limit: 500 },
+      { outcome: "retrying", limit: 500 },
+      { outcome: "dead", limit: 500 },
+      { outcome: "failed", limit: 500 },
+      { since: T0 + 100_000, limit: 500 },
+      { until: T0 + 100_000, limit: 500 },
+      { since: T0 + 100_000, until: T0 + 300_000, limit: 500 },
+      { before: mid, limit: 500 },
+      { limit: 3 },
+      { action: "x", outcome: "failed", type: "user.*", limit: 500 },
+      { action: "z", eventId: "evt_2", since: T0 + 50_000, limit: 500 },
+      { type: "user.*", outcome: "dead", until: T0 + 400_000, before: mid, limit: 4 },
+      {
+        action: "y",
+        type: "connection.updated",
+        outcome: "delivered",
+        since: T0,
+        until: T0 + 600_000,
+        limit: 500,
+      },
+    ];
+    for (const q of queries) {
+      const ids = (await store.searchAttempts(q)).map((a) => a.id);
+      expect({ q, ids }).toEqual({ q, ids: expected(all, q) });
+    }
+    // The reference agrees with a few hand counts.
+    expect(expected(all, { type: "user.*", limit: 500 })).toHaveLength(24);
+    expect(expected(all, { outcome: "failed", limit: 500 })).toHaveLength(30);
+    expect(expected(all, { type: "user", limit: 500 })).toHaveLength(0);
+  });
+
+  it("pages through attempts with the id cursor, without duplicates or gaps", async () => {
+    const store = current();
+    const records = Array.from({ length: 23 }, (_, i) =>
+      attempt({ eventId: `evt_${i}`, startedAt: T0 + i, outcome: i % 2 ? "retrying" : "dead" }),
+    );
+    await store.recordAttempts(records);
+    const pages: StoredAttempt[][] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await store.searchAttempts({ outcome: "failed", limit: 5, before });
+      if (page.length === 0) break;
+      pages.push(page);
+      before = page.at(-1)!.id;
+    }
+    expect(pages.map((p) => p.length)).toEqual([5, 5, 5, 5, 3]);
+    expect(pages.flat().map((a) => a.eventId)).toEqual(records.map((r) => r.eventId).toReversed());
+  });
+
+  it("sums attempts per action and minute, across batches", async () => {
+    const store = current();
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + 1_000, durationMs: 10 }),
+      attempt({ startedAt: T0 + 59_999, durationMs: 20, outcome: "retrying" }),
+      attempt({ action: "y", startedAt: T0 + 2_000, durationMs: 5, outcome: "dead" }),
+      attempt({ startedAt: T0 - 1, durationMs: 1 }),
+    ]);
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + 30_000, durationMs: 100 }),
+      attempt({ startedAt: T0 + MINUTE, durationMs: 7, outcome: "dead" }),
+    ]);
+    expect(await store.activity(T0)).toEqual([
+      { action: "x", minute: T0, delivered: 2, retrying: 1, dead: 0, durationMs: 130 },
+      { action: "y", minute: T0, delivered: 0, retrying: 0, dead: 1, durationMs: 5 },
+      { action: "x", minute: T0 + MINUTE, delivered: 0, retrying: 0, dead: 1, durationMs: 7 },
+    ]);
+    expect(await store.activity(T0 - MINUTE)).toHaveLength(4);
+    expect(await store.activity(T0 + 2 * MINUTE)).toEqual([]);
+  });
+
+  it("prunes attempts and rollup buckets older than a time", async () => {
+    const store = current();
+    await store.recordAttempts(
+      Array.from({ length: 30 }, (_, i) => attempt({ eventId: `evt_${i}`, startedAt: T0 + i * 10_000 })),
+    );
+    expect(await store.pruneHistory(T0)).toBe(0);
+    // Attempts 0-11 started before T0 + 2 min; the buckets of minutes 0 and 1 end by then.
+    expect(await store.pruneHistory(T0 + 2 * MINUTE)).toBe(12);
+    const left = await store.searchAttempts({ limit: 500 });
+    expect(left.map((a) => a.eventId).toReversed()).toEqual(
+      Array.from({ length: 18 }, (_, i) => `evt_${i + 12}`),
+    );
+    expect((await store.activity(0)).map((b) => b.minute)).toEqual([
+      T0 + 2 * MINUTE,
+      T0 + 3 * MINUTE,
+      T0 + 4 * MINUTE,
+    ]);
+    // New attempts still get ids above every earlier one, even once all are pruned.
+    const last = left[0]!.id;
+    expect(await store.pruneHistory(T0 + 10 * MINUTE)).toBe(18);
+    await store.recordAttempts([attempt()]);
+    expect((await store.searchAttempts({ limit: 1 }))[0]!.id).toBeGreaterThan(last);
+  });
+
+  it("shows an event with its pending and dead deliveries; none for an unknown id", async () => {
+    const store = current();
+    const pending = factory.byType["user.created"]();
+    const deadOne = factory.byType["user.deleted"]();
+    const { keys } = await store.ingest(
+      [ingestRow(pending, ["x", "y"]), ingestRow(deadOne, ["x"])],
+      undefined,
+    );
+    expect(await store.event("evt_unknown")).toBeUndefined();
+
+    const shown = await store.event(pending.id);
+    expect(shown).toMatchObject({
+      eventId: pending.id,
+      type: "user.created",
+      time: pending.time,
+      payload: JSON.stringify(pending),
+    });
+    expect(Math.abs(shown!.receivedAt - Date.now())).toBeLessThan(60_000);
+    expect(shown!.deliveries).toEqual([
+      { action: "x", state: "pending", attempts: 0, dueAt: expect.any(Number) },
+      { action: "y", state: "pending", attempts: 0, dueAt: expect.any(Number) },
+    ]);
+
+    // Claimed by x: in flight. Dead for the other event.
+    const claimed = await store.claim("x", 10, Date.now(), false);
+    expect(claimed).toHaveLength(2);
+    await store.complete([
+      { key: keys[1]!, action: "x", result: "dead", attempts: 3, error: "PermanentError: 400" },
+    ]);
+    expect((await store.event(pending.id))!.deliveries).toEqual([
+      { action: "x", state: "in flight", attempts: 0 },
+      { action: "y", state: "pending", attempts: 0, dueAt: expect.any(Number) },
+    ]);
+    expect(await store.event(deadOne.id)).toMatchObject({
+      type: "user.deleted",
+      payload: JSON.stringify(deadOne),
+      deliveries: [{ action: "x", state: "dead", attempts: 3, lastError: "PermanentError: 400" }],
+    });
+  });
+
+  it("keeps a finished event's payload for keepPayloadsMs, its row for the longer of that and the dedupe window", async () => {
+    const store = current();
+    const [kept, newer] = factory.many(2);
+    const { keys } = await store.ingest([ingestRow(kept!, ["x"]), ingestRow(newer!, ["x"])], undefined);
+    await store.claim("x", 10, Date.now(), false);
+    await store.complete(keys.map((key) => ({ key: key!, action: "x", result: "delivered" as const })));
+    const now = Date.now();
+    const hour = 3_600_000;
+
+    await store.prune(now + hour / 2, 60_000, hour);
+    expect((await store.event(kept!.id))?.payload).toBe(JSON.stringify(kept));
+    await store.prune(now + 2 * hour, 3 * hour, hour);
+    const pruned = await store.event(kept!.id);
+    expect(pruned).toMatchObject({ eventId: kept!.id, type: kept!.type, deliveries: [] });
+    expect(pruned).not.toHaveProperty("payload");
+    // Still deduped, then forgotten past the dedupe window.
+    expect((await store.ingest([ingestRow(kept!, ["x"])], undefined)).keys).toEqual([undefined]);
+    await store.prune(now + 4 * hour, 3 * hour, hour);
+    expect(await store.event(kept!.id)).toBeUndefined();
+  });
+
+  it("drops a finished event's payload at once without keepPayloadsMs", async () => {
+    const store = current();
+    const [done, newer] = factory.many(2);
+    const { keys } = await store.ingest([ingestRow(done!, ["x"]), ingestRow(newer!, ["y"])], undefined);
+    await store.claim("x", 10, Date.now(), false);
+    await store.complete([{ key: keys[0]!, action: "x", result: "delivered" }]);
+    await store.prune(Date.now(), 60_000);
+    expect(await store.event(done!.id)).toEqual({
+      eventId: done!.id,
+      type: done!.type,
+      time: done!.time,
+      receivedAt: expect.any(Number),
+      deliveries: [],
+    });
+    expect((await store.event(newer!.id))?.payload).toBe(JSON.stringify(newer));
+  });
+}
