@@ -16,19 +16,30 @@ export class SwitchyardError extends Error {
   }
 }
 
+/** What a delivery failure may say beside its message. */
+export interface DeliveryErrorOptions {
+  cause?: unknown;
+  /** The destination's HTTP status, when it answered: the host records it in the delivery history. */
+  status?: number | undefined;
+}
+
 /** A delivery failed but may succeed later: the host retries it (after `retryAfterMs` when given). */
 export class RetryableError extends SwitchyardError {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options?: { retryAfterMs?: number | undefined; cause?: unknown }) {
+  readonly status: number | undefined;
+  constructor(message: string, options?: DeliveryErrorOptions & { retryAfterMs?: number | undefined }) {
     super("RETRYABLE", message, options);
     this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
   }
 }
 
 /** A delivery can never succeed as it is (bad request, revoked credentials): it goes to the dead letters. */
 export class PermanentError extends SwitchyardError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly status: number | undefined;
+  constructor(message: string, options?: DeliveryErrorOptions) {
     super("PERMANENT", message, options);
+    this.status = options?.status;
   }
 }
 

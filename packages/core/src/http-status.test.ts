@@ -70,6 +70,12 @@ describe("httpStatusError", () => {
     expect(bad?.message).toBe(`${message} 400`);
   });
 
+  it("carries the status, for the host's delivery history", () => {
+    expect(httpStatusError(503, `${message} 503`)?.status).toBe(503);
+    expect(httpStatusError(410, `${message} 410`)?.status).toBe(410);
+    expect(new RetryableError("no answer").status).toBeUndefined();
+  });
+
   it("applies a destination's own rule and keeps the cause", () => {
     const cause = new Error("the response");
     // A destination that documents retrying 410 (as Segment does).

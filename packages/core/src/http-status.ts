@@ -45,15 +45,15 @@ export function httpStatusError(
 ): RetryableError | PermanentError | undefined {
   const kind = (options.classify ?? classifyHttpStatus)(status);
   if (kind === "delivered") return undefined;
-  const cause = options.cause === undefined ? undefined : { cause: options.cause };
+  const details = options.cause === undefined ? { status } : { status, cause: options.cause };
   if (kind === "retryable") {
     const header = options.retryAfter;
     const retryAfterMs = parseRetryAfter(typeof header === "string" || !header ? header : header[0]);
-    return new RetryableError(message, { retryAfterMs, ...cause });
+    return new RetryableError(message, { retryAfterMs, ...details });
   }
   if (status === 410)
-    return new PermanentError(`${message} (Gone): the receiver asks to stop sending`, cause);
+    return new PermanentError(`${message} (Gone): the receiver asks to stop sending`, details);
   if (status >= 300 && status < 400)
-    return new PermanentError(`${message}: redirects are not followed`, cause);
-  return new PermanentError(message, cause);
+    return new PermanentError(`${message}: redirects are not followed`, details);
+  return new PermanentError(message, details);
 }

@@ -4,7 +4,7 @@ export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from ".
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
 export type { EncodedEvent } from "./encoded.js";
 export { encodedEvent } from "./encoded.js";
-export type { ConfigIssue, FailureKind } from "./errors.js";
+export type { ConfigIssue, DeliveryErrorOptions, FailureKind } from "./errors.js";
 export {
   ConfigError,
   classifyFailure,
