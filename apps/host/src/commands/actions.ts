@@ -1,45 +1,9 @@
 import type { Command } from "commander";
 import type { LoadedConfig } from "../config/load.js";
+import { type ActionSummary, pauseAction, resumeAction, summarizeActions } from "../operations.js";
 import { openStore } from "../store/open.js";
-import type { ActionState, StateStore } from "../store/types.js";
+import type { StateStore } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
-
-/** One configured action and its state, as `switchyard actions list --json` prints it. */
-export interface ActionSummary {
-  name: string;
-  plugin: string;
-  events: string[];
-  enabled: boolean;
-  paused: boolean;
-  /** Why it is paused: `operator`, or the host's own reason when it paused the action itself. */
-  reason?: string;
-  /** When it was paused (ISO 8601). */
-  since?: string;
-  /** Deliveries waiting or in flight. */
-  pending: number;
-  /** Dead letters. */
-  dead: number;
-}
-
-/** Every configured action, in config order, with its stored state and counts. */
-export async function summarizeActions(loaded: LoadedConfig, store: StateStore): Promise<ActionSummary[]> {
-  const [states, stats] = await Promise.all([store.actionStates(), store.stats()]);
-  return loaded.config.actions.map((action) => {
-    const state: ActionState | undefined = states[action.name];
-    const paused = state?.paused === true;
-    return {
-      name: action.name,
-      plugin: action.plugin,
-      events: action.events,
-      enabled: action.enabled,
-      paused,
-      ...(paused && state?.reason !== undefined ? { reason: state.reason } : {}),
-      ...(paused && state?.since !== undefined ? { since: new Date(state.since).toISOString() } : {}),
-      pending: stats.pending[action.name] ?? 0,
-      dead: stats.dead[action.name] ?? 0,
-    };
-  });
-}
 
 /** The list for people: one line per action. */
 export function formatActions(actions: readonly ActionSummary[]): string {
@@ -106,9 +70,7 @@ export function registerActions(program: Command): void {
       .description("stop delivering to an action; its events keep being stored and wait for resume")
       .argument("<name>", "a configured action"),
   ).action(async (name: string, options: ConfigOptions) => {
-    await withStore(options, name, (store) =>
-      store.setActionState(name, { paused: true, reason: "operator", since: Date.now() }),
-    );
+    await withStore(options, name, (store) => pauseAction(store, name));
     process.stdout.write(
       `paused ${name}: a running host stops starting its deliveries within a few seconds\n`,
     );
@@ -120,7 +82,7 @@ export function registerActions(program: Command): void {
       .description("deliver to a paused action again, its waiting events first")
       .argument("<name>", "a configured action"),
   ).action(async (name: string, options: ConfigOptions) => {
-    await withStore(options, name, (store) => store.setActionState(name, { paused: false }));
+    await withStore(options, name, (store) => resumeAction(store, name));
     process.stdout.write(
       `resumed ${name}: a running host delivers its waiting events within a few seconds\n`,
     );

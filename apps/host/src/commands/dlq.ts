@@ -1,5 +1,6 @@
 import { patternError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
+import { purgeDeadLetters, replayDeadLetters, selectsDeadLetters } from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
@@ -56,10 +57,6 @@ export function deadLetterFilter(options: DeadLetterOptions): DeadLetterFilter {
     limit: options.limit,
   };
 }
-
-/** True when the options narrow the selection (a limit alone does not say which dead letters). */
-const selects = (o: DeadLetterOptions) =>
-  [o.action, o.event, o.type, o.since, o.until].some((value) => value !== undefined);
 
 const withSelection = (command: Command) =>
   withConfig(command)
@@ -122,8 +119,8 @@ export function registerDlq(program: Command): void {
       const filter = deadLetterFilter(options);
       const line = await withStore(options, async (store) =>
         options.dryRun
-          ? `would replay ${plural(await store.countDead(filter), "dead letter", "dead letters")} (dry run: nothing changed)`
-          : `${await store.replayDead(filter, Date.now())} delivery(ies) queued again`,
+          ? `would replay ${plural(await replayDeadLetters(store, filter, { dryRun: true }), "dead letter", "dead letters")} (dry run: nothing changed)`
+          : `${await replayDeadLetters(store, filter)} delivery(ies) queued again`,
       );
       process.stdout.write(`${line}\n`);
     });
@@ -137,18 +134,18 @@ export function registerDlq(program: Command): void {
     .option("--dry-run", "print how many would be deleted, change nothing")
     .action(async (options: DeadLetterOptions & { all?: boolean; dryRun?: boolean }, command: Command) => {
       // No prompt: purge runs in CI and scripts, which have no stdin; an explicit selection stands for it.
-      if (!options.all && !selects(options)) {
+      const filter = deadLetterFilter(options);
+      if (!options.all && !selectsDeadLetters(filter)) {
         command.error(
           "error: dlq purge needs a selection (--action, --event, --type, --since, --until) or --all",
           { exitCode: 2 },
         );
       }
-      const filter = deadLetterFilter(options);
-      const line = await withStore(options, async (store) =>
-        options.dryRun
-          ? `would purge ${plural(await store.countDead(filter), "dead letter", "dead letters")} (dry run: nothing changed)`
-          : `purged ${plural(await store.purgeDead(filter), "dead letter", "dead letters")}`,
-      );
+      const line = await withStore(options, async (store) => {
+        const count = await purgeDeadLetters(store, filter, { ...options, how: "--all" });
+        const letters = plural(count, "dead letter", "dead letters");
+        return options.dryRun ? `would purge ${letters} (dry run: nothing changed)` : `purged ${letters}`;
+      });
       process.stdout.write(`${line}\n`);
     });
 }

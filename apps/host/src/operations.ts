@@ -1,0 +1,88 @@
+import type { LoadedConfig } from "./config/load.js";
+import type { ActionState, DeadLetterFilter, StateStore } from "./store/types.js";
+
+// The operator's operations on the state, shared by the CLI (`switchyard actions`, `switchyard dlq`) and the
+// admin API behind the console, so that both select, count and change exactly the same things.
+
+/** One configured action and its state, as `switchyard actions list --json` prints it. */
+export interface ActionSummary {
+  name: string;
+  plugin: string;
+  events: string[];
+  enabled: boolean;
+  paused: boolean;
+  /** Why it is paused: `operator`, or the host's own reason when it paused the action itself. */
+  reason?: string;
+  /** When it was paused (ISO 8601). */
+  since?: string;
+  /** Deliveries waiting or in flight. */
+  pending: number;
+  /** Dead letters. */
+  dead: number;
+}
+
+/** Every configured action, in config order, with its stored state and counts. */
+export async function summarizeActions(loaded: LoadedConfig, store: StateStore): Promise<ActionSummary[]> {
+  const [states, stats] = await Promise.all([store.actionStates(), store.stats()]);
+  return loaded.config.actions.map((action) => {
+    const state: ActionState | undefined = states[action.name];
+    const paused = state?.paused === true;
+    return {
+      name: action.name,
+      plugin: action.plugin,
+      events: action.events,
+      enabled: action.enabled,
+      paused,
+      ...(paused && state?.reason !== undefined ? { reason: state.reason } : {}),
+      ...(paused && state?.since !== undefined ? { since: new Date(state.since).toISOString() } : {}),
+      pending: stats.pending[action.name] ?? 0,
+      dead: stats.dead[action.name] ?? 0,
+    };
+  });
+}
+
+/** Pause an action: running hosts stop starting its deliveries within a second; its events keep being stored. */
+export function pauseAction(store: StateStore, name: string, now = Date.now()): Promise<void> {
+  return store.setActionState(name, { paused: true, reason: "operator", since: now });
+}
+
+/** Resume an action: running hosts deliver its waiting events first, within a second. */
+export function resumeAction(store: StateStore, name: string): Promise<void> {
+  return store.setActionState(name, { paused: false });
+}
+
+/** True when the filter says which dead letters (a limit alone does not). */
+export function selectsDeadLetters(filter: DeadLetterFilter): boolean {
+  return [filter.action, filter.eventId, filter.type, filter.since, filter.until].some(
+    (v) => v !== undefined,
+  );
+}
+
+/** A purge of every dead letter asked for without saying so. */
+export class SelectionRequiredError extends Error {
+  constructor(how: string) {
+    super(`purging needs a selection (action, event, type, since, until) or ${how}`);
+  }
+}
+
+/** Make the selected dead letters due again (attempts reset); with `dryRun`, only count them. */
+export function replayDeadLetters(
+  store: StateStore,
+  filter: DeadLetterFilter,
+  options: { dryRun?: boolean | undefined; now?: number } = {},
+): Promise<number> {
+  return options.dryRun ? store.countDead(filter) : store.replayDead(filter, options.now ?? Date.now());
+}
+
+/**
+ * Delete the selected dead letters for good; with `dryRun`, only count them. An empty selection must be
+ * asked for with `all` (`how` names that switch in the caller's words: `--all`, `"all": true`).
+ */
+export function purgeDeadLetters(
+  store: StateStore,
+  filter: DeadLetterFilter,
+  options: { all?: boolean | undefined; dryRun?: boolean | undefined; how: string },
+): Promise<number> {
+  if (!options.all && !selectsDeadLetters(filter)) throw new SelectionRequiredError(options.how);
+  return options.dryRun ? store.countDead(filter) : store.purgeDead(filter);
+}
