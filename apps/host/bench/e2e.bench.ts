@@ -21,7 +21,10 @@ import {
 } from "./harness.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
-/** BENCH_ONLY=throughput|overhead|latency|memory|restart runs one part; throughput3 is the 3-action run alone. */
+/**
+ * BENCH_ONLY=throughput|history|overhead|latency|memory|restart runs one part; throughput3 is the 3-action
+ * run alone.
+ */
 const only = process.env.BENCH_ONLY;
 const part = (name: string) => !only || only === name || (name === "throughput" && only === "throughput3");
 const N = quick ? 20_000 : 100_000;
@@ -29,7 +32,7 @@ const N = quick ? 20_000 : 100_000;
 const peer = await startPeer();
 const stats = peer.stats;
 const rawPosts = (count: number) => rawPostsInto(peer, count);
-const throughput = (actions: number) => throughputOf(peer, actions, N);
+const throughput = (actions: number, extra?: string) => throughputOf(peer, actions, N, { extra });
 
 await peer.call("appendMany", { count: N });
 if (part("throughput")) {
@@ -75,6 +78,33 @@ if (part("throughput")) {
     ratio: three.ratio,
     target: "≥ 15,000 del/s and ≥ 0.5×",
     pass: three.deliveries >= 15_000 && three.ratio >= 0.5,
+  });
+}
+
+// The delivery history's cost: the 3-action run with every attempt recorded (the default, 7 days) against
+// the same run with `history.retention: off`, in alternating pairs so that the machine's drift falls on
+// both alike; reported by the median of the pairs' ratios.
+if (part("history")) {
+  const pairs: Array<{ on: number; off: number }> = [];
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    const off = (await throughput(3, "history: { retention: off }")) * 3;
+    const on = (await throughput(3, "history: { retention: 7d }")) * 3;
+    pairs.push({ on, off });
+  }
+  const ratios = pairs.map((p) => p.on / p.off).sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)]!;
+  const mid = pairs.find((p) => p.on / p.off === median)!;
+  console.log(
+    `history on vs off, 3 actions: ${pairs.map((p) => `${Math.round(p.on)} vs ${Math.round(p.off)} deliveries/s (${(p.on / p.off).toFixed(2)}×)`).join(", ")}`,
+  );
+  reportBench({
+    name: "3 actions with the delivery history on (deliveries/s, median of alternating pairs)",
+    unit: "del/s",
+    value: mid.on,
+    baseline: { name: "history off, del/s", value: mid.off },
+    ratio: median,
+    target: "≥ 0.9× (at most 10% fewer deliveries/s)",
+    pass: median >= 0.9,
   });
 }
 

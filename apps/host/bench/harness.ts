@@ -199,18 +199,22 @@ export async function rawPosts(peer: Peer, count: number): Promise<number> {
 
 /**
  * One host reads the tenant's first `events` events (appended before) and delivers each to `actions` HTTP
- * actions; returns events per second, first to last delivery. `state` is the config's (default SQLite).
+ * actions; returns events per second, first to last delivery. `state` is the config's (default SQLite);
+ * `extra` adds top-level config lines.
  */
 export async function throughput(
   peer: Peer,
   actions: number,
   events: number,
-  state?: string,
+  { state, extra }: { state?: string; extra?: string } = {},
 ): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   await peer.call("reset");
   const paths = Array.from({ length: actions }, (_, i) => `/a${i + 1}`);
-  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, paths), state ? { state } : {});
+  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, paths), {
+    ...(state ? { state } : {}),
+    ...(extra ? { extra } : {}),
+  });
   const host = startHost(config);
   const total = events * actions;
   const done = await until(async () => (await peer.stats()).received >= total, 600_000);
@@ -222,7 +226,7 @@ export async function throughput(
   if (!done) throw new Error(`only ${s.received} of ${total} deliveries arrived`);
   const perDelivery = (seconds: number) => Math.round((seconds * 1e6) / total);
   console.log(
-    `  ${actions} action(s)${state ? ` on ${state.startsWith("postgres") ? "Postgres" : state}` : ""}: host CPU per delivery ${perDelivery(cpu.total)} µs, of which its main thread ${perDelivery(cpu.main)} µs (startup included); peak RSS ${rss.toFixed(0)} MB`,
+    `  ${actions} action(s)${state ? ` on ${state.startsWith("postgres") ? "Postgres" : state}` : ""}${extra ? ` (${extra.replace(/\s+/g, " ").trim()})` : ""}: host CPU per delivery ${perDelivery(cpu.total)} µs, of which its main thread ${perDelivery(cpu.main)} µs (startup included); peak RSS ${rss.toFixed(0)} MB`,
   );
   const others = [...cpu.threads.values()].sort((a, b) => b - a).filter((seconds) => seconds >= 0.01);
   console.log(

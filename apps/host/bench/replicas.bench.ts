@@ -62,7 +62,7 @@ if (part("postgres")) {
   const sqlite = (await throughput(peer, 3, N)) * 3;
   raws.push(await rawPosts(peer, N));
   const schema = await createTestSchema();
-  const postgres = (await throughput(peer, 3, N, schema.url)) * 3;
+  const postgres = (await throughput(peer, 3, N, { state: schema.url })) * 3;
   await schema.drop();
   raws.push(await rawPosts(peer, N));
   const limit = (raws[1]! + raws[2]!) / 2;
