@@ -14,7 +14,7 @@ import { registerSendTest } from "./commands/send-test.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
-import { startHost } from "./host.js";
+import { consoleUrl, startHost } from "./host.js";
 import { lockStateDir } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 
@@ -62,9 +62,9 @@ withConfig(
         `  A fake Auth0 tenant at ${demo.tenantUrl} emits events; the host delivers them to three actions:`,
         "    console    prints one line per event",
         `    warehouse  POSTs signed events to a local receiver (${demo.receiverUrl}) that is busy now and then`,
-        "               (503: retried) and refuses group events (410: dead-lettered)",
+        "               (503: retried) and refuses each group event once (410: dead-lettered; replay it)",
         "    welcome    an unchanged Auth0 Event Stream Action (apps/host/demo/actions/welcome.js)",
-        "  In another terminal: `pnpm exec switchyard dlq list --demo` shows the dead letters.",
+        "  In another terminal: `pnpm exec switchyard dlq list --demo` lists the dead letters.",
         "  Ctrl-C stops it.",
         "",
       ].join("\n"),
@@ -74,7 +74,10 @@ withConfig(
   }
   const host = await startHost(loaded);
   if (demo && host.port !== undefined) {
-    process.stderr.write(`  Metrics: curl http://${loaded.config.server.host}:${host.port}/metrics\n\n`);
+    const url = consoleUrl(loaded.config.server.host, host.port);
+    process.stderr.write(
+      `  Console: ${url}  (deliveries, dead letters with replay, pause and resume)\n  Metrics: curl ${url}metrics\n\n`,
+    );
   }
   let signals = 0;
   const shutdown = (signal: string) => {

@@ -1,11 +1,15 @@
 import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { describeError } from "@switchyard/core";
+import { consoleHandler } from "./admin/static.js";
 import type { LoadedConfig } from "./config/load.js";
+import { retentionMs } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
 import { closeActions, createRunners } from "./engine/actions.js";
 import { Backlog } from "./engine/backlog.js";
 import { CompletionWriter } from "./engine/completions.js";
 import { ActionControl } from "./engine/control.js";
+import { HistoryWriter } from "./engine/history.js";
 import { Ingest } from "./engine/ingest.js";
 import { leadStream } from "./engine/leader.js";
 import { Lifecycle } from "./engine/lifecycle.js";
@@ -20,6 +24,7 @@ import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
+import { VERSION } from "./version.js";
 
 export interface HostOptions {
   /** Where logs go (default stdout). */
@@ -31,7 +36,7 @@ export interface HostOptions {
 }
 
 export interface Host {
-  /** The port of /healthz, /readyz and /metrics (undefined when disabled). */
+  /** The port of the ops server: /healthz, /readyz, /metrics, the API and the console (undefined when disabled). */
   port: number | undefined;
   log: HostLogger;
   /** Resolves when the host stopped cleanly; rejects with the fatal error that stopped it. */
@@ -60,6 +65,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           port: config.server.port,
           registry: metrics.registry,
           readiness: () => readiness(status),
+          adminToken: config.server.adminToken,
+          redact,
+          pages: consoleHandler(),
+          onError: (error) => log.error({ err: error }, "an admin API request failed"),
         })
       : undefined;
     if (ops) life.defer(() => ops.close());
@@ -93,13 +102,21 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       { retry: shared },
     );
     life.defer(() => completions.flush());
-    const deps = { store, completions, backlog, metrics, log, redact };
+    const historyRetentionMs = retentionMs(config.history.retention);
+    const history =
+      historyRetentionMs > 0
+        ? new HistoryWriter(store, log, (count) => metrics.historyDropped.inc(count))
+        : undefined;
+    // Deferred before the runners' stop, so it runs after it: the last attempts are recorded too.
+    if (history) life.defer(() => history.flush());
+    const replica = store.replicaId ?? hostname();
+    const deps = { store, completions, backlog, metrics, log, redact, history, replica };
     const { runners, actions } = await createRunners(loaded, plugins, deps);
     life.defer(() => closeActions(actions, log));
     const control = new ActionControl({ ...deps, runners, actions: config.actions });
     await control.sync();
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
-    life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs }));
+    life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
     life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 
@@ -152,6 +169,18 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         )
       : undefined;
     if (webhook) life.defer(() => webhook.close());
+    ops?.attach({
+      loaded,
+      store,
+      status,
+      metrics,
+      control,
+      replica,
+      version: VERSION,
+      streamConfigured: source !== undefined,
+      webhookUrl: webhook?.url,
+      ready: () => readiness(status).ready,
+    });
     life.defer(() => log.info("stopping: no new events; finishing in-flight deliveries"));
     log.info(
       {
@@ -160,7 +189,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         state: loaded.stateDir,
         recoveredInFlight: recovered,
         pending: backlog.unfinished,
-        ...(ops ? { metrics: `http://${config.server.host}:${ops.port}/metrics` } : {}),
+        ...(ops ? { console: consoleUrl(config.server.host, ops.port) } : {}),
       },
       "switchyard started",
     );
@@ -169,4 +198,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     await life.stop();
     throw error;
   }
+}
+
+/** The console's address, as an operator's browser on this machine reaches it. */
+export function consoleUrl(host: string, port: number): string {
+  const name = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `http://${name}:${port}/`;
 }

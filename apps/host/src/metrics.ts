@@ -83,6 +83,11 @@ export function createMetrics() {
     labelNames: ["action", "result"] as const,
     registers: [registry],
   });
+  const historyDropped = new Counter({
+    name: "switchyard_history_dropped_total",
+    help: "Attempts not recorded in the delivery history (the store refused the write, or too many waited).",
+    registers: [registry],
+  });
   const duration = new DurationHistogram(
     "switchyard_delivery_duration_seconds",
     "Duration of delivery attempts.",
@@ -139,6 +144,7 @@ export function createMetrics() {
     deliveries,
     attempts,
     duration,
+    historyDropped,
     /**
      * Actions whose queue depth and DLQ size are reported (also when zero). `held` counts the action's
      * deliveries in memory that the store has no row for.

@@ -1,23 +1,61 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { type AdminContext, handleApi } from "./admin/api.js";
+import { createGuard, type Refusal } from "./admin/guard.js";
 
 export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean>;
 }
 
-/** `/healthz` (the process runs), `/readyz` (stream connected, store writable) and `/metrics`. */
-export async function startOpsServer(options: {
+export interface OpsServerOptions {
   host: string;
   port: number;
   registry: Registry;
   readiness: () => Readiness;
-}): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  /** Bearer token of the admin API (required by the config when `host` is not loopback). */
+  adminToken?: string | undefined;
+  /** Applied to every API answer: no secret of the config leaves the host. */
+  redact?: (text: string) => string;
+  /** Serves the console's page and assets; true when it answered. */
+  pages?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Hears of an API request that failed inside (the caller logs it). */
+  onError?: (error: unknown) => void;
+}
+
+export interface OpsServer {
+  server: Server;
+  port: number;
+  /** Give the admin API the running host's parts (until then it answers 503: starting). */
+  attach(admin: AdminContext): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The ops server: `/healthz` (the process runs), `/readyz` (stream connected, store writable) and `/metrics`
+ * for machines; the admin API under `/api/` and the console at `/` for operators, behind the guard.
+ */
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const guard = createGuard(options.adminToken);
+  const redact = options.redact ?? ((text: string) => text);
+  let admin: AdminContext | undefined;
+  const refuse = (res: ServerResponse, refusal: Refusal) =>
+    res
+      .writeHead(refusal.status, { "content-type": "application/json", ...refusal.headers })
+      .end(JSON.stringify({ error: refusal.error }));
+
   const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const url = new URL(req.url ?? "/", "http://switchyard.invalid");
+    const path = url.pathname;
+    if (path === "/api" || path.startsWith("/api/")) {
+      const refusal = guard.api(req);
+      if (refusal) return refuse(res, refusal);
+      handleApi(admin, req, res, url, redact).catch((error: unknown) => options.onError?.(error));
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405).end();
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
     if (path === "/healthz") {
@@ -33,7 +71,9 @@ export async function startOpsServer(options: {
         () => res.writeHead(500).end(),
       );
     } else {
-      res.writeHead(404).end();
+      const refusal = guard.page(req);
+      if (refusal) return refuse(res, refusal);
+      if (!options.pages?.(req, res)) res.writeHead(404).end();
     }
   });
   server.keepAliveTimeout = 5_000;
@@ -44,6 +84,9 @@ export async function startOpsServer(options: {
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    attach: (context) => {
+      admin = context;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -128,6 +128,68 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
     expect(delivered(`${run}:standby`).size).toBeGreaterThan(events.length / 5);
   });
 
+  it("the admin API of any replica shows the whole picture: the leader, every replica's attempts, shared pauses", async () => {
+    const slow = (name: string) => [
+      {
+        name: "slow",
+        plugin: RECORDER,
+        events: ["*"],
+        concurrency: 2,
+        with: { id: `${run}:${name}`, delayMs: 20 },
+      },
+    ];
+    const source = memorySource();
+    const leader = await replica(slow("leader"), source);
+    await waitFor(async () => (await leader.readyz()).checks.leader);
+    const standby = await replica(slow("standby"), source);
+    const api = async <T>(host: Host, path: string, init?: RequestInit) =>
+      (await (await fetch(`http://127.0.0.1:${host.port}${path}`, init)).json()) as T;
+
+    type Status = { replica: string; stream: { leading: boolean; leader?: string; cursor?: string } };
+    const leaderStatus = await api<Status>(leader.host, "/api/status");
+    const standbyStatus = await api<Status>(standby.host, "/api/status");
+    expect(leaderStatus.stream.leading).toBe(true);
+    expect(standbyStatus.stream).toMatchObject({ leading: false, leader: leaderStatus.replica });
+
+    const events = factory.many(200);
+    source.push(...events);
+    const ids = () => new Set([...delivered(`${run}:leader`), ...delivered(`${run}:standby`)]);
+    await waitFor(() => ids().size === events.length, { timeoutMs: 30_000 });
+    // The standby's API lists the attempts of both replicas (each records its own).
+    type Page = { items: Array<{ replica: string }> };
+    await waitFor(
+      async () => (await api<Page>(standby.host, "/api/deliveries?limit=500")).items.length === 200,
+    );
+    const replicas = new Set(
+      (await api<Page>(standby.host, "/api/deliveries?limit=500")).items.map((a) => a.replica),
+    );
+    expect(replicas).toEqual(new Set([leaderStatus.replica, standbyStatus.replica]));
+    expect((await api<Status>(standby.host, "/api/status")).stream.cursor).toBe("o200");
+
+    // A pause through one replica's API stops the action on both.
+    const paused = await api<{ state: string }>(standby.host, "/api/actions/slow/pause", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(paused.state).toBe("paused");
+    type Actions = { actions: Array<{ name: string; state: string; queueDepth: number }> };
+    await waitFor(
+      async () => (await api<Actions>(leader.host, "/api/actions")).actions[0]!.state === "paused",
+    );
+    const held = factory.many(5);
+    const before = ids().size;
+    source.push(...held);
+    await waitFor(async () => (await api<Actions>(leader.host, "/api/actions")).actions[0]!.queueDepth === 5);
+    expect(ids().size).toBe(before);
+    await api(leader.host, "/api/actions/slow/resume", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    await waitFor(() => held.every((e) => ids().has(e.id)), { timeoutMs: 10_000 });
+  });
+
   it("shares dead letters and paused states: the state commands reach them from anywhere", async () => {
     const actions = [
       {

@@ -161,13 +161,39 @@ export const configSchema = z
       }),
     /** Folder of the SQLite state, relative to the config file, or a `postgres://` URL (shared by replicas). */
     state: z.string().min(1).default("./.switchyard"),
+    /** The ops server: /healthz, /readyz, /metrics, the admin API under /api/ and the console at /. */
     server: z
       .strictObject({
         port: z.number().int().min(0).max(65_535).default(9464),
+        /** Listen address. Anything but a loopback address needs `adminToken`. */
         host: z.string().default("127.0.0.1"),
         enabled: z.boolean().default(true),
+        /** Bearer token every admin API call must carry; set it from an environment variable. */
+        adminToken: z
+          .string()
+          .min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+          .optional(),
       })
-      .default({ port: 9464, host: "127.0.0.1", enabled: true }),
+      .default({ port: 9464, host: "127.0.0.1", enabled: true })
+      .superRefine((server, ctx) => {
+        if (server.enabled && server.adminToken === undefined && !isLoopback(server.host)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `listens beyond this machine (${server.host}): set \`server.adminToken\` from an environment variable, e.g. adminToken: \${SWITCHYARD_ADMIN_TOKEN}`,
+            path: ["host"],
+          });
+        }
+      }),
+    /** The delivery history the console shows: every attempt, kept this long. */
+    history: z
+      .strictObject({
+        /** How long attempts (and the events' payloads) are kept: `7d`, `24h`, `90m`, or `off` to record none. */
+        retention: z
+          .string()
+          .regex(/^(off|\d+[mhd])$/, "must be a duration such as 7d, 24h or 90m, or `off`")
+          .default("7d"),
+      })
+      .default({ retention: "7d" }),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -224,6 +250,20 @@ export const configSchema = z
       if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["actions", index, "alert"] });
     });
   });
+
+/** Whether `host` names this machine only (the admin API may then go without a token). */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+const RETENTION_UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `history.retention` in milliseconds; 0 when the history is off. */
+export function retentionMs(retention: string): number {
+  if (retention === "off") return 0;
+  return Number(retention.slice(0, -1)) * RETENTION_UNITS[retention.slice(-1)]!;
+}
 
 /** A config as written (YAML or `defineConfig`), before defaults. */
 export type SwitchyardConfigInput = z.input<typeof configSchema>;

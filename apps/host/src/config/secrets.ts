@@ -15,6 +15,8 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
   for (const [value, variable] of fromEnv) if (SECRET_KEY.test(variable)) add(value);
   add(config.source.auth0?.token);
   add(config.source.auth0?.clientSecret);
+  // Optional chaining: run-action collects the secrets of a config that has only actions.
+  add(config.server?.adminToken);
   const webhook = config.source.webhook?.auth;
   add(webhook?.bearer);
   add(webhook?.basic?.password);

@@ -6,6 +6,7 @@ import type { ResolvedPlugin } from "../plugins/load.js";
 import type { StateStore } from "../store/types.js";
 import type { Backlog } from "./backlog.js";
 import type { CompletionWriter } from "./completions.js";
+import type { HistoryWriter } from "./history.js";
 import { ActionRunner } from "./runner.js";
 
 export interface ActionsDeps {
@@ -15,6 +16,10 @@ export interface ActionsDeps {
   metrics: Metrics;
   log: HostLogger;
   redact: (text: string) => string;
+  /** Where attempts are recorded (undefined: no history). */
+  history: HistoryWriter | undefined;
+  /** This host's replica id, recorded with each attempt. */
+  replica: string;
 }
 
 /**

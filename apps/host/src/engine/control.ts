@@ -47,6 +47,11 @@ export class ActionControl {
     }
   }
 
+  /** Deliveries were made due from outside (a replay): every runner looks in the store now. */
+  wake(): void {
+    for (const runner of this.deps.runners) runner.notifyStoreWork();
+  }
+
   /** A runner paused itself: record it, say so loudly, and alert through the configured action. */
   async autoPaused(runner: ActionRunner, reason: string): Promise<void> {
     const { store, metrics, log } = this.deps;

@@ -41,6 +41,7 @@ const start = (store: StateStore) =>
     control: { sync: async () => {} } as unknown as ActionControl,
     log: pino({ level: "silent" }),
     dedupeWindowMs: 60_000,
+    historyRetentionMs: 0,
     status: newStatus(),
   });
 

@@ -12,6 +12,8 @@ export interface MaintenanceDeps {
   control: ActionControl;
   log: HostLogger;
   dedupeWindowMs: number;
+  /** How long the delivery history (and the events' payloads) is kept; 0: no history. */
+  historyRetentionMs: number;
   /** Where the heartbeat's result is shown (readiness). */
   status: HostStatus;
 }
@@ -50,7 +52,9 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
     every(
       EVERY.prune,
       async () => {
-        await store.prune(Date.now(), deps.dedupeWindowMs);
+        const now = Date.now();
+        await store.prune(now, deps.dedupeWindowMs, deps.historyRetentionMs);
+        if (deps.historyRetentionMs > 0) await store.pruneHistory(now - deps.historyRetentionMs);
         const held = runners.reduce((sum, runner) => sum + runner.ledger.withoutRow(), 0);
         backlog.reset((await store.countUnfinished()) + held);
       },

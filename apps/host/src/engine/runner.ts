@@ -13,9 +13,10 @@ import { runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { StateStore } from "../store/types.js";
+import type { AttemptOutcome, StateStore } from "../store/types.js";
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
+import type { HistoryWriter } from "./history.js";
 import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
 
@@ -75,6 +76,10 @@ export interface RunnerDeps {
   cloneEvents: boolean;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
+  /** Where each attempt is recorded (undefined: `history.retention: off`). */
+  history?: HistoryWriter | undefined;
+  /** This host's replica id, recorded with each attempt. */
+  replica?: string;
 }
 
 /**
@@ -262,6 +267,7 @@ export class ActionRunner {
     const deadline = this.deadlines.enter();
     const name = this.name;
     const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
+    const startedAt = Date.now();
     const outcome = await runAttempt(action, event, api, deadline.expired);
     this.deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
@@ -271,6 +277,7 @@ export class ActionRunner {
       this.finishedCounters.delivered.inc();
       const rowless = this.ledger.settle(job.hold);
       this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless });
+      this.record(job, attempt, startedAt, outcome.durationMs, "delivered");
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
       // the next start runs it again.
@@ -289,6 +296,7 @@ export class ActionRunner {
           attempts: attempt,
           error: reason,
         });
+        this.record(job, attempt, startedAt, outcome.durationMs, "dead", outcome.error, reason);
         this.deps.log.warn(
           { action: this.name, eventId: job.event.id, attempts: attempt, error: reason },
           "delivery dead-lettered",
@@ -311,6 +319,7 @@ export class ActionRunner {
           dueAt,
           error,
         });
+        this.record(job, attempt, startedAt, outcome.durationMs, "retrying", outcome.error, error);
         this.deps.log.info(
           { action: this.name, eventId: job.event.id, attempt, retryInMs: delay, error },
           "delivery failed, will retry",
@@ -329,6 +338,29 @@ export class ActionRunner {
     // Only when it makes a difference to the ingest path: waking it at every attempt cost a promise and a
     // pass over the runners per delivery.
     if (this.freeSlots() >= READ_AHEAD) this.onSpace?.();
+  }
+
+  private record(
+    job: Job,
+    attempt: number,
+    startedAt: number,
+    durationMs: number,
+    outcome: AttemptOutcome,
+    failure?: unknown,
+    error?: string,
+  ): void {
+    this.deps.history?.add({
+      action: this.name,
+      eventId: job.event.id,
+      eventType: job.event.type,
+      attempt,
+      startedAt,
+      durationMs,
+      outcome,
+      status: statusOf(failure),
+      error,
+      replica: this.deps.replica ?? "",
+    });
   }
 
   /** After completions reach the store: ordered actions may now run the next event of a key. */
@@ -384,4 +416,10 @@ export class ActionRunner {
       });
     }
   }
+}
+
+/** The destination's HTTP status an action's error carries (core's delivery errors do), if any. */
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null | undefined)?.status;
+  return typeof status === "number" && Number.isInteger(status) ? status : undefined;
 }

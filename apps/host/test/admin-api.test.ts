@@ -1,0 +1,438 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import pino from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { z } from "zod";
+import { ActionsAnswer, DeliveriesAnswer, EventAnswer, StatusAnswer } from "../src/admin/schemas.js";
+import { finishConfig } from "../src/config/load.js";
+import type { SwitchyardConfigInput } from "../src/config/schema.js";
+import { type Host, startHost } from "../src/host.js";
+import { memorySource } from "./memory-source.js";
+import { delivered, RECORDER } from "./recorder.js";
+
+const SECRET = "s3cret-value-that-must-not-leak";
+const TOKEN = "admin-token-0123456789abcdef";
+
+let dir: string;
+let hosts: Host[] = [];
+let run = 0;
+const factory = createEventFactory({ seed: 15 });
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-admin-"));
+  run++;
+});
+afterEach(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  hosts = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const recorder = (
+  name: string,
+  options: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) => ({
+  name,
+  plugin: RECORDER,
+  events: ["*"],
+  with: { id: `${run}:${name}`, ...options },
+  secrets: { KEY: SECRET },
+  retry: { initialDelayMs: 5, maxDelayMs: 5 },
+  ...extra,
+});
+
+async function start(extra: Partial<SwitchyardConfigInput> = {}) {
+  const source = memorySource();
+  const loaded = finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+      state: join(dir, "state"),
+      server: { port: 0 },
+      actions: [
+        recorder("ok"),
+        recorder("flaky", { failTimes: 1 }),
+        recorder("strict", { permanentTypes: ["group.created"] }),
+      ],
+      ...extra,
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const host = await startHost(loaded, { source, logDestination: pino.destination("/dev/null") });
+  hosts.push(host);
+  const base = `http://127.0.0.1:${host.port}`;
+  return { host, source, base };
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  json: unknown;
+}
+
+/** A request as a client sends it, with any headers (node:http: fetch would refuse to set Host). */
+function call(
+  base: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${base}${path}`,
+      { method: options.method ?? "GET", headers: options.headers },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, text, json });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+const post = (base: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  call(base, path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+
+const deadTotal = async (base: string) =>
+  ((await call(base, "/api/dead-letters")).json as { total: number }).total;
+
+/** GET a path and check the answer against its schema; returns the parsed answer. */
+async function get<S extends z.ZodType>(base: string, path: string, schema: S): Promise<z.output<S>> {
+  const answer = await call(base, path);
+  expect(answer.status, answer.text).toBe(200);
+  expect(answer.text).not.toContain(SECRET);
+  return schema.parse(answer.json);
+}
+
+describe("admin API", () => {
+  it("records every attempt and finds them by event, type, action, outcome and page", async () => {
+    const { source, base } = await start();
+    const user = factory.event("user.created");
+    const group = factory.event("group.created");
+    const more = Array.from({ length: 5 }, () => factory.event("organization.updated"));
+    source.push(user, group, ...more);
+    await waitFor(() => delivered(`${run}:ok`).size === 7 && delivered(`${run}:flaky`).size === 7);
+    // Every attempt: 7 to ok, 14 to flaky (each fails once), 7 to strict (the group event dead).
+    await waitFor(async () => {
+      const page = await get(base, "/api/deliveries?limit=500", DeliveriesAnswer);
+      return page.items.length === 28;
+    });
+
+    const byEvent = await get(base, `/api/deliveries?eventId=${user.id}`, DeliveriesAnswer);
+    expect(byEvent.items.map((a) => `${a.action}#${a.attempt}:${a.outcome}`).sort()).toEqual([
+      "flaky#1:retrying",
+      "flaky#2:delivered",
+      "ok#1:delivered",
+      "strict#1:delivered",
+    ]);
+    const retry = byEvent.items.find((a) => a.outcome === "retrying")!;
+    expect(retry.error).toContain("flaky 1");
+    expect(retry.replica).not.toBe("");
+
+    const dead = await get(base, "/api/deliveries?outcome=dead", DeliveriesAnswer);
+    expect(dead.items).toHaveLength(1);
+    expect(dead.items[0]).toMatchObject({ action: "strict", eventId: group.id, eventType: "group.created" });
+    // The action's error named the secret; the history has it redacted.
+    expect(dead.items[0]!.error).toContain("[redacted]");
+
+    const failed = await get(base, "/api/deliveries?outcome=failed&action=flaky", DeliveriesAnswer);
+    expect(failed.items).toHaveLength(7);
+    const orgs = await get(base, "/api/deliveries?type=organization.*&action=ok", DeliveriesAnswer);
+    expect(orgs.items).toHaveLength(5);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    expect((await get(base, `/api/deliveries?since=${future}`, DeliveriesAnswer)).items).toHaveLength(0);
+
+    // Pages of 3 by cursor: newest first, no attempt twice, none missed.
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await get(
+        base,
+        `/api/deliveries?limit=3${cursor ? `&cursor=${cursor}` : ""}`,
+        DeliveriesAnswer,
+      );
+      seen.push(...page.items.map((a) => a.id));
+      cursor = page.next;
+    } while (cursor);
+    expect(seen).toHaveLength(28);
+    expect(new Set(seen).size).toBe(28);
+    expect(seen).toEqual([...seen].sort((a, b) => b - a));
+
+    const bad = await call(base, "/api/deliveries?limit=0");
+    expect(bad.status).toBe(400);
+    expect(bad.json).toEqual({ error: expect.stringContaining("limit") });
+    expect((await call(base, "/api/deliveries?type=user.")).status).toBe(400);
+    expect((await call(base, "/api/deliveries?action=nope")).status).toBe(404);
+  });
+
+  it("shows an event with its CloudEvent, its dead delivery and every attempt", async () => {
+    const { source, base } = await start();
+    const group = factory.event("group.created");
+    source.push(group);
+    await waitFor(async () => (await deadTotal(base)) === 1);
+    await waitFor(async () => {
+      const answer = await call(base, `/api/events/${group.id}`);
+      return answer.status === 200 && (answer.json as { attempts: unknown[] }).attempts.length === 4;
+    });
+    const page = await get(base, `/api/events/${group.id}`, EventAnswer);
+    expect(page.event).toMatchObject({ id: group.id, type: "group.created", data: group.data });
+    expect(page.deliveries).toEqual([
+      expect.objectContaining({ action: "strict", state: "dead", attempts: 1 }),
+    ]);
+    expect(page.attempts.map((a) => a.action).sort()).toEqual(["flaky", "flaky", "ok", "strict"]);
+    const missing = await call(base, "/api/events/evt_nothing_like_it");
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({ error: expect.stringContaining("evt_nothing_like_it") });
+  });
+
+  it("lists, replays and purges dead letters, saying how many each touched", async () => {
+    const { source, base } = await start();
+    const groups = Array.from({ length: 3 }, () => factory.event("group.created"));
+    source.push(...groups);
+    await waitFor(async () => (await deadTotal(base)) === 3);
+
+    const one = await call(base, `/api/dead-letters?eventId=${groups[1]!.id}`);
+    expect(one.json).toMatchObject({ total: 1, items: [{ action: "strict", eventId: groups[1]!.id }] });
+    expect(one.text).not.toContain(SECRET);
+
+    expect((await post(base, "/api/dead-letters/purge", {})).status).toBe(400);
+    expect((await post(base, "/api/dead-letters/replay", {})).json).toEqual({
+      error: expect.stringContaining('"all": true'),
+    });
+    expect((await post(base, "/api/dead-letters/purge", { all: true, dryRun: true })).json).toEqual({
+      count: 3,
+      dryRun: true,
+    });
+    expect((await post(base, "/api/dead-letters/purge", { action: "nope" })).status).toBe(404);
+    expect((await post(base, "/api/dead-letters/purge", { since: "yesterday" })).status).toBe(400);
+
+    const replay = await post(base, "/api/dead-letters/replay", { action: "strict", eventId: groups[1]!.id });
+    expect(replay.json).toEqual({ count: 1, dryRun: false });
+    // The replay runs at once (and fails again: the recorder refuses group events for good).
+    await waitFor(async () => {
+      const page = await get(
+        base,
+        `/api/deliveries?eventId=${groups[1]!.id}&action=strict`,
+        DeliveriesAnswer,
+      );
+      return page.items.length === 2;
+    });
+    // Dead again: the replayed delivery's row is a dead letter once more.
+    await waitFor(async () => (await deadTotal(base)) === 3);
+    expect((await post(base, "/api/dead-letters/purge", { eventId: groups[0]!.id })).json).toEqual({
+      count: 1,
+      dryRun: false,
+    });
+    expect((await post(base, "/api/dead-letters/purge", { type: "group.*" })).json).toEqual({
+      count: 2,
+      dryRun: false,
+    });
+    expect(await deadTotal(base)).toBe(0);
+  });
+
+  it("pauses and resumes an action: paused, its events wait; resumed, they are delivered", async () => {
+    const { source, base } = await start();
+    const paused = await post(base, "/api/actions/ok/pause", {});
+    expect(paused.json).toEqual({ name: "ok", state: "paused" });
+    const actions = await get(base, "/api/actions", ActionsAnswer);
+    expect(actions.actions.find((a) => a.name === "ok")).toMatchObject({
+      state: "paused",
+      pausedReason: "operator",
+    });
+    const event = factory.event("user.created");
+    source.push(event);
+    await waitFor(() => delivered(`${run}:strict`).has(event.id));
+    await waitFor(async () => {
+      const all = await get(base, "/api/actions", ActionsAnswer);
+      return all.actions.find((a) => a.name === "ok")!.queueDepth === 1;
+    });
+    expect(delivered(`${run}:ok`).has(event.id)).toBe(false);
+
+    expect((await post(base, "/api/actions/ok/resume", {})).json).toEqual({ name: "ok", state: "running" });
+    await waitFor(() => delivered(`${run}:ok`).has(event.id));
+    await waitFor(async () => {
+      const ok = (await get(base, "/api/actions", ActionsAnswer)).actions.find((a) => a.name === "ok")!;
+      return ok.state === "running" && ok.lastMinute.delivered === 1 && ok.queueDepth === 0;
+    });
+    expect((await post(base, "/api/actions/nope/pause", {})).status).toBe(404);
+  });
+
+  it("reports the stream and this replica, and counts per action over the last minute and hour", async () => {
+    const { source, base } = await start();
+    const group = factory.event("group.created");
+    source.push(factory.event("user.created"), group);
+    await waitFor(() => delivered(`${run}:flaky`).size === 2);
+    const status = await get(base, "/api/status", StatusAnswer);
+    expect(status).toMatchObject({
+      engine: "sqlite",
+      stream: { configured: true, connected: true, leading: true, cursor: "o2" },
+      ready: true,
+    });
+    await waitFor(async () => {
+      const strict = (await get(base, "/api/actions", ActionsAnswer)).actions.find(
+        (a) => a.name === "strict",
+      )!;
+      return strict.lastHour.dead === 1;
+    });
+    const { actions } = await get(base, "/api/actions", ActionsAnswer);
+    const strict = actions.find((a) => a.name === "strict")!;
+    expect(strict).toMatchObject({
+      state: "running",
+      lastMinute: { delivered: 1, failed: 1, dead: 1 },
+      deadLetters: 1,
+      lastError: { message: expect.stringContaining("[redacted]") },
+    });
+    const activity = (await call(base, "/api/activity?minutes=5")).json as {
+      minutes: Array<{ action: string }>;
+    };
+    expect(activity.minutes.map((m) => m.action).sort()).toEqual(["flaky", "ok", "strict"]);
+  });
+
+  it("serves an OpenAPI 3.1 document whose schemas the answers satisfy", async () => {
+    const { source, base } = await start();
+    source.push(factory.event("user.created"), factory.event("group.created"));
+    await waitFor(() => delivered(`${run}:flaky`).size === 2);
+    const doc = (await call(base, "/api/openapi.json")).json as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, object> };
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/deliveries", "/api/events/{eventId}", "/api/dead-letters/replay"]),
+    );
+    // Every $ref points at a component.
+    const refs = JSON.stringify(doc).match(/#\/components\/schemas\/\w+/g) ?? [];
+    for (const ref of refs) expect(doc.components.schemas).toHaveProperty(ref.split("/").at(-1)!);
+
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addFormat("date-time", true);
+    ajv.addSchema({ $id: "api", components: doc.components });
+    const check = async (path: string, component: string) => {
+      const answer = (await call(base, path)).json;
+      const valid = ajv.validate({ $ref: `api#/components/schemas/${component}` }, answer);
+      expect(valid, `${path}: ${ajv.errorsText()}`).toBe(true);
+    };
+    await waitFor(async () => (await deadTotal(base)) === 1);
+    await check("/api/status", "Status");
+    await check("/api/actions", "Actions");
+    await check("/api/deliveries", "Deliveries");
+    await check("/api/dead-letters", "DeadLetters");
+    await check("/api/activity", "Activity");
+  });
+});
+
+describe("admin API safety", () => {
+  it("binds loopback by default and refuses foreign Host headers, cross-origin and non-JSON changes", async () => {
+    const { source, base } = await start();
+    source.push(factory.event("group.created"));
+    await waitFor(async () => (await deadTotal(base)) === 1);
+
+    // DNS rebinding: a hostile name resolving to 127.0.0.1.
+    const rebound = await call(base, "/api/dead-letters", { headers: { host: "evil.example:9464" } });
+    expect(rebound.status).toBe(421);
+    expect((await call(base, "/", { headers: { host: "evil.example" } })).status).toBe(421);
+    expect((await call(base, "/api/status", { headers: { host: "localhost:1" } })).status).toBe(200);
+
+    // A plain form post (what a hostile page can send without a preflight).
+    const form = await call(base, "/api/dead-letters/purge", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "all=true",
+    });
+    expect(form.status).toBe(415);
+    const textPlain = await call(base, "/api/dead-letters/purge", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ all: true }),
+    });
+    expect(textPlain.status).toBe(415);
+    // A cross-site fetch that got past all that still names its origin.
+    const crossSite = await post(
+      base,
+      "/api/dead-letters/purge",
+      { all: true },
+      { origin: "https://evil.example" },
+    );
+    expect(crossSite.status).toBe(403);
+    const fetchMeta = await post(
+      base,
+      "/api/dead-letters/purge",
+      { all: true },
+      { "sec-fetch-site": "cross-site" },
+    );
+    expect(fetchMeta.status).toBe(403);
+    expect(await deadTotal(base)).toBe(1);
+
+    // The page's own origin may change things.
+    const own = await post(base, "/api/dead-letters/purge", { all: true, dryRun: true }, { origin: base });
+    expect(own.json).toEqual({ count: 1, dryRun: true });
+    expect((await call(base, "/api/dead-letters/purge", { method: "DELETE" })).status).toBe(405);
+  });
+
+  it("with an admin token, every API call needs it; it never appears in an answer", async () => {
+    const { base } = await start({ server: { port: 0, adminToken: TOKEN } });
+    const none = await call(base, "/api/status");
+    expect(none.status).toBe(401);
+    expect(none.text).not.toContain(TOKEN);
+    expect(
+      (await call(base, "/api/status", { headers: { authorization: "Bearer wrong-token-0123456789" } }))
+        .status,
+    ).toBe(401);
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const ok = await call(base, "/api/status", { headers: bearer });
+    expect(ok.status).toBe(200);
+    expect(ok.text).not.toContain(TOKEN);
+    // The token stands for the same-origin proof; any Host is fine (a rebinding page has no token).
+    expect(
+      (await call(base, "/api/actions", { headers: { ...bearer, host: "switchyard.internal" } })).status,
+    ).toBe(200);
+    expect((await post(base, "/api/actions/ok/pause", {}, { origin: base })).status).toBe(401);
+    expect((await post(base, "/api/actions/ok/pause", {}, bearer)).json).toEqual({
+      name: "ok",
+      state: "paused",
+    });
+    // Health and metrics stay open to probes and scrapers.
+    expect((await call(base, "/healthz")).status).toBe(200);
+    expect((await call(base, "/metrics")).text).not.toContain(TOKEN);
+  });
+
+  it("refuses to listen beyond loopback without an admin token", () => {
+    const config = (server: Record<string, unknown>) => () =>
+      finishConfig(
+        {
+          source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+          server,
+          actions: [recorder("ok")],
+        },
+        join(dir, "switchyard.yaml"),
+        {},
+      );
+    expect(config({ host: "0.0.0.0" })).toThrow(/server\.host.*adminToken/s);
+    expect(config({ host: "0.0.0.0", adminToken: "short" })).toThrow(/adminToken.*16 characters/s);
+    expect(config({ host: "0.0.0.0", adminToken: TOKEN })).not.toThrow();
+    expect(config({ host: "::1" })).not.toThrow();
+    expect(config({ host: "localhost" })).not.toThrow();
+  });
+});
