@@ -150,6 +150,44 @@ export function describeHistory(current: () => StateStore): void {
     expect(expected(all, { type: "user", limit: 500 })).toHaveLength(0);
   });
 
+  it("finds matches that lie below thousands of newer attempts", async () => {
+    const store = current();
+    const old = Array.from({ length: 40 }, (_, i) =>
+      attempt({
+        action: i % 2 ? "rare" : "x",
+        eventId: `evt_old_${i}`,
+        eventType: i % 4 ? "group.created" : "user.created",
+        startedAt: T0 + i * 1_000,
+        outcome: i % 3 ? "delivered" : "dead",
+      }),
+    );
+    await store.recordAttempts(old);
+    // Newer attempts that match none of the searches below, more than an engine may scan before using an index.
+    for (let batch = 0; batch < 12; batch++) {
+      await store.recordAttempts(
+        Array.from({ length: 500 }, (_, i) =>
+          attempt({ eventId: `evt_new_${batch}_${i}`, startedAt: T0 + 3_600_000 + batch * 500 + i }),
+        ),
+      );
+    }
+    const stored = (await store.searchAttempts({ limit: 500, until: T0 + 60_000 })).toReversed();
+    expect(stored.map((a) => a.eventId)).toEqual(old.map((a) => a.eventId));
+    const queries: AttemptQuery[] = [
+      { action: "rare", limit: 50 },
+      { action: "rare", limit: 7 },
+      { outcome: "dead", limit: 50 },
+      { type: "group.*", outcome: "failed", limit: 50 },
+      { since: T0 + 10_000, until: T0 + 30_000, limit: 50 },
+      { since: T0 + 10_000, until: T0 + 30_000, action: "x", limit: 5 },
+      { until: T0 + 20_000, type: "user.*", limit: 50 },
+      { action: "rare", before: stored[21]!.id, limit: 50 },
+    ];
+    for (const q of queries) {
+      const ids = (await store.searchAttempts(q)).map((a) => a.id);
+      expect({ q, ids }).toEqual({ q, ids: expected(stored, q) });
+    }
+  });
+
   it("pages through attempts with the id cursor, without duplicates or gaps", async () => {
     const store = current();
     const records = Array.from({ length: 23 }, (_, i) =>

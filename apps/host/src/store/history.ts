@@ -14,6 +14,14 @@ export function outcomeCondition(outcome: AttemptQuery["outcome"]): string | und
 
 export const MINUTE_MS = 60_000;
 
+/**
+ * A time range with fewer attempts than this is searched through the started_at index, its matches sorted by
+ * id. Both planners take a range's matches to be spread evenly over the ids (they are not: times grow with
+ * ids), so for a narrow range days old they would walk the ids down from the newest until enough match: most
+ * of the table.
+ */
+export const NARROW_RANGE = 20_000;
+
 /** How many rows one pruning statement deletes at most: each is a short transaction of its own. */
 export const PRUNE_CHUNK = 10_000;
 

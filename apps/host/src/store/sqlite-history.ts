@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import {
   MINUTE_MS,
   minuteBuckets,
+  NARROW_RANGE,
   OUTCOMES,
   outcomeCondition,
   PRUNE_CHUNK,
@@ -34,8 +35,8 @@ CREATE TABLE IF NOT EXISTS attempts (
   replica TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
-CREATE INDEX IF NOT EXISTS attempts_action ON attempts (action);
-CREATE INDEX IF NOT EXISTS attempts_type ON attempts (type);
+CREATE INDEX IF NOT EXISTS attempts_type ON attempts (type, action, outcome);
+CREATE INDEX IF NOT EXISTS attempts_action ON attempts (action, outcome, type);
 CREATE INDEX IF NOT EXISTS attempts_started ON attempts (started_at);
 CREATE TABLE IF NOT EXISTS attempt_minutes (
   minute INTEGER NOT NULL,
@@ -79,6 +80,9 @@ interface AttemptRow {
 }
 
 const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
+
+/** How many of the newest rows a search reads before it asks the planner (see searchAttempts). */
+const PROBE = 5_000;
 
 export function sqliteHistory(db: Database.Database, actions: ActionIds): SqliteHistory {
   const insertAttempt = db.prepare<
@@ -131,6 +135,11 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
     `SELECT d.action, d.status, d.attempts, d.due_at, d.last_error
      FROM actions a JOIN deliveries d ON d.action = a.id AND d.event = ?`,
   );
+  const countRange = (range: string) =>
+    db.prepare<number[], { n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM attempts WHERE ${range} LIMIT ${NARROW_RANGE})`,
+    );
+  const maxId = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM attempts");
   const pruneChunk = db.prepare<[number]>(
     `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT ${PRUNE_CHUNK})`,
   );
@@ -172,17 +181,48 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
         clauses.push("started_at < ?");
         params.push(query.until);
       }
-      if (query.before !== undefined) {
-        clauses.push("id < ?");
-        params.push(query.before);
+      const limit = pageSize(query.limit);
+      const columns =
+        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica";
+      const select = (sql: string, values: Array<string | number>) =>
+        db.prepare<Array<string | number>, AttemptRow>(sql).all(...values);
+      // SQLite's planner does not count on a LIMIT ending a scan early: for a filter that most rows match
+      // (one action of four) it prefers an index and a sort of every match (15-40 ms) to reading the newest
+      // rows (under 1 ms). So the newest PROBE rows below the cursor are read first, without an index; if
+      // they hold a page, it is the page. Otherwise the matches are few, and the planner's choice of index
+      // (with its statistics, see pruneHistory) finds the rest. An event id needs no probe: its index is
+      // ordered by id.
+      const top = query.before ?? (maxId.get()?.id ?? 0) + 1;
+      let rows: AttemptRow[] = [];
+      let below = top;
+      if (query.eventId === undefined) {
+        below = Math.max(0, top - PROBE);
+        rows = select(
+          `SELECT ${columns} FROM attempts NOT INDEXED WHERE ${[...clauses, "id >= ?", "id < ?"].join(" AND ")}
+           ORDER BY id DESC LIMIT ${limit}`,
+          [...params, below, top],
+        );
       }
-      const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
-      const rows = db
-        .prepare<Array<string | number>, AttemptRow>(
-          `SELECT id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica
-           FROM attempts ${where} ORDER BY id DESC LIMIT ${pageSize(query.limit)}`,
-        )
-        .all(...params);
+      // The ids first, then their rows: sorting a time range's matches reads only its index, not each row
+      // (an hour's ~6,000 attempts: p50 4.8 -> 1.9 ms, measured).
+      if (rows.length < limit && below > 0) {
+        // A narrow time range (see NARROW_RANGE) through its index: SQLite's estimate from its few samples
+        // sometimes took an hour for a wide range and walked the ids (80-270 ms, measured).
+        let index = "";
+        if (query.eventId === undefined && (query.since !== undefined || query.until !== undefined)) {
+          const range = clauses.filter((c) => c.startsWith("started_at")).join(" AND ");
+          const times = [query.since, query.until].filter((t) => t !== undefined);
+          const { n } = countRange(range).get(...times)!;
+          if (n < NARROW_RANGE) index = "INDEXED BY attempts_started";
+        }
+        const ids = `SELECT id FROM attempts ${index} WHERE ${[...clauses, "id < ?"].join(" AND ")} ORDER BY id DESC LIMIT ${limit - rows.length}`;
+        rows.push(
+          ...select(`SELECT ${columns} FROM attempts WHERE id IN (${ids}) ORDER BY id DESC`, [
+            ...params,
+            below,
+          ]),
+        );
+      }
       return rows.map(
         (row): StoredAttempt => ({
           id: row.id,

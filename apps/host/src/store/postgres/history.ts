@@ -3,6 +3,7 @@ import type pg from "pg";
 import {
   MINUTE_MS,
   minuteBuckets,
+  NARROW_RANGE,
   OUTCOMES,
   outcomeCondition,
   PRUNE_CHUNK,
@@ -15,6 +16,12 @@ type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => P
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
 const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
+
+/** The range's conditions numbered from $1 again (they are the only parameters of the count). */
+const renumber = (conditions: string) => {
+  let n = 0;
+  return conditions.replace(/\$\d+/g, () => `$${++n}`);
+};
 
 /** The history methods over the store's pool: `query` runs one statement, `tx` a transaction. */
 export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
@@ -82,6 +89,23 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
       if (q.until !== undefined) clauses.push(`started_at < ${param(q.until)}`);
       if (q.before !== undefined) clauses.push(`id < ${param(q.before)}`);
       const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
+      const columns =
+        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica";
+      let sql = `SELECT ${columns} FROM attempts ${where} ORDER BY id DESC LIMIT ${pageSize(q.limit)}`;
+      // A narrow time range (see NARROW_RANGE): its matches first, then sorted. Without this, an hour a few
+      // days old took 0.2-0.7 s over a million rows (measured).
+      if (q.since !== undefined || q.until !== undefined) {
+        const range = clauses.filter((c) => c.startsWith("started_at")).join(" AND ");
+        const rangeParams = [q.since, q.until].filter((t) => t !== undefined);
+        const { rows } = await query<{ n: number }>(
+          `SELECT count(*)::integer AS n FROM (SELECT 1 FROM attempts WHERE ${renumber(range)} LIMIT ${NARROW_RANGE}) r`,
+          rangeParams,
+        );
+        if ((rows[0]?.n ?? 0) < NARROW_RANGE) {
+          sql = `WITH matching AS MATERIALIZED (SELECT ${columns} FROM attempts ${where})
+                 SELECT * FROM matching ORDER BY id DESC LIMIT ${pageSize(q.limit)}`;
+        }
+      }
       const { rows } = await query<{
         id: string;
         action: string;
@@ -94,11 +118,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
         status: number | null;
         error: string | null;
         replica: string;
-      }>(
-        `SELECT id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica
-         FROM attempts ${where} ORDER BY id DESC LIMIT ${pageSize(q.limit)}`,
-        params,
-      );
+      }>(sql, params);
       return rows.map(
         (row): StoredAttempt => ({
           id: Number(row.id),

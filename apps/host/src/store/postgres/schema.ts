@@ -72,8 +72,8 @@ CREATE TABLE attempts (
   replica text NOT NULL
 );
 CREATE INDEX attempts_event ON attempts (event_id, id);
-CREATE INDEX attempts_action ON attempts (action, id);
-CREATE INDEX attempts_type ON attempts (type, id);
+CREATE INDEX attempts_type ON attempts (type, action, outcome, id);
+CREATE INDEX attempts_action ON attempts (action, outcome, id);
 CREATE INDEX attempts_started ON attempts (started_at);
 CREATE TABLE attempt_minutes (
   minute bigint NOT NULL,
