@@ -69,6 +69,17 @@ async function replica(actions: SwitchyardConfigInput["actions"], source: Return
   return { host, logs, readyz };
 }
 
+/** The same slow action for each replica, recorded apart by `name`, so that each replica's share shows. */
+const slow = (name: string) => [
+  {
+    name: "slow",
+    plugin: RECORDER,
+    events: ["*"],
+    concurrency: 2,
+    with: { id: `${run}:${name}`, delayMs: 20 },
+  },
+];
+
 describe.skipIf(!available)("replicas on one Postgres state", () => {
   it("one replica leads the stream, both deliver from the shared state, and a stopped leader hands over at once", async () => {
     const actions = [
@@ -104,16 +115,6 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
   });
 
   it("the leader reads ahead into the store while its action is busy, so the standby delivers too", async () => {
-    // The same slow action on each replica, recorded apart, so that each replica's share shows.
-    const slow = (name: string) => [
-      {
-        name: "slow",
-        plugin: RECORDER,
-        events: ["*"],
-        concurrency: 2,
-        with: { id: `${run}:${name}`, delayMs: 20 },
-      },
-    ];
     const source = memorySource();
     const leader = await replica(slow("leader"), source);
     await waitFor(async () => (await leader.readyz()).checks.leader);
@@ -129,15 +130,6 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
   });
 
   it("the admin API of any replica shows the whole picture: the leader, every replica's attempts, shared pauses", async () => {
-    const slow = (name: string) => [
-      {
-        name: "slow",
-        plugin: RECORDER,
-        events: ["*"],
-        concurrency: 2,
-        with: { id: `${run}:${name}`, delayMs: 20 },
-      },
-    ];
     const source = memorySource();
     const leader = await replica(slow("leader"), source);
     await waitFor(async () => (await leader.readyz()).checks.leader);
