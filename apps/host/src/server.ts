@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { consoleHandler } from "./admin/static.js";
 
 export interface Readiness {
   ready: boolean;
@@ -14,7 +15,9 @@ export async function startOpsServer(options: {
   registry: Registry;
   readiness: () => Readiness;
 }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const serveConsole = consoleHandler();
   const server = createServer((req, res) => {
+    if (serveConsole(req, res)) return;
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405).end();
