@@ -24,7 +24,7 @@ function DeliveriesList({ params }: { params: URLSearchParams }) {
       <h1>Deliveries</h1>
       <Filters page="deliveries" params={params} fields={FIELDS} label="Filter deliveries" />
       <ErrorLine error={error} />
-      <nav class="paging" aria-label="Pages">
+      <nav class="paging" aria-label="Paging">
         <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
           Newest
         </button>
