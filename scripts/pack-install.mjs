@@ -3,8 +3,9 @@
 // Builds every public package, packs each with pnpm (which turns `workspace:^` into real versions), installs
 // the host from those tarballs into an empty npm project (npm takes every @switchyard/* package from the
 // tarballs, never from the registry), then, there: each package's main entry imports, one delivery per
-// plugin against a local server, `switchyard --help`, `switchyard start --demo` until a delivery (then
-// SIGTERM, a clean exit), and `switchyard run-action` on an Auth0 action file.
+// plugin against a local server, `switchyard --help`, `switchyard start --demo` until a delivery (and its
+// ops server serving the console; then SIGTERM, a clean exit), and `switchyard run-action` on an Auth0
+// action file.
 // Not part of the vitest suite: it needs the npm registry for third-party dependencies, and better-sqlite3
 // compiles from source in the empty project (about 80 s).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -177,7 +178,7 @@ function switchyard(args, { timeoutMs = 30_000, env = {}, onLine } = {}) {
     pending += chunk;
     const lines = pending.split("\n");
     pending = lines.pop();
-    for (const line of lines) onLine?.(line, stop);
+    for (const line of lines) onLine?.(line, { stop, stderr: () => stderr });
   });
   child.stderr.on("data", (chunk) => (stderr += chunk));
   let timedOut = false;
@@ -234,18 +235,21 @@ async function checkDemo() {
   const t0 = performance.now();
   let delivered;
   let terminatedAt;
+  let served;
   // The console action prints one line per event it got: `<time>  <type>  <subject>  evt_…`.
   const delivery = /^\d{4}-\d\d-\d\dT\S+\s+[a-z.]+\s+.*\bevt_\w+/;
   const result = await switchyard(["start", "--demo"], {
     timeoutMs: 60_000,
     env: { SWITCHYARD_DEMO_PORT: "0", SWITCHYARD_DEMO_RATE: "5" },
-    onLine(line, stop) {
+    async onLine(line, { stop, stderr }) {
       if (delivered || !delivery.test(line)) return;
       delivered = line.trim();
+      served = await fetchConsole(stderr());
       terminatedAt = performance.now();
       stop("SIGTERM");
     },
   });
+  report("console served by the installed host", served?.ok === true, served?.detail ?? "no delivery");
   const stopMs = terminatedAt === undefined ? undefined : Math.round(performance.now() - terminatedAt);
   const ok = delivered !== undefined && result.code === 0 && !result.timedOut;
   report(
@@ -256,6 +260,27 @@ async function checkDemo() {
       : `${delivered ? "delivered, then" : "no delivery;"} exit ${result.code ?? result.signal}${result.timedOut ? " (timed out)" : ""}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`,
     ms(t0),
   );
+}
+
+/** The console's page and script from the demo's ops server (its address is in the demo's banner). */
+async function fetchConsole(banner) {
+  const base = /Metrics: curl (http:\/\/\S+)\/metrics/.exec(banner)?.[1];
+  if (base === undefined) return { ok: false, detail: `no ops server address in:\n${banner.slice(-1000)}` };
+  try {
+    const page = await fetch(`${base}/`);
+    const html = await page.text();
+    const script = /<script type="module" src="([^"]+)"/.exec(html)?.[1];
+    if (page.status !== 200 || script === undefined)
+      return { ok: false, detail: `GET /: ${page.status} ${html}` };
+    const js = await fetch(`${base}/${script}`);
+    const size = (await js.arrayBuffer()).byteLength;
+    const type = js.headers.get("content-type");
+    return js.status === 200 && type?.startsWith("text/javascript")
+      ? { ok: true, detail: `GET / and ${script} (${size} bytes)` }
+      : { ok: false, detail: `GET ${script}: ${js.status} ${type}` };
+  } catch (error) {
+    return { ok: false, detail: `${base}: ${error.message}` };
+  }
 }
 
 async function checkRunAction() {

@@ -62,7 +62,7 @@ withConfig(
         `  A fake Auth0 tenant at ${demo.tenantUrl} emits events; the host delivers them to three actions:`,
         "    console    prints one line per event",
         `    warehouse  POSTs signed events to a local receiver (${demo.receiverUrl}) that is busy now and then`,
-        "               (503: retried) and refuses each group event once (410: dead-lettered; replay it)",
+        "               (503: retried) and refuses each group event once (410: dead-lettered; a replay delivers it)",
         "    welcome    an unchanged Auth0 Event Stream Action (apps/host/demo/actions/welcome.js)",
         "  In another terminal: `pnpm exec switchyard dlq list --demo` lists the dead letters.",
         "  Ctrl-C stops it.",

@@ -1,0 +1,120 @@
+import type { z } from "zod";
+import type {
+  ActionStateAnswer,
+  ActionsAnswer,
+  ActivityAnswer,
+  BulkAnswer,
+  DeadLetterSelection,
+  DeadLettersAnswer,
+  DeliveriesAnswer,
+  EventAnswer,
+  StatusAnswer,
+} from "../src/admin/schemas.ts";
+
+// The wire types come from the server's own zod schemas (types only: nothing of zod reaches the bundle).
+export type Status = z.infer<typeof StatusAnswer>;
+export type Actions = z.infer<typeof ActionsAnswer>;
+export type Action = Actions["actions"][number];
+export type Activity = z.infer<typeof ActivityAnswer>;
+export type Deliveries = z.infer<typeof DeliveriesAnswer>;
+export type Attempt = Deliveries["items"][number];
+export type EventView = z.infer<typeof EventAnswer>;
+export type DeadLetters = z.infer<typeof DeadLettersAnswer>;
+export type DeadLetter = DeadLetters["items"][number];
+export type Selection = z.infer<typeof DeadLetterSelection>;
+export type Bulk = z.infer<typeof BulkAnswer>;
+export type ActionState = z.infer<typeof ActionStateAnswer>;
+
+const TOKEN_KEY = "switchyard.adminToken";
+
+/** An answer that was not a success, with the server's own words when it gave some. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let tokenListeners: Array<(needed: boolean) => void> = [];
+
+/** Called with `true` when the server asks for the admin token (401), `false` once one is given. */
+export function onTokenNeeded(listener: (needed: boolean) => void): () => void {
+  tokenListeners.push(listener);
+  return () => {
+    tokenListeners = tokenListeners.filter((l) => l !== listener);
+  };
+}
+
+export const hasToken = () => sessionStorage.getItem(TOKEN_KEY) !== null;
+
+/** Keep the admin token for this tab only (sessionStorage); it travels in the Authorization header, never a URL. */
+export function setToken(token: string | undefined): void {
+  if (token === undefined) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+  for (const listener of tokenListeners) listener(token === undefined);
+}
+
+async function call<T>(path: string, options: { body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  // Every change is a JSON POST: the server refuses any other content type (no form can forge one).
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`/api/${path}`, {
+    method: options.body === undefined ? "GET" : "POST",
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    cache: "no-store",
+    signal: options.signal,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (response.status === 401) {
+    for (const listener of tokenListeners) listener(true);
+  }
+  if (!response.ok) {
+    const error = (json as { error?: unknown } | undefined)?.error;
+    const detail = typeof error === "string" ? error : text.slice(0, 200) || response.statusText;
+    throw new ApiError(response.status, `${response.status}: ${detail}`);
+  }
+  if (json === undefined)
+    throw new ApiError(response.status, `the server's answer is not JSON: ${text.slice(0, 200)}`);
+  return json as T;
+}
+
+/** A query string of the set values only. */
+export function query(values: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined && value !== "") params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+export const api = {
+  status: (signal?: AbortSignal) => call<Status>("status", { signal }),
+  actions: (signal?: AbortSignal) => call<Actions>("actions", { signal }),
+  activity: (minutes: number, signal?: AbortSignal) =>
+    call<Activity>(`activity${query({ minutes })}`, { signal }),
+  pause: (name: string) => call<ActionState>(`actions/${encodeURIComponent(name)}/pause`, { body: {} }),
+  resume: (name: string) => call<ActionState>(`actions/${encodeURIComponent(name)}/resume`, { body: {} }),
+  deliveries: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>
+    call<Deliveries>(`deliveries${query(filters)}`, { signal }),
+  event: (id: string, signal?: AbortSignal) =>
+    call<EventView>(`events/${encodeURIComponent(id)}`, { signal }),
+  deadLetters: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>
+    call<DeadLetters>(`dead-letters${query(filters)}`, { signal }),
+  replay: (selection: Selection) => call<Bulk>("dead-letters/replay", { body: selection }),
+  purge: (selection: Selection) => call<Bulk>("dead-letters/purge", { body: selection }),
+};
+
+/** A thrown value as one line for people. */
+export const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));

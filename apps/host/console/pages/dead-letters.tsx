@@ -1,0 +1,156 @@
+import { useState } from "preact/hooks";
+import { api, describe, type Selection } from "../api.ts";
+import { usePoll } from "../poll.ts";
+import { eventHref } from "../router.ts";
+import { ErrorLine, type FilterField, Filters, Time } from "../ui.tsx";
+
+const FIELDS: FilterField[] = ["eventId", "type", "action", "since", "until"];
+
+type Bulk = "replay" | "purge";
+
+/** Dead letters, filtered, oldest first; replay one, or replay or purge every one that matches. */
+export function DeadLettersPage({ params }: { params: URLSearchParams }) {
+  return <DeadLetterList key={params.toString()} params={params} />;
+}
+
+const plural = (count: number) => `${count} dead letter${count === 1 ? "" : "s"}`;
+
+function DeadLetterList({ params }: { params: URLSearchParams }) {
+  const filters = Object.fromEntries(FIELDS.map((field) => [field, params.get(field) ?? undefined]));
+  const selection: Selection = Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
+  // The server refuses an empty selection unless it says `all`: no filter means every dead letter.
+  if (Object.keys(selection).length === 0) selection.all = true;
+  const { data, error, refresh } = usePoll(`dead|${params}`, (signal) => api.deadLetters(filters, signal));
+  const [confirming, setConfirming] = useState<{ kind: Bulk; count: number }>();
+  const [result, setResult] = useState<string>();
+  const [failure, setFailure] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const run = async (work: () => Promise<string>) => {
+    setBusy(true);
+    setFailure(undefined);
+    setResult(undefined);
+    try {
+      setResult(await work());
+      refresh();
+    } catch (e) {
+      setFailure(describe(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  // Ask the server how many a bulk change would touch (a dry run), then ask the person.
+  const ask = (kind: Bulk) =>
+    run(async () => {
+      const { count } = await api[kind]({ ...selection, dryRun: true });
+      setConfirming({ kind, count });
+      return "";
+    });
+  const confirm = (kind: Bulk) =>
+    run(async () => {
+      setConfirming(undefined);
+      const { count } = await api[kind](selection);
+      return `${kind === "replay" ? "Replayed" : "Purged"} ${plural(count)}.`;
+    });
+  const replayOne = (action: string, eventId: string) =>
+    run(async () => {
+      const { count } = await api.replay({ action, eventId });
+      return `Replayed ${plural(count)}: ${action}, event ${eventId}.`;
+    });
+
+  return (
+    <main>
+      <h1>Dead letters</h1>
+      <Filters page="dead-letters" params={params} fields={FIELDS} label="Filter dead letters" />
+      <ErrorLine error={error} />
+      <div class="bulk">
+        <span>
+          {data === undefined
+            ? ""
+            : data.total > data.items.length
+              ? `${data.total} match; the oldest ${data.items.length} are shown.`
+              : `${plural(data.total)} match.`}
+        </span>
+        <button type="button" disabled={busy || data?.total === 0} onClick={() => ask("replay")}>
+          Replay all matching
+        </button>
+        <button
+          type="button"
+          class="danger"
+          disabled={busy || data?.total === 0}
+          onClick={() => ask("purge")}
+        >
+          Purge all matching
+        </button>
+      </div>
+      {confirming && (
+        <div class="confirm" role="alertdialog" aria-label={`Confirm ${confirming.kind}`}>
+          <p>
+            {confirming.kind === "replay" ? "Replay" : "Purge (delete for good)"} {plural(confirming.count)}{" "}
+            matching these filters?
+          </p>
+          <button
+            type="button"
+            class={confirming.kind === "purge" ? "danger" : ""}
+            onClick={() => confirm(confirming.kind)}
+          >
+            {confirming.kind === "replay" ? "Replay" : "Purge"} {confirming.count}
+          </button>
+          <button type="button" onClick={() => setConfirming(undefined)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {result && (
+        <p class="result" role="status">
+          {result}
+        </p>
+      )}
+      <ErrorLine error={failure} />
+      {data && data.items.length > 0 && (
+        <table aria-label="Dead letters">
+          <thead>
+            <tr>
+              <th scope="col">Failed at</th>
+              <th scope="col">Action</th>
+              <th scope="col">Event type</th>
+              <th scope="col">Event id</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Last error</th>
+              <th scope="col">
+                <span class="visually-hidden">Replay</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.items.map((item) => (
+              <tr key={`${item.action}|${item.eventId}`}>
+                <td>
+                  <Time iso={item.failedAt} />
+                </td>
+                <td>{item.action}</td>
+                <td>{item.eventType}</td>
+                <td>
+                  <a href={eventHref(item.eventId)}>{item.eventId}</a>
+                </td>
+                <td class="num">{item.attempts}</td>
+                <td class="message">{item.lastError}</td>
+                <td>
+                  <button
+                    type="button"
+                    disabled={busy}
+                    onClick={() => replayOne(item.action, item.eventId)}
+                    aria-label={`Replay ${item.action} ${item.eventId}`}
+                  >
+                    Replay
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {data && data.items.length === 0 && <p>No dead letters match.</p>}
+    </main>
+  );
+}

@@ -1,0 +1,105 @@
+import { api } from "../api.ts";
+import { usePoll } from "../poll.ts";
+import { ErrorLine, Field, Outcome, Time } from "../ui.tsx";
+
+/** One event: the CloudEvent while kept, its unfinished deliveries and dead letters, every attempt. */
+export function EventPage({ id }: { id: string }) {
+  const { data, error } = usePoll(`event|${id}`, (signal) => api.event(id, signal));
+  return (
+    <main>
+      <h1>
+        Event <code>{id}</code>
+      </h1>
+      <ErrorLine error={error} />
+      {data && (
+        <>
+          <dl class="facts">
+            <Field name="Type">{data.type}</Field>
+            <Field name="Time">
+              <Time iso={data.time} />
+            </Field>
+            <Field name="Received">
+              <Time iso={data.receivedAt} />
+            </Field>
+          </dl>
+          <section aria-label="Delivery states">
+            <h2>Delivery states</h2>
+            {data.deliveries.length === 0 ? (
+              <p>Nothing pending: every delivery finished (see the attempts).</p>
+            ) : (
+              <table aria-label="Delivery states">
+                <thead>
+                  <tr>
+                    <th scope="col">Action</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Due</th>
+                    <th scope="col">Last error</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.deliveries.map((d) => (
+                    <tr key={d.action}>
+                      <td>{d.action}</td>
+                      <td>
+                        <Outcome outcome={d.state} />
+                      </td>
+                      <td class="num">{d.attempts}</td>
+                      <td>
+                        <Time iso={d.dueAt} />
+                      </td>
+                      <td class="message">{d.lastError ?? ""}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
+          <section aria-label="Attempts">
+            <h2>Attempts</h2>
+            <table aria-label="Attempts">
+              <thead>
+                <tr>
+                  <th scope="col">Started</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Error</th>
+                  <th scope="col">Replica</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.attempts.map((a) => (
+                  <tr key={a.id}>
+                    <td>
+                      <Time iso={a.startedAt} />
+                    </td>
+                    <td>{a.action}</td>
+                    <td class="num">{a.attempt}</td>
+                    <td>
+                      <Outcome outcome={a.outcome} />
+                    </td>
+                    <td class="num">{a.status ?? ""}</td>
+                    <td class="num">{Math.round(a.durationMs)} ms</td>
+                    <td class="message">{a.error ?? ""}</td>
+                    <td>{a.replica}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+          <section aria-label="CloudEvent">
+            <h2>CloudEvent</h2>
+            {data.event === undefined ? (
+              <p>Payload no longer kept (it is kept as long as the delivery history).</p>
+            ) : (
+              <pre class="json">{JSON.stringify(data.event, null, 2)}</pre>
+            )}
+          </section>
+        </>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,200 @@
+import { useState } from "preact/hooks";
+import { type Action, type Activity, api, describe, type Status } from "../api.ts";
+import { usePoll } from "../poll.ts";
+import { href } from "../router.ts";
+import { Sparkline } from "../sparkline.tsx";
+import { ErrorLine, Field, Time } from "../ui.tsx";
+
+const MINUTES = 60;
+
+interface Overview {
+  status: Status;
+  actions: Action[];
+  activity: Activity;
+}
+
+const load = async (signal: AbortSignal): Promise<Overview> => {
+  const [status, actions, activity] = await Promise.all([
+    api.status(signal),
+    api.actions(signal),
+    api.activity(MINUTES, signal),
+  ]);
+  return { status, actions: actions.actions, activity };
+};
+
+/** The stream and one tile per action, with their last hour minute by minute. */
+export function OverviewPage() {
+  const { data, error, refresh } = usePoll("overview", load);
+  return (
+    <main>
+      <h1>Overview</h1>
+      <ErrorLine error={error} />
+      {data && <StreamPanel status={data.status} />}
+      {data && (
+        <div class="tiles">
+          {data.actions.map((action) => (
+            <ActionTile
+              key={action.name}
+              action={action}
+              series={series(data.activity, action.name)}
+              onChange={refresh}
+            />
+          ))}
+        </div>
+      )}
+    </main>
+  );
+}
+
+function StreamPanel({ status }: { status: Status }) {
+  const { stream } = status;
+  return (
+    <section class="panel" aria-label="Stream">
+      <h2>Stream</h2>
+      <dl class="facts">
+        {stream.configured ? (
+          <>
+            <Field name="Connected">
+              <span class={stream.connected ? "ok" : "bad"}>{stream.connected ? "yes" : "no"}</span>
+            </Field>
+            <Field name="Leading">{stream.leading ? "yes (this host reads the stream)" : "no"}</Field>
+            {stream.leader !== undefined && <Field name="Leader">{stream.leader}</Field>}
+            <Field name="Lag">
+              {stream.lagSeconds === undefined ? "–" : `${stream.lagSeconds.toFixed(1)} s`}
+            </Field>
+            <Field name="Reconnects">{stream.reconnects}</Field>
+            <Field name="Cursor">
+              <code class="cursor">{stream.cursor ?? "none yet"}</code>
+            </Field>
+          </>
+        ) : (
+          <Field name="Stream">not configured</Field>
+        )}
+        {status.webhook && <Field name="Webhook">{status.webhook.url}</Field>}
+        <Field name="Ready">
+          <span class={status.ready ? "ok" : "bad"}>{status.ready ? "yes" : "no"}</span>
+        </Field>
+        <Field name="Replica">{status.replica}</Field>
+        <Field name="State">{status.engine}</Field>
+        <Field name="Version">{status.version}</Field>
+      </dl>
+    </section>
+  );
+}
+
+/** Delivered and failed attempts per minute for the last hour, oldest first, minutes with none as 0. */
+function series(activity: Activity, action: string): { delivered: number[]; failed: number[] } {
+  const now = Math.floor(Date.now() / 60_000);
+  const delivered = new Array<number>(MINUTES).fill(0);
+  const failed = new Array<number>(MINUTES).fill(0);
+  for (const minute of activity.minutes) {
+    if (minute.action !== action) continue;
+    const index = MINUTES - 1 - (now - Math.floor(Date.parse(minute.minute) / 60_000));
+    if (index < 0 || index >= MINUTES) continue;
+    delivered[index] = minute.delivered;
+    failed[index] = minute.retrying + minute.dead;
+  }
+  return { delivered, failed };
+}
+
+const percent = (failed: number, delivered: number) =>
+  failed + delivered === 0 ? "–" : `${((100 * failed) / (failed + delivered)).toFixed(1)}%`;
+
+function ActionTile(props: {
+  action: Action;
+  series: { delivered: number[]; failed: number[] };
+  onChange(): void;
+}) {
+  const { action, series } = props;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const toggle = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await (action.state === "paused" ? api.resume(action.name) : api.pause(action.name));
+      props.onChange();
+    } catch (e) {
+      setError(describe(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const attempts = series.delivered.map((d, i) => d + (series.failed[i] ?? 0));
+  const rates = series.delivered.map((d, i) => {
+    const f = series.failed[i] ?? 0;
+    return d + f === 0 ? 0 : (100 * f) / (d + f);
+  });
+  const hour = action.lastHour;
+  return (
+    <section class={`tile ${action.state}`} aria-label={`Action ${action.name}`}>
+      <header>
+        <h2>{action.name}</h2>
+        <span class={`state ${action.state}`}>{action.state}</span>
+        {action.state !== "disabled" && (
+          <button
+            type="button"
+            onClick={toggle}
+            disabled={busy}
+            aria-label={`${action.state === "paused" ? "Resume" : "Pause"} ${action.name}`}
+          >
+            {action.state === "paused" ? "Resume" : "Pause"}
+          </button>
+        )}
+      </header>
+      <p class="meta">
+        {action.plugin} · {action.events.join(", ")}
+      </p>
+      {action.state === "paused" && (
+        <p class="reason">
+          Paused
+          {action.pausedSince && (
+            <>
+              {" "}
+              since <Time iso={action.pausedSince} />
+            </>
+          )}
+          {action.pausedReason && `: ${action.pausedReason}`}
+        </p>
+      )}
+      {action.state === "disabled" && <p class="reason">Disabled in the config.</p>}
+      <div class="charts">
+        <figure>
+          <Sparkline
+            kind="throughput"
+            values={attempts}
+            label={`${action.name}: attempts per minute, last hour`}
+          />
+          <figcaption>attempts/min (max {Math.max(...attempts)})</figcaption>
+        </figure>
+        <figure>
+          <Sparkline
+            kind="failures"
+            values={rates}
+            max={100}
+            label={`${action.name}: failure rate per minute, last hour`}
+          />
+          <figcaption>failure rate (0–100%)</figcaption>
+        </figure>
+      </div>
+      <dl class="facts">
+        <Field name="Last minute">
+          {action.lastMinute.delivered} delivered, {action.lastMinute.failed} failed
+        </Field>
+        <Field name="Last hour">
+          {hour.delivered} delivered, {hour.failed} failed ({percent(hour.failed, hour.delivered)})
+        </Field>
+        <Field name="Queue depth">{action.queueDepth}</Field>
+        <Field name="Dead letters">
+          <a href={href("dead-letters", { action: action.name })}>{action.deadLetters}</a>
+        </Field>
+        {action.lastError && (
+          <Field name="Last error" wide>
+            <Time iso={action.lastError.at} /> <span class="message">{action.lastError.message}</span>
+          </Field>
+        )}
+      </dl>
+      <ErrorLine error={error} />
+    </section>
+  );
+}

@@ -1,0 +1,161 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api } from "./api.ts";
+import { href } from "./router.ts";
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Local time, to the second: `2026-12-02 07:10:07`. */
+export function formatTime(iso: string | undefined): string {
+  if (iso === undefined) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export const Time = ({ iso }: { iso: string | undefined }) =>
+  iso === undefined ? null : <time dateTime={iso}>{formatTime(iso)}</time>;
+
+/** An error from the API, said plainly where the data would be. */
+export const ErrorLine = ({ error }: { error: string | undefined }) =>
+  error === undefined ? null : (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  );
+
+export const Outcome = ({ outcome }: { outcome: string }) => (
+  <span class={`badge ${outcome.replace(" ", "-")}`}>{outcome}</span>
+);
+
+/** The configured action names (for the filters' select), loaded once. */
+export function useActionNames(): string[] {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    api.actions().then(
+      (answer) => setNames(answer.actions.map((a) => a.name)),
+      () => {},
+    );
+  }, []);
+  return names;
+}
+
+/** `2026-12-02T07:10` (a datetime-local input's value) from an ISO time, in local time. */
+function localInput(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export type FilterField = "eventId" | "type" | "action" | "outcome" | "since" | "until";
+
+/**
+ * The filters of a list page, kept in the URL's hash: applying them navigates, so a filtered list can be
+ * reloaded, linked to, and gone back from.
+ */
+export function Filters(props: {
+  page: string;
+  params: URLSearchParams;
+  fields: FilterField[];
+  label: string;
+}) {
+  // A new URL starts the form over from it.
+  return <FilterForm key={props.params.toString()} {...props} />;
+}
+
+function FilterForm(props: { page: string; params: URLSearchParams; fields: FilterField[]; label: string }) {
+  const actions = useActionNames();
+  const [values, setValues] = useState(() =>
+    Object.fromEntries(
+      props.fields.map((field) => {
+        const value = props.params.get(field);
+        return [field, field === "since" || field === "until" ? localInput(value) : (value ?? "")];
+      }),
+    ),
+  );
+  const has = (field: FilterField) => props.fields.includes(field);
+  const bind = (field: FilterField) => ({
+    name: field,
+    value: values[field] ?? "",
+    onInput: (e: Event) => setValues({ ...values, [field]: (e.currentTarget as HTMLInputElement).value }),
+  });
+  const onSubmit = (e: Event) => {
+    e.preventDefault();
+    const query: Record<string, string> = {};
+    for (const field of props.fields) {
+      const raw = (values[field] ?? "").trim();
+      query[field] = (field === "since" || field === "until") && raw ? new Date(raw).toISOString() : raw;
+    }
+    location.hash = href(props.page, query);
+  };
+  const selected = values.action ?? "";
+  const actionNames = selected && !actions.includes(selected) ? [...actions, selected] : actions;
+  return (
+    <form class="filters" aria-label={props.label} onSubmit={onSubmit}>
+      {has("eventId") && (
+        <label>
+          Event id <input {...bind("eventId")} size={28} />
+        </label>
+      )}
+      {has("type") && (
+        <label>
+          Event type <input {...bind("type")} placeholder="user.*" size={16} />
+        </label>
+      )}
+      {has("action") && (
+        <label>
+          Action
+          <select {...bind("action")} onChange={bind("action").onInput}>
+            <option value="">any</option>
+            {actionNames.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {has("outcome") && (
+        <label>
+          Outcome
+          <select {...bind("outcome")} onChange={bind("outcome").onInput}>
+            <option value="">any</option>
+            <option value="delivered">delivered</option>
+            <option value="failed">failed (retrying or dead)</option>
+            <option value="retrying">retrying</option>
+            <option value="dead">dead</option>
+          </select>
+        </label>
+      )}
+      {has("since") && (
+        <label>
+          Since <input type="datetime-local" {...bind("since")} />
+        </label>
+      )}
+      {has("until") && (
+        <label>
+          Until <input type="datetime-local" {...bind("until")} />
+        </label>
+      )}
+      <button type="submit">Apply</button>
+      <a href={href(props.page)}>Clear</a>
+    </form>
+  );
+}
+
+/** A labelled value in a `<dl>`. */
+export const Field = ({
+  name,
+  wide,
+  children,
+}: {
+  name: string;
+  wide?: boolean;
+  children: ComponentChildren;
+}) => (
+  <div class={wide ? "wide" : undefined}>
+    <dt>{name}</dt>
+    <dd>{children}</dd>
+  </div>
+);
