@@ -109,6 +109,7 @@ function row(i: number, r: () => number): AttemptRecord {
   return {
     action: pick(r, ACTIONS),
     eventId: event.id,
+    eventKey: eventKeys.get(event.id),
     eventType: event.type,
     attempt: failed ? 1 + Math.floor(r() * 5) : r() < 0.05 ? 2 : 1,
     startedAt: START + Math.floor((i / ROWS) * SPAN + (r() - 0.5) * 4_000),
@@ -119,7 +120,21 @@ function row(i: number, r: () => number): AttemptRecord {
   };
 }
 
+/** The store's key of each event: the host records attempts with it (AttemptRecord.eventKey). */
+const eventKeys = new Map<string, number>();
+
 async function fill(store: StateStore): Promise<number> {
+  // The events first, as the host ingests them before any attempt.
+  const { keys } = await store.ingest(
+    EVENTS.map((event) => ({
+      event: { ...event, time: new Date(START).toISOString() },
+      payload: JSON.stringify(event),
+      deliveries: [],
+    })),
+    undefined,
+  );
+  eventKeys.clear();
+  EVENTS.forEach((event, i) => eventKeys.set(event.id, keys[i]!));
   const r = random(2026);
   const started = performance.now();
   for (let i = 0; i < ROWS; i += BATCH) {

@@ -188,6 +188,33 @@ export function describeHistory(current: () => StateStore): void {
     }
   });
 
+  it("finds an event's attempts by its id, recorded with the event's key or without one", async () => {
+    const store = current();
+    const [first, second] = factory.many(2);
+    const { keys } = await store.ingest([ingestRow(first!, ["x"]), ingestRow(second!, ["x"])], undefined);
+    // As the host records them (with the key), interleaved with another event's, and one without a key.
+    const records = [
+      attempt({ eventId: first!.id, eventKey: keys[0], action: "x" }),
+      attempt({ eventId: second!.id, eventKey: keys[1], action: "x" }),
+      attempt({ eventId: first!.id, action: "y" }),
+      attempt({ eventId: first!.id, eventKey: keys[0], action: "x", attempt: 2, outcome: "retrying" }),
+    ];
+    await store.recordAttempts(records);
+    const all = (await store.searchAttempts({ limit: 10 })).toReversed();
+    const ids = (eventId: string) =>
+      all
+        .filter((a) => a.eventId === eventId)
+        .map((a) => a.id)
+        .toReversed();
+    for (const eventId of [first!.id, second!.id]) {
+      expect((await store.searchAttempts({ eventId, limit: 10 })).map((a) => a.id)).toEqual(ids(eventId));
+    }
+    expect(
+      (await store.searchAttempts({ eventId: first!.id, action: "x", limit: 1 })).map((a) => a.id),
+    ).toEqual([all[3]!.id]);
+    expect(await store.searchAttempts({ eventId: "evt_unknown", limit: 10 })).toEqual([]);
+  });
+
   it("pages through attempts with the id cursor, without duplicates or gaps", async () => {
     const store = current();
     const records = Array.from({ length: 23 }, (_, i) =>

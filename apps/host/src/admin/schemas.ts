@@ -8,7 +8,8 @@ const isoTime = z.iso.datetime({ offset: true });
 
 export const Outcome = z.enum(["delivered", "retrying", "dead"]).meta({
   id: "Outcome",
-  description: "delivered: done; retrying: failed, will be tried again; dead: failed for good (a dead letter)",
+  description:
+    "delivered: done; retrying: failed, will be tried again; dead: failed for good (a dead letter)",
 });
 
 export const ErrorAnswer = z
@@ -102,7 +103,10 @@ export const DeliveriesQuery = z.object({
   eventId: z.string().min(1).optional(),
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   action: z.string().min(1).optional(),
-  outcome: z.enum(["delivered", "retrying", "dead", "failed"]).optional().describe("failed: retrying or dead"),
+  outcome: z
+    .enum(["delivered", "retrying", "dead", "failed"])
+    .optional()
+    .describe("failed: retrying or dead"),
   since: isoTime.optional().describe("Started at or after"),
   until: isoTime.optional().describe("Started before"),
   cursor: z.string().optional().describe("The `next` of the previous page"),

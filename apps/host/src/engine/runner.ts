@@ -352,6 +352,7 @@ export class ActionRunner {
     this.deps.history?.add({
       action: this.name,
       eventId: job.event.id,
+      eventKey: job.key,
       eventType: job.event.type,
       attempt,
       startedAt,

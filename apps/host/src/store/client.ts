@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { packCompletions, packIngest } from "./packing.js";
+import { packAttempts, packCompletions, packIngest } from "./packing.js";
 import type { SqliteStoreOptions } from "./sqlite.js";
 import type { StateStore } from "./types.js";
 import type { OpName, Reply, Request, SerializedError, ThreadOps, WorkerData } from "./worker.js";
@@ -94,7 +94,7 @@ export async function openStoreThread(
     saveCache: (action, key, record) => call("saveCache", action, key, record),
     removeCache: (action, key) => call("removeCache", action, key),
     prune: (now, dedupeWindowMs, keepPayloadsMs) => call("prune", now, dedupeWindowMs, keepPayloadsMs),
-    recordAttempts: (records) => call("recordAttempts", records),
+    recordAttempts: (records) => call("recordAttempts", packAttempts(records)),
     searchAttempts: (query) => call("searchAttempts", query),
     activity: (since) => call("activity", since),
     event: (eventId) => call("event", eventId),

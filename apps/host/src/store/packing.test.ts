@@ -1,7 +1,14 @@
 import { createEventFactory } from "@switchyard/testing";
 import { describe, expect, it } from "vitest";
-import { packCompletions, packIngest, unpackCompletions, unpackIngest } from "./packing.js";
-import type { Completion } from "./types.js";
+import {
+  packAttempts,
+  packCompletions,
+  packIngest,
+  unpackAttempts,
+  unpackCompletions,
+  unpackIngest,
+} from "./packing.js";
+import type { AttemptRecord, Completion } from "./types.js";
 
 describe("packing for the store thread", () => {
   it("round-trips ingest rows, keeping only what the store keeps of each event", () => {
@@ -45,5 +52,46 @@ describe("packing for the store thread", () => {
       [...completions].sort((x, y) => order(x).localeCompare(order(y))),
     );
     expect(marks).toEqual(watermarks);
+  });
+
+  it("round-trips attempt records, with and without their optional fields", () => {
+    const records: AttemptRecord[] = [
+      {
+        action: "a",
+        eventId: "evt_1",
+        eventKey: 7,
+        eventType: "user.created",
+        attempt: 1,
+        startedAt: 1_700_000_000_000,
+        durationMs: 12.5,
+        outcome: "delivered",
+        replica: "r1",
+      },
+      {
+        action: "b",
+        eventId: "evt_2",
+        eventType: "user.deleted",
+        attempt: 3,
+        startedAt: 1_700_000_000_100,
+        durationMs: 0,
+        outcome: "dead",
+        status: 410,
+        error: "PermanentError: 410",
+        replica: "",
+      },
+      {
+        action: "a",
+        eventId: "evt_1",
+        eventKey: 7,
+        eventType: "user.created",
+        attempt: 2,
+        startedAt: 1_700_000_000_200,
+        durationMs: 3,
+        outcome: "retrying",
+        error: "timeout",
+        replica: "r1",
+      },
+    ];
+    expect(unpackAttempts(structuredClone(packAttempts(records)))).toEqual(records);
   });
 });

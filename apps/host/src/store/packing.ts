@@ -1,4 +1,5 @@
-import type { Completion, IngestEvent, Watermark } from "./types.js";
+import { OUTCOMES } from "./history.js";
+import type { AttemptRecord, Completion, IngestEvent, Watermark } from "./types.js";
 
 // What crosses to the store thread is copied (structured clone), at a cost that grows with the number of
 // objects: the hot requests travel as a few flat arrays of strings and numbers, not an object per row.
@@ -84,4 +85,73 @@ export function unpackCompletions(packed: PackedCompletions): [Completion[], Wat
     watermarks.push({ action: packed.watermarks[i] as string, upto: packed.watermarks[i + 1] as number });
   }
   return [completions, watermarks];
+}
+
+/** Attempt records as columns; an absent optional field is null. */
+export interface PackedAttempts {
+  actions: string[];
+  eventIds: string[];
+  eventKeys: Array<number | null>;
+  types: string[];
+  attempts: number[];
+  startedAt: number[];
+  durations: number[];
+  /** Index in OUTCOMES. */
+  outcomes: number[];
+  statuses: Array<number | null>;
+  errors: Array<string | null>;
+  replicas: string[];
+}
+
+export function packAttempts(records: readonly AttemptRecord[]): PackedAttempts {
+  const packed: PackedAttempts = {
+    actions: [],
+    eventIds: [],
+    eventKeys: [],
+    types: [],
+    attempts: [],
+    startedAt: [],
+    durations: [],
+    outcomes: [],
+    statuses: [],
+    errors: [],
+    replicas: [],
+  };
+  for (const r of records) {
+    packed.actions.push(r.action);
+    packed.eventIds.push(r.eventId);
+    packed.eventKeys.push(r.eventKey ?? null);
+    packed.types.push(r.eventType);
+    packed.attempts.push(r.attempt);
+    packed.startedAt.push(r.startedAt);
+    packed.durations.push(r.durationMs);
+    packed.outcomes.push(OUTCOMES.indexOf(r.outcome));
+    packed.statuses.push(r.status ?? null);
+    packed.errors.push(r.error ?? null);
+    packed.replicas.push(r.replica);
+  }
+  return packed;
+}
+
+export function unpackAttempts(packed: PackedAttempts): AttemptRecord[] {
+  const records: AttemptRecord[] = [];
+  for (let i = 0; i < packed.actions.length; i++) {
+    const key = packed.eventKeys[i];
+    const status = packed.statuses[i];
+    const error = packed.errors[i];
+    records.push({
+      action: packed.actions[i]!,
+      eventId: packed.eventIds[i]!,
+      ...(key != null ? { eventKey: key } : {}),
+      eventType: packed.types[i]!,
+      attempt: packed.attempts[i]!,
+      startedAt: packed.startedAt[i]!,
+      durationMs: packed.durations[i]!,
+      outcome: OUTCOMES[packed.outcomes[i]!]!,
+      ...(status != null ? { status } : {}),
+      ...(error != null ? { error } : {}),
+      replica: packed.replicas[i]!,
+    });
+  }
+  return records;
 }

@@ -207,6 +207,40 @@ describe("sqlite store", () => {
     expect(next).toBe(newest + 1);
   });
 
+  it("keeps the events the history still has attempts of, so a search by event id finds them", () => {
+    const events = factory.many(3);
+    const { keys } = store.ingest(
+      events.map((e) => row(e, ["x"])),
+      undefined,
+    );
+    const due = store.claim("x", 10, Date.now(), false);
+    store.complete(due.map((c) => ({ key: c.key, action: "x", result: "delivered" as const })));
+    // The second event's attempt started later than its event came (a retry): it outlives the event's row.
+    const now = Date.now();
+    const hour = 3_600_000;
+    store.recordAttempts([
+      {
+        action: "x",
+        eventId: events[1]!.id,
+        eventKey: keys[1],
+        eventType: events[1]!.type,
+        attempt: 2,
+        startedAt: now + hour,
+        durationMs: 5,
+        outcome: "delivered",
+        replica: "",
+      },
+    ]);
+    store.prune(now + 2 * hour, 60_000, hour);
+    expect(store.event(events[0]!.id)).toBeUndefined();
+    expect(store.event(events[1]!.id)?.eventId).toBe(events[1]!.id);
+    expect(store.searchAttempts({ eventId: events[1]!.id, limit: 10 })).toHaveLength(1);
+    // Once the history lets the attempt go, the event goes too.
+    store.pruneHistory(now + 2 * hour);
+    store.prune(now + 2 * hour, 60_000, hour);
+    expect(store.event(events[1]!.id)).toBeUndefined();
+  });
+
   it("adds the claims column to a store made before it", () => {
     store.close();
     const file = join(dir, "old.db");

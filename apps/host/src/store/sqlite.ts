@@ -502,10 +502,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       ).run(from, payloadsBelow);
       setMeta.run("pruned_upto", String(Math.max(from, payloadsBelow - 1)));
       // The newest event is kept, so that keys keep growing (SQLite reuses the largest key once deleted),
-      // which watermarks rely on.
+      // which watermarks rely on. So is every event the history still has attempts of (an attempt retried
+      // an hour after its event came outlives the event by that hour): a search by event id finds its
+      // attempts through the event's key (sqlite-history.ts).
+      const attempted = db
+        .prepare<[], { key: number | null }>("SELECT min(event_key) AS key FROM attempts")
+        .get()?.key;
       db.prepare(`DELETE FROM events WHERE received_at < ? AND id < ? AND ${notDead}`).run(
         now - Math.max(dedupeWindowMs, keepPayloadsMs),
-        Math.min(lowest, newest),
+        Math.min(lowest, newest, attempted ?? newest),
       );
       db.prepare("DELETE FROM cache WHERE expires_at <= ?").run(now);
     },

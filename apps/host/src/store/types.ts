@@ -201,6 +201,12 @@ export type AttemptOutcome =
 export interface AttemptRecord {
   action: string;
   eventId: string;
+  /**
+   * The store's key of the event (`IngestResult.keys`, `ClaimedDelivery.key`), when the host has it. SQLite
+   * indexes attempts by it: keys grow, so the index is appended to, where random event ids would dirty a
+   * page of it per attempt. Searches still take the event id.
+   */
+  eventKey?: number | undefined;
   eventType: string;
   /** 1 for the first attempt of the delivery (a replayed dead letter starts at 1 again). */
   attempt: number;

@@ -1,7 +1,14 @@
 // The store's thread: owns the SQLite connection and answers the host's requests in the order they came, so
 // that a claim always sees the completions posted before it. See client.ts for the other side.
 import { parentPort, workerData } from "node:worker_threads";
-import { type PackedCompletions, type PackedIngest, unpackCompletions, unpackIngest } from "./packing.js";
+import {
+  type PackedAttempts,
+  type PackedCompletions,
+  type PackedIngest,
+  unpackAttempts,
+  unpackCompletions,
+  unpackIngest,
+} from "./packing.js";
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 
 export interface WorkerData {
@@ -10,12 +17,13 @@ export interface WorkerData {
 }
 
 /**
- * What crosses the thread: each store operation's own arguments, except the two hot ones, which travel
+ * What crosses the thread: each store operation's own arguments, except the three hot ones, which travel
  * packed (packing.ts).
  */
-export type ThreadOps = Omit<SqliteStore, "ingest" | "complete"> & {
+export type ThreadOps = Omit<SqliteStore, "ingest" | "complete" | "recordAttempts"> & {
   ingest(packed: PackedIngest, cursor: string | undefined): ReturnType<SqliteStore["ingest"]>;
   complete(packed: PackedCompletions): void;
+  recordAttempts(packed: PackedAttempts): void;
 };
 export type OpName = keyof ThreadOps;
 
@@ -43,6 +51,7 @@ const operations: ThreadOps = {
   ...store,
   ingest: (packed, cursor) => store.ingest(unpackIngest(packed), cursor),
   complete: (packed) => store.complete(...unpackCompletions(packed)),
+  recordAttempts: (packed) => store.recordAttempts(unpackAttempts(packed)),
 };
 
 port.on("message", ([id, op, args]: Request) => {
