@@ -50,7 +50,7 @@ function demoHost(base: string, adminToken: string | undefined, stop: () => Prom
 async function startDemoCli(): Promise<DemoHost> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
   dirs.push(dir);
-  const cli = startCli(["start", "--demo"], { SWITCHYARD_DEMO_PORT: "0", SWITCHYARD_DEMO_RATE: "10" }, dir);
+  const cli = startCli(["start", "--demo"], { SWITCHYARD_DEMO_PORT: "0", SWITCHYARD_DEMO_RATE: "5" }, dir);
   const base = await waitFor(
     () => cli.stderr.map((line) => /Metrics: curl (http:\/\/\S+)\/metrics/.exec(line)?.[1]).find(Boolean),
     { timeoutMs: 20_000, message: "the demo's ops server address on stderr" },
