@@ -1,0 +1,228 @@
+// The console in real Chromium against a real host on its demo (fake tenant, receiver that refuses each group
+// event once): every wait is on a condition (locator waits, expect.poll), never a fixed sleep.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "@switchyard/testing";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config/load.js";
+import { DEMO_CONFIG, startDemo } from "../src/demo.js";
+import { type Host, startHost } from "../src/host.js";
+import { startCli } from "./cli.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const RESULTS = fileURLToPath(new URL("../../../.ci/results/", import.meta.url));
+const chromiumFound = existsSync(CHROMIUM);
+if (!chromiumFound) {
+  if (process.env.CI === "true") throw new Error(`Chromium is required in CI and is missing at ${CHROMIUM}`);
+  console.warn(`skipping the console's browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+}
+
+interface DemoHost {
+  base: string;
+  /** GET an /api path as the page would, with the admin token when there is one. */
+  api<T>(path: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+const running: DemoHost[] = [];
+const dirs: string[] = [];
+
+function demoHost(base: string, adminToken: string | undefined, stop: () => Promise<void>): DemoHost {
+  const host: DemoHost = {
+    base,
+    async api<T>(path: string) {
+      const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+      const response = await fetch(`${base}/api/${path}`, { headers });
+      if (!response.ok) throw new Error(`GET /api/${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    },
+    stop,
+  };
+  running.push(host);
+  return host;
+}
+
+/** `switchyard start --demo` (a child process, its state in a fresh folder) on a free port, read back. */
+async function startDemoCli(): Promise<DemoHost> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
+  dirs.push(dir);
+  const cli = startCli(["start", "--demo"], { SWITCHYARD_DEMO_PORT: "0", SWITCHYARD_DEMO_RATE: "5" }, dir);
+  const base = await waitFor(
+    () => cli.stderr.map((line) => /Metrics: curl (http:\/\/\S+)\/metrics/.exec(line)?.[1]).find(Boolean),
+    { timeoutMs: 20_000, message: "the demo's ops server address on stderr" },
+  );
+  return demoHost(base, undefined, async () => {
+    cli.child.kill("SIGTERM");
+    await cli.exited;
+  });
+}
+
+/** The demo with an admin token: its config has none, so this one runs in this process, the token set. */
+async function startGuardedDemo(adminToken: string): Promise<DemoHost> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
+  dirs.push(dir);
+  const demo = await startDemo({ stateDir: dir, eventsPerSecond: 1 });
+  const loaded = await loadConfig(DEMO_CONFIG, { ...process.env, ...demo.env, SWITCHYARD_DEMO_PORT: "0" });
+  loaded.config.server.adminToken = adminToken;
+  const logs = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  let host: Host;
+  try {
+    host = await startHost(loaded, { logDestination: logs });
+  } catch (error) {
+    await demo.close();
+    throw error;
+  }
+  return demoHost(`http://127.0.0.1:${host.port}`, adminToken, async () => {
+    await host.stop();
+    await demo.close();
+  });
+}
+
+let browser: BrowserContext;
+let demo: DemoHost;
+
+beforeAll(async () => {
+  if (!chromiumFound) return;
+  mkdirSync(RESULTS, { recursive: true });
+  const profile = mkdtempSync(join(tmpdir(), "switchyard-chromium-"));
+  dirs.push(profile);
+  [browser, demo] = await Promise.all([
+    chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+      viewport: { width: 1280, height: 860 },
+    }),
+    startDemoCli(),
+  ]);
+  // A locator that never matches fails with Playwright's own message, before the test's time is up.
+  browser.setDefaultTimeout(10_000);
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(running.map((host) => host.stop()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Each open tab's script errors and console errors (a CSP violation is one). */
+const problems = new WeakMap<Page, string[]>();
+
+/** A new tab, with its own sessionStorage. */
+async function openPage(url: string): Promise<Page> {
+  const page = await browser.newPage();
+  const seen: string[] = [];
+  problems.set(page, seen);
+  page.on("pageerror", (error) => seen.push(error.message));
+  page.on("console", (message) => {
+    // The browser logs each 401 that asks for the admin token: that one is expected.
+    if (message.type() === "error" && !/status of 401/.test(message.text())) seen.push(message.text());
+  });
+  await page.goto(url);
+  return page;
+}
+
+/** Close a tab that had no script error, and no CSP violation. */
+async function closePage(page: Page): Promise<void> {
+  await page.close();
+  expect(problems.get(page)).toEqual([]);
+}
+
+const screenshot = (page: Page, name: string) =>
+  page.screenshot({ path: join(RESULTS, `console-${name}.png`), fullPage: true });
+
+interface Attempt {
+  action: string;
+  eventId: string;
+  outcome: string;
+}
+
+describe.skipIf(!chromiumFound)("console in Chromium", () => {
+  it("shows deliveries live in the table, without a reload", async () => {
+    const page = await openPage(`${demo.base}/#/deliveries`);
+    const rows = page.getByRole("table", { name: "Deliveries" }).locator("tbody tr");
+    await rows.first().waitFor();
+    const first = await rows.first().textContent();
+    // A reload would lose this mark.
+    await page.evaluate("window.notReloaded = true");
+    await expect.poll(() => rows.first().textContent(), { timeout: 10_000 }).not.toBe(first);
+    expect(await page.evaluate("window.notReloaded")).toBe(true);
+    await rows.getByRole("link").first().waitFor();
+    await screenshot(page, "deliveries");
+    await closePage(page);
+  });
+
+  it("replays a dead letter found by its event id; the event's page then shows it delivered", async () => {
+    const deadLetters = () =>
+      demo.api<{ items: Array<{ action: string; eventId: string }> }>("dead-letters?action=warehouse");
+    await expect.poll(async () => (await deadLetters()).items.length, { timeout: 15_000 }).toBeGreaterThan(0);
+    const { eventId } = (await deadLetters()).items[0]!;
+
+    const page = await openPage(`${demo.base}/#/dead-letters`);
+    await page.getByRole("table", { name: "Dead letters" }).waitFor();
+    await screenshot(page, "dead-letters");
+    await page.getByLabel("Event id").fill(eventId);
+    await page.getByRole("button", { name: "Apply" }).click();
+    const replay = page.getByRole("button", { name: `Replay warehouse ${eventId}` });
+    await replay.click();
+    await page.getByRole("status").filter({ hasText: "Replayed 1 dead letter" }).waitFor();
+
+    await page.goto(`${demo.base}/#/events/${encodeURIComponent(eventId)}`);
+    const attempts = page.getByRole("table", { name: "Attempts" });
+    await attempts
+      .getByRole("row")
+      .filter({ hasText: "warehouse" })
+      .filter({ hasText: "delivered" })
+      .waitFor({ timeout: 15_000 });
+    const event = await demo.api<{ attempts: Attempt[] }>(`events/${encodeURIComponent(eventId)}`);
+    expect(event.attempts.filter((a) => a.action === "warehouse").map((a) => a.outcome)).toContain(
+      "delivered",
+    );
+    await screenshot(page, "event");
+    await closePage(page);
+  });
+
+  it("pauses an action from its tile and resumes it", async () => {
+    const page = await openPage(`${demo.base}/`);
+    const tile = page.getByRole("region", { name: "Action warehouse" });
+    const state = async () =>
+      (await demo.api<{ actions: Array<{ name: string; state: string }> }>("actions")).actions.find(
+        (a) => a.name === "warehouse",
+      )?.state;
+
+    await tile.getByRole("button", { name: "Pause warehouse" }).click();
+    await tile.getByText("paused", { exact: true }).waitFor();
+    expect(await state()).toBe("paused");
+
+    await tile.getByRole("button", { name: "Resume warehouse" }).click();
+    await tile.getByText("running", { exact: true }).waitFor();
+    expect(await state()).toBe("running");
+    await page.getByRole("region", { name: "Stream" }).getByText("yes").first().waitFor();
+    await screenshot(page, "overview");
+    await closePage(page);
+  });
+
+  it("asks for the admin token when the server has one, then works with it", async () => {
+    const token = "console-test-admin-token";
+    const guarded = await startGuardedDemo(token);
+    const page = await openPage(`${guarded.base}/`);
+    const form = page.getByRole("form", { name: "Admin token" });
+    await form.getByLabel("Token").fill(token);
+    await form.getByRole("button", { name: "Use token" }).click();
+    await page.getByRole("region", { name: "Action warehouse" }).waitFor();
+    expect(page.url()).not.toContain(token);
+    expect(await page.evaluate('sessionStorage.getItem("switchyard.adminToken")')).toBe(token);
+    await closePage(page);
+  });
+});
