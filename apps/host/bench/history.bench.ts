@@ -134,7 +134,7 @@ async function fill(store: StateStore): Promise<number> {
     undefined,
   );
   eventKeys.clear();
-  EVENTS.forEach((event, i) => eventKeys.set(event.id, keys[i]!));
+  for (const [i, event] of EVENTS.entries()) eventKeys.set(event.id, keys[i]!);
   const r = random(2026);
   const started = performance.now();
   for (let i = 0; i < ROWS; i += BATCH) {
