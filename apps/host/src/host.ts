@@ -189,7 +189,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         state: loaded.stateDir,
         recoveredInFlight: recovered,
         pending: backlog.unfinished,
-        ...(ops ? { console: consoleUrl(config.server.host, ops.port) } : {}),
+        ...(ops
+          ? {
+              console: consoleUrl(config.server.host, ops.port),
+              metrics: `${consoleUrl(config.server.host, ops.port)}metrics`,
+            }
+          : {}),
       },
       "switchyard started",
     );
