@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api } from "./api.ts";
-import { href } from "./router.ts";
+import { type Attempt, api } from "./api.ts";
+import { eventHref, href } from "./router.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -27,6 +27,52 @@ export const ErrorLine = ({ error }: { error: string | undefined }) =>
 export const Outcome = ({ outcome }: { outcome: string }) => (
   <span class={`badge ${outcome.replace(" ", "-")}`}>{outcome}</span>
 );
+
+/** Attempts, one row each; `withEvent` adds the event's type and id (a link to its page). */
+export function AttemptsTable(props: { label: string; attempts: readonly Attempt[]; withEvent: boolean }) {
+  return (
+    <table aria-label={props.label}>
+      <thead>
+        <tr>
+          <th scope="col">Started</th>
+          <th scope="col">Action</th>
+          {props.withEvent && <th scope="col">Event type</th>}
+          {props.withEvent && <th scope="col">Event id</th>}
+          <th scope="col">Attempt</th>
+          <th scope="col">Outcome</th>
+          <th scope="col">Status</th>
+          <th scope="col">Duration</th>
+          <th scope="col">Error</th>
+          <th scope="col">Replica</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.attempts.map((a) => (
+          <tr key={a.id}>
+            <td>
+              <Time iso={a.startedAt} />
+            </td>
+            <td>{a.action}</td>
+            {props.withEvent && <td>{a.eventType}</td>}
+            {props.withEvent && (
+              <td>
+                <a href={eventHref(a.eventId)}>{a.eventId}</a>
+              </td>
+            )}
+            <td class="num">{a.attempt}</td>
+            <td>
+              <Outcome outcome={a.outcome} />
+            </td>
+            <td class="num">{a.status ?? ""}</td>
+            <td class="num">{Math.round(a.durationMs)} ms</td>
+            <td class="message">{a.error ?? ""}</td>
+            <td>{a.replica}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
 
 /** The configured action names (for the filters' select), loaded once. */
 export function useActionNames(): string[] {

@@ -1,8 +1,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { usePoll } from "../poll.ts";
-import { eventHref } from "../router.ts";
-import { ErrorLine, type FilterField, Filters, Outcome, Time } from "../ui.tsx";
+import { AttemptsTable, ErrorLine, type FilterField, Filters } from "../ui.tsx";
 
 const FIELDS: FilterField[] = ["eventId", "type", "action", "outcome", "since", "until"];
 
@@ -44,46 +43,7 @@ function DeliveriesList({ params }: { params: URLSearchParams }) {
         </button>
         <span>{cursors.length === 0 ? "Newest first, live" : `Page ${cursors.length + 1}`}</span>
       </nav>
-      {data && (
-        <table aria-label="Deliveries">
-          <thead>
-            <tr>
-              <th scope="col">Started</th>
-              <th scope="col">Action</th>
-              <th scope="col">Event type</th>
-              <th scope="col">Event id</th>
-              <th scope="col">Attempt</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Status</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Error</th>
-              <th scope="col">Replica</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.items.map((item) => (
-              <tr key={item.id}>
-                <td>
-                  <Time iso={item.startedAt} />
-                </td>
-                <td>{item.action}</td>
-                <td>{item.eventType}</td>
-                <td>
-                  <a href={eventHref(item.eventId)}>{item.eventId}</a>
-                </td>
-                <td class="num">{item.attempt}</td>
-                <td>
-                  <Outcome outcome={item.outcome} />
-                </td>
-                <td class="num">{item.status ?? ""}</td>
-                <td class="num">{Math.round(item.durationMs)} ms</td>
-                <td class="message">{item.error ?? ""}</td>
-                <td>{item.replica}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {data && <AttemptsTable label="Deliveries" attempts={data.items} withEvent />}
       {data && data.items.length === 0 && <p>No deliveries match.</p>}
     </main>
   );

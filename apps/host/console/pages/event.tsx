@@ -1,6 +1,6 @@
 import { api } from "../api.ts";
 import { usePoll } from "../poll.ts";
-import { ErrorLine, Field, Outcome, Time } from "../ui.tsx";
+import { AttemptsTable, ErrorLine, Field, Outcome, Time } from "../ui.tsx";
 
 /** One event: the CloudEvent while kept, its unfinished deliveries and dead letters, every attempt. */
 export function EventPage({ id }: { id: string }) {
@@ -57,38 +57,7 @@ export function EventPage({ id }: { id: string }) {
           </section>
           <section aria-label="Attempts">
             <h2>Attempts</h2>
-            <table aria-label="Attempts">
-              <thead>
-                <tr>
-                  <th scope="col">Started</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Error</th>
-                  <th scope="col">Replica</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.attempts.map((a) => (
-                  <tr key={a.id}>
-                    <td>
-                      <Time iso={a.startedAt} />
-                    </td>
-                    <td>{a.action}</td>
-                    <td class="num">{a.attempt}</td>
-                    <td>
-                      <Outcome outcome={a.outcome} />
-                    </td>
-                    <td class="num">{a.status ?? ""}</td>
-                    <td class="num">{Math.round(a.durationMs)} ms</td>
-                    <td class="message">{a.error ?? ""}</td>
-                    <td>{a.replica}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <AttemptsTable label="Attempts" attempts={data.attempts} withEvent={false} />
           </section>
           <section aria-label="CloudEvent">
             <h2>CloudEvent</h2>
