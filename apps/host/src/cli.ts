@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import v8 from "node:v8";
 import { ConfigError, describeError } from "@switchyard/core";
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { stringify } from "yaml";
 import { registerActions } from "./commands/actions.js";
 import { type ConfigOptions, demoState, loadFullConfig, withConfig } from "./commands/config-options.js";
@@ -14,9 +14,11 @@ import { registerSendTest } from "./commands/send-test.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
+import { exitCodeOf } from "./exit-code.js";
 import { consoleUrl, startHost } from "./host.js";
 import { lockStateDir } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
+import { VERSION } from "./version.js";
 
 /** Throw the lock's own message when another host uses `dir`; leave the lock free otherwise. */
 function probeStateLock(dir: string): void {
@@ -38,8 +40,11 @@ const program = new Command()
   .description(
     "Route your Auth0 tenant's events to Slack, Segment, HTTP endpoints and your own actions, durably.",
   )
-  .version("0.1.0")
-  .showHelpAfterError("(run with --help for usage)");
+  .version(VERSION)
+  .showHelpAfterError("(run with --help for usage)")
+  // Usage errors (an unknown option, a bad --since) come back here as a CommanderError, to exit 2 as every
+  // other bad input does; set before the subcommands are added, which inherit it.
+  .exitOverride();
 
 withConfig(
   program.command("start").description("consume the event stream and deliver events to the actions"),
@@ -117,12 +122,12 @@ registerActions(program);
 registerSendTest(program);
 registerSchema(program);
 program.parseAsync().catch((error: unknown) => {
-  const message =
-    error instanceof ConfigError || error instanceof StateLockedError
-      ? error.message
-      : `error: ${describeError(error)}`;
-  process.stderr.write(`${message}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  // Commander has printed its own message (or the help, or the version) already.
+  if (!(error instanceof CommanderError)) {
+    const plain = error instanceof ConfigError || error instanceof StateLockedError;
+    process.stderr.write(`${plain ? (error as Error).message : `error: ${describeError(error)}`}\n`);
+  }
+  process.exit(exitCodeOf(error));
 });
 
 /**

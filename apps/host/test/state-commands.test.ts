@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerActions } from "../src/commands/actions.js";
@@ -9,11 +8,12 @@ import { registerDlq } from "../src/commands/dlq.js";
 import { registerSendTest } from "../src/commands/send-test.js";
 import { loadConfig } from "../src/config/load.js";
 import { loadStateConfig } from "../src/config/state-config.js";
+import { exitCodeOf } from "../src/exit-code.js";
 import { lockStateDir } from "../src/lock.js";
 import { openStore } from "../src/store/open.js";
 import type { StateStore } from "../src/store/types.js";
 import { runCli } from "./cli.js";
-import { CommanderError, runCommand } from "./run-command.js";
+import { runCommand } from "./run-command.js";
 
 // Credentials and plugin options come from variables that are not set: the state commands must not need them.
 const CONFIG = `source:
@@ -60,18 +60,10 @@ const register = (program: Parameters<typeof registerDlq>[0]) => {
   registerActions(program);
   registerSendTest(program);
 };
-/** The command in this process; `code` as the CLI would exit (2 for a config error, as cli.ts maps it). */
+/** The command in this process; `code` as the CLI would exit (cli.ts's own mapping). */
 const cli = async (...args: string[]) => {
   const run = await runCommand(register, [...args, "--config", config]);
-  const code =
-    run.error === undefined
-      ? 0
-      : run.error instanceof CommanderError
-        ? run.error.exitCode
-        : run.error instanceof ConfigError
-          ? 2
-          : 1;
-  return { code, stdout: run.stdout, stderr: run.stderr };
+  return { code: exitCodeOf(run.error), stdout: run.stdout, stderr: run.stderr };
 };
 const listed = async (...args: string[]) => {
   const result = await cli("dlq", "list", "--json", ...args);
@@ -120,12 +112,12 @@ describe("switchyard dlq with a selection (no credentials set)", () => {
     expect(text.stdout).toMatch(/1 dead letter;/);
   }, 60_000);
 
-  it("refuses a bad pattern, a bad time and an unknown action, exit 2 for the action, and writes nothing", async () => {
+  it("refuses a bad pattern, a bad time and an unknown action with exit 2, and writes nothing", async () => {
     const pattern = await cli("dlq", "list", "--type", "user.**");
-    expect(pattern.code).not.toBe(0);
+    expect(pattern.code).toBe(2);
     expect(pattern.stderr).toMatch(/--type/);
     const when = await cli("dlq", "list", "--since", "yesterday");
-    expect(when.code).not.toBe(0);
+    expect(when.code).toBe(2);
     expect(when.stderr).toMatch(/30m, 2h, 7d/);
     const typo = await cli("dlq", "replay", "--action", "warehose");
     expect(typo.code).toBe(2);
