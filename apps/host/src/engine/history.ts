@@ -14,25 +14,24 @@ const MAX_WAITING = 100_000;
 /**
  * Writes the delivery history: every attempt, in batches, off the delivery path. A record costs the runner
  * one array push; the store write happens here, a few times a second, in its own transaction. A failed
- * write is logged and its records dropped (counted in `dropped`): losing history never holds up or
+ * write is logged and its records dropped (counted through `onDropped`): losing history never holds up or
  * endangers a delivery, whose own state is written by the CompletionWriter.
  */
 export class HistoryWriter {
   private waiting: AttemptRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  /** Records not written (store refused them, or too many waiting). */
-  dropped = 0;
 
   constructor(
     private readonly store: Pick<StateStore, "recordAttempts">,
     private readonly log: HostLogger,
+    /** Hears of records not written (the store refused them, or too many waited): the host counts them. */
     private readonly onDropped: (count: number) => void = () => {},
   ) {}
 
   add(record: AttemptRecord): void {
     if (this.waiting.length >= MAX_WAITING) {
-      this.drop(1);
+      this.onDropped(1);
       return;
     }
     this.waiting.push(record);
@@ -49,7 +48,7 @@ export class HistoryWriter {
         try {
           await this.store.recordAttempts(batch);
         } catch (error) {
-          this.drop(batch.length);
+          this.onDropped(batch.length);
           this.log.warn(
             { err: error, records: batch.length },
             "delivery history not written to the state store (deliveries are not affected)",
@@ -58,10 +57,5 @@ export class HistoryWriter {
       }
     });
     return this.writing;
-  }
-
-  private drop(count: number): void {
-    this.dropped += count;
-    this.onDropped(count);
   }
 }
