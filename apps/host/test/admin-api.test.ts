@@ -309,6 +309,20 @@ describe("admin API", () => {
     expect(activity.minutes.map((m) => m.action).sort()).toEqual(["flaky", "ok", "strict"]);
   });
 
+  it("with history.retention off, records no attempt and still delivers", async () => {
+    const off = await start({ history: { retention: "off" } });
+    const event = factory.event("user.created");
+    off.source.push(event);
+    await waitFor(() => delivered(`${run}:flaky`).has(event.id));
+    // Stopping flushes whatever history was kept; a host with the history on then finds none in the store.
+    await off.host.stop();
+    hosts = hosts.filter((h) => h !== off.host);
+    const { base } = await start();
+    expect((await get(base, "/api/deliveries", DeliveriesAnswer)).items).toEqual([]);
+    const ok = (await get(base, "/api/actions", ActionsAnswer)).actions.find((a) => a.name === "ok")!;
+    expect(ok.lastHour).toEqual({ delivered: 0, failed: 0, dead: 0 });
+  });
+
   it("serves an OpenAPI 3.1 document whose schemas the answers satisfy", async () => {
     const { source, base } = await start();
     source.push(factory.event("user.created"), factory.event("group.created"));
