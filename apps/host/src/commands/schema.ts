@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { configJsonSchema } from "../config/json-schema.js";
+import { firstPartyOptionSchemas } from "../plugins/first-party.js";
 
 /** `switchyard schema`: the config's JSON Schema, for editors and CI. */
 export function registerSchema(program: Command): void {
@@ -8,7 +9,8 @@ export function registerSchema(program: Command): void {
     .description(
       "print the config's JSON Schema (for `# yaml-language-server: $schema=…` in switchyard.yaml)",
     )
-    .action(() => {
-      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    .action(async () => {
+      const schema = configJsonSchema(await firstPartyOptionSchemas());
+      process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
     });
 }

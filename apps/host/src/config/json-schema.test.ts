@@ -3,12 +3,13 @@ import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { firstPartyOptionSchemas } from "../plugins/first-party.js";
 import { configJsonSchema } from "./json-schema.js";
 
 const repo = (path: string) => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
 const yaml = (path: string) => parse(readFileSync(repo(path), "utf8")) as Record<string, unknown>;
 
-const schema = configJsonSchema();
+const schema = configJsonSchema(await firstPartyOptionSchemas());
 // Formats are annotations in 2020-12; a placeholder such as `${URL}/events` stands where a URL is wanted.
 const validate = new Ajv2020({ allErrors: true, validateFormats: false }).compile(schema);
 const errors = () => JSON.stringify(validate.errors, null, 2);

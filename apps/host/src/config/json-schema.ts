@@ -59,14 +59,15 @@ function allowPlaceholders(node: unknown): unknown {
 
 /**
  * The config's JSON Schema (draft 2020-12), for editors (`# yaml-language-server: $schema=…`): generated from
- * the loader's zod schemas, with each bundled plugin's options under `with` chosen by the action's `plugin`.
+ * the loader's zod schemas, with each bundled plugin's options (and those of `firstParty`, the installed
+ * first-party plugins) under `with` chosen by the action's `plugin`.
  * Checks the loader makes in code (duplicate names, event patterns, credentials that go together) are not in it.
  */
-export function configJsonSchema(): Node {
+export function configJsonSchema(firstParty: Record<string, unknown> = {}): Node {
   const root = toJsonSchema(configSchema);
   const actions = (root.properties as Record<string, Node>).actions!;
   const item = actions.items as Node;
-  item.allOf = Object.entries(BUNDLED).flatMap(([plugin, options]) => {
+  item.allOf = Object.entries({ ...BUNDLED, ...firstParty }).flatMap(([plugin, options]) => {
     if (!isZod(options)) return [];
     const { $schema: _, ...schema } = toJsonSchema(options);
     return [
