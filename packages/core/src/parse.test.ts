@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { EVENT_TYPES } from "./event-types.js";
+import { EVENT_LIMITS } from "./limits.js";
 import { parseCloudEvent, parseStreamMessage } from "./parse.js";
 
 const lines = readFileSync(new URL("../test/fixtures/stream-messages.jsonl", import.meta.url), "utf8")
@@ -168,6 +169,48 @@ describe("parseCloudEvent", () => {
     delete event.a0tenant;
     const result = parseCloudEvent(event);
     expect(!result.ok && result.error.path).toBe("a0tenant");
+  });
+
+  it("refuses an event nested deeper than the limit, from its text, without overflowing the stack", () => {
+    const event = userCreated().event;
+    const depth = 5_000;
+    const text = JSON.stringify(event).replace(/}$/, `,"deep":${"[".repeat(depth)}${"]".repeat(depth)}}`);
+    const result = parseCloudEvent(text);
+    expect(!result.ok && result.error.message).toBe(`nested deeper than ${EVENT_LIMITS.maxDepth} levels`);
+    const stream = parseStreamMessage(`{"offset":"b2Zm","event":${text}}`);
+    expect(!stream.ok && stream.error.message).toMatch(/^event: nested deeper than/);
+  });
+
+  it("takes an event exactly at the nesting limit", () => {
+    const event = userCreated().event as unknown as Record<string, unknown>;
+    let deep: unknown = "leaf";
+    // The event is level 1, `deep`'s array level 2, and so on.
+    for (let level = 2; level <= EVENT_LIMITS.maxDepth; level++) deep = [deep];
+    event.deep = deep;
+    expect(parseCloudEvent(event).ok).toBe(true);
+    event.deep = [deep];
+    expect(parseCloudEvent(event).ok).toBe(false);
+  });
+
+  it.each([
+    ["id", "a".repeat(EVENT_LIMITS.maxIdBytes + 1), "must be at most 1024 bytes"],
+    ["id", "é".repeat(EVENT_LIMITS.maxIdBytes / 2 + 1), "must be at most 1024 bytes"],
+    ["id", "evt_\u0000x", "must not contain control characters"],
+    ["id", "evt_\nforged", "must not contain control characters"],
+    ["type", `user.${"x".repeat(EVENT_LIMITS.maxTypeBytes)}`, "must be at most 256 bytes"],
+    ["type", "user.created\r\nforged", "must not contain control characters"],
+  ])("refuses an event whose %s is %j", (field, raw, message) => {
+    const event = userCreated().event as unknown as Record<string, unknown>;
+    event[field] = raw;
+    const result = parseCloudEvent(event);
+    expect(!result.ok && result.error.message).toBe(`${field}: ${message}`);
+  });
+
+  it("takes the longest id and type the limits allow, and unknown types", () => {
+    const event = userCreated().event as unknown as Record<string, unknown>;
+    event.id = "a".repeat(EVENT_LIMITS.maxIdBytes);
+    event.type = `x.${"y".repeat(EVENT_LIMITS.maxTypeBytes - 2)}`;
+    expect(parseCloudEvent(event).ok).toBe(true);
   });
 });
 

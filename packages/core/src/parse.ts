@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { SwitchyardError } from "./errors.js";
 import { isKnownEventType } from "./event-types.js";
 import type { Auth0Event, UnknownAuth0Event } from "./events.js";
+import { EVENT_LIMITS, nestedDeeperThan } from "./limits.js";
 import { envelopeSchema, errorFrameSchema, objectSchemas, offsetSchema } from "./schema.js";
 
 /** A message of the stream, after its `data:` line was parsed and checked. */
@@ -93,6 +94,10 @@ export function parseStreamMessage(data: unknown, eventName?: string): ParseResu
 }
 
 function checkEvent(value: unknown, prefix: string): EventParseResult {
+  // Before anything walks it: zod's error paths, a structured clone or a log line would recurse as deep.
+  if (nestedDeeperThan(value, EVENT_LIMITS.maxDepth)) {
+    return fail(prefix, `nested deeper than ${EVENT_LIMITS.maxDepth} levels`);
+  }
   const envelope = envelopeSchema.safeParse(value);
   if (!envelope.success) return fromZod(envelope.error, prefix);
   const type = envelope.data.type;

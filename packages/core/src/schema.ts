@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { KnownEventType } from "./event-types.js";
+import { EVENT_LIMITS, hasControlCharacter, utf8Length } from "./limits.js";
 
 // Validation is deliberately shallow where Auth0 is loose: required fields are checked and unknown ones are
 // allowed, so a field Auth0 adds tomorrow never makes us drop an event today. These schemas only check: the
@@ -93,12 +94,20 @@ const context = object({
   tenant: object({ tenant_id: optStr, id: optStr }),
 });
 
+/** A short printable string: a type or an id, which end up in logs, metric labels and SQL text columns. */
+const label = (maxBytes: number) =>
+  z
+    .string()
+    .min(1)
+    .refine((value) => utf8Length(value) <= maxBytes, { error: `must be at most ${maxBytes} bytes` })
+    .refine((value) => !hasControlCharacter(value), { error: "must not contain control characters" });
+
 /** The CloudEvent envelope; `data.object` is checked per type by `objectSchemas`. */
 export const envelopeSchema = object({
   specversion: z.literal("1.0"),
-  type: z.string().min(1),
+  type: label(EVENT_LIMITS.maxTypeBytes),
   source: str,
-  id: z.string().min(1),
+  id: label(EVENT_LIMITS.maxIdBytes),
   time: str,
   data: object({
     object: plainObject,

@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 /** A runner for `action`, with its events already written to the store as held deliveries. */
-async function runnerFor(action: Action, config: Record<string, unknown> = {}) {
+async function runnerFor(action: Action, config: Record<string, unknown> = {}, cloneEvents = false) {
   const completions = new CompletionWriter(store, (error) => {
     throw error;
   });
@@ -51,7 +51,7 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}) {
     metrics: createMetrics(),
     log: pino({ level: "silent" }),
     redact: (text) => text.replaceAll("s3cret", "[redacted]"),
-    cloneEvents: false,
+    cloneEvents,
   });
   runners.push(runner);
   completions.attach({
@@ -107,6 +107,33 @@ describe("ActionRunner", () => {
     await hold(factory.many(1));
     await waitFor(async () => (await store.countDead({})) === 1);
     expect((await store.listDead())[0]!.attempts).toBe(1);
+  });
+
+  it("dead-letters an event it cannot copy for a file action, and goes on with the next", async () => {
+    // Stored before intake refused such nesting: structuredClone overflows the stack on it.
+    const [deep, next] = factory.many(2) as [Auth0Event, Auth0Event];
+    const text = JSON.stringify(deep).replace(/}$/, `,"deep":${"[".repeat(20_000)}${"]".repeat(20_000)}}`);
+    const delivered: string[] = [];
+    const { runner } = await runnerFor(
+      { onExecuteEventStream: (event) => void delivered.push(event.message.id) },
+      {},
+      true,
+    );
+    const { keys } = await store.ingest(
+      [deep, next].map((event, i) => ({
+        event,
+        payload: i === 0 ? text : JSON.stringify(event),
+        deliveries: [{ action: "a", orderKey: null, claimed: true }],
+      })),
+      undefined,
+    );
+    runner.takeHeld(keys[0]!, JSON.parse(text) as Auth0Event, encodedEvent(text), Date.now());
+    runner.takeHeld(keys[1]!, next, encodedEvent(JSON.stringify(next)), Date.now());
+    await waitFor(async () => (await store.countDead({})) === 1 && delivered.length === 1);
+    expect(delivered).toEqual([next.id]);
+    const [dead] = await store.listDead();
+    expect(dead).toMatchObject({ eventId: deep.id, attempts: 1 });
+    expect(dead!.lastError).toMatch(/^the event could not be copied for the action: RangeError/);
   });
 
   it("runs at most `concurrency` attempts at once", async () => {

@@ -3,11 +3,13 @@ import {
   type ActionCache,
   type Auth0Event,
   backoffDelay,
+  describeError,
   type EncodedEvent,
   type EventStreamApi,
   type EventStreamEvent,
   encodedEvent,
   type Logger,
+  type Outcome,
 } from "@switchyard/core";
 import { runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
@@ -252,23 +254,46 @@ export class ActionRunner {
     ) {
       const job = this.queue.shift()!;
       this.inflight++;
-      void this.run(job);
+      this.run(job).catch((error: unknown) => this.lost(job, error));
     }
+  }
+
+  /** One attempt; whatever the event holds, a failure here is this delivery's outcome, never a throw. */
+  private attempt(action: Action, job: Job, api: AttemptApi, expired: Promise<never>): Promise<Outcome> {
+    let message: Auth0Event;
+    try {
+      // Each file action gets its own copy to change as it likes (Auth0 runs each in its own sandbox).
+      message = this.deps.cloneEvents ? structuredClone(job.event) : job.event;
+    } catch (error) {
+      const reason = `the event could not be copied for the action: ${describeError(error)}`;
+      return Promise.resolve({ status: "permanent", error, message: reason, durationMs: 0 });
+    }
+    const event: EventStreamEvent = { message, secrets: this.deps.config.secrets, encoded: job.encoded };
+    return runAttempt(action, event, api, expired);
+  }
+
+  /**
+   * A throw out of `run` is a bug of the host, not of the event or the action: log it and keep going. The
+   * delivery stays unfinished in the store, and the next start runs it again.
+   */
+  private lost(job: Job, error: unknown): void {
+    this.deps.log.error(
+      { action: this.name, eventId: job.event.id, err: error },
+      "a delivery failed inside the host; it runs again at the next start",
+    );
+    this.inflight--;
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.pump();
   }
 
   private async run(job: Job): Promise<void> {
     const { config, action, cache, redact } = this.deps;
     const attempt = job.attempts + 1;
-    const event: EventStreamEvent = {
-      message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
-      secrets: config.secrets,
-      encoded: job.encoded,
-    };
     const deadline = this.deadlines.enter();
     const name = this.name;
     const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
     const startedAt = Date.now();
-    const outcome = await runAttempt(action, event, api, deadline.expired);
+    const outcome = await this.attempt(action, job, api, deadline.expired);
     this.deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
