@@ -41,11 +41,14 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-// C0 controls, DEL and C1 controls: nothing an id or a type needs, and each can forge a log line or break a
-// SQL text column (PostgreSQL refuses NUL).
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/** True when `text` holds a control character (NUL, a line break, an escape…). */
+/**
+ * True when `text` holds a control character: C0 (NUL, line breaks, escape…), DEL or C1. Nothing an id or a
+ * type needs, and each can forge a log line or break a SQL text column (PostgreSQL refuses NUL).
+ */
 export function hasControlCharacter(text: string): boolean {
-  return CONTROL.test(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
 }
