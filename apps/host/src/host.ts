@@ -68,7 +68,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           adminToken: config.server.adminToken,
           redact,
           pages: consoleHandler(),
-          onError: (error) => log.error({ err: error }, "an admin API request failed"),
+          onError: (error) => log.error({ err: error }, "an ops server request failed"),
+          limits: config.server,
         })
       : undefined;
     if (ops) life.defer(() => ops.close());

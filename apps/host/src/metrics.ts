@@ -1,3 +1,4 @@
+import { isKnownEventType } from "@switchyard/core";
 import {
   Counter,
   type CounterConfiguration,
@@ -13,9 +14,9 @@ export function createMetrics() {
   const registry = new Registry();
   /** The store the queue-depth and dead-letter gauges are read from, once it is open. */
   let store: StateStore | undefined;
-  const eventsReceived = countedCounter({
+  const eventsReceived = typeCounter({
     name: "switchyard_events_received_total",
-    help: "Events read from the stream, by type.",
+    help: "Events read from the stream, by type (a type outside the catalog counts as `other`).",
     labelNames: ["type"] as const,
     registers: [registry],
   });
@@ -24,9 +25,9 @@ export function createMetrics() {
     help: "Events dropped because their id was already seen.",
     registers: [registry],
   });
-  const invalid = countedCounter({
+  const invalid = typeCounter({
     name: "switchyard_events_invalid_total",
-    help: "Events delivered as they are although their data deviates from the schema of their type, by type.",
+    help: "Events delivered as they are although their data deviates from the schema of their type, by type (`other` outside the catalog).",
     labelNames: ["type"] as const,
     registers: [registry],
   });
@@ -202,6 +203,23 @@ function countedCounter<T extends string>(config: CounterConfiguration<T>) {
     },
   };
 }
+
+/**
+ * A counter labelled by event type. Only the catalog's 25 types are labels of their own: any other string
+ * counts as `other`, since a client may send as many distinct types as it likes, and each label is a
+ * series that /metrics keeps for good.
+ */
+function typeCounter(config: CounterConfiguration<"type">) {
+  const counter = countedCounter(config);
+  return {
+    labels(type: string): CountedChild {
+      return counter.labels(isKnownEventType(type) ? type : OTHER_TYPE);
+    },
+  };
+}
+
+/** The `type` label of every event type outside the catalog. */
+export const OTHER_TYPE = "other";
 
 /** A Prometheus histogram by action, kept in typed arrays and formatted by prom-client's registry. */
 class DurationHistogram {

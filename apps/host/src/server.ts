@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { type AdminContext, handleApi } from "./admin/api.js";
 import { createGuard, type Refusal } from "./admin/guard.js";
+import { DEFAULT_LIMITS, guarded, limitServer, requestUrl, type ServerLimits } from "./http-limits.js";
 
 export interface Readiness {
   ready: boolean;
@@ -20,8 +21,10 @@ export interface OpsServerOptions {
   redact?: (text: string) => string;
   /** Serves the console's page and assets; true when it answered. */
   pages?: (req: IncomingMessage, res: ServerResponse) => boolean;
-  /** Hears of an API request that failed inside (the caller logs it). */
+  /** Hears of a request that failed inside (the caller logs it). */
   onError?: (error: unknown) => void;
+  /** Timeouts and the connection cap (default: `DEFAULT_LIMITS`). */
+  limits?: Partial<ServerLimits> | undefined;
 }
 
 export interface OpsServer {
@@ -45,17 +48,26 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       .writeHead(refusal.status, { "content-type": "application/json", ...refusal.headers })
       .end(JSON.stringify({ error: refusal.error }));
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://switchyard.invalid");
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
+    const url = requestUrl(req);
+    if (!url) {
+      res.writeHead(400, { "content-type": "application/json", connection: "close" });
+      res.end('{"error":"the request target is not a valid URL"}');
+      return;
+    }
     const path = url.pathname;
     if (path === "/api" || path.startsWith("/api/")) {
       const refusal = guard.api(req);
-      if (refusal) return refuse(res, refusal);
-      handleApi(admin, req, res, url, redact).catch((error: unknown) => options.onError?.(error));
-      return;
+      if (refusal) {
+        refuse(res, refusal);
+        return;
+      }
+      // Only now may the client send its body (Node would have said "100 Continue" before the guard).
+      if (/100-continue/i.test(req.headers.expect ?? "")) res.writeContinue();
+      return handleApi(admin, req, res, url, redact);
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      res.writeHead(405, { allow: "GET, HEAD", connection: "close" }).end();
       return;
     }
     if (path === "/healthz") {
@@ -72,11 +84,15 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       );
     } else {
       const refusal = guard.page(req);
-      if (refusal) return refuse(res, refusal);
-      if (!options.pages?.(req, res)) res.writeHead(404).end();
+      if (refusal) refuse(res, refusal);
+      else if (!options.pages?.(req, res)) res.writeHead(404).end();
     }
-  });
-  server.keepAliveTimeout = 5_000;
+  };
+  const onRequest = guarded(handle, (error) => options.onError?.(error));
+  const server = createServer(onRequest);
+  server.on("checkContinue", onRequest);
+  const refused = opsRefusals(options.registry);
+  limitServer(server, { ...DEFAULT_LIMITS, ...options.limits }, (reason) => refused.labels(reason).inc());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
@@ -93,4 +109,18 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         server.close(() => resolve());
       }),
   };
+}
+
+/** `switchyard_ops_refused_total`: connections the ops server closed before a handler saw a request. */
+function opsRefusals(registry: Registry): Counter<"reason"> {
+  const name = "switchyard_ops_refused_total";
+  return (
+    (registry.getSingleMetric(name) as Counter<"reason"> | undefined) ??
+    new Counter({
+      name,
+      help: "Connections the ops server closed unanswered or answered 4xx before reading a request: over the connection cap (limit), too slow (timeout), headers too large, malformed, aborted.",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    })
+  );
 }

@@ -63,6 +63,20 @@ describe("defaultMessage", () => {
     expect(name.length).toBeLessThan(400);
   });
 
+  it("escapes a hostile event type in every text it reaches", () => {
+    const type = "<!channel> <https://evil.example|click here> & more";
+    const event = { ...events.userCreated(), type } as unknown as Auth0Event;
+    const message = defaultMessage(event);
+    // Every mrkdwn text (the header is plain_text, where Slack reads no markup).
+    const mrkdwn = [
+      message.text,
+      ...fieldTexts(message.blocks),
+      JSON.stringify(byType(message.blocks, "context")),
+    ];
+    for (const text of mrkdwn) expect(text).not.toMatch(/<!channel>|<https:\/\/evil/);
+    expect(message.text).toContain("&lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; more");
+  });
+
   it("names the fields that changed on updates", () => {
     const event = events.userUpdated(
       { email: "new@example.com" },

@@ -143,7 +143,7 @@ export function defaultMessage(event: Auth0Event): SlackMessage {
     .filter(({ field }) => field.inText)
     .map(({ field, value }) => `${field.label}: ${escapeMrkdwn(value)}`);
   const text = truncate(
-    `${isTest ? "[test] " : ""}${event.type}: ${escapeMrkdwn(id)}${summary.length ? ` (${summary.join(", ")})` : ""}`,
+    `${isTest ? "[test] " : ""}${escapeMrkdwn(event.type)}: ${escapeMrkdwn(id)}${summary.length ? ` (${summary.join(", ")})` : ""}`,
     MAX_TEXT,
   );
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { patternError } from "@switchyard/core";
+import { hasControlCharacter, patternError } from "@switchyard/core";
 import type { z } from "zod";
 import type { LoadedConfig } from "../config/load.js";
 import type { ActionControl } from "../engine/control.js";
@@ -90,9 +90,11 @@ export async function handleApi(
   redact: (text: string) => string,
 ): Promise<void> {
   const send = (status: number, body: unknown): void => {
+    // Serialised before the head is written: a body that cannot be (too deep) still gets its 500.
+    const text = redact(JSON.stringify(body));
     res
       .writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
-      .end(redact(JSON.stringify(body)));
+      .end(text);
   };
   const path = url.pathname.replace(/\/+$/, "");
   const matching = routes.filter((route) => route.path.test(path));
@@ -104,7 +106,8 @@ export async function handleApi(
   }
   if (!ctx) return send(503, { error: "the host is starting: its state store is not open yet" });
   try {
-    const params = route.path.exec(path)!.slice(1).map(decodeURIComponent);
+    const params = route.path.exec(path)!.slice(1).map(decodeParam);
+    for (const value of url.searchParams.values()) checkParam(value);
     send(200, await route.handler(ctx, req, url, params));
   } catch (error) {
     if (error instanceof ApiError) return send(error.status, { error: error.message });
@@ -112,6 +115,23 @@ export async function handleApi(
     send(500, { error: "the state store could not answer; see the host's log" });
     throw error;
   }
+}
+
+/** A path parameter, percent-decoded; malformed encoding is the caller's error, not the host's. */
+function decodeParam(raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, `malformed percent-encoding in the path: ${raw.slice(0, 100)}`);
+  }
+  return checkParam(value);
+}
+
+/** No id, name or pattern holds a control character; PostgreSQL refuses NUL in text outright. */
+function checkParam(value: string): string {
+  if (hasControlCharacter(value)) throw new ApiError(400, "a parameter holds a control character");
+  return value;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z.output<S> {
@@ -371,9 +391,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString("utf8").trim();
   if (text === "") return {};
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new ApiError(400, "body: not valid JSON");
   }
+  // Selections are flat: a string field is an id, a name, a pattern or a time.
+  if (body !== null && typeof body === "object") {
+    for (const value of Object.values(body)) if (typeof value === "string") checkParam(value);
+  }
+  return body;
 }

@@ -51,7 +51,14 @@ describe("loadConfig", () => {
       clientId: env.AUTH0_CLIENT_ID,
       fromTimestamp: "2026-11-01T00:00:00Z",
     });
-    expect(config.server).toEqual({ port: 9464, host: "127.0.0.1", enabled: true });
+    expect(config.server).toEqual({
+      port: 9464,
+      host: "127.0.0.1",
+      enabled: true,
+      maxConnections: 1000,
+      headersTimeoutMs: 30_000,
+      requestTimeoutMs: 60_000,
+    });
     expect(config.actions.map((a) => a.name)).toEqual([
       "signups-to-slack",
       "segment",

@@ -63,6 +63,16 @@ const filterSchema = z
 /** A header name as HTTP (and Auth0's `custom_header`) allows it. */
 const HEADER_NAME = /^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/;
 
+/** A server's bounds against slow, idle and numerous clients (see apps/host/README.md). */
+const serverLimits = {
+  /** Connections open at once; more are closed as they arrive and counted. */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(1_000),
+  /** A connection that has not sent a request's complete headers by then is answered 408 and closed. */
+  headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** A request not complete (headers and body) by then is answered 408 and closed. */
+  requestTimeoutMs: z.number().int().min(1_000).max(600_000).default(60_000),
+};
+
 const webhookSource = z.strictObject({
   port: z.number().int().min(0).max(65_535),
   /** Listen address; 127.0.0.1 unless set (put a TLS-terminating proxy in front, or set `tls`). */
@@ -104,6 +114,7 @@ const webhookSource = z.strictObject({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  ...serverLimits,
 });
 
 export const retrySchema = z.strictObject({
@@ -173,8 +184,16 @@ export const configSchema = z
           .string()
           .min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)")
           .optional(),
+        ...serverLimits,
       })
-      .default({ port: 9464, host: "127.0.0.1", enabled: true })
+      .default({
+        port: 9464,
+        host: "127.0.0.1",
+        enabled: true,
+        maxConnections: 1_000,
+        headersTimeoutMs: 30_000,
+        requestTimeoutMs: 60_000,
+      })
       .superRefine((server, ctx) => {
         if (server.enabled && server.adminToken === undefined && !isLoopback(server.host)) {
           ctx.addIssue({

@@ -91,6 +91,9 @@ describe("source.webhook", () => {
       path: "/auth0/events",
       auth: { bearer: "a-long-bearer-value-123" },
       maxBodyBytes: 1024 * 1024,
+      maxConnections: 1000,
+      headersTimeoutMs: 30_000,
+      requestTimeoutMs: 60_000,
     });
     expect(loaded.secrets).toContain("a-long-bearer-value-123");
     const printed = JSON.stringify(redactConfig(loaded.config, createRedactor(loaded.secrets)));

@@ -32,6 +32,9 @@ const BUILTINS: Record<string, ResolvedPlugin> = {
   },
 };
 
+/** An npm package name, scoped or not: lower case, never starting with `.` or `_`. */
+const PACKAGE_NAME = /^(@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
+
 const TS = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
 /** True when `spec` names a file rather than a package. */
@@ -45,8 +48,13 @@ export function isPathSpec(spec: string): boolean {
  * Auth0's `onExecuteEventStream`.
  */
 export async function resolvePlugin(spec: string, configDir: string): Promise<ResolvedPlugin> {
-  const builtin = BUILTINS[spec];
+  const builtin = Object.hasOwn(BUILTINS, spec) ? BUILTINS[spec] : undefined;
   if (builtin) return builtin;
+  if (!isPathSpec(spec) && !PACKAGE_NAME.test(spec)) {
+    throw new Error(
+      `"${spec}" is not a built-in plugin (console), a package name (e.g. @switchyard/plugin-slack) or a path to a file (./actions/notify.js)`,
+    );
+  }
   let mod: unknown;
   if (isPathSpec(spec)) {
     const file = resolve(configDir, spec);

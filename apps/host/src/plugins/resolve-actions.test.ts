@@ -48,6 +48,22 @@ describe("plugin options in the config", () => {
     );
   });
 
+  it.each([
+    ["constructor", /cannot find plugin package "constructor"/],
+    ["__proto__", /"__proto__" is not a built-in plugin \(console\), a package name/],
+    ["toString", /"toString" is not a built-in plugin/],
+    ["hasOwnProperty", /"hasOwnProperty" is not a built-in plugin/],
+  ])("refuses `plugin: %s` (never a property of the built-ins' table)", async (plugin, message) => {
+    const file = write(
+      `proto-${plugin}.yaml`,
+      `${SOURCE}actions:\n  - name: a\n    plugin: "${plugin}"\n    events: ["*"]\n`,
+    );
+    const loaded = await loadConfig(file, { TEST_SECRET: "s3cret-value" });
+    const error = await resolveActions(loaded).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/:8:\d+: actions\[0\]\.plugin: /);
+  });
+
   it("refuses `with` on an Auth0 action file, at its line", async () => {
     const file = write(
       "file-with.yaml",

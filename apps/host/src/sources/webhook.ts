@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { type Auth0Event, describeError, parseCloudEvent, type UnknownAuth0Event } from "@switchyard/core";
 import { Counter, Registry } from "prom-client";
+import { type ConnectionRefusal, DEFAULT_LIMITS, limitServer, type ServerLimits } from "../http-limits.js";
 import { GroupCommit } from "./group-commit.js";
 import { createAuthCheck, type WebhookAuth } from "./webhook-auth.js";
 import { contentTypeError, readBody } from "./webhook-body.js";
@@ -28,6 +29,11 @@ export interface WebhookSourceOptions {
   tls?: { cert: string; key: string } | undefined;
   /** Larger bodies are refused with 413 (default 1 MiB). */
   maxBodyBytes?: number | undefined;
+  /** Connections open at once (default 1,000); more are closed as they arrive. */
+  maxConnections?: number | undefined;
+  /** Time to send a request's headers (default 30 s) and the whole request (60 s): then 408 and closed. */
+  headersTimeoutMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
 }
 
 /** One accepted event and its JSON text, exactly as Auth0 sent it. */
@@ -78,7 +84,10 @@ type Refusal =
   | "bad_request"
   | "aborted"
   | "unavailable"
-  | "internal";
+  | "internal"
+  | "timeout"
+  | "headers_too_large"
+  | "too_many_connections";
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /** Events written in one sink call at most, when many requests arrive at once. */
@@ -150,6 +159,9 @@ export async function startWebhookSource(
     if (declared > maxBodyBytes) {
       return refuse(res, 413, "too_large", `the body exceeds ${maxBodyBytes} bytes`, {}, true);
     }
+    // Only an authenticated request that may succeed is asked for its body (Node would have said
+    // "100 Continue" to anyone, before the checks above).
+    if (/100-continue/i.test(req.headers.expect ?? "")) res.writeContinue();
 
     const body = await readBody(req, maxBodyBytes);
     if (!body.ok) {
@@ -211,25 +223,24 @@ export async function startWebhookSource(
     inFlight.add(done);
   };
 
+  const limits: ServerLimits = {
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_LIMITS.requestTimeoutMs,
+    maxConnections: options.maxConnections ?? DEFAULT_LIMITS.maxConnections,
+  };
   const server: Server = options.tls
     ? createHttpsServer(
         {
           cert: readPem(resolve(deps.baseDir ?? ".", options.tls.cert), "cert"),
           key: readPem(resolve(deps.baseDir ?? ".", options.tls.key), "key"),
+          // A client that opens a TLS connection and never finishes the handshake is held no longer.
+          handshakeTimeout: limits.headersTimeoutMs,
         },
         onRequest,
       )
     : createHttpServer(onRequest);
-  // Slow or stuck clients must not hold sockets forever; Auth0 sends a whole small body at once.
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 30_000;
-  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    // A client that went away is not a bad request; a request Node could not parse is.
-    const gone = error.code === "ECONNRESET" || !socket.writable;
-    metrics.refused.labels(gone ? "aborted" : "bad_request").inc();
-    if (gone) socket.destroy();
-    else socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-  });
+  server.on("checkContinue", onRequest);
+  limitServer(server, limits, (reason) => metrics.refused.labels(REFUSALS[reason]).inc());
 
   await new Promise<void>((ready, fail) => {
     server.once("error", fail);
@@ -257,6 +268,15 @@ export async function startWebhookSource(
     },
   };
 }
+
+/** A connection closed before a request was read, by its label in `switchyard_webhook_refused_total`. */
+const REFUSALS: Record<ConnectionRefusal, Refusal> = {
+  limit: "too_many_connections",
+  timeout: "timeout",
+  headers_too_large: "headers_too_large",
+  malformed: "bad_request",
+  aborted: "aborted",
+};
 
 function authMethod(auth: WebhookAuth): string {
   return auth.bearer !== undefined ? "bearer" : auth.basic !== undefined ? "basic" : "header";
