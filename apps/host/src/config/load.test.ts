@@ -186,4 +186,54 @@ describe("secrets", () => {
       "token=[redacted]; again [redacted]",
     );
   });
+
+  it("finds the secrets a URL carries: a state URL's ?password=, a token in a plugin URL's query string", async () => {
+    const file = join(tmp, "url-secrets.yaml");
+    writeFileSync(
+      file,
+      [
+        "source:",
+        "  auth0: { domain: x.us.auth0.com, token: static-token-1 }",
+        'state: "postgres://app@db.internal/switchyard?sslmode=require&password=Pg%2Fpass%3Dword"',
+        "actions:",
+        "  - name: hook",
+        '    plugin: "@switchyard/plugin-http"',
+        '    events: ["*"]',
+        '    with: { url: "https://hooks.example.com/in?team=ops&access_token=qs-token-42#frag" }',
+        "",
+      ].join("\n"),
+    );
+    const loaded = await loadConfig(file, {});
+    const redact = createRedactor(loaded.secrets);
+    const printed = JSON.stringify(redactConfig(loaded.config, redact));
+    for (const secret of ["Pg/pass=word", "Pg%2Fpass%3Dword", "qs-token-42"]) {
+      expect(loaded.secrets).toContain(secret);
+      expect(printed).not.toContain(secret);
+    }
+    expect(printed).toContain("team=ops");
+    expect(loaded.stateDir).not.toMatch(/Pg/);
+    expect(loaded.stateDir).toContain("sslmode=require");
+  });
+
+  it("redacts a secret where it stands JSON-escaped or percent-encoded", () => {
+    const secret = 'p"a\\ss/wo rd';
+    const redact = createRedactor([secret]);
+    const inJson = JSON.stringify({ message: `refused ${secret}` });
+    expect(redact(inJson)).toBe('{"message":"refused [redacted]"}');
+    expect(redact(`https://x.example/?k=${encodeURIComponent(secret)}`)).toBe(
+      "https://x.example/?k=[redacted]",
+    );
+    expect(redact(`raw ${secret}`)).toBe("raw [redacted]");
+  });
+
+  it("refuses an action secret too short to be redacted, naming it", async () => {
+    const file = join(tmp, "short-secret.yaml");
+    writeFileSync(
+      file,
+      "source:\n  auth0: { domain: x.us.auth0.com, token: static-token-1 }\nactions:\n  - name: a\n    plugin: console\n    events: ['*']\n    secrets: { PIN: '123' }\n",
+    );
+    await expect(loadConfig(file, {})).rejects.toThrow(
+      /short-secret\.yaml:7:\d+: actions\[0\]\.secrets\.PIN: must be at least 4 characters/,
+    );
+  });
 });

@@ -140,28 +140,16 @@ export function finishConfig(
     ? { engine: "postgres", url: config.state }
     : { engine: "sqlite", dir: resolve(dir, config.state) };
   const secrets = collectSecrets(config, fromEnv);
-  const passwords = state.engine === "postgres" ? urlPasswords(state.url) : [];
   return {
     config,
     file,
     dir,
     state,
     stateDir: state.engine === "sqlite" ? state.dir : redactUrl(state.url),
-    // Longest first, as collectSecrets orders them.
-    secrets: [...new Set([...passwords, ...secrets])].sort((a, b) => b.length - a.length),
+    secrets,
     locate,
     coerced,
   };
-}
-
-/** A database URL's password (as written and decoded), which must never be printed. */
-function urlPasswords(url: string): string[] {
-  try {
-    const password = new URL(url).password;
-    return password ? [...new Set([password, decodeURIComponent(password)])] : [];
-  } catch {
-    return [];
-  }
 }
 
 async function importConfigModule(path: string): Promise<unknown> {

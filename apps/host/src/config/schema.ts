@@ -136,7 +136,18 @@ export const actionSchema = z.strictObject({
   plugin: z.string().min(1),
   events: z.array(pattern).min(1, 'must list at least one event pattern, e.g. ["*"]'),
   with: z.record(z.string(), z.unknown()).default({}),
-  secrets: z.record(z.string(), z.string()).default({}),
+  /** Values the action reads as `event.secrets`; redacted from every log line, error and answer. */
+  secrets: z
+    .record(
+      z.string(),
+      z
+        .string()
+        .min(
+          4,
+          "must be at least 4 characters: a shorter secret could not be told apart in logs to redact it",
+        ),
+    )
+    .default({}),
   retry: retrySchema.default(retrySchema.parse({})),
   /** Time budget of one attempt. */
   timeoutMs: z

@@ -1,6 +1,8 @@
 import type { SwitchyardConfig } from "./schema.js";
+import { SECRET_NAME as SECRET_KEY, urlSecrets } from "./url-secrets.js";
 
-const SECRET_KEY = /token|secret|password|passwd|key|credential|authorization|cookie|signature/i;
+/** Shorter values are not taken as secrets: replacing every "ab" in every log line would say nothing safe. */
+export const MIN_SECRET_LENGTH = 4;
 
 /**
  * Every value in the config that must never be printed: values of secret-sounding environment variables
@@ -10,7 +12,7 @@ const SECRET_KEY = /token|secret|password|passwd|key|credential|authorization|co
 export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<string, string>): string[] {
   const found = new Set<string>();
   const add = (value: unknown) => {
-    if (typeof value === "string" && value.length >= 4) found.add(value);
+    if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH) found.add(value);
   };
   for (const [value, variable] of fromEnv) if (SECRET_KEY.test(variable)) add(value);
   add(config.source.auth0?.token);
@@ -24,12 +26,16 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
   const walk = (node: unknown, secretKey: boolean) => {
     if (typeof node === "string") {
       if (secretKey) add(node);
+      // A URL's password, or a token in its query string, is as secret as a field named `token`.
+      else for (const secret of urlSecrets(node)) add(secret);
     } else if (Array.isArray(node)) {
       for (const item of node) walk(item, secretKey);
     } else if (node && typeof node === "object") {
       for (const [key, value] of Object.entries(node)) walk(value, secretKey || SECRET_KEY.test(key));
     }
   };
+  for (const secret of urlSecrets(config.state ?? "")) add(secret);
+  walk(config.source, false);
   for (const action of config.actions) {
     for (const value of Object.values(action.secrets)) add(value);
     walk(action.with, false);
@@ -38,10 +44,24 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
   return [...found].sort((a, b) => b.length - a.length);
 }
 
-/** Replace every secret in `text` with `[redacted]`. */
+/**
+ * Replace every secret in `text` with `[redacted]`, also where it stands escaped: inside JSON (a `"` or a
+ * backslash in a secret is written with a backslash before it there) or percent-encoded in a URL.
+ */
 export function createRedactor(secrets: readonly string[]): (text: string) => string {
-  if (secrets.length === 0) return (text) => text;
-  const pattern = new RegExp(secrets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+  }
+  if (forms.size === 0) return (text) => text;
+  // Longest first, so that a form containing another is replaced whole.
+  const alternatives = [...forms].sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(
+    alternatives.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+    "g",
+  );
   return (text) => text.replace(pattern, "[redacted]");
 }
 

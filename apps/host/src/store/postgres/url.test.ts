@@ -17,6 +17,12 @@ describe("postgres URLs", () => {
     expect(redactUrl("postgres://app:pw@[bad")).toBe("postgres://app:***@[bad");
   });
 
+  it("hides a password given as a query parameter, raw and decoded", () => {
+    const url = "postgres://app@db/x?sslmode=require&password=s3cr%40t";
+    expect(redactUrl(url)).toBe("postgres://app@db/x?sslmode=require&password=***");
+    expect(redactMessage("password s3cr@t rejected", url)).toBe("password *** rejected");
+  });
+
   it("removes the password from a driver's message, raw or decoded", () => {
     const url = "postgres://app:s3cr%40t@db/x";
     expect(redactMessage(`failed for ${url}: s3cr@t rejected`, url)).toBe(
