@@ -8,6 +8,7 @@ import { isPostgresUrl, redactUrl } from "../store/postgres/url.js";
 import { type Coercion, interpolateEnv, restoreStrings, WANTS_STRING } from "./env.js";
 import { configSchema, type SwitchyardConfig } from "./schema.js";
 import { collectSecrets } from "./secrets.js";
+import { tlsIssues } from "./tls.js";
 
 /** A validated config and where it came from. */
 export interface LoadedConfig {
@@ -128,6 +129,14 @@ export function finishConfig(
       locations.set(path, locate(issue.path as Array<string | number>));
     }
   }
+  const dir = file.startsWith("<") ? process.cwd() : dirname(file);
+  if (parsed.success && parsed.data.source.webhook?.tls) {
+    for (const issue of tlsIssues(parsed.data.source.webhook.tls, dir)) {
+      const path = ["source", "webhook", "tls", issue.field];
+      issues.push({ path: formatPath(path), message: issue.message });
+      locations.set(formatPath(path), locate(path));
+    }
+  }
   if (issues.length > 0) {
     const lines = issues.map(
       (i) => `  ${file}${locations.get(i.path) ?? ""}: ${i.path || "(top level)"}: ${i.message}`,
@@ -135,7 +144,6 @@ export function finishConfig(
     throw new ConfigError(`invalid config ${basename(file)}:\n${lines.join("\n")}`, issues);
   }
   const config = parsed.data!;
-  const dir = file.startsWith("<") ? process.cwd() : dirname(file);
   const state: StateLocation = isPostgresUrl(config.state)
     ? { engine: "postgres", url: config.state }
     : { engine: "sqlite", dir: resolve(dir, config.state) };

@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { events } from "@switchyard/testing";
 import { Agent, request } from "undici";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../test/cli.js";
+import { loadConfig } from "../config/load.js";
 import { startWebhookSource, type WebhookEvent } from "./webhook.js";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -85,4 +87,54 @@ it("names the file it cannot read", async () => {
       { log: quiet, baseDir: dir },
     ),
   ).rejects.toThrow(/source\.webhook\.tls\.cert: cannot read .*missing\.pem \(ENOENT\)/);
+});
+
+describe("validate checks the TLS files, naming the field", () => {
+  const config = (cert: string, key: string) => {
+    const file = join(dir, `tls-${cert}-${key}.yaml`.replaceAll("/", "_"));
+    writeFileSync(
+      file,
+      `source:\n  webhook:\n    port: 0\n    path: /e\n    auth: { bearer: abcdefgh-123 }\n    tls: { cert: ${cert}, key: ${key} }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n`,
+    );
+    return file;
+  };
+
+  it("takes a matching certificate and key", async () => {
+    await expect(loadConfig(config("cert.pem", "key.pem"), {})).resolves.toBeDefined();
+  });
+
+  it.each([
+    [
+      "cert.pem",
+      "missing-key.pem",
+      /:6:\d+: source\.webhook\.tls\.key: cannot read .*missing-key\.pem \(ENOENT\)/,
+    ],
+    [
+      "key.pem",
+      "cert.pem",
+      /source\.webhook\.tls\.cert: is not a PEM certificate: it holds a private key \(are cert and key swapped\?\)/,
+    ],
+    ["key.pem", "cert.pem", /source\.webhook\.tls\.key: holds a certificate, not a private key/],
+    ["cert.pem", "other-key.pem", /source\.webhook\.tls\.key: does not belong to the certificate/],
+  ])("cert %s, key %s", async (cert, key, message) => {
+    if (key === "other-key.pem") {
+      const made = spawnSync(
+        "openssl",
+        ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
+        {
+          cwd: dir,
+        },
+      );
+      expect(made.status).toBe(0);
+    }
+    const error = await loadConfig(config(cert, key), {}).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toMatch(/BEGIN/);
+  });
+
+  it("exits 2 from `validate` when the key file is missing", async () => {
+    const result = await runCli(["validate", "--config", config("cert.pem", "gone.pem")]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/source\.webhook\.tls\.key: cannot read/);
+  });
 });
