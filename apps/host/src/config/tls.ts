@@ -25,13 +25,18 @@ export function tlsIssues(
     try {
       cert = new X509Certificate(certText);
     } catch {
-      const swapped = /PRIVATE KEY-----/.test(certText) ? ": it holds a private key (are cert and key swapped?)" : "";
+      const swapped = /PRIVATE KEY-----/.test(certText)
+        ? ": it holds a private key (are cert and key swapped?)"
+        : "";
       issues.push({ field: "cert", message: `is not a PEM certificate${swapped}` });
     }
   }
   if (keyText !== undefined) {
     if (/-----BEGIN CERTIFICATE-----/.test(keyText) && !/PRIVATE KEY-----/.test(keyText)) {
-      issues.push({ field: "key", message: "holds a certificate, not a private key (are cert and key swapped?)" });
+      issues.push({
+        field: "key",
+        message: "holds a certificate, not a private key (are cert and key swapped?)",
+      });
     } else {
       try {
         const key = createPrivateKey(keyText);
@@ -40,7 +45,10 @@ export function tlsIssues(
         }
       } catch {
         // Never quote the file: it is a secret.
-        issues.push({ field: "key", message: "is not a PEM private key (an encrypted key is not supported)" });
+        issues.push({
+          field: "key",
+          message: "is not a PEM private key (an encrypted key is not supported)",
+        });
       }
     }
   }
