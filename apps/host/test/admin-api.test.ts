@@ -432,6 +432,24 @@ describe("admin API safety", () => {
     expect((await call(base, "/metrics")).text).not.toContain(TOKEN);
   });
 
+  it("answers 400, never 500, to NUL bytes, control characters and malformed percent-encoding", async () => {
+    const { base, host } = await start();
+    for (const path of [
+      "/api/events/evt_%00x",
+      "/api/events/%E0%A4%A",
+      "/api/events/%",
+      "/api/deliveries?eventId=evt_%00x",
+      "/api/dead-letters?action=ok%0Aforged",
+    ]) {
+      const answer = await call(base, path);
+      expect(answer.status, `${path}: ${answer.text}`).toBe(400);
+    }
+    const body = await post(base, "/api/dead-letters/replay", { eventId: "evt_\u0000x" });
+    expect(body.status, body.text).toBe(400);
+    expect((await call(base, "/healthz")).status).toBe(200);
+    expect(host.port).toBeGreaterThan(0);
+  });
+
   it("refuses to listen beyond loopback without an admin token", () => {
     const config = (server: Record<string, unknown>) => () =>
       finishConfig(
