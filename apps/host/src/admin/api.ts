@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { hasControlCharacter, patternError } from "@switchyard/core";
+import { EVENT_LIMITS, hasControlCharacter, nestedDeeperThan, patternError } from "@switchyard/core";
 import type { z } from "zod";
 import type { LoadedConfig } from "../config/load.js";
 import type { ActionControl } from "../engine/control.js";
@@ -320,6 +320,8 @@ async function event(
     } catch {
       payload = undefined;
     }
+    // Stored before intake bounded nesting: the page still answers, without a body it could not serialise.
+    if (nestedDeeperThan(payload, EVENT_LIMITS.maxDepth)) payload = undefined;
   }
   return {
     eventId: eventId!,
