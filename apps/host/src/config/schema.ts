@@ -6,9 +6,9 @@ const duration = z.number().int().nonnegative();
 const auth0Source = z
   .strictObject({
     domain: z.string().min(1, "must name the tenant, e.g. tenant.us.auth0.com or http://127.0.0.1:4010"),
-    token: z.string().min(1).optional(),
+    token: z.string().min(4, "must be at least 4 characters").optional(),
     clientId: z.string().min(1).optional(),
-    clientSecret: z.string().min(1).optional(),
+    clientSecret: z.string().min(4, "must be at least 4 characters").optional(),
     audience: z.string().optional(),
     fromTimestamp: z
       .string()
