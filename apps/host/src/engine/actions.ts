@@ -47,7 +47,7 @@ export async function createRunners(
       }
       actions.push(action);
       const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
-      runners.push(new ActionRunner({ ...deps, config, action, cache, cloneEvents: plugin.kind === "file" }));
+      runners.push(new ActionRunner({ ...deps, config, action, cache, userCode: plugin.kind === "file" }));
     }
   } catch (error) {
     await closeActions(actions, deps.log);

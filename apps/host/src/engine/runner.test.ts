@@ -51,7 +51,7 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}) {
     metrics: createMetrics(),
     log: pino({ level: "silent" }),
     redact: (text) => text.replaceAll("s3cret", "[redacted]"),
-    cloneEvents: false,
+    userCode: false,
   });
   runners.push(runner);
   completions.attach({

@@ -9,11 +9,17 @@ import {
   encodedEvent,
   type Logger,
 } from "@switchyard/core";
-import { runAttempt } from "@switchyard/core/internal";
+import { type AttemptFailure, AttemptMessage, runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { AttemptOutcome, StateStore } from "../store/types.js";
+import {
+  type ConsoleLevel,
+  type ConsoleSink,
+  installActionConsole,
+  withActionConsole,
+} from "./action-console.js";
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import type { HistoryWriter } from "./history.js";
@@ -23,11 +29,28 @@ import { ActionMatcher } from "./matching.js";
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
 
-/** The `api` of one attempt. Its `log` is made when first used: most attempts never log. */
-class AttemptApi implements EventStreamApi {
+/** How many console lines of one attempt are kept with it, and how long each may be. */
+export const ATTEMPT_LINES = { max: 50, maxChars: 2048 } as const;
+
+/** One console line of an attempt, as kept with it (not redacted yet: see `record`). */
+export interface AttemptLine {
+  level: ConsoleLevel;
+  /** Epoch ms. */
+  at: number;
+  text: string;
+}
+
+/**
+ * The `api` of one attempt. Its `log` and `message` are made when first used: most attempts never log, and
+ * never fail on purpose. It is also the sink of the attempt's console lines (file actions).
+ */
+class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
   #logger: Logger | undefined;
+  #message: AttemptMessage | undefined;
   readonly #host: HostLogger;
-  readonly #eventId: string;
+  /** The console lines kept with the attempt (at most ATTEMPT_LINES.max), and how many more there were. */
+  lines: AttemptLine[] | undefined;
+  linesDropped = 0;
 
   constructor(
     readonly cache: ActionCache,
@@ -35,19 +58,40 @@ class AttemptApi implements EventStreamApi {
     readonly action: { readonly name: string },
     readonly signal: AbortSignal,
     host: HostLogger,
-    eventId: string,
+    readonly eventId: string,
   ) {
     this.#host = host;
-    this.#eventId = eventId;
   }
 
   get log(): Logger {
     this.#logger ??= actionLogger(this.#host, () => ({
       action: this.action.name,
-      eventId: this.#eventId,
+      eventId: this.eventId,
       attempt: this.attempt,
     }));
     return this.#logger;
+  }
+
+  get message(): AttemptMessage {
+    this.#message ??= new AttemptMessage();
+    return this.#message;
+  }
+
+  get failure(): string | undefined {
+    return this.#message?.failure;
+  }
+
+  /** A console line of the action: to the host's log as the action's (redacted there), and kept. */
+  line(level: ConsoleLevel, text: string): void {
+    this.log[level](text);
+    this.lines ??= [];
+    if (this.lines.length < ATTEMPT_LINES.max) {
+      const kept =
+        text.length > ATTEMPT_LINES.maxChars ? `${text.slice(0, ATTEMPT_LINES.maxChars - 1)}…` : text;
+      this.lines.push({ level, at: Date.now(), text: kept });
+    } else {
+      this.linesDropped++;
+    }
   }
 }
 
@@ -72,8 +116,11 @@ export interface RunnerDeps {
   metrics: Metrics;
   log: HostLogger;
   redact: (text: string) => string;
-  /** Give user code (file actions) its own copy of each event, so it cannot change what others see. */
-  cloneEvents: boolean;
+  /**
+   * User code (file actions): give it its own copy of each event, so it cannot change what others see, and
+   * route its console to the host's log as the action's lines.
+   */
+  userCode: boolean;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
   /** Where each attempt is recorded (undefined: `history.retention: off`). */
@@ -144,6 +191,7 @@ export class ActionRunner {
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
+    if (deps.userCode) installActionConsole();
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
@@ -260,7 +308,7 @@ export class ActionRunner {
     const { config, action, cache, redact } = this.deps;
     const attempt = job.attempts + 1;
     const event: EventStreamEvent = {
-      message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
+      message: this.deps.userCode ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
       encoded: job.encoded,
     };
@@ -268,7 +316,9 @@ export class ActionRunner {
     const name = this.name;
     const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
     const startedAt = Date.now();
-    const outcome = await runAttempt(action, event, api, deadline.expired);
+    const outcome = await (this.deps.userCode
+      ? withActionConsole(api, () => runAttempt(action, event, api, deadline.expired))
+      : runAttempt(action, event, api, deadline.expired));
     this.deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
