@@ -50,13 +50,18 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   const { config } = loaded;
   const redact = createRedactor(loaded.secrets);
   const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
-  const plugins = await resolveActions(loaded);
+  const plugins = await resolveActions(loaded, { keepBroken: true });
   const life = new Lifecycle(log, redact);
   life.defer(() => {
     log.info("stopped");
     log.flush();
   });
   try {
+    // Before any port is bound: a second host on this state says so, not EADDRINUSE of the ops port.
+    if (loaded.state.engine === "sqlite") {
+      mkdirSync(loaded.state.dir, { recursive: true });
+      life.defer(lockStateDir(loaded.state.dir));
+    }
     const status = newStatus();
     const metrics = createMetrics();
     const ops = config.server.enabled
@@ -73,10 +78,6 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       : undefined;
     if (ops) life.defer(() => ops.close());
 
-    if (loaded.state.engine === "sqlite") {
-      mkdirSync(loaded.state.dir, { recursive: true });
-      life.defer(lockStateDir(loaded.state.dir));
-    }
     const opening = new AbortController();
     life.defer(() => opening.abort());
     options.signal?.addEventListener("abort", () => opening.abort(), { once: true });
@@ -114,7 +115,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const { runners, actions } = await createRunners(loaded, plugins, deps);
     life.defer(() => closeActions(actions, log));
     const control = new ActionControl({ ...deps, runners, actions: config.actions });
-    await control.sync();
+    await control.start();
+    status.failedActions = runners.flatMap((r) => (r.failure !== undefined ? [r.name] : []));
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
     life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
     life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));

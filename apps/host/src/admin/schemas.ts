@@ -46,9 +46,15 @@ export const ActionView = z
     plugin: z.string(),
     events: z.array(z.string()),
     enabled: z.boolean(),
-    state: z.enum(["running", "paused", "disabled"]),
+    state: z.enum(["running", "paused", "failed", "disabled"]),
     pausedReason: z.string().optional(),
     pausedSince: isoTime.optional(),
+    failedReason: z
+      .string()
+      .optional()
+      .describe(
+        "Why the host could not start the action (plugin failed to load, factory threw); its events wait",
+      ),
     lastMinute: Window,
     lastHour: Window,
     queueDepth: z.number().int().describe("Deliveries waiting or in flight"),

@@ -127,6 +127,11 @@ export interface RunnerDeps {
   history?: HistoryWriter | undefined;
   /** This host's replica id, recorded with each attempt. */
   replica?: string;
+  /**
+   * Why the action could not be started (its plugin failed to load, or its factory threw). A failed runner
+   * attempts nothing and cannot be resumed: its deliveries wait in the store until a host starts it.
+   */
+  failure?: string | undefined;
 }
 
 /**
@@ -139,6 +144,8 @@ export class ActionRunner {
   readonly name: string;
   readonly ordered: boolean;
   readonly capacity: number;
+  /** Why this action could not be started, if it could not (see `RunnerDeps.failure`). */
+  readonly failure: string | undefined;
   private readonly identity: { readonly name: string };
   private readonly matcher: ActionMatcher;
   private readonly queue: Job[] = [];
@@ -174,6 +181,9 @@ export class ActionRunner {
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
     this.ledger = new DeliveryLedger(this.name);
+    this.failure = deps.failure;
+    // Paused for good: the ingest step stores its deliveries (rows) and nothing claims them.
+    if (this.failure !== undefined) this.paused = true;
     this.identity = Object.freeze({ name: this.name });
     // Room for the attempts in flight, as many again waiting, and one more stream read: enough that the
     // action never waits for the stream, and no more, because an event held here is kept alive in memory
@@ -210,6 +220,7 @@ export class ActionRunner {
   }
 
   start(): void {
+    if (this.failure !== undefined) return;
     this.pollTimer = setInterval(() => this.notifyStoreWork(), this.deps.pollMs ?? 500);
     this.pollTimer.unref();
     this.refill();
@@ -248,7 +259,7 @@ export class ActionRunner {
 
   /** Deliver again, starting with the backlog the store kept, oldest first. */
   resume(): void {
-    if (!this.paused) return;
+    if (!this.paused || this.failure !== undefined) return;
     this.paused = false;
     this.failures = 0;
     this.notifyStoreWork();

@@ -6,6 +6,7 @@ import {
   type Action,
   ConfigError,
   type ConfigIssue,
+  describeError,
   isAction,
   type StandardSchemaV1,
   validateOptions,
@@ -21,7 +22,12 @@ export type ResolvedPlugin =
       create: (options: unknown) => Action;
       schema: StandardSchemaV1 | undefined;
     }
-  | { kind: "file"; name: string; action: Action };
+  | { kind: "file"; name: string; action: Action }
+  /**
+   * The plugin's code threw while it loaded (not a missing file or package, which are config errors): the host
+   * marks the action failed and runs the others (see engine/actions.ts); `validate` reports it.
+   */
+  | { kind: "broken"; name: string; reason: string };
 
 const BUILTINS: Record<string, ResolvedPlugin> = {
   console: {
@@ -48,17 +54,56 @@ export async function resolvePlugin(spec: string, configDir: string): Promise<Re
   const builtin = BUILTINS[spec];
   if (builtin) return builtin;
   let mod: unknown;
-  if (isPathSpec(spec)) {
-    const file = resolve(configDir, spec);
-    if (!existsSync(file)) throw new Error(`file not found: ${file}`);
-    mod = await importFile(file);
-  } else {
-    mod = await importPackage(spec, configDir);
+  try {
+    if (isPathSpec(spec)) {
+      const file = resolve(configDir, spec);
+      if (!existsSync(file)) throw new ConfigError(`file not found: ${file}`);
+      mod = await importFile(file, spec, configDir);
+    } else {
+      mod = await importPackage(spec, configDir);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    return { kind: "broken", name: spec, reason: `its code threw while loading: ${describeError(error)}` };
   }
   return fromModule(spec, mod);
 }
 
-async function importFile(file: string): Promise<unknown> {
+/**
+ * A module an action file imports that is not installed, as a config error naming both: Auth0 installs an
+ * action's dependencies from its settings; here they are installed next to the config. Undefined for any
+ * other error.
+ */
+function missingDependency(error: unknown, spec: string, configDir: string): ConfigError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND") return undefined;
+  // Node's wording: CommonJS "Cannot find module 'x'", ESM "Cannot find package 'x' imported from …".
+  const missing = /Cannot find (?:module|package) '([^']+)'/.exec(String((error as Error).message))?.[1];
+  if (missing === undefined) return undefined;
+  if (isPathSpec(missing) || missing.startsWith("/")) {
+    return new ConfigError(`the action file ${spec} imports ${missing}, which does not exist`);
+  }
+  const name = packageName(missing);
+  return new ConfigError(
+    `the action file ${spec} requires the npm package "${name}", which is not installed next to the config: run \`npm install ${name}\` in ${configDir}`,
+  );
+}
+
+/** The package a bare specifier names: `@hubspot/api-client/lib/x` → `@hubspot/api-client`. */
+function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+}
+
+async function importFile(file: string, spec: string, configDir: string): Promise<unknown> {
+  try {
+    return await importCode(file);
+  } catch (error) {
+    throw missingDependency(error, spec, configDir) ?? error;
+  }
+}
+
+async function importCode(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   const ext = extname(file);
   if (TS.has(ext)) {
@@ -101,7 +146,9 @@ async function importPackage(name: string, configDir: string): Promise<unknown> 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(`'${name}'`)) {
-      throw new Error(`cannot find plugin package "${name}": install it next to the config (npm i ${name})`);
+      throw new ConfigError(
+        `cannot find plugin package "${name}": install it next to the config (npm i ${name})`,
+      );
     }
     throw error;
   }
@@ -154,6 +201,7 @@ export function checkActionOptions(
   index: number,
 ): ConfigIssue[] {
   const at = `actions[${index}].with`;
+  if (plugin.kind === "broken") return [];
   if (plugin.kind === "file") {
     // An Auth0 action reads event.secrets, never options: `with` here would be dropped without a word.
     if (Object.keys(action.with).length === 0) return [];

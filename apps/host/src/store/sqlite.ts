@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
+import { actionStateOf, actionStateRow } from "./action-state.js";
 import { typeClause } from "./dead-filter.js";
 import { SchemaTooNewError } from "./schema-version.js";
 import { HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
@@ -427,16 +428,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     actionStates() {
       const states: Record<string, ActionState> = {};
       for (const row of selectStates.all()) {
-        states[row.action] = {
-          paused: row.paused === 1,
-          ...(row.reason !== null ? { reason: row.reason } : {}),
-          ...(row.since !== null ? { since: row.since } : {}),
-        };
+        states[row.action] = actionStateOf({ ...row, paused: row.paused === 1 });
       }
       return states;
     },
     setActionState(action, state) {
-      upsertState.run(action, state.paused ? 1 : 0, state.reason ?? null, state.since ?? null);
+      const row = actionStateRow(state);
+      upsertState.run(action, row.paused ? 1 : 0, row.reason, row.since);
     },
     countUnfinished() {
       return (

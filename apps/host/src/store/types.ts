@@ -88,13 +88,19 @@ export interface StoreStats {
   dead: Record<string, number>;
 }
 
-/** An action's operator-set state, kept in the store so that every replica and the CLI see it. */
+/** An action's state, kept in the store so that every replica and the CLI see it. */
 export interface ActionState {
+  /** Set by an operator, or by the host after too many consecutive failures. */
   paused: boolean;
   /** Why it was paused (`operator`, or the auto-pause's reason). */
   reason?: string | undefined;
-  /** When it was paused (epoch ms). */
+  /** When it was paused, or failed (epoch ms). */
   since?: number | undefined;
+  /**
+   * Set by a host that could not start the action (its plugin failed to load, or its factory threw): why.
+   * Its deliveries wait in the store; the next host that starts it clears this. Not kept beside `paused`.
+   */
+  failed?: string | undefined;
 }
 
 /**
