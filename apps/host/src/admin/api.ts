@@ -201,12 +201,14 @@ function window(buckets: readonly ActivityBucket[]) {
   let delivered = 0;
   let retrying = 0;
   let dead = 0;
+  let stale = 0;
   for (const b of buckets) {
     delivered += b.delivered;
     retrying += b.retrying;
     dead += b.dead;
+    stale += b.stale;
   }
-  return { delivered, failed: retrying + dead, dead };
+  return { delivered, failed: retrying + dead, dead, stale };
 }
 
 async function activity(ctx: AdminContext, _req: IncomingMessage, url: URL) {
@@ -215,13 +217,14 @@ async function activity(ctx: AdminContext, _req: IncomingMessage, url: URL) {
   const buckets = await ctx.store.activity(since);
   return {
     minutes: buckets.map((b) => {
-      const attempts = b.delivered + b.retrying + b.dead;
+      const attempts = b.delivered + b.retrying + b.dead + b.stale;
       return {
         action: b.action,
         minute: iso(b.minute),
         delivered: b.delivered,
         retrying: b.retrying,
         dead: b.dead,
+        stale: b.stale,
         meanDurationMs: attempts > 0 ? b.durationMs / attempts : 0,
       };
     }),
@@ -249,6 +252,7 @@ const toAttempt = (a: StoredAttempt): z.input<typeof Attempt> => ({
   ...(a.status !== undefined ? { status: a.status } : {}),
   ...(a.error !== undefined ? { error: a.error } : {}),
   replica: a.replica,
+  ...(a.logs !== undefined ? { logs: a.logs.map((line) => ({ ...line, at: iso(line.at) })) } : {}),
 });
 
 async function deliveries(ctx: AdminContext, _req: IncomingMessage, url: URL) {
