@@ -136,6 +136,43 @@ describe("console inside a file action", () => {
   });
 });
 
+describe("the lines kept with an attempt", () => {
+  it("are its console lines, redacted, at most 50 of at most 2 KB each, on the admin API's event page", async () => {
+    const plugin = actionFile(
+      "verbose.js",
+      `exports.onExecuteEventStream = async (event) => {
+  console.warn("token " + event.secrets.TOKEN + " " + "x".repeat(5000));
+  for (let i = 1; i < 60; i++) console.log("line", i);
+};
+`,
+    );
+    const { source, host } = await start([
+      { name: "verbose", plugin, events: ["*"], secrets: { TOKEN: "tok_6a1f0c9e77" } },
+    ]);
+    const [event] = factory.many(1);
+    source.push(event!);
+    type Page = { attempts: Array<{ logs?: Array<{ level: string; message: string; at: string }> }> };
+    const page = await waitFor(async () => {
+      const answer = await fetch(`http://127.0.0.1:${host.port}/api/events/${event!.id}`);
+      const body = (await answer.json()) as Page;
+      return body.attempts[0]?.logs ? body : undefined;
+    });
+    const logs = page.attempts[0]!.logs!;
+    expect(logs).toHaveLength(50);
+    expect(logs[0]!.level).toBe("warn");
+    expect(logs[0]!.message.startsWith("token [redacted] xxx")).toBe(true);
+    expect(logs[0]!.message).toHaveLength(2048);
+    expect(logs[1]).toMatchObject({ level: "info", message: "line 1" });
+    expect(logs[49]!.message).toBe("line 49 (and 10 more lines in the host's log)");
+    expect(Number.isNaN(Date.parse(logs[49]!.at))).toBe(false);
+    // The host's log has every line.
+    expect(logs.length).toBeLessThan(logsOf("verbose").length);
+    expect(logsOf("verbose")).toHaveLength(60);
+  });
+});
+
+const logsOf = (action: string) => logs.filter((l) => l.action === action && l.eventId !== undefined);
+
 describe("console inside a file action (real process)", () => {
   it("never prints an action's secret on stdout or stderr: its lines are redacted", async () => {
     const SECRET = "scim-bearer-3f9a7c21e4";

@@ -13,7 +13,7 @@ import { type AttemptFailure, AttemptMessage, runAttempt } from "@switchyard/cor
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { AttemptOutcome, StateStore } from "../store/types.js";
+import type { AttemptLogLine, AttemptOutcome, StateStore } from "../store/types.js";
 import {
   type ConsoleLevel,
   type ConsoleSink,
@@ -32,14 +32,6 @@ export const READ_AHEAD = 128;
 /** How many console lines of one attempt are kept with it, and how long each may be. */
 export const ATTEMPT_LINES = { max: 50, maxChars: 2048 } as const;
 
-/** One console line of an attempt, as kept with it (not redacted yet: see `record`). */
-export interface AttemptLine {
-  level: ConsoleLevel;
-  /** Epoch ms. */
-  at: number;
-  text: string;
-}
-
 /**
  * The `api` of one attempt. Its `log` and `message` are made when first used: most attempts never log, and
  * never fail on purpose. It is also the sink of the attempt's console lines (file actions).
@@ -48,8 +40,11 @@ class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
   #logger: Logger | undefined;
   #message: AttemptMessage | undefined;
   readonly #host: HostLogger;
-  /** The console lines kept with the attempt (at most ATTEMPT_LINES.max), and how many more there were. */
-  lines: AttemptLine[] | undefined;
+  readonly #redact: (text: string) => string;
+  #closed = false;
+  /** The console lines kept with the attempt (at most ATTEMPT_LINES.max), redacted. */
+  lines: AttemptLogLine[] | undefined;
+  /** Lines printed past the limit: counted, and said in the last kept line. */
   linesDropped = 0;
 
   constructor(
@@ -59,8 +54,10 @@ class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
     readonly signal: AbortSignal,
     host: HostLogger,
     readonly eventId: string,
+    redact: (text: string) => string,
   ) {
     this.#host = host;
+    this.#redact = redact;
   }
 
   get log(): Logger {
@@ -84,14 +81,29 @@ class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
   /** A console line of the action: to the host's log as the action's (redacted there), and kept. */
   line(level: ConsoleLevel, text: string): void {
     this.log[level](text);
+    if (this.#closed) return;
     this.lines ??= [];
     if (this.lines.length < ATTEMPT_LINES.max) {
-      const kept =
-        text.length > ATTEMPT_LINES.maxChars ? `${text.slice(0, ATTEMPT_LINES.maxChars - 1)}…` : text;
-      this.lines.push({ level, at: Date.now(), text: kept });
+      // Redacted before it is cut, so that a secret across the cut cannot survive in part.
+      const clean = this.#redact(text);
+      const message =
+        clean.length > ATTEMPT_LINES.maxChars ? `${clean.slice(0, ATTEMPT_LINES.maxChars - 1)}…` : clean;
+      this.lines.push({ level, message, at: Date.now() });
     } else {
       this.linesDropped++;
     }
+  }
+
+  /**
+   * The lines to keep with the attempt, the last one saying how many more there were. Lines printed later (a
+   * timer the attempt left behind) still reach the host's log, but not the recorded attempt.
+   */
+  keptLines(): AttemptLogLine[] | undefined {
+    this.#closed = true;
+    const last = this.lines?.at(-1);
+    if (last && this.linesDropped > 0)
+      last.message += ` (and ${this.linesDropped} more lines in the host's log)`;
+    return this.lines;
   }
 }
 
@@ -325,7 +337,15 @@ export class ActionRunner {
     };
     const deadline = this.deadlines.enter();
     const name = this.name;
-    const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
+    const api = new AttemptApi(
+      cache,
+      attempt,
+      this.identity,
+      deadline.signal,
+      this.deps.log,
+      job.event.id,
+      redact,
+    );
     const startedAt = Date.now();
     const outcome = await (this.deps.userCode
       ? withActionConsole(api, () => runAttempt(action, event, api, deadline.expired))
@@ -338,7 +358,7 @@ export class ActionRunner {
       this.finishedCounters.delivered.inc();
       const rowless = this.ledger.settle(job.hold);
       this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless });
-      this.record(job, attempt, startedAt, outcome.durationMs, "delivered");
+      this.record(job, api, startedAt, outcome.durationMs, "delivered");
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
       // the next start runs it again.
@@ -357,7 +377,7 @@ export class ActionRunner {
           attempts: attempt,
           error: reason,
         });
-        this.record(job, attempt, startedAt, outcome.durationMs, "dead", outcome.error, reason);
+        this.record(job, api, startedAt, outcome.durationMs, "dead", outcome.error, reason);
         this.deps.log.warn(
           { action: this.name, eventId: job.event.id, attempts: attempt, error: reason },
           "delivery dead-lettered",
@@ -380,7 +400,7 @@ export class ActionRunner {
           dueAt,
           error,
         });
-        this.record(job, attempt, startedAt, outcome.durationMs, "retrying", outcome.error, error);
+        this.record(job, api, startedAt, outcome.durationMs, "retrying", outcome.error, error);
         this.deps.log.info(
           { action: this.name, eventId: job.event.id, attempt, retryInMs: delay, error },
           "delivery failed, will retry",
@@ -403,7 +423,7 @@ export class ActionRunner {
 
   private record(
     job: Job,
-    attempt: number,
+    api: AttemptApi,
     startedAt: number,
     durationMs: number,
     outcome: AttemptOutcome,
@@ -415,13 +435,14 @@ export class ActionRunner {
       eventId: job.event.id,
       eventKey: job.key,
       eventType: job.event.type,
-      attempt,
+      attempt: api.attempt,
       startedAt,
       durationMs,
       outcome,
       status: statusOf(failure),
       error,
       replica: this.deps.replica ?? "",
+      logs: api.keptLines(),
     });
   }
 
