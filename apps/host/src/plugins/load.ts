@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, extname, isAbsolute, join, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   type Action,
   ConfigError,
@@ -21,8 +21,10 @@ export type ResolvedPlugin =
       name: string;
       create: (options: unknown) => Action;
       schema: StandardSchemaV1 | undefined;
+      /** Where its code lives (its package's folder), to attribute its uncaught errors; unknown for built-ins. */
+      code?: string | undefined;
     }
-  | { kind: "file"; name: string; action: Action }
+  | { kind: "file"; name: string; action: Action; code?: string | undefined }
   /**
    * The plugin's code threw while it loaded (not a missing file or package, which are config errors): the host
    * marks the action failed and runs the others (see engine/actions.ts); `validate` reports it.
@@ -54,19 +56,42 @@ export async function resolvePlugin(spec: string, configDir: string): Promise<Re
   const builtin = BUILTINS[spec];
   if (builtin) return builtin;
   let mod: unknown;
+  let code: string | undefined;
   try {
     if (isPathSpec(spec)) {
       const file = resolve(configDir, spec);
       if (!existsSync(file)) throw new ConfigError(`file not found: ${file}`);
+      code = file;
       mod = await importFile(file, spec, configDir);
     } else {
+      code = packageFolder(spec, configDir);
       mod = await importPackage(spec, configDir);
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     return { kind: "broken", name: spec, reason: `its code threw while loading: ${describeError(error)}` };
   }
-  return fromModule(spec, mod);
+  return { ...fromModule(spec, mod), code } as ResolvedPlugin;
+}
+
+/**
+ * The folder of an installed plugin package (ending with the separator), as a stack trace shows its files:
+ * `…/node_modules/name/`, or the entry's own folder in a workspace. Undefined when it cannot be resolved here.
+ */
+function packageFolder(name: string, configDir: string): string | undefined {
+  let entry: string | undefined;
+  try {
+    entry = createRequire(join(configDir, "package.json")).resolve(name);
+  } catch {
+    try {
+      entry = fileURLToPath(import.meta.resolve(name));
+    } catch {
+      return undefined;
+    }
+  }
+  const marker = `${sep}node_modules${sep}${name.split("/").join(sep)}${sep}`;
+  const at = entry.lastIndexOf(marker);
+  return at >= 0 ? entry.slice(0, at + marker.length) : `${dirname(entry)}${sep}`;
 }
 
 /**
