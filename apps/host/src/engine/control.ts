@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Auth0Event } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { ActionState, StateStore } from "../store/types.js";
+import type { StateStore } from "../store/types.js";
 import type { Backlog } from "./backlog.js";
 import type { ActionRunner } from "./runner.js";
 
@@ -53,12 +53,12 @@ export class ActionControl {
         if (state?.failed !== undefined) await store.setActionState(runner.name, { paused: false });
       }
     }
-    await this.sync(states);
+    await this.sync();
   }
 
   /** Apply the stored states to the runners. */
-  async sync(known?: Record<string, ActionState>): Promise<void> {
-    const states = known ?? (await this.deps.store.actionStates());
+  async sync(): Promise<void> {
+    const states = await this.deps.store.actionStates();
     for (const runner of this.deps.runners) {
       const state = states[runner.name];
       if (runner.failure !== undefined) {
