@@ -23,7 +23,7 @@ import {
 const quick = process.env.BENCH_QUICK === "1";
 /**
  * BENCH_ONLY=throughput|history|overhead|latency|memory|restart runs one part; throughput3 is the 3-action
- * run alone.
+ * run alone; overhead-file compares the no-op actions as plugins and as file actions.
  */
 const only = process.env.BENCH_ONLY;
 const part = (name: string) => !only || only === name || (name === "throughput" && only === "throughput3");
@@ -130,17 +130,25 @@ export default function noop(options) {
   };
 }
 `;
-if (part("overhead")) {
+/** The same no-op as Auth0 code (a file action): its count and output file come as secrets. */
+const NOOP_FILE_ACTION = `${NOOP_PLUGIN}
+export const onExecuteEventStream = (event) =>
+  noop({ total: Number(event.secrets.TOTAL), out: event.secrets.OUT }).onExecuteEventStream();
+`;
+
+/** One run of the 3 no-op actions: µs of the host's CPU per delivery, as plugins or as file actions. */
+async function overhead(kind: "plugin" | "file") {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   await peer.call("reset");
-  writeFileSync(join(dir, "noop.mjs"), NOOP_PLUGIN);
+  writeFileSync(join(dir, "noop.mjs"), kind === "plugin" ? NOOP_PLUGIN : NOOP_FILE_ACTION);
   const out = join(dir, "noop.json");
   const total = N * 3;
+  const options =
+    kind === "plugin"
+      ? `with: { total: ${total}, out: "${out}" }`
+      : `secrets: { TOTAL: "${total}", OUT: "${out}" }`;
   const actions = [1, 2, 3]
-    .map(
-      (i) =>
-        `  - name: a${i}\n    plugin: "./noop.mjs"\n    events: ["*"]\n    with: { total: ${total}, out: "${out}" }`,
-    )
+    .map((i) => `  - name: a${i}\n    plugin: "./noop.mjs"\n    events: ["*"]\n    ${options}`)
     .join("\n");
   const config = writeConfig(dir, peer.ready, actions);
   const host = startHost(config);
@@ -151,8 +159,13 @@ if (part("overhead")) {
     : undefined;
   rmSync(dir, { recursive: true, force: true });
   if (!result) throw new Error("the no-op actions did not finish");
+  return { ...result, total };
+}
+
+if (part("overhead")) {
+  const result = await overhead("plugin");
   console.log(
-    `host overhead, 3 no-op actions: ${Math.round((total / result.ms) * 1000)} deliveries/s; CPU per delivery ${result.main.toFixed(1)} µs on the main thread, ${result.all.toFixed(1)} µs in all threads`,
+    `host overhead, 3 no-op actions: ${Math.round((result.total / result.ms) * 1000)} deliveries/s; CPU per delivery ${result.main.toFixed(1)} µs on the main thread, ${result.all.toFixed(1)} µs in all threads`,
   );
   reportBench({
     name: "host's own main-thread CPU per delivery (3 no-op actions)",
@@ -164,6 +177,19 @@ if (part("overhead")) {
     unit: "µs",
     value: result.all,
   });
+}
+
+// What a file action costs the host beyond a plugin (a copy of each event; its console routed through an
+// AsyncLocalStorage, whose promise hooks then stay on): the same no-op both ways, in alternating pairs. Run
+// alone with BENCH_ONLY=overhead-file; not part of the full run.
+if (only === "overhead-file") {
+  for (let pair = 1; pair <= 3; pair++) {
+    const plugin = await overhead("plugin");
+    const file = await overhead("file");
+    console.log(
+      `pair ${pair}: main-thread CPU per delivery, plugin ${plugin.main.toFixed(1)} µs, file action ${file.main.toFixed(1)} µs (all threads ${plugin.all.toFixed(1)} / ${file.all.toFixed(1)} µs)`,
+    );
+  }
 }
 
 // Latency at a steady 1,000 events/s, from the event's time (stamped as the frame leaves) to the receiver.

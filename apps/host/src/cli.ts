@@ -16,24 +16,15 @@ import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
 import { exitCodeOf } from "./exit-code.js";
 import { consoleUrl, startHost } from "./host.js";
-import { lockStateDir } from "./lock.js";
+import { lockStateDir, StateInUseError } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { VERSION } from "./version.js";
 
 /** Throw the lock's own message when another host uses `dir`; leave the lock free otherwise. */
 function probeStateLock(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  let release: () => void;
-  try {
-    release = lockStateDir(dir);
-  } catch (error) {
-    throw new StateLockedError((error as Error).message);
-  }
-  release();
+  lockStateDir(dir)();
 }
-
-/** Printed as its message alone, exit 1. */
-class StateLockedError extends Error {}
 
 const program = new Command()
   .name("switchyard")
@@ -124,7 +115,7 @@ registerSchema(program);
 program.parseAsync().catch((error: unknown) => {
   // Commander has printed its own message (or the help, or the version) already.
   if (!(error instanceof CommanderError)) {
-    const plain = error instanceof ConfigError || error instanceof StateLockedError;
+    const plain = error instanceof ConfigError || error instanceof StateInUseError;
     process.stderr.write(`${plain ? (error as Error).message : `error: ${describeError(error)}`}\n`);
   }
   process.exit(exitCodeOf(error));

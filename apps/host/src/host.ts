@@ -17,9 +17,11 @@ import { startMaintenance } from "./engine/maintenance.js";
 import { openState } from "./engine/open-state.js";
 import { startReading, streamHooks } from "./engine/reader.js";
 import { newStatus, readiness } from "./engine/status.js";
+import { type CodeLocation, guardUncaught } from "./engine/uncaught.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
@@ -50,13 +52,18 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   const { config } = loaded;
   const redact = createRedactor(loaded.secrets);
   const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
-  const plugins = await resolveActions(loaded);
+  const plugins = await resolveActions(loaded, { keepBroken: true });
   const life = new Lifecycle(log, redact);
   life.defer(() => {
     log.info("stopped");
     log.flush();
   });
   try {
+    // Before any port is bound: a second host on this state says so, not EADDRINUSE of the ops port.
+    if (loaded.state.engine === "sqlite") {
+      mkdirSync(loaded.state.dir, { recursive: true });
+      life.defer(lockStateDir(loaded.state.dir));
+    }
     const status = newStatus();
     const metrics = createMetrics();
     const ops = config.server.enabled
@@ -74,10 +81,6 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       : undefined;
     if (ops) life.defer(() => ops.close());
 
-    if (loaded.state.engine === "sqlite") {
-      mkdirSync(loaded.state.dir, { recursive: true });
-      life.defer(lockStateDir(loaded.state.dir));
-    }
     const opening = new AbortController();
     life.defer(() => opening.abort());
     options.signal?.addEventListener("abort", () => opening.abort(), { once: true });
@@ -113,9 +116,12 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const replica = store.replicaId ?? hostname();
     const deps = { store, completions, backlog, metrics, log, redact, history, replica };
     const { runners, actions } = await createRunners(loaded, plugins, deps);
+    // Removed after the actions are closed (deferred first, run last): a plugin's close can throw late too.
+    life.defer(guardUncaught({ log, metrics, redact, locations: codeLocations(loaded, plugins) }));
     life.defer(() => closeActions(actions, log));
     const control = new ActionControl({ ...deps, runners, actions: config.actions });
-    await control.sync();
+    await control.start();
+    status.failedActions = runners.flatMap((r) => (r.failure !== undefined ? [r.name] : []));
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
     life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
     life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));
@@ -204,6 +210,16 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     await life.stop();
     throw error;
   }
+}
+
+/** Where each action's code lives (its file, or its plugin's folder), to attribute its uncaught errors. */
+function codeLocations(loaded: LoadedConfig, plugins: readonly ResolvedPlugin[]): CodeLocation[] {
+  return loaded.config.actions.flatMap((action, index) => {
+    const plugin = plugins[index];
+    return plugin && plugin.kind !== "broken" && plugin.code
+      ? [{ action: action.name, path: plugin.code }]
+      : [];
+  });
 }
 
 /** The console's address, as an operator's browser on this machine reaches it. */

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, realpathSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 
@@ -11,6 +12,11 @@ const LOCK_WAIT_MS = 2_000;
 /** Where SQLite keeps the database's user_version in its header: the holder's pid, for the error message. */
 const USER_VERSION_OFFSET = 60;
 const HELD = Symbol.for("switchyard.stateLocks");
+
+/** Another host holds the state folder: said in one line, and the CLI exits 2 (as for any bad input). */
+export class StateInUseError extends Error {
+  readonly code = "SWITCHYARD_STATE_IN_USE";
+}
 
 /** Lock files held by this process (by real path), shared by every copy of this module loaded in it. */
 const registry = globalThis as { [HELD]?: Set<string> };
@@ -46,7 +52,15 @@ export function lockStateDir(dir: string, waitMs = LOCK_WAIT_MS): () => void {
       throw new Error(`cannot lock the state folder ${dir} (${file}): ${(error as Error).message}`);
     }
     const pid = holderPid(file);
-    throw new Error(`another switchyard host${pid ? ` (pid ${pid})` : ""} is using the state folder ${dir}`);
+    const machine = pid !== undefined ? holderMachine(file, pid) : undefined;
+    const who = pid ? ` (pid ${pid}${machine ? ` on ${machine}` : ""})` : "";
+    throw new StateInUseError(`another switchyard host${who} is using the state folder ${dir}`);
+  }
+  // Beside the lock, who holds it: the pid alone does not say which machine (a shared volume, a container).
+  try {
+    writeFileSync(ownerFile(file), JSON.stringify({ pid: process.pid, machine: hostname() }));
+  } catch {
+    // Only the refusal's message is poorer without it.
   }
   const key = realpathSync(file);
   held.add(key);
@@ -55,6 +69,20 @@ export function lockStateDir(dir: string, waitMs = LOCK_WAIT_MS): () => void {
     held.delete(key);
     db.close();
   };
+}
+
+const ownerFile = (lockFile: string) => `${lockFile}.owner`;
+
+/** The machine the holder named in its owner file, when that file is the holder's (same pid) and readable. */
+function holderMachine(file: string, pid: number): string | undefined {
+  try {
+    const owner = JSON.parse(readFileSync(ownerFile(file), "utf8")) as { pid?: unknown; machine?: unknown };
+    return owner.pid === pid && typeof owner.machine === "string" && owner.machine
+      ? owner.machine
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pid the holder wrote in the lock file's header (as it sees itself: 1 in a container), if readable. */

@@ -62,6 +62,18 @@ export function createMetrics() {
     labelNames: ["action"] as const,
     registers: [registry],
   });
+  const actionState = new Gauge({
+    name: "switchyard_action_state",
+    help: "1 for the state each action is in (running, paused, failed: the host could not start it), 0 for the others.",
+    labelNames: ["action", "state"] as const,
+    registers: [registry],
+  });
+  const uncaught = new Counter({
+    name: "switchyard_uncaught_errors_total",
+    help: "Errors thrown or rejected outside any attempt's await (a plugin's timer or emitter), by action (empty when unknown); the host keeps running.",
+    labelNames: ["action", "kind"] as const,
+    registers: [registry],
+  });
   const leader = new Gauge({
     name: "switchyard_stream_leader",
     help: "1 while this host reads the stream (with shared state, the one replica that leads).",
@@ -140,6 +152,13 @@ export function createMetrics() {
     streamBytes,
     connected,
     paused,
+    /** `setActionState(name, state)`: 1 for `state`, 0 for the other states. */
+    setActionState(action: string, state: "running" | "paused" | "failed") {
+      for (const each of ["running", "paused", "failed"] as const)
+        actionState.labels(action, each).set(each === state ? 1 : 0);
+    },
+    /** `uncaught.labels(action, kind).inc()`: kind is `exception` or `rejection`. */
+    uncaught,
     leader,
     lag,
     deliveries,

@@ -13,8 +13,10 @@ export interface ActionSummary {
   paused: boolean;
   /** Why it is paused: `operator`, or the host's own reason when it paused the action itself. */
   reason?: string;
-  /** When it was paused (ISO 8601). */
+  /** When it was paused, or failed (ISO 8601). */
   since?: string;
+  /** Why the host could not start it (its plugin failed to load, or its factory threw); its events wait. */
+  failed?: string;
   /** Deliveries waiting or in flight. */
   pending: number;
   /** Dead letters. */
@@ -27,6 +29,7 @@ export async function summarizeActions(loaded: LoadedConfig, store: StateStore):
   return loaded.config.actions.map((action) => {
     const state: ActionState | undefined = states[action.name];
     const paused = state?.paused === true;
+    const failed = state?.failed;
     return {
       name: action.name,
       plugin: action.plugin,
@@ -34,7 +37,10 @@ export async function summarizeActions(loaded: LoadedConfig, store: StateStore):
       enabled: action.enabled,
       paused,
       ...(paused && state?.reason !== undefined ? { reason: state.reason } : {}),
-      ...(paused && state?.since !== undefined ? { since: new Date(state.since).toISOString() } : {}),
+      ...(failed !== undefined ? { failed } : {}),
+      ...((paused || failed !== undefined) && state?.since !== undefined
+        ? { since: new Date(state.since).toISOString() }
+        : {}),
       pending: stats.pending[action.name] ?? 0,
       dead: stats.dead[action.name] ?? 0,
     };

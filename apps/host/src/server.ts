@@ -8,6 +8,8 @@ import { DEFAULT_LIMITS, guarded, limitServer, requestUrl, type ServerLimits } f
 export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean>;
+  /** Actions the host could not start: it is degraded (still ready when `ready`), and says which. */
+  failedActions?: string[];
 }
 
 export interface OpsServerOptions {
@@ -74,9 +76,13 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
     } else if (path === "/readyz") {
       const state = options.readiness();
-      res
-        .writeHead(state.ready ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: state.ready ? "ready" : "not ready", checks: state.checks }));
+      res.writeHead(state.ready ? 200 : 503, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          status: !state.ready ? "not ready" : state.failedActions ? "degraded" : "ready",
+          checks: state.checks,
+          ...(state.failedActions ? { failedActions: state.failedActions } : {}),
+        }),
+      );
     } else if (path === "/metrics") {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { "content-type": options.registry.contentType }).end(text),

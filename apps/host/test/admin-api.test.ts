@@ -11,6 +11,7 @@ import { ActionsAnswer, DeliveriesAnswer, EventAnswer, StatusAnswer } from "../s
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
+import { openSqliteStore } from "../src/store/sqlite.js";
 import { memorySource } from "./memory-source.js";
 import { delivered, RECORDER } from "./recorder.js";
 
@@ -206,6 +207,42 @@ describe("admin API", () => {
     expect(missing.json).toEqual({ error: expect.stringContaining("evt_nothing_like_it") });
   });
 
+  it("returns the lines an attempt printed on the event page, in order, times as ISO", async () => {
+    const first = await start();
+    const event = factory.event("user.created");
+    first.source.push(event);
+    await waitFor(() => delivered(`${run}:ok`).has(event.id));
+    await first.host.stop();
+    hosts = hosts.filter((h) => h !== first.host);
+    // The host stopped: this store is the only writer of the state for a moment.
+    const store = openSqliteStore(join(dir, "state", "switchyard.db"));
+    store.recordAttempts([
+      {
+        action: "ok",
+        eventId: event.id,
+        eventType: event.type,
+        attempt: 2,
+        startedAt: Date.UTC(2026, 0, 1),
+        durationMs: 3,
+        outcome: "delivered",
+        replica: "r",
+        logs: [
+          { level: "info", message: "POST /Users", at: Date.UTC(2026, 0, 1, 0, 0, 0, 1) },
+          { level: "warn", message: "slow", at: Date.UTC(2026, 0, 1, 0, 0, 0, 2) },
+        ],
+      },
+    ]);
+    store.close();
+    const { base } = await start();
+    const page = await get(base, `/api/events/${event.id}`, EventAnswer);
+    const printed = page.attempts.find((a) => a.attempt === 2);
+    expect(printed?.logs).toEqual([
+      { level: "info", message: "POST /Users", at: "2026-01-01T00:00:00.001Z" },
+      { level: "warn", message: "slow", at: "2026-01-01T00:00:00.002Z" },
+    ]);
+    expect(page.attempts.filter((a) => a.attempt === 1).every((a) => a.logs === undefined)).toBe(true);
+  });
+
   it("lists, replays and purges dead letters, saying how many each touched", async () => {
     const { source, base } = await start();
     const groups = Array.from({ length: 3 }, () => factory.event("group.created"));
@@ -320,7 +357,7 @@ describe("admin API", () => {
     const { base } = await start();
     expect((await get(base, "/api/deliveries", DeliveriesAnswer)).items).toEqual([]);
     const ok = (await get(base, "/api/actions", ActionsAnswer)).actions.find((a) => a.name === "ok")!;
-    expect(ok.lastHour).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    expect(ok.lastHour).toEqual({ delivered: 0, failed: 0, dead: 0, stale: 0 });
   });
 
   it("serves an OpenAPI 3.1 document whose schemas the answers satisfy", async () => {

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
   cpSync(FIXTURE, dir, { recursive: true });
   config = join(dir, "switchyard.yaml");
+  // The issue's config serves on 9464, as a user's would: here any free port, so that a host running on this
+  // machine (`pnpm start`) never fails the test.
+  writeFileSync(config, readFileSync(config, "utf8").replace(/port: 9464/, "port: 0"));
   tenant = await startFakeTenant({ cutEvery: 250, tokenTtlSeconds: 2, heartbeatMs: 500 });
   slack = await startFakeSlack({ token: "xoxb-e2e-slack-token" });
   segment = await startFakeSegment({ writeKey: "e2e-segment-write-key" });

@@ -1,6 +1,6 @@
 // The console in real Chromium against a real host on its demo (fake tenant, receiver that refuses each group
 // event once): every wait is on a condition (locator waits, expect.poll), never a fixed sleep.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { waitFor } from "@switchyard/testing";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/load.js";
+import { type LoadedConfig, loadConfig } from "../src/config/load.js";
 import { DEMO_CONFIG, startDemo } from "../src/demo.js";
 import { type Host, startHost } from "../src/host.js";
 import { startCli } from "./cli.js";
@@ -61,13 +61,18 @@ async function startDemoCli(): Promise<DemoHost> {
   });
 }
 
-/** The demo with an admin token: its config has none, so this one runs in this process, the token set. */
-async function startGuardedDemo(adminToken: string): Promise<DemoHost> {
+/**
+ * The demo in this process, changed by `change` (an admin token, another action): its config has neither.
+ */
+async function startChangedDemo(
+  change: (loaded: LoadedConfig, dir: string) => void,
+  adminToken?: string,
+): Promise<DemoHost> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
   dirs.push(dir);
   const demo = await startDemo({ stateDir: dir, eventsPerSecond: 1 });
   const loaded = await loadConfig(DEMO_CONFIG, { ...process.env, ...demo.env, SWITCHYARD_DEMO_PORT: "0" });
-  loaded.config.server.adminToken = adminToken;
+  change(loaded, dir);
   const logs = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   let host: Host;
   try {
@@ -81,6 +86,12 @@ async function startGuardedDemo(adminToken: string): Promise<DemoHost> {
     await demo.close();
   });
 }
+
+/** The demo with an admin token, which its config does not set. */
+const startGuardedDemo = (adminToken: string) =>
+  startChangedDemo((loaded) => {
+    loaded.config.server.adminToken = adminToken;
+  }, adminToken);
 
 let browser: BrowserContext;
 let demo: DemoHost;
@@ -193,6 +204,26 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await closePage(page);
   });
 
+  it("shows on the event's page what a file action printed during each attempt", async () => {
+    // The demo's welcome action is Auth0 code that calls console.log for each signup.
+    const welcomed = () => demo.api<{ items: Attempt[] }>("deliveries?action=welcome&outcome=delivered");
+    await expect.poll(async () => (await welcomed()).items.length, { timeout: 15_000 }).toBeGreaterThan(0);
+    const { eventId } = (await welcomed()).items[0]!;
+    const event = await demo.api<{ attempts: Array<Attempt & { logs?: Array<{ message: string }> }> }>(
+      `events/${encodeURIComponent(eventId)}`,
+    );
+    const printed = event.attempts.find((a) => a.action === "welcome")?.logs?.[0]?.message;
+    // Its greeting is one of the action's secrets: redacted in what is kept, as in the host's log.
+    expect(printed).toMatch(/^\[redacted\], .+! \(signup #\d+ today\)$/);
+
+    const page = await openPage(`${demo.base}/#/events/${encodeURIComponent(eventId)}`);
+    const lines = page.getByRole("region", { name: "Console of welcome, attempt 1" });
+    await lines.getByText(printed!).waitFor();
+    expect(await lines.locator("li .level").first().textContent()).toBe("info");
+    await screenshot(page, "event-console");
+    await closePage(page);
+  });
+
   it("pauses an action from its tile and resumes it", async () => {
     const page = await openPage(`${demo.base}/`);
     const tile = page.getByRole("region", { name: "Action warehouse" });
@@ -210,6 +241,27 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     expect(await state()).toBe("running");
     await page.getByRole("region", { name: "Stream" }).getByText("yes").first().waitFor();
     await screenshot(page, "overview");
+    await closePage(page);
+  });
+
+  it("shows an action the host could not start as failed, with the reason, and no pause button", async () => {
+    const broken = await startChangedDemo((loaded, dir) => {
+      const file = join(dir, "crm.js");
+      writeFileSync(file, 'throw new Error("CRM_URL is not set");\n');
+      const welcome = loaded.config.actions.find((a) => a.name === "welcome")!;
+      loaded.config.actions.push({ ...welcome, name: "crm", plugin: file, secrets: {} });
+    });
+    const page = await openPage(`${broken.base}/`);
+    const tile = page.getByRole("region", { name: "Action crm" });
+    await tile.getByText("failed", { exact: true }).waitFor();
+    await tile.getByRole("alert").filter({ hasText: "CRM_URL is not set" }).waitFor();
+    expect(await tile.getByRole("button").count()).toBe(0);
+    // The others run.
+    await page
+      .getByRole("region", { name: "Action warehouse" })
+      .getByText("running", { exact: true })
+      .waitFor();
+    await screenshot(page, "overview-failed");
     await closePage(page);
   });
 

@@ -37,7 +37,9 @@ function expected(records: readonly StoredAttempt[], q: AttemptQuery): number[] 
         typeMatches(r.eventType) &&
         (q.action === undefined || r.action === q.action) &&
         (q.outcome === undefined ||
-          (q.outcome === "failed" ? r.outcome !== "delivered" : r.outcome === q.outcome)) &&
+          (q.outcome === "failed"
+            ? r.outcome === "retrying" || r.outcome === "dead"
+            : r.outcome === q.outcome)) &&
         (q.since === undefined || r.startedAt >= q.since) &&
         (q.until === undefined || r.startedAt < q.until) &&
         (q.before === undefined || r.id < q.before),
@@ -66,6 +68,15 @@ export function describeHistory(current: () => StateStore): void {
         replica: "r2",
       }),
       attempt({ outcome: "retrying", error: "timeout", startedAt: T0 + 2_000 }),
+      attempt({
+        eventId: "evt_3",
+        startedAt: T0 + 3_000,
+        logs: [
+          { level: "info", message: "POST /Users 201", at: T0 + 3_001 },
+          { level: "error", message: 'quotes " and\nnewlines, ünïcødé', at: T0 + 3_002 },
+        ],
+      }),
+      attempt({ eventId: "evt_4", startedAt: T0 + 4_000, outcome: "stale" }),
     ];
     await store.recordAttempts(records);
     await store.recordAttempts([]);
@@ -74,8 +85,9 @@ export function describeHistory(current: () => StateStore): void {
     expect(found[0]!.id).toBeGreaterThan(found[1]!.id);
     expect(found[1]!.id).toBeGreaterThan(found[2]!.id);
     expect(found.every((a) => Number.isInteger(a.id))).toBe(true);
-    expect(found[2]).not.toHaveProperty("status");
-    expect(found[2]).not.toHaveProperty("error");
+    expect(found[4]).not.toHaveProperty("status");
+    expect(found[4]).not.toHaveProperty("error");
+    expect(found[4]).not.toHaveProperty("logs");
   });
 
   it("filters attempts by every field and their combinations", async () => {
@@ -87,7 +99,7 @@ export function describeHistory(current: () => StateStore): void {
       "user_x.created",
       "connection.updated",
     ];
-    const outcomes = ["delivered", "delivered", "retrying", "dead"] as const;
+    const outcomes = ["delivered", "delivered", "retrying", "dead", "stale"] as const;
     const records: AttemptRecord[] = [];
     for (let i = 0; i < 60; i++) {
       records.push(
@@ -122,6 +134,7 @@ export function describeHistory(current: () => StateStore): void {
       { outcome: "delivered", limit: 500 },
       { outcome: "retrying", limit: 500 },
       { outcome: "dead", limit: 500 },
+      { outcome: "stale", limit: 500 },
       { outcome: "failed", limit: 500 },
       { since: T0 + 100_000, limit: 500 },
       { until: T0 + 100_000, limit: 500 },
@@ -146,7 +159,8 @@ export function describeHistory(current: () => StateStore): void {
     }
     // The reference agrees with a few hand counts.
     expect(expected(all, { type: "user.*", limit: 500 })).toHaveLength(24);
-    expect(expected(all, { outcome: "failed", limit: 500 })).toHaveLength(30);
+    expect(expected(all, { outcome: "failed", limit: 500 })).toHaveLength(24);
+    expect(expected(all, { outcome: "stale", limit: 500 })).toHaveLength(12);
     expect(expected(all, { type: "user", limit: 500 })).toHaveLength(0);
   });
 
@@ -244,11 +258,13 @@ export function describeHistory(current: () => StateStore): void {
     await store.recordAttempts([
       attempt({ startedAt: T0 + 30_000, durationMs: 100 }),
       attempt({ startedAt: T0 + MINUTE, durationMs: 7, outcome: "dead" }),
+      attempt({ startedAt: T0 + MINUTE + 1, durationMs: 0, outcome: "stale" }),
     ]);
+    await store.recordAttempts([attempt({ startedAt: T0 + MINUTE + 2, durationMs: 1, outcome: "stale" })]);
     expect(await store.activity(T0)).toEqual([
-      { action: "x", minute: T0, delivered: 2, retrying: 1, dead: 0, durationMs: 130 },
-      { action: "y", minute: T0, delivered: 0, retrying: 0, dead: 1, durationMs: 5 },
-      { action: "x", minute: T0 + MINUTE, delivered: 0, retrying: 0, dead: 1, durationMs: 7 },
+      { action: "x", minute: T0, delivered: 2, retrying: 1, dead: 0, stale: 0, durationMs: 130 },
+      { action: "y", minute: T0, delivered: 0, retrying: 0, dead: 1, stale: 0, durationMs: 5 },
+      { action: "x", minute: T0 + MINUTE, delivered: 0, retrying: 0, dead: 1, stale: 2, durationMs: 8 },
     ]);
     expect(await store.activity(T0 - MINUTE)).toHaveLength(4);
     expect(await store.activity(T0 + 2 * MINUTE)).toEqual([]);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -73,7 +73,7 @@ describe("lockStateDir", () => {
     const dir = tempDir();
     const unlock = lockStateDir(dir);
     expect(() => lockStateDir(dir, 100)).toThrow(
-      `another switchyard host (pid ${process.pid}) is using the state folder ${dir}`,
+      `another switchyard host (pid ${process.pid} on ${hostname()}) is using the state folder ${dir}`,
     );
     // The refused attempt did not disturb the holder's lock.
     expect(() => lockStateDir(dir, 100)).toThrow(/another switchyard host/);
@@ -90,7 +90,7 @@ describe("lockStateDir", () => {
     expect(locked).toMatchObject({ ok: true });
     const pid = (locked as { pid: number }).pid;
     expect(() => lockStateDir(dir, 100)).toThrow(
-      `another switchyard host (pid ${pid}) is using the state folder ${dir}`,
+      `another switchyard host (pid ${pid} on ${hostname()}) is using the state folder ${dir}`,
     );
     // Reading the pid from the file did not drop the holder's lock either.
     expect(() => lockStateDir(dir, 100)).toThrow(/another switchyard host/);
@@ -124,7 +124,9 @@ describe("lockStateDir", () => {
       const winners = replies.filter((reply) => reply.ok);
       expect(winners, `round ${round}: ${JSON.stringify(replies)}`).toHaveLength(1);
       expect(replies.find((reply) => !reply.ok)).toMatchObject({
-        error: expect.stringMatching(/^another switchyard host \(pid \d+\) is using the state folder/),
+        error: expect.stringMatching(
+          /^another switchyard host \(pid \d+ on [^)]+\) is using the state folder/,
+        ),
       });
       await Promise.all([a.send("unlock"), b.send("unlock")]);
     }
@@ -140,7 +142,7 @@ describe("lockStateDir", () => {
       expect(await first.lock(dir)).toEqual({ ok: true, pid: 1 });
       expect(await second.lock(dir, { waitMs: 200 })).toEqual({
         ok: false,
-        error: `another switchyard host (pid 1) is using the state folder ${dir}`,
+        error: `another switchyard host (pid 1 on ${hostname()}) is using the state folder ${dir}`,
       });
       first.child.kill("SIGKILL"); // unshare passes it on to its pid 1, and the namespace dies with it
       expect(await second.lock(dir)).toEqual({ ok: true, pid: 1 });

@@ -1,5 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,6 +158,35 @@ describe("switchyard dlq with a selection (no credentials set)", () => {
     expect(all.stdout).toContain("purged 3 dead letters");
     expect(await listed()).toEqual([]);
   }, 60_000);
+
+  it("a second start on a state in use says so in one line and exits 2, before it binds any port", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "switchyard-start-lock-"));
+    // A port that is taken: a host that bound its ops port before locking would fail with EADDRINUSE.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const state = join(cwd, "state");
+      mkdirSync(state, { recursive: true });
+      const config = join(cwd, "switchyard.yaml");
+      writeFileSync(
+        config,
+        `source:\n  auth0: { domain: x.us.auth0.com, token: abcd1234 }\nstate: ./state\nserver: { port: ${(taken.address() as AddressInfo).port} }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n`,
+      );
+      const unlock = lockStateDir(state);
+      try {
+        const second = await runCli(["start", "--config", config], {}, cwd);
+        expect(second.code).toBe(2);
+        expect(second.stderr).toBe(
+          `another switchyard host (pid ${process.pid} on ${hostname()}) is using the state folder ${state}`,
+        );
+      } finally {
+        unlock();
+      }
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("switchyard actions (no credentials set)", () => {
@@ -219,15 +250,44 @@ describe("the real CLI process", () => {
       const unlock = lockStateDir(state);
       try {
         const second = await runCli(["start", "--demo"], {}, cwd);
-        expect(second.code).toBe(1);
+        expect(second.code).toBe(2);
         expect(second.stderr).toBe(
-          `another switchyard host (pid ${process.pid}) is using the state folder ${state}`,
+          `another switchyard host (pid ${process.pid} on ${hostname()}) is using the state folder ${state}`,
         );
         expect(second.stdout).toBe("");
       } finally {
         unlock();
       }
     } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("a second start on a state in use says so in one line and exits 2, before it binds any port", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "switchyard-start-lock-"));
+    // A port that is taken: a host that bound its ops port before locking would fail with EADDRINUSE.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const state = join(cwd, "state");
+      mkdirSync(state, { recursive: true });
+      const config = join(cwd, "switchyard.yaml");
+      writeFileSync(
+        config,
+        `source:\n  auth0: { domain: x.us.auth0.com, token: abcd1234 }\nstate: ./state\nserver: { port: ${(taken.address() as AddressInfo).port} }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n`,
+      );
+      const unlock = lockStateDir(state);
+      try {
+        const second = await runCli(["start", "--config", config], {}, cwd);
+        expect(second.code).toBe(2);
+        expect(second.stderr).toBe(
+          `another switchyard host (pid ${process.pid} on ${hostname()}) is using the state folder ${state}`,
+        );
+      } finally {
+        unlock();
+      }
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
       rmSync(cwd, { recursive: true, force: true });
     }
   }, 60_000);

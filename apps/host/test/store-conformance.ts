@@ -296,6 +296,17 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect((await store.actionStates()).x).toEqual({ paused: false });
     });
 
+    it("stores an action the host could not start, and clears it", async () => {
+      await store.setActionState("z", { paused: false, failed: "its factory threw: Error: no", since: 5 });
+      expect((await store.actionStates()).z).toEqual({
+        paused: false,
+        failed: "its factory threw: Error: no",
+        since: 5,
+      });
+      await store.setActionState("z", { paused: false });
+      expect((await store.actionStates()).z).toEqual({ paused: false });
+    });
+
     it("recovers, after a crash, the deliveries that were running and nothing finished", async () => {
       const [done, running, held, waiting] = factory.many(4);
       const { keys } = await store.ingest(

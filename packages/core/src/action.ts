@@ -25,9 +25,19 @@ export interface EventStreamEvent<E extends Auth0Event = Auth0Event> {
   encoded?: EncodedEvent;
 }
 
-/** The second argument of `onExecuteEventStream`: Auth0's `api.cache`, plus what the host provides. */
+/** Auth0's `api.message`: what an action says about the message it handles. */
+export interface MessageApi {
+  /**
+   * Mark this attempt failed, to be retried, with `reason` as its error: whether the function then returns
+   * or throws (Auth0's actions call it in their `catch` and return).
+   */
+  fail(reason?: string): void;
+}
+
+/** The second argument of `onExecuteEventStream`: Auth0's `api.cache` and `api.message`, plus what the host provides. */
 export interface EventStreamApi {
   cache: ActionCache;
+  message: MessageApi;
   log: Logger;
   /** Aborted when the delivery's time budget runs out or the host shuts down: pass it to your I/O. */
   signal: AbortSignal;

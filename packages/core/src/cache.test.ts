@@ -45,6 +45,31 @@ describe("createActionCache", () => {
     expect(cache.get("new")?.value).toBe("v");
   });
 
+  it("takes the earlier of ttl and expires_at, and caps both at 24 hours (Auth0's event-stream api object)", () => {
+    const cache = createActionCache(undefined, () => 1_000);
+    cache.set("both", "v", { ttl: 500, expires_at: 9_000 });
+    expect(cache.get("both")?.expires_at).toBe(1_500);
+    cache.set("both", "v", { ttl: 50_000, expires_at: 9_000 });
+    expect(cache.get("both")?.expires_at).toBe(9_000);
+    cache.set("far", "v", { expires_at: 1_000 + 2 * CACHE_LIMITS.maxTtlMs });
+    expect(cache.get("far")?.expires_at).toBe(1_000 + CACHE_LIMITS.maxTtlMs);
+  });
+
+  it("keeps keys and values within 8 KB together, evicting the entries closest to expiry", () => {
+    const cache = createActionCache(undefined, () => 0);
+    const big = "v".repeat(4000);
+    cache.set("a", big, { ttl: 1_000 });
+    cache.set("b", big, { ttl: 2_000 });
+    // 8,002 bytes held: one more small entry would pass 8,192 only with another big value.
+    cache.set("c", "x".repeat(200), { ttl: 3_000 });
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.get("b")?.value).toBe(big);
+    expect(cache.get("c")?.value).toHaveLength(200);
+    // Overwriting a key replaces its bytes rather than adding to them.
+    cache.set("b", big, { ttl: 2_000 });
+    expect(cache.get("c")?.value).toHaveLength(200);
+  });
+
   it("writes through to its backend and loads from it", () => {
     const stored = new Map<string, CacheRecord>();
     const backend = {

@@ -21,11 +21,15 @@ export interface CacheBackend {
   remove(key: string): void;
 }
 
-/** Auth0's limits: 20 entries, 64-byte keys, 4 KB values; a 15-minute default TTL, at most 24 hours. */
+/**
+ * Auth0's limits (Actions Limitations, "Cached data"): 20 entries, 64-byte keys, 4 KB values, keys and values
+ * together at most 8 KB; a 15-minute default lifetime, at most 24 hours, for `ttl` and `expires_at` alike.
+ */
 export const CACHE_LIMITS = {
   maxEntries: 20,
   maxKeyBytes: 64,
   maxValueBytes: 4096,
+  maxTotalBytes: 8192,
   defaultTtlMs: 15 * 60_000,
   maxTtlMs: 24 * 60 * 60_000,
 } as const;
@@ -33,9 +37,20 @@ export const CACHE_LIMITS = {
 /** An `api.cache` with Auth0's semantics over an optional persistent backend. */
 export function createActionCache(backend?: CacheBackend, now: () => number = Date.now): ActionCache {
   const records = new Map<string, CacheRecord>(backend ? [...backend.load()] : []);
+  // Bytes of every key and value held, against Auth0's cumulative limit.
+  let total = 0;
+  for (const [key, record] of records) total += byteLength(key) + byteLength(record.value);
 
+  /** Forget in memory only (the backend's row is about to be overwritten); true if there was a record. */
+  const forget = (key: string): boolean => {
+    const record = records.get(key);
+    if (!record) return false;
+    records.delete(key);
+    total -= byteLength(key) + byteLength(record.value);
+    return true;
+  };
   const drop = (key: string) => {
-    if (records.delete(key)) backend?.remove(key);
+    if (forget(key)) backend?.remove(key);
   };
   const live = (key: string): CacheRecord | undefined => {
     const record = records.get(key);
@@ -58,25 +73,25 @@ export function createActionCache(backend?: CacheBackend, now: () => number = Da
       if (typeof value !== "string") return { type: "error", code: "VALUE_NOT_STRING" };
       if (byteLength(value) > CACHE_LIMITS.maxValueBytes) return { type: "error", code: "VALUE_TOO_LARGE" };
       const at = now();
-      const expiresAt =
-        options.expires_at ?? at + Math.min(options.ttl ?? CACHE_LIMITS.defaultTtlMs, CACHE_LIMITS.maxTtlMs);
+      const expiresAt = expiryOf(options, at);
       if (expiresAt <= at) {
         drop(key);
         return { type: "success" };
       }
-      if (!records.has(key)) {
-        for (const existing of [...records.keys()]) live(existing);
-        // Full: like Auth0's best-effort cache, evict the entry closest to expiring.
-        while (records.size >= CACHE_LIMITS.maxEntries) {
-          let soonest: string | undefined;
-          for (const [k, r] of records)
-            if (soonest === undefined || r.expires_at < records.get(soonest)!.expires_at) soonest = k;
-          if (soonest === undefined) break;
-          drop(soonest);
-        }
+      const size = byteLength(key) + byteLength(value);
+      forget(key);
+      for (const existing of [...records.keys()]) live(existing);
+      // Full (entries, or bytes): like Auth0's best-effort cache, evict the entries closest to expiring.
+      while (records.size >= CACHE_LIMITS.maxEntries || total + size > CACHE_LIMITS.maxTotalBytes) {
+        let soonest: string | undefined;
+        for (const [k, r] of records)
+          if (soonest === undefined || r.expires_at < records.get(soonest)!.expires_at) soonest = k;
+        if (soonest === undefined) break;
+        drop(soonest);
       }
       const record = { value, expires_at: expiresAt };
       records.set(key, record);
+      total += size;
       backend?.save(key, record);
       return { type: "success", record: { ...record } };
     },
@@ -85,6 +100,21 @@ export function createActionCache(backend?: CacheBackend, now: () => number = Da
       return { type: "success" };
     },
   };
+}
+
+/**
+ * When a record set now expires: the earlier of `ttl` and `expires_at` when both are given (as Auth0 says),
+ * 15 minutes when neither is, and never beyond the 24-hour maximum lifetime.
+ */
+function expiryOf(options: { ttl?: number; expires_at?: number }, at: number): number {
+  const { ttl, expires_at } = options;
+  const fromTtl = typeof ttl === "number" && !Number.isNaN(ttl) ? at + ttl : undefined;
+  const absolute = typeof expires_at === "number" && !Number.isNaN(expires_at) ? expires_at : undefined;
+  const wanted =
+    fromTtl !== undefined && absolute !== undefined
+      ? Math.min(fromTtl, absolute)
+      : (fromTtl ?? absolute ?? at + CACHE_LIMITS.defaultTtlMs);
+  return Math.min(wanted, at + CACHE_LIMITS.maxTtlMs);
 }
 
 const encoder = new TextEncoder();

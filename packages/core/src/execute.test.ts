@@ -4,7 +4,7 @@ import { createActionCache } from "./cache.js";
 import { PermanentError, RetryableError, TimeoutError } from "./errors.js";
 import type { Auth0Event } from "./events.js";
 import { executeAction } from "./execute.js";
-import { runAttempt } from "./internal.js";
+import { AttemptMessage, runAttempt } from "./internal.js";
 
 const event = { message: { id: "evt_1", type: "user.created" } as Auth0Event, secrets: { KEY: "s3cret" } };
 const noop = () => {};
@@ -68,6 +68,36 @@ describe("executeAction", () => {
   });
 });
 
+describe("api.message.fail", () => {
+  it("fails the attempt with its reason, to be retried, when the action then returns", async () => {
+    const outcome = await run(async (_e, a) => {
+      try {
+        throw new Error("SCIM server said 503");
+      } catch {
+        a.message.fail("could not provision the user");
+      }
+    });
+    expect(outcome).toMatchObject({ status: "retryable", message: "could not provision the user" });
+    expect(outcome.status === "retryable" && outcome.error).toBeInstanceOf(RetryableError);
+  });
+
+  it("keeps its reason, retryable, when the action then throws, even a permanent error", async () => {
+    const outcome = await run((_e, a) => {
+      a.message.fail("upstream refused");
+      throw new PermanentError("thrown after fail");
+    });
+    expect(outcome).toMatchObject({ status: "retryable", message: "upstream refused" });
+  });
+
+  it("works detached and without a reason", async () => {
+    const outcome = await run((_e, a) => {
+      const { fail } = a.message;
+      fail();
+    });
+    expect(outcome).toMatchObject({ status: "retryable", message: "api.message.fail() was called" });
+  });
+});
+
 describe("runAttempt", () => {
   it("passes the caller's api as it is, and stops waiting when a shared deadline expires", async () => {
     const controller = new AbortController();
@@ -76,7 +106,7 @@ describe("runAttempt", () => {
       cancel = reject;
     });
     expired.catch(() => {});
-    const full = { ...api, signal: controller.signal };
+    const full = { ...api, signal: controller.signal, message: new AttemptMessage(), failure: undefined };
     let seen: unknown;
     const hanging = runAttempt(
       {

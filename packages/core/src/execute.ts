@@ -1,6 +1,6 @@
 import type { Action, EventStreamApi, EventStreamEvent } from "./action.js";
 import { TimeoutError } from "./errors.js";
-import { type Deadline, runAttempt } from "./internal.js";
+import { AttemptMessage, type Deadline, runAttempt } from "./internal.js";
 
 /** The result of one delivery attempt. */
 export type Outcome =
@@ -31,12 +31,21 @@ export interface ExecuteOptions {
 export async function executeAction(
   action: Action,
   event: EventStreamEvent,
-  api: Omit<EventStreamApi, "signal">,
+  api: Omit<EventStreamApi, "signal" | "message">,
   options: ExecuteOptions,
 ): Promise<Outcome> {
   const { signal, expired, dispose } = ownDeadline(options);
+  const message = new AttemptMessage();
+  const full = {
+    ...api,
+    signal,
+    message,
+    get failure() {
+      return message.failure;
+    },
+  };
   try {
-    return await runAttempt(action, event, { ...api, signal }, expired, options.now);
+    return await runAttempt(action, event, full, expired, options.now);
   } finally {
     dispose();
   }

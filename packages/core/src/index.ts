@@ -1,4 +1,11 @@
-export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } from "./action.js";
+export type {
+  Action,
+  EventStreamApi,
+  EventStreamEvent,
+  Logger,
+  MessageApi,
+  PluginFactory,
+} from "./action.js";
 export { definePlugin, isAction, validateOptions } from "./action.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";

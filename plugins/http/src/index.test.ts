@@ -59,6 +59,7 @@ function deliver(send: Action, message: Auth0Event, signal: AbortSignal, encoded
     signal,
     attempt: 1,
     action: { name: "http" },
+    message: { fail: () => {} },
   };
   return send.onExecuteEventStream({ message, secrets: {}, ...(encoded ? { encoded } : {}) }, api);
 }

@@ -22,6 +22,7 @@ function apiWith(signal: AbortSignal = new AbortController().signal): EventStrea
     signal,
     attempt: 1,
     action: { name: "to-segment" },
+    message: { fail: noop },
   };
 }
 

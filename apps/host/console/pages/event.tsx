@@ -1,4 +1,4 @@
-import { api } from "../api.ts";
+import { type Attempt, api } from "../api.ts";
 import { usePoll } from "../poll.ts";
 import { AttemptsTable, ErrorLine, Field, Outcome, Time } from "../ui.tsx";
 
@@ -58,6 +58,7 @@ export function EventPage({ id }: { id: string }) {
           <section aria-label="Attempts">
             <h2>Attempts</h2>
             <AttemptsTable label="Attempts" attempts={data.attempts} withEvent={false} />
+            {data.attempts.map((a) => (a.logs?.length ? <AttemptLogs key={a.id} attempt={a} /> : null))}
           </section>
           <section aria-label="CloudEvent">
             <h2>CloudEvent</h2>
@@ -70,5 +71,25 @@ export function EventPage({ id }: { id: string }) {
         </>
       )}
     </main>
+  );
+}
+
+/** What a file action printed during one attempt (console.log and the like), as the host's log has it. */
+function AttemptLogs({ attempt }: { attempt: Attempt }) {
+  const label = `Console of ${attempt.action}, attempt ${attempt.attempt}`;
+  return (
+    <section class="attempt-logs" aria-label={label}>
+      <h3>
+        {label} (<Time iso={attempt.startedAt} />)
+      </h3>
+      <ol>
+        {(attempt.logs ?? []).map((line, i) => (
+          <li key={i} class={`log ${line.level}`}>
+            <Time iso={line.at} /> <span class="level">{line.level}</span>{" "}
+            <span class="text">{line.message}</span>
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }

@@ -131,7 +131,7 @@ function ActionTile(props: {
       <header>
         <h2>{action.name}</h2>
         <span class={`state ${action.state}`}>{action.state}</span>
-        {action.state !== "disabled" && (
+        {action.state !== "disabled" && action.state !== "failed" && (
           <button
             type="button"
             onClick={toggle}
@@ -158,6 +158,11 @@ function ActionTile(props: {
         </p>
       )}
       {action.state === "disabled" && <p class="reason">Disabled in the config.</p>}
+      {action.state === "failed" && (
+        <p class="reason" role="alert">
+          Failed to start: {action.failedReason}. Its events wait in the store; fix it and restart the host.
+        </p>
+      )}
       <div class="charts">
         <figure>
           <Sparkline

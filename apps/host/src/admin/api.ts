@@ -203,7 +203,8 @@ async function actions(ctx: AdminContext): Promise<z.input<typeof ActionsAnswer>
         plugin: a.plugin,
         events: a.events,
         enabled: a.enabled,
-        state: !a.enabled ? "disabled" : a.paused ? "paused" : "running",
+        state: !a.enabled ? "disabled" : a.failed !== undefined ? "failed" : a.paused ? "paused" : "running",
+        ...(a.failed !== undefined ? { failedReason: a.failed } : {}),
         ...(a.paused && a.reason !== undefined ? { pausedReason: a.reason } : {}),
         ...(a.paused && a.since !== undefined ? { pausedSince: a.since } : {}),
         lastMinute: window(own.filter((b) => b.minute >= now - 60_000)),
@@ -220,12 +221,14 @@ function window(buckets: readonly ActivityBucket[]) {
   let delivered = 0;
   let retrying = 0;
   let dead = 0;
+  let stale = 0;
   for (const b of buckets) {
     delivered += b.delivered;
     retrying += b.retrying;
     dead += b.dead;
+    stale += b.stale;
   }
-  return { delivered, failed: retrying + dead, dead };
+  return { delivered, failed: retrying + dead, dead, stale };
 }
 
 async function activity(ctx: AdminContext, _req: IncomingMessage, url: URL) {
@@ -234,13 +237,14 @@ async function activity(ctx: AdminContext, _req: IncomingMessage, url: URL) {
   const buckets = await ctx.store.activity(since);
   return {
     minutes: buckets.map((b) => {
-      const attempts = b.delivered + b.retrying + b.dead;
+      const attempts = b.delivered + b.retrying + b.dead + b.stale;
       return {
         action: b.action,
         minute: iso(b.minute),
         delivered: b.delivered,
         retrying: b.retrying,
         dead: b.dead,
+        stale: b.stale,
         meanDurationMs: attempts > 0 ? b.durationMs / attempts : 0,
       };
     }),
@@ -268,6 +272,7 @@ const toAttempt = (a: StoredAttempt): z.input<typeof Attempt> => ({
   ...(a.status !== undefined ? { status: a.status } : {}),
   ...(a.error !== undefined ? { error: a.error } : {}),
   replica: a.replica,
+  ...(a.logs !== undefined ? { logs: a.logs.map((line) => ({ ...line, at: iso(line.at) })) } : {}),
 });
 
 async function deliveries(ctx: AdminContext, _req: IncomingMessage, url: URL) {

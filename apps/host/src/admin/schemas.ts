@@ -6,11 +6,20 @@ import { z } from "zod";
 
 const isoTime = z.iso.datetime({ offset: true });
 
-export const Outcome = z.enum(["delivered", "retrying", "dead"]).meta({
+export const Outcome = z.enum(["delivered", "retrying", "dead", "stale"]).meta({
   id: "Outcome",
   description:
-    "delivered: done; retrying: failed, will be tried again; dead: failed for good (a dead letter)",
+    "delivered: done; retrying: failed, will be tried again; dead: failed for good (a dead letter); " +
+    "stale: not run, a newer event of its subject was already delivered (latestWins)",
 });
+
+export const AttemptLogLine = z
+  .object({
+    level: z.enum(["debug", "info", "warn", "error"]),
+    message: z.string(),
+    at: isoTime,
+  })
+  .meta({ id: "AttemptLogLine" });
 
 export const ErrorAnswer = z
   .object({ error: z.string().describe("What was wrong, for people") })
@@ -29,6 +38,10 @@ export const Attempt = z
     status: z.number().int().optional().describe("The destination's HTTP status, when known"),
     error: z.string().optional().describe("Failed attempts: the error, redacted"),
     replica: z.string().describe("The replica (or single host) that ran it"),
+    logs: z
+      .array(AttemptLogLine)
+      .optional()
+      .describe("What a file action printed during the attempt (console.log and the like), in order"),
   })
   .meta({ id: "Attempt" });
 
@@ -37,6 +50,7 @@ export const Window = z
     delivered: z.number().int(),
     failed: z.number().int().describe("Failed attempts: retrying and dead"),
     dead: z.number().int(),
+    stale: z.number().int().describe("Events not run: a newer one of their subject was delivered"),
   })
   .meta({ id: "Window" });
 
@@ -46,9 +60,15 @@ export const ActionView = z
     plugin: z.string(),
     events: z.array(z.string()),
     enabled: z.boolean(),
-    state: z.enum(["running", "paused", "disabled"]),
+    state: z.enum(["running", "paused", "failed", "disabled"]),
     pausedReason: z.string().optional(),
     pausedSince: isoTime.optional(),
+    failedReason: z
+      .string()
+      .optional()
+      .describe(
+        "Why the host could not start the action (plugin failed to load, factory threw); its events wait",
+      ),
     lastMinute: Window,
     lastHour: Window,
     queueDepth: z.number().int().describe("Deliveries waiting or in flight"),
@@ -69,6 +89,7 @@ export const ActivityAnswer = z
           delivered: z.number().int(),
           retrying: z.number().int(),
           dead: z.number().int(),
+          stale: z.number().int(),
           meanDurationMs: z.number(),
         }),
       )
@@ -104,7 +125,7 @@ export const DeliveriesQuery = z.object({
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   action: z.string().min(1).optional(),
   outcome: z
-    .enum(["delivered", "retrying", "dead", "failed"])
+    .enum(["delivered", "retrying", "dead", "stale", "failed"])
     .optional()
     .describe("failed: retrying or dead"),
   since: isoTime.optional().describe("Started at or after"),

@@ -9,6 +9,7 @@ import { type ConfigOptions, loadConfigForState, requireAction, withConfig } fro
 export function formatActions(actions: readonly ActionSummary[]): string {
   const status = (a: ActionSummary) => {
     if (!a.enabled) return "disabled";
+    if (a.failed !== undefined) return `failed (${a.failed}${a.since ? ` since ${a.since}` : ""})`;
     if (!a.paused) return "running";
     return `paused (${a.reason ?? "operator"}${a.since ? ` since ${a.since}` : ""})`;
   };

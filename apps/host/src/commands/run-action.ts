@@ -131,6 +131,7 @@ export async function loadAction(
   } catch (error) {
     throw new ConfigError(`${PREFIX} cannot load "${spec}": ${describeError(error)}`);
   }
+  if (plugin.kind === "broken") throw new ConfigError(`${PREFIX} cannot load "${spec}": ${plugin.reason}`);
   const name = isPathSpec(spec) ? basename(spec, extname(spec)) : plugin.name;
   if (plugin.kind === "file") {
     if (options !== undefined) {

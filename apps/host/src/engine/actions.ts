@@ -1,4 +1,4 @@
-import { type Action, type CacheBackend, ConfigError, createActionCache } from "@switchyard/core";
+import { type Action, type CacheBackend, createActionCache, describeError } from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -24,7 +24,8 @@ export interface ActionsDeps {
 
 /**
  * The enabled actions of a config, each made from its plugin, with its persistent `api.cache` and its
- * runner, connected to the completion writer. On failure every action made so far is closed again.
+ * runner, connected to the completion writer. An action whose plugin is broken or whose factory throws gets a
+ * failed runner (`runner.failure`), and the others run. On failure every action made so far is closed again.
  */
 export async function createRunners(
   loaded: LoadedConfig,
@@ -37,17 +38,21 @@ export async function createRunners(
     for (const [index, config] of loaded.config.actions.entries()) {
       if (!config.enabled) continue;
       const plugin = plugins[index]!;
-      let action: Action;
-      try {
-        action = plugin.kind === "factory" ? plugin.create(config.with) : plugin.action;
-      } catch (error) {
-        throw new ConfigError(
-          `${loaded.file}: actions[${index}] (${config.name}): ${deps.redact((error as Error).message)}`,
+      const made = makeAction(plugin, config.with, deps.redact);
+      if ("failure" in made) {
+        // One broken action never stops the host: it gets a runner that never runs, so that its events are
+        // still stored for it and wait there until a host starts it.
+        const { failure } = made;
+        const action = unavailable(failure);
+        runners.push(
+          new ActionRunner({ ...deps, config, action, cache: createActionCache(), userCode: false, failure }),
         );
+        continue;
       }
+      const { action } = made;
       actions.push(action);
       const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
-      runners.push(new ActionRunner({ ...deps, config, action, cache, cloneEvents: plugin.kind === "file" }));
+      runners.push(new ActionRunner({ ...deps, config, action, cache, userCode: plugin.kind === "file" }));
     }
   } catch (error) {
     await closeActions(actions, deps.log);
@@ -64,6 +69,30 @@ export async function createRunners(
     },
   });
   return { runners, actions };
+}
+
+/** The action of a resolved plugin, or why there is none (its code threw as it loaded, or its factory threw). */
+function makeAction(
+  plugin: ResolvedPlugin,
+  options: unknown,
+  redact: (text: string) => string,
+): { action: Action } | { failure: string } {
+  if (plugin.kind === "broken") return { failure: plugin.reason };
+  if (plugin.kind === "file") return { action: plugin.action };
+  try {
+    return { action: plugin.create(options) };
+  } catch (error) {
+    return { failure: `its factory threw: ${redact(describeError(error))}` };
+  }
+}
+
+/** The stand-in action of a failed runner, which never runs it. */
+function unavailable(failure: string): Action {
+  return {
+    onExecuteEventStream() {
+      throw new Error(`the action could not be started: ${failure}`);
+    },
+  };
 }
 
 /** Close every action (flush buffers, release connections), each within 5 s. */

@@ -31,15 +31,52 @@ export class ActionControl {
     }
   }
 
+  /**
+   * At start: record in the store which actions this host could not start (for `actions list`, the console
+   * and the other replicas), clear the failure of those it started, and apply the stored paused states.
+   */
+  async start(now = Date.now()): Promise<void> {
+    const { store, metrics, log } = this.deps;
+    const states = await store.actionStates();
+    for (const runner of this.deps.runners) {
+      const state = states[runner.name];
+      if (runner.failure !== undefined) {
+        log.error(
+          { action: runner.name, reason: runner.failure },
+          "action failed to start; the other actions run, and its events wait in the store until it is fixed and the host restarted",
+        );
+        metrics.setActionState(runner.name, "failed");
+        if (state?.paused !== true)
+          await store.setActionState(runner.name, { paused: false, failed: runner.failure, since: now });
+      } else {
+        metrics.setActionState(runner.name, "running");
+        if (state?.failed !== undefined) await store.setActionState(runner.name, { paused: false });
+      }
+    }
+    await this.sync();
+  }
+
   /** Apply the stored states to the runners. */
   async sync(): Promise<void> {
     const states = await this.deps.store.actionStates();
     for (const runner of this.deps.runners) {
-      const paused = states[runner.name]?.paused === true;
+      const state = states[runner.name];
+      if (runner.failure !== undefined) {
+        // An operator lifted a pause of a failed action: the failure is still the action's state.
+        if (state?.paused !== true && state?.failed === undefined)
+          await this.deps.store.setActionState(runner.name, {
+            paused: false,
+            failed: runner.failure,
+            since: Date.now(),
+          });
+        continue;
+      }
+      const paused = state?.paused === true;
       if (paused === runner.isPaused) continue;
       if (paused) runner.pause();
       else runner.resume();
       this.deps.metrics.paused.labels(runner.name).set(paused ? 1 : 0);
+      this.deps.metrics.setActionState(runner.name, paused ? "paused" : "running");
       this.deps.log.info(
         { action: runner.name, reason: states[runner.name]?.reason },
         paused ? "action paused" : "action resumed",
@@ -56,6 +93,7 @@ export class ActionControl {
   async autoPaused(runner: ActionRunner, reason: string): Promise<void> {
     const { store, metrics, log } = this.deps;
     metrics.paused.labels(runner.name).set(1);
+    metrics.setActionState(runner.name, "paused");
     log.error(
       { action: runner.name, reason },
       "action paused after too many consecutive failures; its deliveries wait in the store: resume it with `switchyard actions resume`",

@@ -56,7 +56,7 @@ function setup(actions: Array<{ name: string; events: string[] }>) {
       metrics,
       log,
       redact: (text) => text,
-      cloneEvents: false,
+      userCode: false,
     });
   });
   const ingest = new Ingest({ store, runners, backlog, metrics, log });

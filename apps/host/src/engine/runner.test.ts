@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 /** A runner for `action`, with its events already written to the store as held deliveries. */
-async function runnerFor(action: Action, config: Record<string, unknown> = {}, cloneEvents = false) {
+async function runnerFor(action: Action, config: Record<string, unknown> = {}, userCode = false) {
   const completions = new CompletionWriter(store, (error) => {
     throw error;
   });
@@ -51,7 +51,7 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}, c
     metrics: createMetrics(),
     log: pino({ level: "silent" }),
     redact: (text) => text.replaceAll("s3cret", "[redacted]"),
-    cloneEvents,
+    userCode,
   });
   runners.push(runner);
   completions.attach({

@@ -11,11 +11,17 @@ import {
   type Logger,
   type Outcome,
 } from "@switchyard/core";
-import { runAttempt } from "@switchyard/core/internal";
+import { type AttemptFailure, AttemptMessage, runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { AttemptOutcome, StateStore } from "../store/types.js";
+import type { AttemptLogLine, AttemptOutcome, StateStore } from "../store/types.js";
+import {
+  type ConsoleLevel,
+  type ConsoleSink,
+  installActionConsole,
+  withActionConsole,
+} from "./action-console.js";
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import type { HistoryWriter } from "./history.js";
@@ -25,11 +31,23 @@ import { ActionMatcher } from "./matching.js";
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
 
-/** The `api` of one attempt. Its `log` is made when first used: most attempts never log. */
-class AttemptApi implements EventStreamApi {
+/** How many console lines of one attempt are kept with it, and how long each may be. */
+export const ATTEMPT_LINES = { max: 50, maxChars: 2048 } as const;
+
+/**
+ * The `api` of one attempt. Its `log` and `message` are made when first used: most attempts never log, and
+ * never fail on purpose. It is also the sink of the attempt's console lines (file actions).
+ */
+class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
   #logger: Logger | undefined;
+  #message: AttemptMessage | undefined;
   readonly #host: HostLogger;
-  readonly #eventId: string;
+  readonly #redact: (text: string) => string;
+  #closed = false;
+  /** The console lines kept with the attempt (at most ATTEMPT_LINES.max), redacted. */
+  lines: AttemptLogLine[] | undefined;
+  /** Lines printed past the limit: counted, and said in the last kept line. */
+  linesDropped = 0;
 
   constructor(
     readonly cache: ActionCache,
@@ -37,19 +55,57 @@ class AttemptApi implements EventStreamApi {
     readonly action: { readonly name: string },
     readonly signal: AbortSignal,
     host: HostLogger,
-    eventId: string,
+    readonly eventId: string,
+    redact: (text: string) => string,
   ) {
     this.#host = host;
-    this.#eventId = eventId;
+    this.#redact = redact;
   }
 
   get log(): Logger {
     this.#logger ??= actionLogger(this.#host, () => ({
       action: this.action.name,
-      eventId: this.#eventId,
+      eventId: this.eventId,
       attempt: this.attempt,
     }));
     return this.#logger;
+  }
+
+  get message(): AttemptMessage {
+    this.#message ??= new AttemptMessage();
+    return this.#message;
+  }
+
+  get failure(): string | undefined {
+    return this.#message?.failure;
+  }
+
+  /** A console line of the action: to the host's log as the action's (redacted there), and kept. */
+  line(level: ConsoleLevel, text: string): void {
+    this.log[level](text);
+    if (this.#closed) return;
+    this.lines ??= [];
+    if (this.lines.length < ATTEMPT_LINES.max) {
+      // Redacted before it is cut, so that a secret across the cut cannot survive in part.
+      const clean = this.#redact(text);
+      const message =
+        clean.length > ATTEMPT_LINES.maxChars ? `${clean.slice(0, ATTEMPT_LINES.maxChars - 1)}…` : clean;
+      this.lines.push({ level, message, at: Date.now() });
+    } else {
+      this.linesDropped++;
+    }
+  }
+
+  /**
+   * The lines to keep with the attempt, the last one saying how many more there were. Lines printed later (a
+   * timer the attempt left behind) still reach the host's log, but not the recorded attempt.
+   */
+  keptLines(): AttemptLogLine[] | undefined {
+    this.#closed = true;
+    const last = this.lines?.at(-1);
+    if (last && this.linesDropped > 0)
+      last.message += ` (and ${this.linesDropped} more lines in the host's log)`;
+    return this.lines;
   }
 }
 
@@ -74,14 +130,22 @@ export interface RunnerDeps {
   metrics: Metrics;
   log: HostLogger;
   redact: (text: string) => string;
-  /** Give user code (file actions) its own copy of each event, so it cannot change what others see. */
-  cloneEvents: boolean;
+  /**
+   * User code (file actions): give it its own copy of each event, so it cannot change what others see, and
+   * route its console to the host's log as the action's lines.
+   */
+  userCode: boolean;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
   /** Where each attempt is recorded (undefined: `history.retention: off`). */
   history?: HistoryWriter | undefined;
   /** This host's replica id, recorded with each attempt. */
   replica?: string;
+  /**
+   * Why the action could not be started (its plugin failed to load, or its factory threw). A failed runner
+   * attempts nothing and cannot be resumed: its deliveries wait in the store until a host starts it.
+   */
+  failure?: string | undefined;
 }
 
 /**
@@ -94,6 +158,8 @@ export class ActionRunner {
   readonly name: string;
   readonly ordered: boolean;
   readonly capacity: number;
+  /** Why this action could not be started, if it could not (see `RunnerDeps.failure`). */
+  readonly failure: string | undefined;
   private readonly identity: { readonly name: string };
   private readonly matcher: ActionMatcher;
   private readonly queue: Job[] = [];
@@ -129,6 +195,9 @@ export class ActionRunner {
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
     this.ledger = new DeliveryLedger(this.name);
+    this.failure = deps.failure;
+    // Paused for good: the ingest step stores its deliveries (rows) and nothing claims them.
+    if (this.failure !== undefined) this.paused = true;
     this.identity = Object.freeze({ name: this.name });
     // Room for the attempts in flight, as many again waiting, and one more stream read: enough that the
     // action never waits for the stream, and no more, because an event held here is kept alive in memory
@@ -146,6 +215,7 @@ export class ActionRunner {
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
+    if (deps.userCode) installActionConsole();
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
@@ -164,6 +234,7 @@ export class ActionRunner {
   }
 
   start(): void {
+    if (this.failure !== undefined) return;
     this.pollTimer = setInterval(() => this.notifyStoreWork(), this.deps.pollMs ?? 500);
     this.pollTimer.unref();
     this.refill();
@@ -202,7 +273,7 @@ export class ActionRunner {
 
   /** Deliver again, starting with the backlog the store kept, oldest first. */
   resume(): void {
-    if (!this.paused) return;
+    if (!this.paused || this.failure !== undefined) return;
     this.paused = false;
     this.failures = 0;
     this.notifyStoreWork();
@@ -263,13 +334,16 @@ export class ActionRunner {
     let message: Auth0Event;
     try {
       // Each file action gets its own copy to change as it likes (Auth0 runs each in its own sandbox).
-      message = this.deps.cloneEvents ? structuredClone(job.event) : job.event;
+      message = this.deps.userCode ? structuredClone(job.event) : job.event;
     } catch (error) {
       const reason = `the event could not be copied for the action: ${describeError(error)}`;
       return Promise.resolve({ status: "permanent", error, message: reason, durationMs: 0 });
     }
     const event: EventStreamEvent = { message, secrets: this.deps.config.secrets, encoded: job.encoded };
-    return runAttempt(action, event, api, expired);
+    // A file action's console.* lines become this attempt's log lines (and only a file action pays for it).
+    return this.deps.userCode
+      ? withActionConsole(api, () => runAttempt(action, event, api, expired))
+      : runAttempt(action, event, api, expired);
   }
 
   /**
@@ -291,7 +365,15 @@ export class ActionRunner {
     const attempt = job.attempts + 1;
     const deadline = this.deadlines.enter();
     const name = this.name;
-    const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
+    const api = new AttemptApi(
+      cache,
+      attempt,
+      this.identity,
+      deadline.signal,
+      this.deps.log,
+      job.event.id,
+      redact,
+    );
     const startedAt = Date.now();
     const outcome = await this.attempt(action, job, api, deadline.expired);
     this.deadlines.leave(deadline);
@@ -302,7 +384,7 @@ export class ActionRunner {
       this.finishedCounters.delivered.inc();
       const rowless = this.ledger.settle(job.hold);
       this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless });
-      this.record(job, attempt, startedAt, outcome.durationMs, "delivered");
+      this.record(job, api, startedAt, outcome.durationMs, "delivered");
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
       // the next start runs it again.
@@ -321,7 +403,7 @@ export class ActionRunner {
           attempts: attempt,
           error: reason,
         });
-        this.record(job, attempt, startedAt, outcome.durationMs, "dead", outcome.error, reason);
+        this.record(job, api, startedAt, outcome.durationMs, "dead", outcome.error, reason);
         this.deps.log.warn(
           { action: this.name, eventId: job.event.id, attempts: attempt, error: reason },
           "delivery dead-lettered",
@@ -344,7 +426,7 @@ export class ActionRunner {
           dueAt,
           error,
         });
-        this.record(job, attempt, startedAt, outcome.durationMs, "retrying", outcome.error, error);
+        this.record(job, api, startedAt, outcome.durationMs, "retrying", outcome.error, error);
         this.deps.log.info(
           { action: this.name, eventId: job.event.id, attempt, retryInMs: delay, error },
           "delivery failed, will retry",
@@ -367,7 +449,7 @@ export class ActionRunner {
 
   private record(
     job: Job,
-    attempt: number,
+    api: AttemptApi,
     startedAt: number,
     durationMs: number,
     outcome: AttemptOutcome,
@@ -379,13 +461,14 @@ export class ActionRunner {
       eventId: job.event.id,
       eventKey: job.key,
       eventType: job.event.type,
-      attempt,
+      attempt: api.attempt,
       startedAt,
       durationMs,
       outcome,
       status: statusOf(failure),
       error,
       replica: this.deps.replica ?? "",
+      logs: api.keptLines(),
     });
   }
 

@@ -8,10 +8,12 @@ export interface HostStatus {
   leading: boolean;
   /** The store took the last write (maintenance's heartbeat; false until the store is open). */
   storeWritable: boolean;
+  /** The actions this host could not start: it runs the others, degraded. */
+  failedActions: string[];
 }
 
 export function newStatus(): HostStatus {
-  return { connected: false, leading: false, storeWritable: false };
+  return { connected: false, leading: false, storeWritable: false, failedActions: [] };
 }
 
 /** Ready when the store takes writes and, for the leader, the stream is connected: a standby only delivers. */
@@ -21,5 +23,8 @@ export function readiness(status: HostStatus): Readiness {
     store: status.storeWritable,
     leader: status.leading,
   };
-  return { ready: checks.stream && checks.store, checks };
+  const ready = checks.stream && checks.store;
+  // Still ready (the other actions deliver), but said: an orchestrator's probe passes, a person sees why.
+  if (status.failedActions.length > 0) return { ready, checks, failedActions: status.failedActions };
+  return { ready, checks };
 }

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, extname, isAbsolute, join, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   type Action,
   ConfigError,
   type ConfigIssue,
+  describeError,
   isAction,
   type StandardSchemaV1,
   validateOptions,
@@ -20,8 +21,15 @@ export type ResolvedPlugin =
       name: string;
       create: (options: unknown) => Action;
       schema: StandardSchemaV1 | undefined;
+      /** Where its code lives (its package's folder), to attribute its uncaught errors; unknown for built-ins. */
+      code?: string | undefined;
     }
-  | { kind: "file"; name: string; action: Action };
+  | { kind: "file"; name: string; action: Action; code?: string | undefined }
+  /**
+   * The plugin's code threw while it loaded (not a missing file or package, which are config errors): the host
+   * marks the action failed and runs the others (see engine/actions.ts); `validate` reports it.
+   */
+  | { kind: "broken"; name: string; reason: string };
 
 const BUILTINS: Record<string, ResolvedPlugin> = {
   console: {
@@ -56,17 +64,79 @@ export async function resolvePlugin(spec: string, configDir: string): Promise<Re
     );
   }
   let mod: unknown;
-  if (isPathSpec(spec)) {
-    const file = resolve(configDir, spec);
-    if (!existsSync(file)) throw new Error(`file not found: ${file}`);
-    mod = await importFile(file);
-  } else {
-    mod = await importPackage(spec, configDir);
+  let code: string | undefined;
+  try {
+    if (isPathSpec(spec)) {
+      const file = resolve(configDir, spec);
+      if (!existsSync(file)) throw new ConfigError(`file not found: ${file}`);
+      code = file;
+      mod = await importFile(file, spec, configDir);
+    } else {
+      code = packageFolder(spec, configDir);
+      mod = await importPackage(spec, configDir);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    return { kind: "broken", name: spec, reason: `its code threw while loading: ${describeError(error)}` };
   }
-  return fromModule(spec, mod);
+  return { ...fromModule(spec, mod), code } as ResolvedPlugin;
 }
 
-async function importFile(file: string): Promise<unknown> {
+/**
+ * The folder of an installed plugin package (ending with the separator), as a stack trace shows its files:
+ * `…/node_modules/name/`, or the entry's own folder in a workspace. Undefined when it cannot be resolved here.
+ */
+function packageFolder(name: string, configDir: string): string | undefined {
+  let entry: string | undefined;
+  try {
+    entry = createRequire(join(configDir, "package.json")).resolve(name);
+  } catch {
+    try {
+      entry = fileURLToPath(import.meta.resolve(name));
+    } catch {
+      return undefined;
+    }
+  }
+  const marker = `${sep}node_modules${sep}${name.split("/").join(sep)}${sep}`;
+  const at = entry.lastIndexOf(marker);
+  return at >= 0 ? entry.slice(0, at + marker.length) : `${dirname(entry)}${sep}`;
+}
+
+/**
+ * A module an action file imports that is not installed, as a config error naming both: Auth0 installs an
+ * action's dependencies from its settings; here they are installed next to the config. Undefined for any
+ * other error.
+ */
+function missingDependency(error: unknown, spec: string, configDir: string): ConfigError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND") return undefined;
+  // Node's wording: CommonJS "Cannot find module 'x'", ESM "Cannot find package 'x' imported from …".
+  const missing = /Cannot find (?:module|package) '([^']+)'/.exec(String((error as Error).message))?.[1];
+  if (missing === undefined) return undefined;
+  if (isPathSpec(missing) || missing.startsWith("/")) {
+    return new ConfigError(`the action file ${spec} imports ${missing}, which does not exist`);
+  }
+  const name = packageName(missing);
+  return new ConfigError(
+    `the action file ${spec} requires the npm package "${name}", which is not installed next to the config: run \`npm install ${name}\` in ${configDir}`,
+  );
+}
+
+/** The package a bare specifier names: `@hubspot/api-client/lib/x` → `@hubspot/api-client`. */
+function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+}
+
+async function importFile(file: string, spec: string, configDir: string): Promise<unknown> {
+  try {
+    return await importCode(file);
+  } catch (error) {
+    throw missingDependency(error, spec, configDir) ?? error;
+  }
+}
+
+async function importCode(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   const ext = extname(file);
   if (TS.has(ext)) {
@@ -109,7 +179,9 @@ async function importPackage(name: string, configDir: string): Promise<unknown> 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(`'${name}'`)) {
-      throw new Error(`cannot find plugin package "${name}": install it next to the config (npm i ${name})`);
+      throw new ConfigError(
+        `cannot find plugin package "${name}": install it next to the config (npm i ${name})`,
+      );
     }
     throw error;
   }
@@ -162,6 +234,7 @@ export function checkActionOptions(
   index: number,
 ): ConfigIssue[] {
   const at = `actions[${index}].with`;
+  if (plugin.kind === "broken") return [];
   if (plugin.kind === "file") {
     // An Auth0 action reads event.secrets, never options: `with` here would be dropped without a word.
     if (Object.keys(action.with).length === 0) return [];

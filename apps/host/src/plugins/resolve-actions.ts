@@ -1,16 +1,35 @@
 import { ConfigError, type ConfigIssue } from "@switchyard/core";
 import { restoreStrings, WANTS_STRING } from "../config/env.js";
 import { formatPath, type LoadedConfig } from "../config/load.js";
+import { createRedactor } from "../config/secrets.js";
 import { checkActionOptions, type ResolvedPlugin, resolvePlugin } from "./load.js";
 
-/** Load every action's plugin and check its options; one ConfigError lists every problem, with file:line. */
-export async function resolveActions(loaded: LoadedConfig): Promise<ResolvedPlugin[]> {
+/**
+ * Load every action's plugin and check its options; one ConfigError lists every problem, with file:line. A
+ * plugin whose code throws while it loads is a problem too, unless `keepBroken` (the host, which marks that
+ * action failed and runs the others): then it comes back as a `broken` plugin.
+ */
+export async function resolveActions(
+  loaded: LoadedConfig,
+  options: { keepBroken?: boolean } = {},
+): Promise<ResolvedPlugin[]> {
   const issues: Array<ConfigIssue & { at: Array<string | number> }> = [];
+  const redact = createRedactor(loaded.secrets);
   const plugins: ResolvedPlugin[] = [];
   for (const [index, action] of loaded.config.actions.entries()) {
     try {
-      const plugin = await resolvePlugin(action.plugin, loaded.dir);
+      let plugin = await resolvePlugin(action.plugin, loaded.dir);
+      // What loading code threw may quote a secret of the config: it is printed and logged.
+      if (plugin.kind === "broken") plugin = { ...plugin, reason: redact(plugin.reason) };
       plugins.push(plugin);
+      if (plugin.kind === "broken" && !options.keepBroken) {
+        issues.push({
+          path: `actions[${index}].plugin`,
+          message: `"${action.plugin}": ${plugin.reason}`,
+          at: ["actions", index, "plugin"],
+        });
+        continue;
+      }
       let found = checkActionOptions(plugin, action, index);
       // A `${VAR}` read as a number where the plugin wants a string (a numeric token) is its text again.
       const wanted = new Set(found.filter((i) => WANTS_STRING.test(i.message)).map((i) => i.path));

@@ -1,14 +1,15 @@
 // What both engines share of the delivery history: how outcomes are stored, the per-minute rollup of a batch,
 // and the type filter as an index range.
-import type { ActivityBucket, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
+import type { ActivityBucket, AttemptLogLine, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
 
-/** Outcomes are stored as small integers, in this order; `failed` is every code above 0. */
-export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead"];
+/** Outcomes are stored as small integers, in this order; `failed` is 1 and 2 (`stale` came later). */
+export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead", "stale"];
 
 /** The SQL condition on the stored `outcome` column for a query's outcome, if any. */
 export function outcomeCondition(outcome: AttemptQuery["outcome"]): string | undefined {
   if (outcome === undefined) return undefined;
-  if (outcome === "failed") return "outcome > 0";
+  // Written with `outcome > 0` so that SQLite's partial index of non-delivered attempts still serves it.
+  if (outcome === "failed") return "outcome > 0 AND outcome < 3";
   return `outcome = ${OUTCOMES.indexOf(outcome)}`;
 }
 
@@ -40,7 +41,15 @@ export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket
     const key = `${minute}\u0000${record.action}`;
     let bucket = buckets.get(key);
     if (!bucket) {
-      bucket = { action: record.action, minute, delivered: 0, retrying: 0, dead: 0, durationMs: 0 };
+      bucket = {
+        action: record.action,
+        minute,
+        delivered: 0,
+        retrying: 0,
+        dead: 0,
+        stale: 0,
+        durationMs: 0,
+      };
       buckets.set(key, bucket);
     }
     bucket[record.outcome]++;
@@ -64,4 +73,14 @@ export function typeRange(
   const from = pattern.slice(0, -1);
   // "." + 1 is "/": every string that starts with `from` sorts below `to`.
   return { from, to: `${from.slice(0, -1)}/` };
+}
+
+/** The stored form of an attempt's log lines: a JSON array, or null when it printed nothing. */
+export function logsColumn(logs: AttemptRecord["logs"]): string | null {
+  return logs !== undefined && logs.length > 0 ? JSON.stringify(logs) : null;
+}
+
+/** An attempt's log lines read back from their column (a row without lines gets no `logs` field). */
+export function logsField(column: string | null): { logs?: AttemptLogLine[] } {
+  return column === null ? {} : { logs: JSON.parse(column) as AttemptLogLine[] };
 }

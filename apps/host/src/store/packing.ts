@@ -1,4 +1,4 @@
-import { OUTCOMES } from "./history.js";
+import { logsColumn, logsField, OUTCOMES } from "./history.js";
 import type { AttemptRecord, Completion, IngestEvent, Watermark } from "./types.js";
 
 // What crosses to the store thread is copied (structured clone), at a cost that grows with the number of
@@ -101,6 +101,8 @@ export interface PackedAttempts {
   statuses: Array<number | null>;
   errors: Array<string | null>;
   replicas: string[];
+  /** Each attempt's log lines as the JSON its column stores (one string, not an object per line). */
+  logs: Array<string | null>;
 }
 
 export function packAttempts(records: readonly AttemptRecord[]): PackedAttempts {
@@ -116,6 +118,7 @@ export function packAttempts(records: readonly AttemptRecord[]): PackedAttempts 
     statuses: [],
     errors: [],
     replicas: [],
+    logs: [],
   };
   for (const r of records) {
     packed.actions.push(r.action);
@@ -129,6 +132,7 @@ export function packAttempts(records: readonly AttemptRecord[]): PackedAttempts 
     packed.statuses.push(r.status ?? null);
     packed.errors.push(r.error ?? null);
     packed.replicas.push(r.replica);
+    packed.logs.push(logsColumn(r.logs));
   }
   return packed;
 }
@@ -151,6 +155,7 @@ export function unpackAttempts(packed: PackedAttempts): AttemptRecord[] {
       ...(status != null ? { status } : {}),
       ...(error != null ? { error } : {}),
       replica: packed.replicas[i]!,
+      ...logsField(packed.logs[i] ?? null),
     });
   }
   return records;

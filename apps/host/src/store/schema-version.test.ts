@@ -63,7 +63,55 @@ describe("sqlite schema version", () => {
     expect(store.searchAttempts({ limit: 5 })).toHaveLength(1);
     store.close();
     const check = new Database(file);
-    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("upgrades a version 2 store: latest wins, stale and attempt logs, its rows kept", () => {
+    const v2 = openSqliteStore(file);
+    v2.ingest(
+      [{ event: { id: "evt_1", type: "user.created", time: "t" }, payload: "{}", deliveries: [] }],
+      "c-1",
+    );
+    v2.close();
+    // Back to version 2's layout, with an attempt and a rollup bucket recorded as version 2 did.
+    const db = new Database(file);
+    db.exec(`DROP TABLE latest; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
+      INSERT INTO actions (name) VALUES ('x');
+      INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
+        VALUES (1, 'evt_old', 'user.created', 1, 60000, 5, 0, 'r');
+      INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms) VALUES (60000, 1, 1, 0, 0, 5);`);
+    db.pragma("user_version = 2");
+    db.close();
+    const store = openSqliteStore(file);
+    expect(store.getCursor()).toBe("c-1");
+    store.recordAttempts([
+      {
+        action: "x",
+        eventId: "evt_new",
+        eventType: "user.updated",
+        attempt: 1,
+        startedAt: 60_001,
+        durationMs: 0,
+        outcome: "stale",
+        replica: "r",
+        logs: [{ level: "info", message: "hello", at: 60_001 }],
+      },
+    ]);
+    const [newer, older] = store.searchAttempts({ limit: 5 });
+    expect(newer).toMatchObject({
+      outcome: "stale",
+      logs: [{ level: "info", message: "hello", at: 60_001 }],
+    });
+    expect(older).toMatchObject({ eventId: "evt_old", outcome: "delivered" });
+    expect(older).not.toHaveProperty("logs");
+    expect(store.activity(60_000)).toEqual([
+      { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, stale: 1, durationMs: 5 },
+    ]);
+    store.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(3);
+    expect(check.prepare("SELECT count(*) AS n FROM latest").get()).toEqual({ n: 0 });
     check.close();
   });
 });

@@ -1,6 +1,8 @@
 // The delivery history on SQLite (the HistoryStore part of the contract; see types.ts and history.ts).
 import type Database from "better-sqlite3";
 import {
+  logsColumn,
+  logsField,
   MINUTE_MS,
   minuteBuckets,
   NARROW_RANGE,
@@ -19,7 +21,10 @@ import type {
   StoredAttempt,
 } from "./types.js";
 
-/** Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). */
+/**
+ * Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). Version 3
+ * adds `logs` and `stale` (a version 2 store gains them through HISTORY_COLUMNS).
+ */
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS attempts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even once every row is pruned: ids are page cursors
@@ -30,10 +35,11 @@ CREATE TABLE IF NOT EXISTS attempts (
   attempt INTEGER NOT NULL,
   started_at INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL,
-  outcome INTEGER NOT NULL,              -- 0 delivered, 1 retrying, 2 dead (history.ts)
+  outcome INTEGER NOT NULL,              -- 0 delivered, 1 retrying, 2 dead, 3 stale (history.ts)
   status INTEGER,
   error TEXT,
-  replica TEXT NOT NULL
+  replica TEXT NOT NULL,
+  logs TEXT                              -- the lines the action printed: a JSON array of AttemptLogLine
 );
 -- By event key, not id: keys grow, so this index is appended to, where random ids dirtied a page of it per
 -- attempt (store CPU per attempt in the host's batches: 10.1 -> 5.7 µs, measured). Attempts recorded without
@@ -56,9 +62,16 @@ CREATE TABLE IF NOT EXISTS attempt_minutes (
   retrying INTEGER NOT NULL,
   dead INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL,
+  stale INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (minute, action)
 ) WITHOUT ROWID;
 `;
+
+/** Columns version 3 added to the history's tables, for stores that had the tables before. */
+export const HISTORY_COLUMNS = [
+  { table: "attempts", column: "logs", declaration: "TEXT" },
+  { table: "attempt_minutes", column: "stale", declaration: "INTEGER NOT NULL DEFAULT 0" },
+] as const;
 
 /** The history contract, answered synchronously (as SqliteStore answers the rest). */
 export type SqliteHistory = {
@@ -88,6 +101,7 @@ interface AttemptRow {
   status: number | null;
   error: string | null;
   replica: string;
+  logs: string | null;
 }
 
 const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
@@ -109,15 +123,16 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
       number | null,
       string | null,
       string,
+      string | null,
     ]
   >(
-    `INSERT INTO attempts (action, event_id, event_key, type, attempt, started_at, duration_ms, outcome, status, error, replica)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO attempts (action, event_id, event_key, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const addToMinute = db.prepare<[number, number, number, number, number, number]>(
-    `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms) VALUES (?, ?, ?, ?, ?, ?)
+  const addToMinute = db.prepare<[number, number, number, number, number, number, number]>(
+    `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(minute, action) DO UPDATE SET delivered = delivered + excluded.delivered,
-       retrying = retrying + excluded.retrying, dead = dead + excluded.dead,
+       retrying = retrying + excluded.retrying, dead = dead + excluded.dead, stale = stale + excluded.stale,
        duration_ms = duration_ms + excluded.duration_ms`,
   );
   const record = db.transaction((records: readonly AttemptRecord[]) => {
@@ -134,18 +149,27 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
         r.status ?? null,
         r.error ?? null,
         r.replica,
+        logsColumn(r.logs),
       );
     }
     for (const b of minuteBuckets(records)) {
-      addToMinute.run(b.minute, actions.id(b.action), b.delivered, b.retrying, b.dead, b.durationMs);
+      addToMinute.run(b.minute, actions.id(b.action), b.delivered, b.retrying, b.dead, b.stale, b.durationMs);
     }
   });
 
   const selectMinutes = db.prepare<
     [number],
-    { minute: number; action: number; delivered: number; retrying: number; dead: number; duration_ms: number }
+    {
+      minute: number;
+      action: number;
+      delivered: number;
+      retrying: number;
+      dead: number;
+      stale: number;
+      duration_ms: number;
+    }
   >(
-    "SELECT minute, action, delivered, retrying, dead, duration_ms FROM attempt_minutes WHERE minute >= ? ORDER BY minute",
+    "SELECT minute, action, delivered, retrying, dead, stale, duration_ms FROM attempt_minutes WHERE minute >= ? ORDER BY minute",
   );
   const selectEventKey = db.prepare<[string], { id: number }>("SELECT id FROM events WHERE event_id = ?");
   const selectEvent = db.prepare<
@@ -218,7 +242,7 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
       }
       const limit = pageSize(query.limit);
       const columns =
-        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica";
+        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs";
       const select = (sql: string, values: Array<string | number>) =>
         db.prepare<Array<string | number>, AttemptRow>(sql).all(...values);
       // SQLite's planner does not count on a LIMIT ending a scan early: for a filter that most rows match
@@ -271,6 +295,7 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
           ...(row.status !== null ? { status: row.status } : {}),
           ...(row.error !== null ? { error: row.error } : {}),
           replica: row.replica,
+          ...logsField(row.logs),
         }),
       );
     },
@@ -284,6 +309,7 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
           delivered: row.delivered,
           retrying: row.retrying,
           dead: row.dead,
+          stale: row.stale,
           durationMs: row.duration_ms,
         }))
         .sort((a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));

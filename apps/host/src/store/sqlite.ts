@@ -2,9 +2,10 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
+import { actionStateOf, actionStateRow } from "./action-state.js";
 import { typeClause } from "./dead-filter.js";
 import { SchemaTooNewError } from "./schema-version.js";
-import { HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
+import { HISTORY_COLUMNS, HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
 import type {
   ActionState,
   ClaimedDelivery,
@@ -77,10 +78,19 @@ CREATE TABLE IF NOT EXISTS cache (
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (action, key)
 ) WITHOUT ROWID;
+-- Version 3, latest wins: per action and subject, the newest event delivered to it (its time, epoch ms, then
+-- its key: the stream position). An older event of the subject is stale for that action.
+CREATE TABLE IF NOT EXISTS latest (
+  action INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  event INTEGER NOT NULL,
+  PRIMARY KEY (action, subject)
+) WITHOUT ROWID;
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -114,9 +124,18 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.exec(SCHEMA);
   // Version 2 adds the delivery history's tables (sqlite-history.ts).
   db.exec(HISTORY_SCHEMA);
-  // Stores made before claims were recorded: add the column (their deliveries all have rows).
-  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
-  if (!columns.some((c) => c.name === "claims")) db.exec("ALTER TABLE events ADD COLUMN claims TEXT");
+  // Stores made before claims were recorded: add the column (their deliveries all have rows). Version 3
+  // adds columns to the history's tables.
+  for (const { table, column, declaration } of [
+    { table: "events", column: "claims", declaration: "TEXT" },
+    ...HISTORY_COLUMNS,
+  ]) {
+    const columns = db
+      .prepare<[string], { name: string }>("SELECT name FROM pragma_table_info(?)")
+      .all(table);
+    if (!columns.some((c) => c.name === column))
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
+  }
   if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
 
   const actionIds = new Map<string, number>();
@@ -427,16 +446,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     actionStates() {
       const states: Record<string, ActionState> = {};
       for (const row of selectStates.all()) {
-        states[row.action] = {
-          paused: row.paused === 1,
-          ...(row.reason !== null ? { reason: row.reason } : {}),
-          ...(row.since !== null ? { since: row.since } : {}),
-        };
+        states[row.action] = actionStateOf({ ...row, paused: row.paused === 1 });
       }
       return states;
     },
     setActionState(action, state) {
-      upsertState.run(action, state.paused ? 1 : 0, state.reason ?? null, state.since ?? null);
+      const row = actionStateRow(state);
+      upsertState.run(action, row.paused ? 1 : 0, row.reason, row.since);
     },
     countUnfinished() {
       return (

@@ -88,13 +88,19 @@ export interface StoreStats {
   dead: Record<string, number>;
 }
 
-/** An action's operator-set state, kept in the store so that every replica and the CLI see it. */
+/** An action's state, kept in the store so that every replica and the CLI see it. */
 export interface ActionState {
+  /** Set by an operator, or by the host after too many consecutive failures. */
   paused: boolean;
   /** Why it was paused (`operator`, or the auto-pause's reason). */
   reason?: string | undefined;
-  /** When it was paused (epoch ms). */
+  /** When it was paused, or failed (epoch ms). */
   since?: number | undefined;
+  /**
+   * Set by a host that could not start the action (its plugin failed to load, or its factory threw): why.
+   * Its deliveries wait in the store; the next host that starts it clears this. Not kept beside `paused`.
+   */
+  failed?: string | undefined;
 }
 
 /**
@@ -195,7 +201,20 @@ export type AttemptOutcome =
   /** It failed and will be tried again. */
   | "retrying"
   /** It failed for good (permanent error, or the last attempt): the delivery is a dead letter now. */
-  | "dead";
+  | "dead"
+  /**
+   * Not run: the action has `latestWins` and a newer event of the same subject (by time, then stream
+   * position) was already delivered to it. The delivery is done.
+   */
+  | "stale";
+
+/** One line a file action printed (`console.log` and the like) during an attempt. */
+export interface AttemptLogLine {
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  /** When it was printed (epoch ms). */
+  at: number;
+}
 
 /** One attempt, as the host records it. */
 export interface AttemptRecord {
@@ -220,6 +239,8 @@ export interface AttemptRecord {
   error?: string | undefined;
   /** The replica (or the single host) that ran it. */
   replica: string;
+  /** What the action printed during the attempt, in order (file actions; absent when it printed nothing). */
+  logs?: readonly AttemptLogLine[] | undefined;
 }
 
 /** A recorded attempt, with its store id (increasing: newer attempts have larger ids). */
@@ -233,7 +254,7 @@ export interface AttemptQuery {
   /** An event type pattern: `user.created`, `user.*`, `*`. */
   type?: string | undefined;
   action?: string | undefined;
-  /** `failed` is `retrying` or `dead`. */
+  /** `failed` is `retrying` or `dead` (a `stale` attempt did not fail: it was not run). */
   outcome?: AttemptOutcome | "failed" | undefined;
   /** Started at or after (epoch ms). */
   since?: number | undefined;
@@ -253,6 +274,7 @@ export interface ActivityBucket {
   delivered: number;
   retrying: number;
   dead: number;
+  stale: number;
   /** Sum of the attempts' durations (ms), for the mean. */
   durationMs: number;
 }

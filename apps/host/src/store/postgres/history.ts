@@ -1,6 +1,8 @@
 // The delivery history on PostgreSQL (the HistoryStore part of the contract; see types.ts and history.ts).
 import type pg from "pg";
 import {
+  logsColumn,
+  logsField,
   MINUTE_MS,
   minuteBuckets,
   NARROW_RANGE,
@@ -31,10 +33,11 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
       const buckets = minuteBuckets(records);
       await tx(async (client) => {
         await client.query(
-          `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica)
-           SELECT a, e, t, n, s, d, o, st, err, r
+          `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs)
+           SELECT a, e, t, n, s, d, o, st, err, r, l
            FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::integer[],
-             $7::smallint[], $8::smallint[], $9::text[], $10::text[]) WITH ORDINALITY AS x(a, e, t, n, s, d, o, st, err, r, i)
+             $7::smallint[], $8::smallint[], $9::text[], $10::text[], $11::text[])
+             WITH ORDINALITY AS x(a, e, t, n, s, d, o, st, err, r, l, i)
            ORDER BY i`,
           [
             records.map((r) => r.action),
@@ -47,17 +50,19 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
             records.map((r) => r.status ?? null),
             records.map((r) => r.error ?? null),
             records.map((r) => r.replica),
+            records.map((r) => logsColumn(r.logs)),
           ],
         );
         // Replicas add to the same buckets: counts are added, never overwritten. Rows are locked in
         // (minute, action) order (minuteBuckets sorts them), so two batches never deadlock.
         await client.query(
-          `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms)
-           SELECT m, a, d, r, k, s FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::integer[], $5::integer[], $6::bigint[])
-             WITH ORDINALITY AS x(m, a, d, r, k, s, i)
+          `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms)
+           SELECT m, a, d, r, k, st, s FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::integer[],
+             $5::integer[], $6::integer[], $7::bigint[]) WITH ORDINALITY AS x(m, a, d, r, k, st, s, i)
            ORDER BY i
            ON CONFLICT (minute, action) DO UPDATE SET delivered = attempt_minutes.delivered + excluded.delivered,
              retrying = attempt_minutes.retrying + excluded.retrying, dead = attempt_minutes.dead + excluded.dead,
+             stale = attempt_minutes.stale + excluded.stale,
              duration_ms = attempt_minutes.duration_ms + excluded.duration_ms`,
           [
             buckets.map((b) => b.minute),
@@ -65,6 +70,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
             buckets.map((b) => b.delivered),
             buckets.map((b) => b.retrying),
             buckets.map((b) => b.dead),
+            buckets.map((b) => b.stale),
             buckets.map((b) => b.durationMs),
           ],
         );
@@ -90,7 +96,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
       if (q.before !== undefined) clauses.push(`id < ${param(q.before)}`);
       const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
       const columns =
-        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica";
+        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs";
       let sql = `SELECT ${columns} FROM attempts ${where} ORDER BY id DESC LIMIT ${pageSize(q.limit)}`;
       // A narrow time range (see NARROW_RANGE): its matches first, then sorted. Without this, an hour a few
       // days old took 0.2-0.7 s over a million rows (measured).
@@ -118,6 +124,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
         status: number | null;
         error: string | null;
         replica: string;
+        logs: string | null;
       }>(sql, params);
       return rows.map(
         (row): StoredAttempt => ({
@@ -132,6 +139,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
           ...(row.status !== null ? { status: row.status } : {}),
           ...(row.error !== null ? { error: row.error } : {}),
           replica: row.replica,
+          ...logsField(row.logs),
         }),
       );
     },
@@ -143,9 +151,10 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
         delivered: number;
         retrying: number;
         dead: number;
+        stale: number;
         duration_ms: string;
       }>(
-        `SELECT minute, action, delivered, retrying, dead, duration_ms FROM attempt_minutes
+        `SELECT minute, action, delivered, retrying, dead, stale, duration_ms FROM attempt_minutes
          WHERE minute >= $1 ORDER BY minute, action COLLATE "C"`,
         [since],
       );
@@ -155,6 +164,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
         delivered: row.delivered,
         retrying: row.retrying,
         dead: row.dead,
+        stale: row.stale,
         durationMs: Number(row.duration_ms),
       }));
     },

@@ -85,6 +85,20 @@ CREATE TABLE attempt_minutes (
   PRIMARY KEY (minute, action)
 );
 `,
+  // 3: latest wins, and what a file action printed. `latest` holds, per action and subject, the newest event
+  // delivered to it (its time, epoch ms, then its key: the stream position); an older event of the subject
+  // is stale for that action. Outcome 3 is `stale`; `logs` is a JSON array of AttemptLogLine.
+  `
+CREATE TABLE latest (
+  action text NOT NULL,
+  subject text NOT NULL,
+  time bigint NOT NULL,
+  event bigint NOT NULL,
+  PRIMARY KEY (action, subject)
+);
+ALTER TABLE attempts ADD COLUMN logs text;
+ALTER TABLE attempt_minutes ADD COLUMN stale integer NOT NULL DEFAULT 0;
+`,
 ];
 
 /** The schema version this code writes. */

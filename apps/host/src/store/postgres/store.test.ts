@@ -128,6 +128,53 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
+  it("upgrades a version 2 schema to 3: latest wins, stale and attempt logs, its rows kept", async () => {
+    const store = await open();
+    await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
+    await store.close();
+    stores = [];
+    // Back to version 2's layout, with an attempt recorded as version 2 did.
+    await schema.sql(
+      `DROP TABLE latest; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
+       UPDATE schema_version SET version = 2`,
+    );
+    await schema.sql(
+      `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
+       VALUES ('x', 'evt_old', 'user.created', 1, 60000, 5, 0, 'r')`,
+    );
+    await schema.sql(
+      "INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms) VALUES (60000, 'x', 1, 0, 0, 5)",
+    );
+    const upgraded = await open();
+    expect(await schema.sql("SELECT version FROM schema_version")).toEqual([{ version: 3 }]);
+    expect(await upgraded.getCursor()).toBe("c-1");
+    expect((await upgraded.stats()).pending).toEqual({ x: 1 });
+    await upgraded.recordAttempts([
+      {
+        action: "x",
+        eventId: "evt_new",
+        eventType: "user.updated",
+        attempt: 1,
+        startedAt: 60_001,
+        durationMs: 0,
+        outcome: "stale",
+        replica: "r",
+        logs: [{ level: "warn", message: "skipped", at: 60_001 }],
+      },
+    ]);
+    const [newer, older] = await upgraded.searchAttempts({ limit: 5 });
+    expect(newer).toMatchObject({
+      outcome: "stale",
+      logs: [{ level: "warn", message: "skipped", at: 60_001 }],
+    });
+    expect(older).toMatchObject({ eventId: "evt_old", outcome: "delivered" });
+    expect(older).not.toHaveProperty("logs");
+    expect(await upgraded.activity(60_000)).toEqual([
+      { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, stale: 1, durationMs: 5 },
+    ]);
+    expect(await schema.sql("SELECT count(*)::integer AS n FROM latest")).toEqual([{ n: 0 }]);
+  });
+
   it("survives its connections being terminated: operations fail, then work again", async () => {
     const errors: Error[] = [];
     const store = await open({ onError: (e) => errors.push(e) });
@@ -198,8 +245,8 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
       ),
     );
     expect(await a.activity(minute)).toEqual([
-      { action: "x", minute, delivered: 160, retrying: 40, dead: 0, durationMs: 600 },
-      { action: "y", minute, delivered: 160, retrying: 40, dead: 0, durationMs: 600 },
+      { action: "x", minute, delivered: 160, retrying: 40, dead: 0, stale: 0, durationMs: 600 },
+      { action: "y", minute, delivered: 160, retrying: 40, dead: 0, stale: 0, durationMs: 600 },
     ]);
     expect(await b.searchAttempts({ limit: 500, outcome: "retrying" })).toHaveLength(80);
   });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { CacheRecord } from "@switchyard/core";
 import pg from "pg";
+import { actionStateOf, actionStateRow } from "../action-state.js";
 import type { ClaimedDelivery, Completion, DeadLetter, StateStore, StoreStats } from "../types.js";
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
@@ -415,19 +416,16 @@ export async function openPostgresStore(
       return Object.fromEntries(
         rows.map((row) => [
           row.action,
-          {
-            paused: row.paused,
-            ...(row.reason !== null ? { reason: row.reason } : {}),
-            ...(row.since !== null ? { since: Number(row.since) } : {}),
-          },
+          actionStateOf({ ...row, since: row.since !== null ? Number(row.since) : null }),
         ]),
       );
     },
     async setActionState(action, state) {
+      const row = actionStateRow(state);
       await query(
         `INSERT INTO action_states (action, paused, reason, since) VALUES ($1, $2, $3, $4)
          ON CONFLICT (action) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, since = excluded.since`,
-        [action, state.paused, state.reason ?? null, state.since ?? null],
+        [action, row.paused, row.reason, row.since],
       );
     },
 
