@@ -1,3 +1,4 @@
+export { abortable } from "./abortable.js";
 export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } from "./action.js";
 export { definePlugin, isAction, validateOptions } from "./action.js";
 export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";

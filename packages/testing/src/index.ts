@@ -26,6 +26,8 @@ export type { FakeTenant, FakeTenantOptions } from "./fake-tenant.js";
 export { startFakeTenant } from "./fake-tenant.js";
 export type { FakeWebhook, FakeWebhookOptions, WebhookDelivery } from "./fake-webhook.js";
 export { startFakeWebhook } from "./fake-webhook.js";
+export type { FaultProxy, TcpAddress } from "./fault-proxy.js";
+export { serverAvailable, startFaultProxy } from "./fault-proxy.js";
 export { findSecrets } from "./find-secrets.js";
 export type { CapturedLog, RunActionOptions, RunActionResult } from "./run-action.js";
 export { createCapturingLogger, runAction } from "./run-action.js";
