@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBatcher, untilAborted } from "./batcher.js";
+import { createBatcher } from "./batcher.js";
 
 function recording(answer: (items: number[]) => Array<string | Error> = (items) => items.map(String)) {
   const batches: number[][] = [];
@@ -66,19 +66,5 @@ describe("createBatcher", () => {
     expect(await second).toBe("2");
     expect(batches).toEqual([[2]]);
     expect(batcher.queued).toBe(0);
-  });
-});
-
-describe("untilAborted", () => {
-  it("rejects when the signal aborts before the work settles", async () => {
-    const controller = new AbortController();
-    const never = new Promise<void>(() => {});
-    const racing = untilAborted(never, controller.signal, () => new Error("budget"));
-    controller.abort();
-    await expect(racing).rejects.toThrow("budget");
-  });
-
-  it("settles with the work otherwise", async () => {
-    expect(await untilAborted(Promise.resolve(3), new AbortController().signal, () => new Error())).toBe(3);
   });
 });

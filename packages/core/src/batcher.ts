@@ -128,19 +128,3 @@ export function createBatcher<Item, Result>(options: BatcherOptions<Item, Result
     },
   };
 }
-
-/**
- * Settle with `work`, or reject with `aborted()` as soon as `signal` aborts: the host's time budget ends the
- * call even while the request it joined is still under way (its outcome then no longer matters to this call).
- */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, aborted: () => Error): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.reject(aborted());
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(aborted());
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}

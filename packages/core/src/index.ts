@@ -3,7 +3,7 @@ export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } 
 export { definePlugin, isAction, validateOptions } from "./action.js";
 export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";
 export type { Batcher, BatcherOptions } from "./batcher.js";
-export { createBatcher, untilAborted } from "./batcher.js";
+export { createBatcher } from "./batcher.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
 export type { EncodedEvent } from "./encoded.js";

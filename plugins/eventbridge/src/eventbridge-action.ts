@@ -6,13 +6,13 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import {
   type Action,
+  abortable,
   awsSdkError,
   createBatcher,
   errorPrefix,
   isRetryableAwsCode,
   PermanentError,
   RetryableError,
-  untilAborted,
 } from "@switchyard/core";
 import type { ResolvedEventBridgeOptions } from "./options.js";
 
@@ -82,7 +82,7 @@ export function createEventBridgeAction(options: ResolvedEventBridgeOptions): Ac
       };
       const aborted = () =>
         new RetryableError(`${PREFIX} ${where}: aborted by the host before EventBridge answered`);
-      await untilAborted(
+      await abortable(
         batcher.add({ entry, eventId: message.id, size }, api.signal, aborted),
         api.signal,
         aborted,

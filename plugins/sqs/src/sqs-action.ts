@@ -7,13 +7,13 @@ import {
 } from "@aws-sdk/client-sqs";
 import {
   type Action,
+  abortable,
   awsSdkError,
   createBatcher,
   errorPrefix,
   isRetryableAwsCode,
   PermanentError,
   RetryableError,
-  untilAborted,
 } from "@switchyard/core";
 import type { ResolvedSqsOptions } from "./options.js";
 import { subjectOf } from "./subject.js";
@@ -99,7 +99,7 @@ export function createSqsAction(options: ResolvedSqsOptions): Action {
         entry.MessageDeduplicationId = groupId(message.id);
       }
       const aborted = () => new RetryableError(`${PREFIX} ${where}: aborted by the host before SQS answered`);
-      await untilAborted(
+      await abortable(
         batcher.add({ entry, eventId: message.id, size }, api.signal, aborted),
         api.signal,
         aborted,
