@@ -67,4 +67,29 @@ describe("createBatcher", () => {
     expect(batches).toEqual([[2]]);
     expect(batcher.queued).toBe(0);
   });
+
+  it("holds items while maxInFlight batches are out, then sends them together", async () => {
+    const batches: number[][] = [];
+    const answers: Array<() => void> = [];
+    const batcher = createBatcher<number, void>({
+      maxItems: 10,
+      maxInFlight: 1,
+      send(items) {
+        batches.push(items);
+        return new Promise((resolve) => answers.push(() => resolve(items.map(() => undefined))));
+      },
+    });
+    const first = batcher.add(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = [2, 3, 4].map((n) => batcher.add(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1]]);
+    expect(batcher.queued).toBe(3);
+    answers.shift()?.();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    answers.shift()?.();
+    await Promise.all(rest);
+  });
 });

@@ -6,6 +6,11 @@ export interface BatcherOptions<Item, Result> {
   maxBytes?: number;
   sizeOf?: (item: Item) => number;
   /**
+   * Most batches under way at once (e.g. the connection pool's size). While that many are out, new items wait
+   * and go together when one comes back: calls that trickle in one by one still make full batches under load.
+   */
+  maxInFlight?: number;
+  /**
    * Send one batch. Answer one settlement per item, in the items' order: its result, or the Error that fails
    * that item alone. Throwing fails every item of the batch.
    */
@@ -36,38 +41,39 @@ interface Waiting<Item, Result> {
  * The host calls an action once per event, `concurrency` calls at a time; a destination with a batch API
  * takes up to N items per request. Calls made in the same turn of the event loop go out together: a batch is
  * sent as soon as it is full, and what is left at the end of the turn (`setImmediate`) goes out then, so a
- * lone call never waits for company. Batches are sent concurrently; none waits for another.
+ * lone call never waits for company. Batches are sent concurrently, up to `maxInFlight`; beyond it, items wait
+ * for a batch to come back and then leave together.
  */
 export function createBatcher<Item, Result>(options: BatcherOptions<Item, Result>): Batcher<Item, Result> {
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   const sizeOf = options.sizeOf ?? (() => 0);
-  let queue: Array<Waiting<Item, Result>> = [];
+  const queue: Array<Waiting<Item, Result>> = [];
   let queuedBytes = 0;
+  const maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
   let scheduled = false;
+  let inFlight = 0;
 
   function flush(): void {
     scheduled = false;
-    const taken = queue;
-    queue = [];
-    queuedBytes = 0;
-    let batch: Array<Waiting<Item, Result>> = [];
-    let bytes = 0;
-    for (const waiting of taken) {
-      if (batch.length > 0 && (batch.length >= options.maxItems || bytes + waiting.size > maxBytes)) {
-        sendBatch(batch);
-        batch = [];
-        bytes = 0;
+    while (queue.length > 0 && inFlight < maxInFlight) {
+      let count = 0;
+      let bytes = 0;
+      for (const waiting of queue) {
+        if (count > 0 && (count >= options.maxItems || bytes + waiting.size > maxBytes)) break;
+        count += 1;
+        bytes += waiting.size;
       }
-      batch.push(waiting);
-      bytes += waiting.size;
+      const batch = queue.splice(0, count);
+      queuedBytes -= bytes;
+      sendBatch(batch);
     }
-    if (batch.length > 0) sendBatch(batch);
   }
 
   function sendBatch(batch: Array<Waiting<Item, Result>>): void {
     for (const waiting of batch) {
       if (waiting.onAbort) waiting.signal?.removeEventListener("abort", waiting.onAbort);
     }
+    inFlight += 1;
     let sending: Promise<Array<Result | Error>>;
     try {
       sending = options.send(batch.map((waiting) => waiting.item));
@@ -87,6 +93,13 @@ export function createBatcher<Item, Result>(options: BatcherOptions<Item, Result
         for (const waiting of batch) waiting.reject(error);
       },
     );
+    // What queued meanwhile goes out as soon as this batch is back: by then it is a fuller batch.
+    sending
+      .catch(() => {})
+      .finally(() => {
+        inFlight -= 1;
+        if (queue.length > 0) flush();
+      });
   }
 
   return {

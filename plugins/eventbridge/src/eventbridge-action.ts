@@ -20,6 +20,8 @@ const PREFIX = errorPrefix("eventbridge");
 /** AWS's limits on one PutEvents call. */
 const MAX_ENTRIES = 10;
 const MAX_BYTES = 256 * 1024;
+/** Calls under way at once; beyond it, deliveries gather into the next calls (fuller, fewer requests). */
+const MAX_CALLS_IN_FLIGHT = 16;
 
 interface Entry {
   entry: PutEventsRequestEntry;
@@ -43,6 +45,7 @@ export function createEventBridgeAction(options: ResolvedEventBridgeOptions): Ac
   const batcher = createBatcher<Entry, void>({
     maxItems: MAX_ENTRIES,
     maxBytes: MAX_BYTES,
+    maxInFlight: MAX_CALLS_IN_FLIGHT,
     sizeOf: (item) => item.size,
     async send(items) {
       let answer: PutEventsResultEntry[];

@@ -7,7 +7,7 @@ import {
   qualified,
   splitTable,
 } from "./database.js";
-import type { Change, Entity } from "./entities.js";
+import type { Change, Column, Entity } from "./entities.js";
 
 const dialect: Dialect = {
   quote: (identifier) => `"${identifier}"`,
@@ -52,6 +52,8 @@ export function postgresDatabase(url: string, poolSize: number): Database {
     },
 
     async apply(entity, changes, softDelete) {
+      // Upserts alone go in one statement; a delete needs a statement of its own after the guard (below).
+      if (changes.every((change) => change.op === "upsert")) return upsertInOneStatement(entity, changes);
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
@@ -72,6 +74,35 @@ export function postgresDatabase(url: string, poolSize: number): Database {
 
     close: () => pool.end(),
   };
+
+  /**
+   * The guard and the upserts in one statement (one round trip, its own transaction): the rows the guarded
+   * INSERT into `_applied` returns are the changes that won, and only those reach the table. A delete cannot
+   * ride along: every part of a statement reads one snapshot, so a DELETE there could miss a row that a
+   * concurrent, older upsert committed while this statement waited for its lock; its own statement reads anew.
+   */
+  async function upsertInOneStatement(entity: Entity, changes: Change[]): Promise<void> {
+    const keys = entity.keys.map(q).join(", ");
+    const columns = [...entity.columns.map((column) => column.name)].map(q);
+    const casts = [...entity.columns.map((column) => CASTS[column.type]), "text"];
+    const params: unknown[] = [];
+    const rows = changes.map((change) =>
+      placeholders(params, [...change.values, change.version], undefined, casts),
+    );
+    const updates = columns.slice(entity.keys.length).map((c) => `${c} = EXCLUDED.${c}`);
+    await pool.query(
+      `WITH v (${columns.join(", ")}, "version") AS (VALUES ${rows.join(", ")}),
+       won AS (
+         INSERT INTO ${qualified(dialect, entity.table, "_applied")} AS a (${keys}, "version", "deleted")
+         SELECT ${keys}, "version", false FROM v
+         ON CONFLICT (${keys}) DO UPDATE SET "version" = EXCLUDED."version", "deleted" = EXCLUDED."deleted"
+         WHERE a."version" < EXCLUDED."version" RETURNING ${keys})
+       INSERT INTO ${qualified(dialect, entity.table)} (${columns.join(", ")}, "deleted_at")
+       SELECT ${columns.map((c) => `v.${c}`).join(", ")}, NULL FROM v JOIN won USING (${keys})
+       ON CONFLICT (${keys}) DO UPDATE SET ${updates.join(", ")}, "deleted_at" = NULL`,
+      params,
+    );
+  }
 
   async function recordVersions(
     client: pg.PoolClient,
@@ -128,6 +159,14 @@ export function postgresDatabase(url: string, poolSize: number): Database {
     }
   }
 }
+
+/** The type of each kind of column, for the placeholders of a VALUES list (which has no table to infer from). */
+const CASTS: Record<Column["type"], string> = {
+  key: "text",
+  text: "text",
+  json: "jsonb",
+  time: "timestamptz",
+};
 
 /** `($1, $2, …)` for `values`, appended to `params`; `extra` is added as is (e.g. NULL), `casts` typed. */
 function placeholders(params: unknown[], values: unknown[], extra?: string, casts?: string[]): string {

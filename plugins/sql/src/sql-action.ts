@@ -55,6 +55,8 @@ export function createSqlAction(options: ResolvedSqlOptions): Action {
       entity.kind,
       createBatcher<Change, void>({
         maxItems: options.batchSize,
+        // One batch per connection: under load, deliveries gather into full batches instead of queueing for one.
+        maxInFlight: options.poolSize,
         async send(changes) {
           await ensure(entity);
           // One change per key: the newest wins (the older ones would lose to it in any order anyway).

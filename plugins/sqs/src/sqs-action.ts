@@ -22,6 +22,8 @@ const PREFIX = errorPrefix("sqs");
 /** AWS's limits on one SendMessageBatch call. */
 const MAX_ENTRIES = 10;
 const MAX_BYTES = 256 * 1024;
+/** Calls under way at once; beyond it, deliveries gather into the next calls (fuller, fewer requests). */
+const MAX_CALLS_IN_FLIGHT = 16;
 
 interface Message {
   entry: Omit<SendMessageBatchRequestEntry, "Id">;
@@ -48,6 +50,7 @@ export function createSqsAction(options: ResolvedSqsOptions): Action {
   const batcher = createBatcher<Message, void>({
     maxItems: MAX_ENTRIES,
     maxBytes: MAX_BYTES,
+    maxInFlight: MAX_CALLS_IN_FLIGHT,
     sizeOf: (message) => message.size,
     async send(messages) {
       let answer: SendMessageBatchResult;
