@@ -121,6 +121,21 @@ describe.each(DATABASES)("sql plugin on $engine", (database: TestDatabase) => {
     expect(await rows(tables.membershipsTable)).toMatchObject([{ organization_id: "org_1", user_id: "u2" }]);
   });
 
+  it("a database that cannot be reached is retryable, and the URL's password is never shown", async (context) => {
+    skipUnlessUp(context);
+    const url = new URL(database.url);
+    url.password = "pw-never-shown-8d2f";
+    url.port = "1"; // nothing listens there
+    const users = action({ url: url.toString() });
+    const result = await runAction(users, createEventFactory({ seed: 16 }).byType["user.created"]());
+    await users.close?.();
+    expect(result.status).toBe("retryable");
+    expect(result.message).toMatch(/\[switchyard\] \[sql\] could not create or read table/);
+    expect(JSON.stringify([result.message, String(result.error), result.logs])).not.toContain(
+      "pw-never-shown",
+    );
+  });
+
   it("an existing table of another shape is a clear, permanent error", async (context) => {
     skipUnlessUp(context);
     await query(database, `CREATE TABLE ${tables.table} (user_id VARCHAR(100) PRIMARY KEY, email TEXT)`);
