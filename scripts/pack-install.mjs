@@ -32,6 +32,12 @@ const publicDirs = ["packages", "plugins", "apps"]
   .flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}`))
   .filter((dir) => existsSync(join(root, dir, "package.json")) && !readPackage(dir).private);
 const pluginDirs = publicDirs.filter((dir) => dir.startsWith("plugins/"));
+/**
+ * First-party plugins the host does not depend on (each brings its client library: the AWS SDK, a database
+ * driver): each is installed alone from its tarball into an empty project of its own, with the packed
+ * @switchyard/testing for its fakes, and delivers one event there (aloneScript).
+ */
+const ALONE = new Set(["@switchyard/plugin-eventbridge", "@switchyard/plugin-sqs", "@switchyard/plugin-sql"]);
 
 const run = (command, args, cwd) => execFileSync(command, args, { cwd, encoding: "utf8", stdio: "pipe" });
 const work = mkdtempSync(join(tmpdir(), "switchyard-pack-"));
@@ -92,6 +98,7 @@ try {
 
   writeFileSync(join(project, "import.mjs"), 'await import(process.argv[2]); console.log("imports");\n');
   for (const name of packed.keys()) {
+    if (ALONE.has(name)) continue;
     const result = spawnSync(process.execPath, ["import.mjs", name], { cwd: project, encoding: "utf8" });
     report(`import ${name}`, result.status === 0, result.stdout + result.stderr);
   }
@@ -99,10 +106,13 @@ try {
   writeFileSync(join(project, "smoke.mjs"), smokeScript());
   for (const dir of pluginDirs) {
     const name = readPackage(dir).name;
+    if (ALONE.has(name)) continue;
     const t0 = performance.now();
     const result = spawnSync(process.execPath, ["smoke.mjs", name], { cwd: project, encoding: "utf8" });
     report(name, result.status === 0, result.stdout + result.stderr, Math.round(performance.now() - t0));
   }
+
+  for (const name of ALONE) if (packed.has(name)) checkAlone(name);
 
   await checkHelp();
   await checkDemo();
@@ -149,7 +159,7 @@ function checkLockfile() {
   const names = installed.map(([path]) => path.replace(/^.*node_modules\//, ""));
   report(
     "npm install",
-    fromElsewhere.length === 0 && nested.length === 0 && names.length === packed.size,
+    fromElsewhere.length === 0 && nested.length === 0 && names.length === packed.size - ALONE.size,
     fromElsewhere.length || nested.length
       ? `not from the tarballs, or twice: ${[...fromElsewhere, ...nested].map(([path]) => path)}`
       : `@switchyard/host and its ${names.length - 1} @switchyard dependencies, all from the tarballs`,
@@ -329,6 +339,118 @@ async function checkRunAction() {
 
 function ms(t0) {
   return Math.round(performance.now() - t0);
+}
+
+/** Install plugin `name` alone from its tarball (with the packed @switchyard/testing), then deliver one event. */
+function checkAlone(name) {
+  const t0 = performance.now();
+  const dir = join(work, `alone-${basename(name)}`);
+  mkdirSync(dir);
+  const spec = (pkg) => `file:${packed.get(pkg)}`;
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({
+      name: "alone",
+      private: true,
+      type: "module",
+      dependencies: { [name]: spec(name), "@switchyard/testing": spec("@switchyard/testing") },
+      overrides: Object.fromEntries([...packed.keys()].map((pkg) => [pkg, spec(pkg)])),
+    }),
+  );
+  try {
+    run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], dir);
+  } catch (error) {
+    report(`${name} installs alone`, false, `${error.stdout ?? ""}${error.stderr ?? error.message}`);
+    return;
+  }
+  writeFileSync(join(dir, "alone.mjs"), aloneScript());
+  const result = spawnSync(process.execPath, ["alone.mjs", name], { cwd: dir, encoding: "utf8" });
+  report(
+    `${name} alone`,
+    result.status === 0,
+    result.stdout + result.stderr,
+    Math.round(performance.now() - t0),
+  );
+}
+
+/**
+ * The smoke test of a plugin installed alone: the AWS plugins deliver to the fakes of the packed
+ * @switchyard/testing (SigV4 checked there), the SQL plugin to the real PostgreSQL and MariaDB of this machine.
+ */
+function aloneScript() {
+  return `
+import { randomBytes } from "node:crypto";
+import { events, runAction, startFakeEventBridge, startFakeSqs } from "@switchyard/testing";
+
+const name = process.argv[2];
+const plugin = (await import(name)).default;
+const event = events.userCreated();
+const userId = event.data.object.user_id;
+const checks = [];
+
+async function deliver(options) {
+  const action = plugin(options);
+  try {
+    const result = await runAction(action, event);
+    if (result.status !== "delivered") throw new Error(result.status + ": " + result.message);
+  } finally {
+    await action.close?.();
+  }
+}
+
+if (name === "@switchyard/plugin-eventbridge") {
+  const fake = await startFakeEventBridge({ buses: ["identity"] });
+  try {
+    await deliver({ eventBusName: "identity", endpoint: fake.endpoint, region: fake.region, credentials: fake.credentials });
+    const [put] = fake.events("identity");
+    if (put?.detail?.id !== event.id || put.detailType !== event.type || fake.unsigned.length > 0) throw new Error("not on the bus");
+    checks.push("PutEvents to the fake EventBridge, signed");
+  } finally {
+    await fake.close();
+  }
+} else if (name === "@switchyard/plugin-sqs") {
+  const fake = await startFakeSqs();
+  try {
+    await deliver({ queueUrl: fake.queueUrl("smoke.fifo"), endpoint: fake.endpoint, region: fake.region, credentials: fake.credentials });
+    const [message] = fake.messages("smoke.fifo");
+    if (JSON.parse(message?.body ?? "{}").id !== event.id || message.groupId !== userId) throw new Error("not in the queue");
+    checks.push("SendMessageBatch to the fake FIFO SQS, grouped by user");
+  } finally {
+    await fake.close();
+  }
+} else if (name === "@switchyard/plugin-sql") {
+  const pg = (await import("pg")).default;
+  const mysql = await import("mysql2/promise");
+  const table = "smoke_" + randomBytes(4).toString("hex");
+  const drops = ["", "_applied"].map((suffix) => "DROP TABLE IF EXISTS " + table + suffix);
+  const postgres = process.env.SWITCHYARD_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  await deliver({ url: postgres, table });
+  const client = new pg.Client({ connectionString: postgres });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT event_id FROM " + table + " WHERE user_id = $1", [userId]);
+    if (rows[0]?.event_id !== event.id) throw new Error("no row in PostgreSQL");
+    checks.push("a row in PostgreSQL");
+  } finally {
+    for (const drop of drops) await client.query(drop);
+    await client.end();
+  }
+  const mariadb = process.env.SWITCHYARD_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+  await deliver({ url: mariadb, table });
+  const connection = await mysql.createConnection(mariadb);
+  try {
+    const [rows] = await connection.query("SELECT event_id FROM " + table + " WHERE user_id = ?", [userId]);
+    if (rows[0]?.event_id !== event.id) throw new Error("no row in MariaDB");
+    checks.push("a row in MariaDB");
+  } finally {
+    for (const drop of drops) await connection.query(drop);
+    await connection.end();
+  }
+} else {
+  throw new Error("no smoke test for " + name);
+}
+console.log("delivered " + event.type + ": " + checks.join(", "));
+`;
 }
 
 /** The smoke test run inside the empty project: it imports only what npm installed there. */

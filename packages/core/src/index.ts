@@ -1,3 +1,4 @@
+export { abortable } from "./abortable.js";
 export type {
   Action,
   EventStreamApi,
@@ -7,6 +8,9 @@ export type {
   PluginFactory,
 } from "./action.js";
 export { definePlugin, isAction, validateOptions } from "./action.js";
+export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";
+export type { Batcher, BatcherOptions } from "./batcher.js";
+export { createBatcher } from "./batcher.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
 export type { EncodedEvent } from "./encoded.js";

@@ -3,3 +3,5 @@
 // framework is installed.
 export type { ConformanceDestination, ConformanceSuite } from "./conformance.js";
 export { testAction } from "./conformance.js";
+export type { DestinationMessage, DestinationSuite, DestinationTarget } from "./destination.js";
+export { describeDestination } from "./destination.js";
