@@ -1,6 +1,15 @@
 export { abortable } from "./abortable.js";
 export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } from "./action.js";
 export { definePlugin, isAction, validateOptions } from "./action.js";
+export type { BrokerMessage } from "./broker-message.js";
+export {
+  brokerMessage,
+  CLOUDEVENTS_JSON,
+  eventSubject,
+  renderTemplate,
+  TEMPLATE_PLACEHOLDERS,
+  unknownPlaceholders,
+} from "./broker-message.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
 export type { EncodedEvent } from "./encoded.js";
