@@ -78,7 +78,8 @@ describe("rabbitmq plugin", () => {
     await channel.bindQueue(queue, exchange, "");
     const event = factory.event("user.deleted");
     await expectDeliveredSoon(action, event);
-    expect((await channel.get(queue))?.properties.messageId).toBe(event.id);
+    const got = await waitFor(async () => (await channel.get(queue)) || undefined);
+    expect(got.properties.messageId).toBe(event.id);
   });
 });
 
