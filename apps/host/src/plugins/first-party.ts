@@ -8,7 +8,11 @@ import { pathToFileURL } from "node:url";
  * when they are installed, next to the config or beside the host; in this workspace they are the host's
  * devDependencies, so the committed switchyard.schema.json holds them all.
  */
-export const FIRST_PARTY_PLUGINS: readonly string[] = [];
+export const FIRST_PARTY_PLUGINS: readonly string[] = [
+  "@switchyard/plugin-nats",
+  "@switchyard/plugin-rabbitmq",
+  "@switchyard/plugin-redis",
+];
 
 /** The options schema of every first-party plugin that resolves from `dir` or from the host. */
 export async function firstPartyOptionSchemas(dir = process.cwd()): Promise<Record<string, unknown>> {
