@@ -4,12 +4,14 @@
 // side: from the first message it holds to the N-th. Pairs alternate (bare, host, bare, host…); the ratio
 // reported is the median pair's. `node --import tsx bench/brokers.bench.ts` (BENCH_QUICK=1: shorter).
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect as tcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, connect as natsConnect } from "@nats-io/transport-node";
+import { type Auth0Event, createActionCache, encodedEvent, type PluginFactory } from "@switchyard/core";
 import { createEventFactory } from "@switchyard/testing";
 import { connect as amqpConnect } from "amqplib";
 import { createClient } from "redis";
@@ -26,11 +28,17 @@ const CONTENT_TYPE = "application/cloudevents+json";
 interface Broker {
   name: string;
   port: number;
+  /** The plugin's package: its action is also driven alone, without the host, to tell the two costs apart. */
+  plugin: string;
   namespace(): Promise<Namespace>;
 }
 interface Namespace {
   action: string;
+  /** The plugin's options for this namespace (the plugin-alone run). */
+  options: Record<string, unknown>;
   count(): Promise<number>;
+  /** Called after the plugin-alone run (to empty a queue it shares with the host run). */
+  afterAlone?(): Promise<unknown>;
   /** Publish every body with the client alone; resolves with messages per second. */
   bare(bodies: Array<{ id: string; type: string; json: string }>): Promise<number>;
   close(): Promise<void>;
@@ -39,6 +47,7 @@ interface Namespace {
 const rabbitmq: Broker = {
   name: "rabbitmq",
   port: 5672,
+  plugin: "@switchyard/plugin-rabbitmq",
   async namespace() {
     const url = "amqp://guest:guest@127.0.0.1:5672";
     const model = await amqpConnect(url);
@@ -50,7 +59,9 @@ const rabbitmq: Broker = {
     return {
       action: `plugin: "@switchyard/plugin-rabbitmq"
     with: { url: "${url}", exchange: ${exchange}, routingKey: "{type}" }`,
+      options: { url, exchange, routingKey: "{type}" },
       count: async () => (await channel.checkQueue(queue)).messageCount,
+      afterAlone: () => channel.purgeQueue(queue),
       async bare(bodies) {
         const publisher = await amqpConnect(url);
         const confirms = await publisher.createConfirmChannel();
@@ -88,6 +99,7 @@ const rabbitmq: Broker = {
 const nats: Broker = {
   name: "nats",
   port: 4222,
+  plugin: "@switchyard/plugin-nats",
   async namespace() {
     const connection = await natsConnect({ servers: "nats://127.0.0.1:4222" });
     const jsm = await jetstreamManager(connection);
@@ -95,9 +107,15 @@ const nats: Broker = {
     const stream = `SY_BENCH_${token}`;
     const prefix = `sy_bench_${token}`;
     await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], storage: "memory" as never });
+    await jsm.streams.add({
+      name: `${stream}_ALONE`,
+      subjects: [`${prefix}_alone.>`],
+      storage: "memory" as never,
+    });
     return {
       action: `plugin: "@switchyard/plugin-nats"
     with: { servers: "nats://127.0.0.1:4222", subject: "${prefix}.{type}" }`,
+      options: { servers: "nats://127.0.0.1:4222", subject: `${prefix}_alone.{type}` },
       count: async () => (await jsm.streams.info(stream)).state.messages,
       async bare(bodies) {
         const publisher = await natsConnect({ servers: "nats://127.0.0.1:4222" });
@@ -125,6 +143,7 @@ const nats: Broker = {
         return rate;
       },
       async close() {
+        await jsm.streams.delete(`${stream}_ALONE`);
         await jsm.streams.delete(stream);
         await connection.close();
       },
@@ -135,6 +154,7 @@ const nats: Broker = {
 const redis: Broker = {
   name: "redis",
   port: 6379,
+  plugin: "@switchyard/plugin-redis",
   async namespace() {
     const client = createClient({ url: "redis://127.0.0.1:6379" });
     await client.connect();
@@ -143,6 +163,7 @@ const redis: Broker = {
     return {
       action: `plugin: "@switchyard/plugin-redis"
     with: { url: "redis://127.0.0.1:6379", stream: "${key}" }`,
+      options: { url: "redis://127.0.0.1:6379", stream: `${prefix}alone` },
       count: () => client.xLen(key),
       // The client's own loop is a plain XADD; the plugin adds its dedupe (a SET beside it, in one script).
       async bare(bodies) {
@@ -173,6 +194,32 @@ async function loop<T>(bodies: T[], publish: (body: T) => Promise<void>): Promis
     }),
   );
   return bodies.length / ((performance.now() - started) / 1000);
+}
+
+/** The plugin's action alone, called as the host calls it (16 attempts in flight); deliveries per second. */
+async function alone(broker: Broker, namespace: Namespace, events: Auth0Event[]): Promise<number> {
+  const factory = (await import(broker.plugin)).default as PluginFactory<Record<string, unknown>>;
+  const action = factory(namespace.options);
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal);
+  const noop = () => {};
+  const api = {
+    cache: createActionCache(),
+    log: { debug: noop, info: noop, warn: noop, error: noop },
+    signal,
+    attempt: 1,
+    action: { name: "bench" },
+  };
+  const rate = await loop(events, async (event) => {
+    await action.onExecuteEventStream(
+      { message: event, secrets: {}, encoded: encodedEvent(JSON.stringify(event)) },
+      api,
+    );
+  });
+  await action.close?.();
+  // RabbitMQ's plugin published into the host run's queue: empty it again.
+  await namespace.afterAlone?.();
+  return rate;
 }
 
 /** The host delivering the tenant's N events to one broker action; deliveries per second, broker side. */
@@ -222,19 +269,20 @@ for (const broker of [rabbitmq, nats, redis]) {
     console.log(`${broker.name}: skipped, nothing answers on 127.0.0.1:${broker.port}`);
     continue;
   }
-  const pairs: Array<{ bare: number; host: number; ratio: number }> = [];
+  const pairs: Array<{ bare: number; alone: number; host: number; ratio: number }> = [];
   for (let pair = 0; pair < PAIRS; pair++) {
     const namespace = await broker.namespace();
     try {
       const bare = await namespace.bare(bodies);
+      const pluginAlone = await alone(broker, namespace, createEventFactory({ seed: 100 + pair }).many(N));
       const host = await hostRun(peer, namespace);
-      pairs.push({ bare, host, ratio: host / bare });
+      pairs.push({ bare, alone: pluginAlone, host, ratio: host / bare });
     } finally {
       await namespace.close();
     }
   }
   console.log(
-    `${broker.name}: ${pairs.map((p) => `bare ${Math.round(p.bare)}/s, host ${Math.round(p.host)}/s (${p.ratio.toFixed(2)}×)`).join("; ")}`,
+    `${broker.name}: ${pairs.map((p) => `bare ${Math.round(p.bare)}/s, plugin alone ${Math.round(p.alone)}/s, host ${Math.round(p.host)}/s (${p.ratio.toFixed(2)}×)`).join("; ")}`,
   );
   const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)]!;
   reportBench({
