@@ -5,7 +5,8 @@
 // tarballs, never from the registry), then, there: each package's main entry imports, one delivery per
 // plugin against a local server, `switchyard --help`, `switchyard start --demo` until a delivery (and its
 // ops server serving the console; then SIGTERM, a clean exit), and `switchyard run-action` on an Auth0
-// action file.
+// action file; and each plugin the host does not bundle (the brokers) installed alone into an empty project of
+// its own, delivering one event to the real local broker (scripts/broker-smoke.mjs).
 // Not part of the vitest suite: it needs the npm registry for third-party dependencies, and better-sqlite3
 // compiles from source in the empty project (about 80 s).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -31,13 +32,13 @@ const readPackage = (dir) => JSON.parse(readFileSync(join(root, dir, "package.js
 const publicDirs = ["packages", "plugins", "apps"]
   .flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}`))
   .filter((dir) => existsSync(join(root, dir, "package.json")) && !readPackage(dir).private);
+const hostDependencies = Object.keys(readPackage("apps/host").dependencies ?? {});
 const pluginDirs = publicDirs.filter((dir) => dir.startsWith("plugins/"));
-/**
- * First-party plugins the host does not depend on (each brings its client library: the AWS SDK, a database
- * driver): each is installed alone from its tarball into an empty project of its own, with the packed
- * @switchyard/testing for its fakes, and delivers one event there (aloneScript).
- */
-const ALONE = new Set(["@switchyard/plugin-eventbridge", "@switchyard/plugin-sqs", "@switchyard/plugin-sql"]);
+/** Plugins the host depends on: checked inside the host's project. */
+const bundledDirs = pluginDirs.filter((dir) => hostDependencies.includes(readPackage(dir).name));
+/** Plugins users install beside the host (the brokers): each installed alone into an empty project of its own. */
+const aloneDirs = pluginDirs.filter((dir) => !bundledDirs.includes(dir));
+const aloneNames = new Set(aloneDirs.map((dir) => readPackage(dir).name));
 
 const run = (command, args, cwd) => execFileSync(command, args, { cwd, encoding: "utf8", stdio: "pipe" });
 const work = mkdtempSync(join(tmpdir(), "switchyard-pack-"));
@@ -89,7 +90,7 @@ try {
       name: "smoke",
       private: true,
       dependencies: { "@switchyard/host": spec("@switchyard/host") },
-      overrides: Object.fromEntries([...packed.keys()].map((name) => [name, spec(name)])),
+      overrides: Object.fromEntries(hostPackages().map((name) => [name, spec(name)])),
     }),
   );
   step("npm install @switchyard/host from its tarball into an empty project (better-sqlite3 compiles)");
@@ -97,22 +98,19 @@ try {
   checkLockfile();
 
   writeFileSync(join(project, "import.mjs"), 'await import(process.argv[2]); console.log("imports");\n');
-  for (const name of packed.keys()) {
-    if (ALONE.has(name)) continue;
+  for (const name of hostPackages()) {
     const result = spawnSync(process.execPath, ["import.mjs", name], { cwd: project, encoding: "utf8" });
     report(`import ${name}`, result.status === 0, result.stdout + result.stderr);
   }
 
   writeFileSync(join(project, "smoke.mjs"), smokeScript());
-  for (const dir of pluginDirs) {
+  for (const dir of bundledDirs) {
     const name = readPackage(dir).name;
-    if (ALONE.has(name)) continue;
     const t0 = performance.now();
     const result = spawnSync(process.execPath, ["smoke.mjs", name], { cwd: project, encoding: "utf8" });
     report(name, result.status === 0, result.stdout + result.stderr, Math.round(performance.now() - t0));
   }
-
-  for (const name of ALONE) if (packed.has(name)) checkAlone(name);
+  for (const dir of aloneDirs) checkAlone(readPackage(dir).name);
 
   await checkHelp();
   await checkDemo();
@@ -126,6 +124,11 @@ try {
 }
 step(failed ? "failed" : "all passed");
 process.exit(failed ? 1 : 0);
+
+/** Every packed package but the plugins installed alone: what the host's project holds. */
+function hostPackages() {
+  return [...packed.keys()].filter((name) => !aloneNames.has(name));
+}
 
 /** Only what the package declares in `files`, every entry point present, no tests, no `workspace:` ranges. */
 function checkTarball(dir, info, tarball) {
@@ -159,7 +162,7 @@ function checkLockfile() {
   const names = installed.map(([path]) => path.replace(/^.*node_modules\//, ""));
   report(
     "npm install",
-    fromElsewhere.length === 0 && nested.length === 0 && names.length === packed.size - ALONE.size,
+    fromElsewhere.length === 0 && nested.length === 0 && names.length === hostPackages().length,
     fromElsewhere.length || nested.length
       ? `not from the tarballs, or twice: ${[...fromElsewhere, ...nested].map(([path]) => path)}`
       : `@switchyard/host and its ${names.length - 1} @switchyard dependencies, all from the tarballs`,
@@ -341,7 +344,18 @@ function ms(t0) {
   return Math.round(performance.now() - t0);
 }
 
-/** Install plugin `name` alone from its tarball (with the packed @switchyard/testing), then deliver one event. */
+/** The plugins whose smoke test is scripts/broker-smoke.mjs (one event to the real local broker). */
+const BROKERS = new Set([
+  "@switchyard/plugin-rabbitmq",
+  "@switchyard/plugin-nats",
+  "@switchyard/plugin-redis",
+]);
+
+/**
+ * A plugin the host does not depend on, as a user installs it: alone from its tarball (with the packed
+ * @switchyard/testing, for the fakes) into an empty npm project, then one event through it: to the real
+ * local broker (scripts/broker-smoke.mjs), or to the fakes and databases of aloneScript.
+ */
 function checkAlone(name) {
   const t0 = performance.now();
   const dir = join(work, `alone-${basename(name)}`);
@@ -363,7 +377,10 @@ function checkAlone(name) {
     report(`${name} installs alone`, false, `${error.stdout ?? ""}${error.stderr ?? error.message}`);
     return;
   }
-  writeFileSync(join(dir, "alone.mjs"), aloneScript());
+  writeFileSync(
+    join(dir, "alone.mjs"),
+    BROKERS.has(name) ? readFileSync(join(root, "scripts/broker-smoke.mjs")) : aloneScript(),
+  );
   const result = spawnSync(process.execPath, ["alone.mjs", name], { cwd: dir, encoding: "utf8" });
   report(
     `${name} alone`,

@@ -11,6 +11,15 @@ export { definePlugin, isAction, validateOptions } from "./action.js";
 export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";
 export type { Batcher, BatcherOptions } from "./batcher.js";
 export { createBatcher } from "./batcher.js";
+export type { BrokerMessage } from "./broker-message.js";
+export {
+  brokerMessage,
+  CLOUDEVENTS_JSON,
+  eventSubject,
+  renderTemplate,
+  TEMPLATE_PLACEHOLDERS,
+  unknownPlaceholders,
+} from "./broker-message.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
 export type { EncodedEvent } from "./encoded.js";

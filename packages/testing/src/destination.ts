@@ -56,6 +56,8 @@ const BUDGET_MARGIN_MS = 1_500;
 const RUN_TIMEOUT_MS = 5_000;
 /** How long an event is retried after a fault before the test gives up on it. */
 const RECOVERY_MS = 20_000;
+/** vitest's limit for one test: past the recovery time, so a stuck delivery fails with its own message. */
+const TEST_TIMEOUT_MS = 45_000;
 
 /** Events with ids of their own: a broker keeps dedupe state between runs (a stream's duplicate window). */
 const newFactory = () => createEventFactory({ seed: randomInt(1, 2 ** 31) });
@@ -134,153 +136,181 @@ export function describeDestination<Options>(suite: DestinationSuite<Options>): 
       });
     });
 
-    it("publishes the CloudEvent JSON, with the event id as message id and the event type", (context) =>
-      withTarget(context, async ({ target, action }) => {
-        const factory = newFactory();
-        const sent = factory.many(25);
-        sent.push(factory.event("widget.created"));
-        for (const event of sent) {
-          const result = await run(action, event);
-          expect(result.status, result.message).toBe("delivered");
-        }
-        const read = await readUntil(target, (messages) => messages.length >= sent.length);
-        expect(read.map((message) => message.id)).toEqual(sent.map((event) => event.id));
-        read.forEach((message, index) => {
-          const event = sent[index]!;
-          expect(message.type).toBe(event.type);
-          expect(JSON.parse(message.body)).toEqual(JSON.parse(JSON.stringify(event)));
-        });
-      }));
-
-    it("keeps each subject's order when subjects are delivered concurrently", (context) =>
-      withTarget(context, async ({ target, action }) => {
-        const factory = newFactory();
-        // Three users, each with a run of events; the host runs one subject's events one at a time.
-        const subjects = [0, 1, 2].map(() => {
-          const userId = factory.event("user.created").data.object.user_id;
-          return ["user.created", ...Array(10).fill("user.updated"), "user.deleted"].map((type) =>
-            factory.event(type, { object: { user_id: userId } }),
-          );
-        });
-        await Promise.all(
-          subjects.map(async (events) => {
-            for (const event of events) await deliver(action, event);
-          }),
-        );
-        const total = subjects.flat().length;
-        const read = await readUntil(target, (messages) => messages.length >= total);
-        const order = read.map((message) => message.id);
-        for (const events of subjects) {
-          const ids = new Set(events.map((event) => event.id));
-          expect(order.filter((id) => ids.has(id))).toEqual(events.map((event) => event.id));
-        }
-      }));
-
-    it("delivers every event at least once across dropped connections, duplicates keeping their id", (context) =>
-      withTarget(context, async ({ proxy, target, action }) => {
-        const factory = newFactory();
-        const sent = factory.many(60);
-        const outcomes: RunActionResult[] = [];
-        // Four lanes at once, as the host's concurrency would; the connection drops twice meanwhile.
-        let delivered = 0;
-        const lanes = [0, 1, 2, 3].map(async (lane) => {
-          for (let index = lane; index < sent.length; index += 4) {
-            await deliver(action, sent[index]!, outcomes);
-            delivered++;
-            if (delivered === 15 || delivered === 40) proxy.dropAll();
+    it(
+      "publishes the CloudEvent JSON, with the event id as message id and the event type",
+      (context) =>
+        withTarget(context, async ({ target, action }) => {
+          const factory = newFactory();
+          const sent = factory.many(25);
+          sent.push(factory.event("widget.created"));
+          for (const event of sent) {
+            const result = await run(action, event);
+            expect(result.status, result.message).toBe("delivered");
           }
-        });
-        await Promise.all(lanes);
-        expect(proxy.acceptedConnections(), "the plugin reconnected").toBeGreaterThan(1);
-        const byId = new Map(sent.map((event) => [event.id, event]));
-        const read = await readUntil(
-          target,
-          (messages) => new Set(messages.map((message) => message.id)).size >= sent.length,
-        );
-        for (const message of read) {
-          const event = byId.get(message.id);
-          expect(event, `message ${message.id} is one of the events sent`).toBeDefined();
-          expect(JSON.parse(message.body).id).toBe(message.id);
-          expect(message.type).toBe(event?.type);
-        }
-        expect(new Set(read.map((message) => message.id))).toEqual(new Set(byId.keys()));
-        const failures = outcomes.filter((outcome) => outcome.status !== "delivered");
-        expect(failures.every((outcome) => outcome.status === "retryable")).toBe(true);
-      }));
+          const read = await readUntil(target, (messages) => messages.length >= sent.length);
+          expect(read.map((message) => message.id)).toEqual(sent.map((event) => event.id));
+          read.forEach((message, index) => {
+            const event = sent[index]!;
+            expect(message.type).toBe(event.type);
+            expect(JSON.parse(message.body)).toEqual(JSON.parse(JSON.stringify(event)));
+          });
+        }),
+      TEST_TIMEOUT_MS,
+    );
 
-    it("gives up within the time budget while the broker does not answer, then delivers again", (context) =>
-      withTarget(context, async ({ proxy, target, action }) => {
-        const factory = newFactory();
-        await deliver(action, factory.event("user.created"));
-        proxy.blackHole();
-        const started = performance.now();
-        const stalled = await run(action, factory.event("user.updated"), BUDGET_MS);
-        expect(stalled.status, stalled.message).toBe("retryable");
-        expect(performance.now() - started).toBeLessThan(BUDGET_MS + BUDGET_MARGIN_MS);
-        proxy.heal();
-        const after = factory.event("user.deleted");
-        await deliver(action, after);
-        await readUntil(target, (messages) => messages.some((message) => message.id === after.id));
-      }));
+    it(
+      "keeps each subject's order when subjects are delivered concurrently",
+      (context) =>
+        withTarget(context, async ({ target, action }) => {
+          const factory = newFactory();
+          // Three users, each with a run of events; the host runs one subject's events one at a time.
+          const subjects = [0, 1, 2].map(() => {
+            const userId = factory.event("user.created").data.object.user_id;
+            return ["user.created", ...Array(10).fill("user.updated"), "user.deleted"].map((type) =>
+              factory.event(type, { object: { user_id: userId } }),
+            );
+          });
+          await Promise.all(
+            subjects.map(async (events) => {
+              for (const event of events) await deliver(action, event);
+            }),
+          );
+          const total = subjects.flat().length;
+          const read = await readUntil(target, (messages) => messages.length >= total);
+          const order = read.map((message) => message.id);
+          for (const events of subjects) {
+            const ids = new Set(events.map((event) => event.id));
+            expect(order.filter((id) => ids.has(id))).toEqual(events.map((event) => event.id));
+          }
+        }),
+      TEST_TIMEOUT_MS,
+    );
 
-    it("gives up within the time budget while connecting to a broker that does not answer", (context) =>
-      withTarget(context, async ({ proxy, target, action }) => {
-        proxy.blackHole();
-        const factory = newFactory();
-        const started = performance.now();
-        const stalled = await run(action, factory.event("organization.created"), BUDGET_MS);
-        expect(stalled.status, stalled.message).toBe("retryable");
-        expect(performance.now() - started).toBeLessThan(BUDGET_MS + BUDGET_MARGIN_MS);
-        proxy.heal();
-        const event = factory.event("organization.updated");
-        await deliver(action, event);
-        await readUntil(target, (messages) => messages.some((message) => message.id === event.id));
-      }));
+    it(
+      "delivers every event at least once across dropped connections, duplicates keeping their id",
+      (context) =>
+        withTarget(context, async ({ proxy, target, action }) => {
+          const factory = newFactory();
+          const sent = factory.many(60);
+          const outcomes: RunActionResult[] = [];
+          // Four lanes at once, as the host's concurrency would; the connection drops twice meanwhile.
+          let delivered = 0;
+          const lanes = [0, 1, 2, 3].map(async (lane) => {
+            for (let index = lane; index < sent.length; index += 4) {
+              await deliver(action, sent[index]!, outcomes);
+              delivered++;
+              if (delivered === 15 || delivered === 40) proxy.dropAll();
+            }
+          });
+          await Promise.all(lanes);
+          expect(proxy.acceptedConnections(), "the plugin reconnected").toBeGreaterThan(1);
+          const byId = new Map(sent.map((event) => [event.id, event]));
+          const read = await readUntil(
+            target,
+            (messages) => new Set(messages.map((message) => message.id)).size >= sent.length,
+          );
+          for (const message of read) {
+            const event = byId.get(message.id);
+            expect(event, `message ${message.id} is one of the events sent`).toBeDefined();
+            expect(JSON.parse(message.body).id).toBe(message.id);
+            expect(message.type).toBe(event?.type);
+          }
+          expect(new Set(read.map((message) => message.id))).toEqual(new Set(byId.keys()));
+          const failures = outcomes.filter((outcome) => outcome.status !== "delivered");
+          expect(failures.every((outcome) => outcome.status === "retryable")).toBe(true);
+        }),
+      TEST_TIMEOUT_MS,
+    );
 
-    it("never puts a secret in an outcome, an error or a log line", (context) =>
-      withTarget(context, async ({ proxy, target, action }) => {
-        const secrets = suite.secrets(target.options).filter((secret) => secret.length > 0);
-        expect(secrets.length, "secrets() names at least one value").toBeGreaterThan(0);
-        const factory = newFactory();
-        const results: Array<[string, RunActionResult]> = [];
-        results.push(["delivered", await run(action, factory.event("user.created"))]);
-        proxy.blackHole();
-        results.push(["black hole", await run(action, factory.event("user.created"), BUDGET_MS)]);
-        proxy.heal();
-        proxy.dropAll();
-        results.push(["dropped", await run(action, factory.event("user.created"))]);
-        // A broker that refuses connections: the same options, through a proxy that is gone.
-        const gone = await startFaultProxy(suite.server);
-        await gone.close();
-        const refused = await suite.setup({ host: gone.host, port: gone.port });
-        const unreachable = suite.factory(refused.options);
-        try {
-          results.push(["refused", await run(unreachable, factory.event("user.created"), 1_000)]);
-        } finally {
-          await unreachable.close?.();
-          await refused.close();
-        }
-        expect(results.some(([, result]) => result.status !== "delivered")).toBe(true);
-        const leaks = results.flatMap(([label, result]) =>
-          findSecrets({ message: result.message, error: result.error, logs: result.logs }, secrets).map(
-            (path) => `${label}: ${path}`,
-          ),
-        );
-        expect(leaks).toEqual([]);
-      }));
+    it(
+      "gives up within the time budget while the broker does not answer, then delivers again",
+      (context) =>
+        withTarget(context, async ({ proxy, target, action }) => {
+          const factory = newFactory();
+          await deliver(action, factory.event("user.created"));
+          proxy.blackHole();
+          const started = performance.now();
+          const stalled = await run(action, factory.event("user.updated"), BUDGET_MS);
+          expect(stalled.status, stalled.message).toBe("retryable");
+          expect(performance.now() - started).toBeLessThan(BUDGET_MS + BUDGET_MARGIN_MS);
+          proxy.heal();
+          const after = factory.event("user.deleted");
+          await deliver(action, after);
+          await readUntil(target, (messages) => messages.some((message) => message.id === after.id));
+        }),
+      TEST_TIMEOUT_MS,
+    );
 
-    it("releases its connection on close(), and close() is idempotent", (context) =>
-      withTarget(context, async ({ proxy, action }) => {
-        const result = await run(action, newFactory().event("group.created"));
-        expect(result.status, result.message).toBe("delivered");
-        expect(proxy.openConnections()).toBeGreaterThan(0);
-        await action.close?.();
-        await waitFor(() => proxy.openConnections() === 0, {
-          timeoutMs: 3_000,
-          message: "every connection to the broker closed",
-        });
-        await action.close?.();
-      }));
+    it(
+      "gives up within the time budget while connecting to a broker that does not answer",
+      (context) =>
+        withTarget(context, async ({ proxy, target, action }) => {
+          proxy.blackHole();
+          const factory = newFactory();
+          const started = performance.now();
+          const stalled = await run(action, factory.event("organization.created"), BUDGET_MS);
+          expect(stalled.status, stalled.message).toBe("retryable");
+          expect(performance.now() - started).toBeLessThan(BUDGET_MS + BUDGET_MARGIN_MS);
+          proxy.heal();
+          const event = factory.event("organization.updated");
+          await deliver(action, event);
+          await readUntil(target, (messages) => messages.some((message) => message.id === event.id));
+        }),
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      "never puts a secret in an outcome, an error or a log line",
+      (context) =>
+        withTarget(context, async ({ proxy, target, action }) => {
+          const secrets = suite.secrets(target.options).filter((secret) => secret.length > 0);
+          expect(secrets.length, "secrets() names at least one value").toBeGreaterThan(0);
+          const factory = newFactory();
+          const results: Array<[string, RunActionResult]> = [];
+          results.push(["delivered", await run(action, factory.event("user.created"))]);
+          proxy.blackHole();
+          results.push(["black hole", await run(action, factory.event("user.created"), BUDGET_MS)]);
+          proxy.heal();
+          proxy.dropAll();
+          results.push(["dropped", await run(action, factory.event("user.created"))]);
+          // A broker that refuses connections: the same options, through a proxy that is gone.
+          const gone = await startFaultProxy(suite.server);
+          await gone.close();
+          const refused = await suite.setup({ host: gone.host, port: gone.port });
+          const unreachable = suite.factory(refused.options);
+          try {
+            results.push(["refused", await run(unreachable, factory.event("user.created"), 1_000)]);
+          } finally {
+            await unreachable.close?.();
+            await refused.close();
+          }
+          expect(results.some(([, result]) => result.status !== "delivered")).toBe(true);
+          const leaks = results.flatMap(([label, result]) =>
+            findSecrets({ message: result.message, error: result.error, logs: result.logs }, secrets).map(
+              (path) => `${label}: ${path}`,
+            ),
+          );
+          expect(leaks).toEqual([]);
+        }),
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      "releases its connection on close(), and close() is idempotent",
+      (context) =>
+        withTarget(context, async ({ proxy, action }) => {
+          const result = await run(action, newFactory().event("group.created"));
+          expect(result.status, result.message).toBe("delivered");
+          expect(proxy.openConnections()).toBeGreaterThan(0);
+          await action.close?.();
+          await waitFor(() => proxy.openConnections() === 0, {
+            timeoutMs: 3_000,
+            message: "every connection to the broker closed",
+          });
+          await action.close?.();
+        }),
+      TEST_TIMEOUT_MS,
+    );
   });
 }
 

@@ -12,6 +12,9 @@ export const FIRST_PARTY_PLUGINS: readonly string[] = [
   "@switchyard/plugin-eventbridge",
   "@switchyard/plugin-sqs",
   "@switchyard/plugin-sql",
+  "@switchyard/plugin-nats",
+  "@switchyard/plugin-rabbitmq",
+  "@switchyard/plugin-redis",
 ];
 
 /** The options schema of every first-party plugin that resolves from `dir` or from the host. */

@@ -1,0 +1,34 @@
+import { unknownPlaceholders } from "@switchyard/core";
+import { z } from "zod";
+
+const server = z.url({
+  protocol: /^(nats|tls)$/,
+  error: (issue) => (issue.input === undefined ? undefined : "must be nats:// or tls:// URLs"),
+});
+
+/** The options of the nats plugin; see the README for each one. */
+export const natsOptions = z.strictObject({
+  /** The servers: one `nats://[user:password@]host:port` URL, or several (comma-separated or a list). */
+  servers: z
+    .union([z.string().transform((value) => value.split(",").map((url) => url.trim())), z.array(z.string())])
+    .pipe(z.array(server).min(1, { error: "must name at least one server" })),
+  /** The subject to publish to; `{type}`, `{tenant}` and `{subject}` are filled per event. A stream must capture it. */
+  subject: z
+    .string()
+    .min(1)
+    .refine((value) => unknownPlaceholders(value).length === 0, {
+      error: "knows only the placeholders {type}, {tenant} and {subject}",
+    })
+    .refine((value) => !/[\s*>]/.test(value.replace(/\{[a-z]+\}/g, "")), {
+      error: "must not hold spaces or the wildcards * and >",
+    }),
+  /** A token, when the server expects one (or put user:password in the URL). */
+  token: z.string().min(1).optional(),
+  /** Longest wait for one connection attempt; each delivery is bounded by the host's budget too. */
+  connectTimeoutMs: z.number().int().positive().max(120_000).default(10_000),
+});
+
+/** Options as written in the config. */
+export type NatsOptions = z.input<typeof natsOptions>;
+/** Options with defaults applied. */
+export type ResolvedNatsOptions = z.output<typeof natsOptions>;

@@ -1,0 +1,29 @@
+import { unknownPlaceholders } from "@switchyard/core";
+import { z } from "zod";
+
+const template = z.string().refine((value) => unknownPlaceholders(value).length === 0, {
+  error: "knows only the placeholders {type}, {tenant} and {subject}",
+});
+
+/** The options of the rabbitmq plugin; see the README for each one. */
+export const rabbitmqOptions = z.strictObject({
+  /** The broker: `amqp://user:password@host:port[/vhost]`, or `amqps://` for TLS. */
+  url: z.url({
+    protocol: /^amqps?$/,
+    // A missing url keeps zod's own message, which core turns into `missing option "url"`.
+    error: (issue) => (issue.input === undefined ? undefined : "must be an amqp:// or amqps:// URL"),
+  }),
+  /** The exchange to publish to; "" is the default exchange (the routing key names a queue). */
+  exchange: z.string(),
+  /** The routing key; `{type}`, `{tenant}` and `{subject}` are filled per event. */
+  routingKey: template.default("{type}"),
+  /** Declare the exchange (durable, of this type) on connecting; by default it must exist already. */
+  declareExchange: z.enum(["topic", "direct", "fanout", "headers"]).optional(),
+  /** Longest wait for connecting (TCP, AMQP handshake, channel); each delivery is bounded by the host's budget too. */
+  connectTimeoutMs: z.number().int().positive().max(120_000).default(10_000),
+});
+
+/** Options as written in the config. */
+export type RabbitmqOptions = z.input<typeof rabbitmqOptions>;
+/** Options with defaults applied. */
+export type ResolvedRabbitmqOptions = z.output<typeof rabbitmqOptions>;

@@ -1,0 +1,3 @@
+import { switchyardProject } from "../../vitest.shared.ts";
+
+export default switchyardProject("plugin-rabbitmq");
