@@ -1,11 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { describeError } from "@switchyard/core";
+import { ConfigError, describeError } from "@switchyard/core";
 import { consoleHandler } from "./admin/static.js";
 import type { LoadedConfig } from "./config/load.js";
 import { retentionMs } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
-import { closeActions, createRunners } from "./engine/actions.js";
+import { ActionSet, type ReloadSummary } from "./engine/action-set.js";
+import { attachRunners, createRunners } from "./engine/actions.js";
 import { Backlog } from "./engine/backlog.js";
 import { CompletionWriter } from "./engine/completions.js";
 import { ActionControl } from "./engine/control.js";
@@ -43,12 +44,20 @@ export interface Host {
   done: Promise<void>;
   /** Stop reading, let in-flight deliveries finish within the grace period, close plugins and the store. */
   stop(): Promise<void>;
+  /**
+   * Apply a new config's actions while deliveries flow (SIGHUP, `switchyard reload`). Rejects, changing
+   * nothing, with the reason when the config is invalid or changes a setting that needs a restart.
+   */
+  reload(next: LoadedConfig): Promise<ReloadSummary>;
 }
 
 /** Start the host: one stream in, every matching action out, durably. This function only wires the parts. */
 export async function startHost(loaded: LoadedConfig, options: HostOptions = {}): Promise<Host> {
   const { config } = loaded;
-  const redact = createRedactor(loaded.secrets);
+  // A reload adds the new config's secrets: everything that redacts calls through this one function.
+  let secrets = loaded.secrets;
+  let redactSecrets = createRedactor(secrets);
+  const redact = (text: string) => redactSecrets(text);
   const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
   const plugins = await resolveActions(loaded);
   const life = new Lifecycle(log, redact);
@@ -111,13 +120,17 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     if (history) life.defer(() => history.flush());
     const replica = store.replicaId ?? hostname();
     const deps = { store, completions, backlog, metrics, log, redact, history, replica };
-    const { runners, actions } = await createRunners(loaded, plugins, deps);
-    life.defer(() => closeActions(actions, log));
-    const control = new ActionControl({ ...deps, runners, actions: config.actions });
+    const made = await createRunners(loaded, plugins, deps);
+    const instances = new Map(made.runners.map((runner, i) => [runner.name, made.actions[i]!]));
+    const set = new ActionSet(made.runners, instances, config.actions, deps);
+    const { runners } = set;
+    attachRunners(completions, backlog, () => set.all());
+    life.defer(() => set.close());
+    const control = new ActionControl({ ...deps, runners, actions: () => set.actions });
     await control.sync();
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
     life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
-    life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));
+    life.defer(() => Promise.all([...set.all()].map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 
     const ingest = new Ingest({ ...deps, runners });
@@ -198,11 +211,54 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
       "switchyard started",
     );
-    return { port: ops?.port, log, done: life.done, stop: () => life.stop() };
+    const reload = async (next: LoadedConfig): Promise<ReloadSummary> => {
+      if (life.stopped) throw new Error("the host is stopping");
+      const fixed = needsRestart(loaded, next);
+      if (fixed.length > 0) {
+        throw new ConfigError(
+          `${next.file}: ${fixed.join(", ")} cannot change while the host runs: restart it to apply (nothing was changed)`,
+        );
+      }
+      const prepared = await set.prepare(next, await resolveActions(next));
+      if (life.stopped) {
+        await set.discard(prepared);
+        throw new Error("the host is stopping");
+      }
+      const summary = await ingest.exclusive(() => {
+        secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
+        redactSecrets = createRedactor(secrets);
+        return set.apply(prepared, {
+          adopt: (runner) => control.adopt(runner),
+          graceMs: config.delivery.shutdownGraceMs,
+        });
+      });
+      // Apply the stored paused states to the added actions now, not at the next chore.
+      await control.sync();
+      log.info({ file: next.file, ...summary }, "config reloaded");
+      return summary;
+    };
+    return { port: ops?.port, log, done: life.done, stop: () => life.stop(), reload };
   } catch (error) {
     await life.stop();
     throw error;
   }
+}
+
+/**
+ * The settings a running host cannot change: everything but `actions` (the state, the servers, the source,
+ * the delivery and history settings, the log). Returns their names where `next` differs.
+ */
+function needsRestart(current: LoadedConfig, next: LoadedConfig): string[] {
+  const differ: string[] = [];
+  const keys = new Set([...Object.keys(current.config), ...Object.keys(next.config)]);
+  for (const key of keys) {
+    if (key === "actions") continue;
+    const was = (current.config as unknown as Record<string, unknown>)[key];
+    const now = (next.config as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(was) !== JSON.stringify(now)) differ.push(key);
+  }
+  if (current.stateDir !== next.stateDir && !differ.includes("state")) differ.push("state");
+  return differ;
 }
 
 /** The console's address, as an operator's browser on this machine reaches it. */

@@ -1,5 +1,6 @@
 import { type Action, type CacheBackend, ConfigError, createActionCache } from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
+import type { ActionConfig } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
@@ -24,7 +25,7 @@ export interface ActionsDeps {
 
 /**
  * The enabled actions of a config, each made from its plugin, with its persistent `api.cache` and its
- * runner, connected to the completion writer. On failure every action made so far is closed again.
+ * runner. On failure every action made so far is closed again. Connect them with `attachRunners`.
  */
 export async function createRunners(
   loaded: LoadedConfig,
@@ -37,33 +38,67 @@ export async function createRunners(
     for (const [index, config] of loaded.config.actions.entries()) {
       if (!config.enabled) continue;
       const plugin = plugins[index]!;
-      let action: Action;
-      try {
-        action = plugin.kind === "factory" ? plugin.create(config.with) : plugin.action;
-      } catch (error) {
-        throw new ConfigError(
-          `${loaded.file}: actions[${index}] (${config.name}): ${deps.redact((error as Error).message)}`,
-        );
-      }
+      const action = createAction(loaded, index, plugin, deps.redact);
       actions.push(action);
-      const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
-      runners.push(new ActionRunner({ ...deps, config, action, cache, cloneEvents: plugin.kind === "file" }));
+      runners.push(await createRunner(config, action, plugin, deps));
     }
   } catch (error) {
     await closeActions(actions, deps.log);
     throw error;
   }
-  deps.completions.attach({
-    watermarks: (out) =>
-      runners.flatMap((r) =>
-        r.ordered ? [] : [{ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) }],
-      ),
+  return { runners, actions };
+}
+
+/** Make the action `actions[index]` from its plugin; a factory's refusal is a ConfigError naming it. */
+export function createAction(
+  loaded: LoadedConfig,
+  index: number,
+  plugin: ResolvedPlugin,
+  redact: (text: string) => string,
+): Action {
+  const config = loaded.config.actions[index]!;
+  try {
+    return plugin.kind === "factory" ? plugin.create(config.with) : plugin.action;
+  } catch (error) {
+    throw new ConfigError(
+      `${loaded.file}: actions[${index}] (${config.name}): ${redact((error as Error).message)}`,
+    );
+  }
+}
+
+/** One action's runner, with its persistent `api.cache`. */
+export async function createRunner(
+  config: ActionConfig,
+  action: Action,
+  plugin: ResolvedPlugin,
+  deps: ActionsDeps,
+): Promise<ActionRunner> {
+  const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
+  return new ActionRunner({ ...deps, config, action, cache, cloneEvents: plugin.kind === "file" });
+}
+
+/**
+ * Connect the runners to the completion writer. `runners` is read at each flush: a reload changes it, and a
+ * removed action's runner stays in it until its last results are written, so its watermark keeps moving.
+ */
+export function attachRunners(
+  completions: CompletionWriter,
+  backlog: Backlog,
+  runners: () => Iterable<ActionRunner>,
+): void {
+  completions.attach({
+    watermarks: (out) => {
+      const marks = [];
+      for (const r of runners()) {
+        if (!r.ordered) marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
+      }
+      return marks;
+    },
     flushed: (batch) => {
-      deps.backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
-      for (const runner of runners) runner.afterFlush();
+      backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
+      for (const runner of runners()) runner.afterFlush();
     },
   });
-  return { runners, actions };
 }
 
 /** Close every action (flush buffers, release connections), each within 5 s. */

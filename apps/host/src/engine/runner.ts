@@ -51,6 +51,20 @@ class AttemptApi implements EventStreamApi {
   }
 }
 
+/**
+ * The action instance a runner's attempts run on, with its settings and time budgets. A reload swaps in a
+ * new one; attempts in flight finish on the one they started with, which is closed once the last has.
+ */
+interface Instance {
+  readonly action: Action;
+  readonly config: ActionConfig;
+  readonly cloneEvents: boolean;
+  readonly deadlines: DeadlineWindows;
+  inflight: number;
+  /** Called when the last attempt on a replaced instance finishes. */
+  drained: (() => void) | undefined;
+}
+
 /** A delivery in the runner's memory, about to run. */
 export interface Job {
   key: number;
@@ -91,9 +105,13 @@ export interface RunnerDeps {
 export class ActionRunner {
   readonly name: string;
   readonly ordered: boolean;
-  readonly capacity: number;
+  capacity: number;
   private readonly identity: { readonly name: string };
-  private readonly matcher: ActionMatcher;
+  private matcher: ActionMatcher;
+  /** What new attempts run on (see `reconfigure`). */
+  private current: Instance;
+  /** Replaced instances with attempts still in flight (aborted with the rest at shutdown). */
+  private readonly draining = new Set<Instance>();
   private readonly queue: Job[] = [];
   readonly ledger: DeliveryLedger;
   /** Called when an attempt finishes or the runner resumes, and it has room for another stream read. */
@@ -109,8 +127,6 @@ export class ActionRunner {
   /** Counts notifications of store work, to tell whether one came during a claim. */
   private notified = 0;
   private stopping = false;
-  /** The time budgets of the attempts in flight, aborted together at shutdown. */
-  private readonly deadlines: DeadlineWindows;
   private shuttingDown = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -120,10 +136,10 @@ export class ActionRunner {
   private readonly finishedCounters;
   private readonly histogram;
 
-  constructor(private readonly deps: RunnerDeps) {
+  constructor(private deps: RunnerDeps) {
     const { config } = deps;
     this.matcher = new ActionMatcher(config);
-    this.deadlines = new DeadlineWindows(config.timeoutMs);
+    this.current = newInstance(deps.action, config, deps.cloneEvents);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
     this.ledger = new DeliveryLedger(this.name);
@@ -144,6 +160,37 @@ export class ActionRunner {
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
+  }
+
+  /**
+   * Run new attempts on another instance of this action, with its new settings (a reload). Attempts in
+   * flight finish on the old instance; resolves when the last of them has, so the caller can close it.
+   * Its name and whether it is ordered stay (the host refuses a reload that changes them).
+   */
+  reconfigure(action: Action, config: ActionConfig, cloneEvents: boolean): Promise<void> {
+    const old = this.current;
+    this.deps = { ...this.deps, action, config, cloneEvents };
+    this.matcher = new ActionMatcher(config);
+    this.capacity = config.concurrency * 2 + READ_AHEAD;
+    this.current = newInstance(action, config, cloneEvents);
+    this.pump();
+    if (old.inflight === 0) return Promise.resolve();
+    this.draining.add(old);
+    return new Promise<void>((resolve) => {
+      old.drained = () => {
+        this.draining.delete(old);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * The action was removed (a reload): hand the deliveries waiting in memory back to the store as due rows,
+   * where they stay, and stop as at shutdown (attempts in flight finish within `graceMs`).
+   */
+  async retire(graceMs: number): Promise<void> {
+    this.returnQueued("its action was removed from the config");
+    await this.stop(graceMs);
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
@@ -184,6 +231,11 @@ export class ActionRunner {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
+    this.returnQueued("paused before its attempt");
+  }
+
+  /** Deliveries waiting in memory go back to the store as due rows (nothing lost). */
+  private returnQueued(reason: string): void {
     const now = Date.now();
     for (const job of this.queue.splice(0)) {
       this.ledger.settle(job.hold);
@@ -193,7 +245,7 @@ export class ActionRunner {
         result: "retry",
         attempts: job.attempts,
         dueAt: now,
-        error: "paused before its attempt",
+        error: reason,
       });
     }
   }
@@ -247,7 +299,7 @@ export class ActionRunner {
     while (
       !this.stopping &&
       !this.paused &&
-      this.inflight < this.deps.config.concurrency &&
+      this.inflight < this.current.config.concurrency &&
       this.queue.length > 0
     ) {
       const job = this.queue.shift()!;
@@ -257,19 +309,22 @@ export class ActionRunner {
   }
 
   private async run(job: Job): Promise<void> {
-    const { config, action, cache, redact } = this.deps;
+    const { cache, redact } = this.deps;
+    const instance = this.current;
+    const { config, action, deadlines } = instance;
+    instance.inflight++;
     const attempt = job.attempts + 1;
     const event: EventStreamEvent = {
-      message: this.deps.cloneEvents ? structuredClone(job.event) : job.event,
+      message: instance.cloneEvents ? structuredClone(job.event) : job.event,
       secrets: config.secrets,
       encoded: job.encoded,
     };
-    const deadline = this.deadlines.enter();
+    const deadline = deadlines.enter();
     const name = this.name;
     const api = new AttemptApi(cache, attempt, this.identity, deadline.signal, this.deps.log, job.event.id);
     const startedAt = Date.now();
     const outcome = await runAttempt(action, event, api, deadline.expired);
-    this.deadlines.leave(deadline);
+    deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
     if (outcome.status === "delivered") {
@@ -333,6 +388,7 @@ export class ActionRunner {
       }
     }
     this.inflight--;
+    if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
     // Only when it makes a difference to the ingest path: waking it at every attempt cost a promise and a
@@ -410,13 +466,26 @@ export class ActionRunner {
     }
     if (this.inflight > 0) {
       this.shuttingDown = true;
-      this.deadlines.abortAll(new Error("host shutting down"));
+      for (const instance of [this.current, ...this.draining]) {
+        instance.deadlines.abortAll(new Error("host shutting down"));
+      }
       await new Promise<void>((resolve) => {
         if (this.inflight === 0) resolve();
         else this.idleWaiters.push(resolve);
       });
     }
   }
+}
+
+function newInstance(action: Action, config: ActionConfig, cloneEvents: boolean): Instance {
+  return {
+    action,
+    config,
+    cloneEvents,
+    deadlines: new DeadlineWindows(config.timeoutMs),
+    inflight: 0,
+    drained: undefined,
+  };
 }
 
 /** The destination's HTTP status an action's error carries (core's delivery errors do), if any. */
