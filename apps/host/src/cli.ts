@@ -20,6 +20,7 @@ import { registerReload } from "./commands/reload.js";
 import { registerRunAction } from "./commands/run-action.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSendTest } from "./commands/send-test.js";
+import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
@@ -147,9 +148,14 @@ withConfig(program.command("validate").description("check the config and every a
   .action(async (options: ConfigOptions & { print?: boolean }) => {
     const loaded = await loadFullConfig(options);
     await resolveActions(loaded);
+    const warnings = unknownEventTypes(loaded);
+    for (const w of warnings) {
+      process.stderr.write(`  ${loaded.file}${w.at}: ${w.path}: warning: ${describeUnknownType(w)}\n`);
+    }
     const redact = createRedactor(loaded.secrets);
     if (options.print) process.stdout.write(stringify(redactConfig(loaded.config, redact)));
-    process.stdout.write(`${loaded.file}: valid (${loaded.config.actions.length} actions)\n`);
+    const warned = warnings.length > 0 ? `, ${warnings.length} warning${warnings.length > 1 ? "s" : ""}` : "";
+    process.stdout.write(`${loaded.file}: valid (${loaded.config.actions.length} actions${warned})\n`);
   });
 
 registerNewPlugin(program);

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { ConfigError, describeError } from "@switchyard/core";
 import { consoleHandler } from "./admin/static.js";
+import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import type { LoadedConfig } from "./config/load.js";
 import { retentionMs } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
@@ -60,6 +61,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   const redact = (text: string) => redactSecrets(text);
   const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
   const plugins = await resolveActions(loaded);
+  warnUnknownTypes(loaded, log);
   const life = new Lifecycle(log, redact);
   life.defer(() => {
     log.info("stopped");
@@ -220,6 +222,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         );
       }
       const prepared = await set.prepare(next, await resolveActions(next));
+      warnUnknownTypes(next, log);
       if (life.stopped) {
         await set.discard(prepared);
         throw new Error("the host is stopping");
@@ -241,6 +244,16 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
   } catch (error) {
     await life.stop();
     throw error;
+  }
+}
+
+/** Say so for each exact event type in `events` that is not in the catalog (a typo never matches). */
+function warnUnknownTypes(loaded: LoadedConfig, log: HostLogger): void {
+  for (const warning of unknownEventTypes(loaded)) {
+    log.warn(
+      { path: warning.path, type: warning.type, nearest: warning.nearest },
+      `an action subscribes to an unknown event type: ${describeUnknownType(warning)}`,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 export type { Action, EventStreamApi, EventStreamEvent, Logger, PluginFactory } from "./action.js";
-export { definePlugin, isAction, validateOptions } from "./action.js";
+export { definePlugin, isAction, missingOption, validateOptions } from "./action.js";
 export type { ActionCache, CacheBackend, CacheRecord, CacheWriteResult } from "./cache.js";
 export { CACHE_LIMITS, createActionCache } from "./cache.js";
 export type { EncodedEvent } from "./encoded.js";
