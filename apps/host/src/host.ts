@@ -26,6 +26,7 @@ import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
+import { replicaIdFromEnv } from "./store/open.js";
 import { VERSION } from "./version.js";
 
 export interface HostOptions {
@@ -120,7 +121,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         : undefined;
     // Deferred before the runners' stop, so it runs after it: the last attempts are recorded too.
     if (history) life.defer(() => history.flush());
-    const replica = store.replicaId ?? hostname();
+    const replica = store.replicaId ?? replicaIdFromEnv() ?? hostname();
     const deps = { store, completions, backlog, metrics, log, redact, history, replica };
     const made = await createRunners(loaded, plugins, deps);
     const instances = new Map(made.runners.map((runner, i) => [runner.name, made.actions[i]!]));
