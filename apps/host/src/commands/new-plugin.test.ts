@@ -14,6 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeServer } from "@switchyard/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { runCli } from "../../test/cli.js";
 import {
   findSwitchyardWorkspace,
@@ -296,6 +297,35 @@ describe("scaffoldPlugin", () => {
     for (const file of result.files) {
       expect(readFileSync(join(result.dir, file), "utf8"), file).not.toMatch(/\{\{\w+\}\}/);
     }
+    // The README's config example is YAML a host reads as written.
+    const example = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(parse(example).actions[0]).toMatchObject({
+      name: "acme-crm",
+      plugin: "switchyard-plugin-acme-crm",
+    });
+  });
+
+  it("depends on packed Switchyard packages with --switchyard-from, before they are published", () => {
+    const root = tempDir();
+    mkdirSync(join(root, "tarballs"));
+    for (const name of ["core-0.1.0", "testing-0.1.0", "host-0.1.0", "auth0-events-0.1.0"]) {
+      writeFileSync(join(root, "tarballs", `switchyard-${name}.tgz`), "");
+    }
+    const result = scaffoldPlugin({ name: "acme-crm", cwd: root, switchyardFrom: "tarballs" });
+    const manifest = JSON.parse(readFileSync(join(result.dir, "package.json"), "utf8"));
+    expect(manifest.dependencies["@switchyard/core"]).toBe("file:../tarballs/switchyard-core-0.1.0.tgz");
+    expect(manifest.devDependencies["@switchyard/testing"]).toBe(
+      "file:../tarballs/switchyard-testing-0.1.0.tgz",
+    );
+    expect(manifest.devDependencies["@switchyard/host"]).toBe("file:../tarballs/switchyard-host-0.1.0.tgz");
+    // The packages those depend on come from the tarballs too.
+    expect(manifest.overrides["@switchyard/auth0-events"]).toBe(
+      "file:../tarballs/switchyard-auth0-events-0.1.0.tgz",
+    );
+    rmSync(join(root, "tarballs", "switchyard-testing-0.1.0.tgz"));
+    expect(() => scaffoldPlugin({ name: "other", cwd: root, switchyardFrom: "tarballs" })).toThrow(
+      /has no tarball for @switchyard\/testing: in a clone of Switchyard, `pnpm build` then/,
+    );
   });
 });
 
