@@ -127,7 +127,8 @@ function checkTarball(dir, info, tarball) {
     `^((${manifest.files.map((entry) => entry.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(/|$)|package\\.json$|LICENSE)`,
   );
   const stray = files.filter((file) => !allowed.test(file));
-  const tests = files.filter((file) => /\.test\.(js|d\.ts|ts)$/.test(file));
+  // The plugin template's own test is a template file, not one of the package's tests.
+  const tests = files.filter((file) => /\.test\.(js|d\.ts|ts)$/.test(file) && !file.startsWith("templates/"));
   if (stray.length || tests.length) throw new Error(`${info.name}: unexpected files ${[...stray, ...tests]}`);
   const entries = [
     ...Object.values(manifest.exports ?? {}).flatMap((conditions) => [conditions.types, conditions.default]),
