@@ -16,6 +16,7 @@ import { startFakeServer } from "@switchyard/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../../test/cli.js";
+import { VERSION } from "../version.js";
 import {
   findSwitchyardWorkspace,
   nextSteps,
@@ -166,9 +167,9 @@ describe("a freshly scaffolded plugin passes its own tests at once", () => {
     expect(text).not.toContain("workspace:");
     expect(text).not.toContain("@switchyard/source");
     const pkg = readJson(join(result.dir, "package.json"));
-    expect(pkg.dependencies).toMatchObject({ "@switchyard/core": "^0.1.0" });
+    expect(pkg.dependencies).toMatchObject({ "@switchyard/core": `^${VERSION}` });
     expect(pkg.devDependencies).toMatchObject({
-      "@switchyard/testing": "^0.1.0",
+      "@switchyard/testing": `^${VERSION}`,
       vitest: expect.any(String),
     });
     expect(existsSync(join(result.dir, ".gitignore"))).toBe(true);
@@ -245,7 +246,7 @@ describe("the printed next steps work as printed", () => {
     const { steps, launcher } = await followSteps(result, root);
     expect(launcher).toBe("npx switchyard");
     expect(readJson(join(result.dir, "package.json")).devDependencies).toMatchObject({
-      "@switchyard/host": "^0.1.0",
+      "@switchyard/host": `^${VERSION}`,
     });
     expect(steps).toContain("npm install && npm test");
     expect(existsSync(join(result.dir, "README.md"))).toBe(true);

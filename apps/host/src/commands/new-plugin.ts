@@ -4,13 +4,17 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
 import { parse } from "yaml";
+import { VERSION } from "../version.js";
 
 /** The template's files; `_gitignore` becomes `.gitignore` (npm drops `.gitignore` files from packages). */
 const TEMPLATE_DIR = fileURLToPath(new URL("../../templates/plugin/", import.meta.url));
 
-/** Published ranges a standalone plugin depends on. */
+/**
+ * Published ranges a standalone plugin depends on. Switchyard's own: this host's version, since a release
+ * moves every package together (`^0.1.0` would not take 0.2.0: a caret on 0.x stays within the minor).
+ */
 const VERSIONS = {
-  switchyard: "^0.1.0",
+  switchyard: `^${VERSION}`,
   undici: "^7.16.0",
   zod: "^4.1.0",
   typescript: "~5.9.3",
