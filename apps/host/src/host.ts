@@ -185,7 +185,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         )
       : undefined;
     if (webhook) life.defer(() => webhook.close());
-    ops?.attach({
+    // The admin API reads the actions from here: a reload replaces `loaded`.
+    const admin = {
       loaded,
       store,
       status,
@@ -196,7 +197,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       streamConfigured: source !== undefined,
       webhookUrl: webhook?.url,
       ready: () => readiness(status).ready,
-    });
+    };
+    ops?.attach(admin);
     life.defer(() => log.info("stopping: no new events; finishing in-flight deliveries"));
     log.info(
       {
@@ -231,6 +233,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       const summary = await ingest.exclusive(() => {
         secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
         redactSecrets = createRedactor(secrets);
+        admin.loaded = next;
         return set.apply(prepared, {
           adopt: (runner) => control.adopt(runner),
           graceMs: config.delivery.shutdownGraceMs,

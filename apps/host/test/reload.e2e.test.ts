@@ -77,6 +77,7 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
     writeConfig({ keep: "keep", change: "change-v1", remove: "remove" });
     const host = startCli(["start", "--config", config], env, dir);
     running.push(host);
+    const consoleUrl = String((await host.waitForLog("switchyard started")).console);
     // A first connection without a cursor starts at the stream's end: append once it is connected.
     await host.waitForLog("stream connected");
 
@@ -93,6 +94,11 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
       removed: ["remove"],
       unchanged: 1,
     });
+    // The admin API (and the console) show the new actions.
+    const listed = (await (await fetch(`${consoleUrl}api/actions`)).json()) as {
+      actions: Array<{ name: string }>;
+    };
+    expect(listed.actions.map((a) => a.name).sort()).toEqual(["add", "change", "keep"]);
     tenant.append(factory.many(300));
 
     // A broken config (a plugin option of the wrong type) is refused through `switchyard reload`, which
