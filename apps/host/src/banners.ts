@@ -46,7 +46,7 @@ export function fakeTenantBanner(loaded: LoadedConfig, tenantUrl: string): strin
     `  Switchyard with a fake tenant: ${config}'s actions (${actions.join(", ")}) on fake events.`,
     `  A fake Auth0 tenant at ${tenantUrl} emits realistic events; nothing is read from your tenant.`,
     `  State: ${shown(loaded.stateDir)} (apart from your real state).`,
-    `  In another terminal: \`${cliCommand()} reload --config ${config} --pid ${process.pid}\` applies an edited config.`,
+    `  Edit the config, then \`${cliCommand()} reload --config ${config} --fake-tenant\` applies it (or send SIGHUP).`,
     "  Ctrl-C stops it.",
     "",
   ].join("\n");

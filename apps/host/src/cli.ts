@@ -25,7 +25,7 @@ import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
 import { exitCodeOf } from "./exit-code.js";
-import { loadWithFakeTenant, startTrickleTenant, trickleTypes } from "./fake-tenant.js";
+import { FAKE_TENANT_STAND_IN, loadWithFakeTenant, startTrickleTenant, trickleTypes } from "./fake-tenant.js";
 import { consoleUrl, startHost } from "./host.js";
 import { lockStateDir } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
@@ -85,11 +85,7 @@ withConfig(program.command("start").description("consume the event stream and de
       process.stderr.write(demoBanner(demo));
     } else if (options.fakeTenant) {
       const file = configPath(options.config);
-      const probe = await loadWithFakeTenant(file, {
-        url: "http://127.0.0.1:1",
-        clientId: "-",
-        clientSecret: "-",
-      });
+      const probe = await loadWithFakeTenant(file, FAKE_TENANT_STAND_IN);
       probeStateLock(probe.stateDir);
       const tenant = await startTrickleTenant({
         eventsPerSecond: Number(process.env.SWITCHYARD_DEMO_RATE ?? 2),

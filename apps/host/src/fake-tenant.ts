@@ -68,6 +68,9 @@ export async function loadWithFakeTenant(
   };
 }
 
+/** The fake tenant's place when only the rest of the config matters (its state, its actions). */
+export const FAKE_TENANT_STAND_IN = { url: "http://127.0.0.1:1", clientId: "-", clientSecret: "-" };
+
 /** Where `--fake-tenant` keeps its state: beside the config, apart from the real one. */
 export const fakeTenantState = (configDir: string) => join(configDir, ".switchyard", "fake-tenant");
 

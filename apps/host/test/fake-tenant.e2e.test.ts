@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FakeServer, startFakeServer, waitFor } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliProcess, startCli } from "./cli.js";
+import { type CliProcess, runCli, startCli } from "./cli.js";
 
 let dir: string;
 let receiver: FakeServer;
@@ -23,8 +23,7 @@ afterAll(async () => {
 describe("your own config on fake events", () => {
   it("`start --config FILE --fake-tenant` runs the config's actions with no tenant credentials, on its own state", async () => {
     // The source names variables that are not set: --fake-tenant replaces it, so they are not needed.
-    writeFileSync(
-      join(dir, "switchyard.yaml"),
+    const config = (extra: string[] = []) =>
       [
         "source:",
         '  auth0: { domain: "${AUTH0_DOMAIN}", clientId: "${AUTH0_CLIENT_ID}", clientSecret: "${AUTH0_CLIENT_SECRET}" }',
@@ -35,9 +34,10 @@ describe("your own config on fake events", () => {
         '    plugin: "@switchyard/plugin-http"',
         '    events: ["user.created"]',
         `    with: { url: "${receiver.url}/signups" }`,
+        ...extra,
         "",
-      ].join("\n"),
-    );
+      ].join("\n");
+    writeFileSync(join(dir, "switchyard.yaml"), config());
     const host = startCli(
       ["start", "--config", "switchyard.yaml", "--fake-tenant"],
       { SWITCHYARD_DEMO_RATE: "20" },
@@ -56,6 +56,23 @@ describe("your own config on fake events", () => {
     // The real state is untouched: no fake event or cursor lands in it.
     expect(existsSync(join(dir, "real-state"))).toBe(false);
     expect(existsSync(join(dir, ".switchyard", "fake-tenant"))).toBe(true);
+    // Edited, then applied as the banner says: `switchyard reload --config … --fake-tenant`.
+    expect(banner).toContain("reload --config switchyard.yaml --fake-tenant");
+    writeFileSync(
+      join(dir, "switchyard.yaml"),
+      config([
+        "  - name: everything",
+        '    plugin: "@switchyard/plugin-http"',
+        '    events: ["*"]',
+        `    with: { url: "${receiver.url}/everything" }`,
+      ]),
+    );
+    const reload = await runCli(["reload", "--config", "switchyard.yaml", "--fake-tenant"], {}, dir);
+    expect(reload.stdout, reload.stderr).toContain(`pid ${host.child.pid}`);
+    expect(await host.waitForLog("config reloaded")).toMatchObject({ added: ["everything"] });
+    await waitFor(() => receiver.requests.some((r) => r.path === "/everything"), {
+      message: "the added action",
+    });
     host.child.kill("SIGTERM");
     expect((await host.exited).code).toBe(0);
   });

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
+import { FAKE_TENANT_STAND_IN, loadWithFakeTenant } from "../fake-tenant.js";
 import { holderPid, lockStateDir } from "../lock.js";
 import { resolveActions } from "../plugins/resolve-actions.js";
-import { type ConfigOptions, loadFullConfig, withConfig } from "./config-options.js";
+import { type ConfigOptions, configPath, loadFullConfig, withConfig } from "./config-options.js";
 
 /**
  * `switchyard reload`: check the config, then send SIGHUP to the host that runs on its state. The host is
@@ -16,9 +17,13 @@ export function registerReload(program: Command): void {
     program
       .command("reload")
       .description("check the config, then tell the running host to re-read it (SIGHUP)")
-      .option("--pid <pid>", "the host's process id (default: read from the state folder's lock)", pidArg),
-  ).action(async (options: ConfigOptions & { pid?: number }) => {
-    const loaded = await loadFullConfig(options);
+      .option("--pid <pid>", "the host's process id (default: read from the state folder's lock)", pidArg)
+      .option("--fake-tenant", "the host runs this config with `start --fake-tenant` (its own state)"),
+  ).action(async (options: ConfigOptions & { pid?: number; fakeTenant?: boolean }) => {
+    // With --fake-tenant the source is the fake's (no AUTH0_* needed) and the state is its own folder.
+    const loaded = options.fakeTenant
+      ? await loadWithFakeTenant(configPath(options.config), FAKE_TENANT_STAND_IN)
+      : await loadFullConfig(options);
     // Refuse here what the host would refuse, with the same message, before signalling it.
     await resolveActions(loaded);
     let pid = options.pid;
