@@ -342,7 +342,8 @@ async function checkPluginFromTarballs() {
   const npm = (args) => spawnSync("npm", args, { cwd: dir, encoding: "utf8" });
   const install = npm(["install", "--no-audit", "--no-fund", "--loglevel=error"]);
   const test = install.status === 0 ? npm(["test"]) : install;
-  const passed = /Tests\s+(\d+) passed/.exec(test.stdout)?.[1];
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary.
+  const passed = /Tests\s+(\d+) passed/.exec(test.stdout.replace(/\x1b\[[0-9;]*m/g, ""))?.[1];
   report(
     "new plugin --switchyard-from the tarballs: npm install && npm test",
     install.status === 0 && test.status === 0,
