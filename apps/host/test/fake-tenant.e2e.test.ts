@@ -71,11 +71,12 @@ describe("your own config on fake events", () => {
     expect(reload.stdout, reload.stderr).toContain(`pid ${host.child.pid}`);
     expect(await host.waitForLog("config reloaded")).toMatchObject({ added: ["everything"] });
     await waitFor(() => receiver.requests.some((r) => r.path === "/everything"), {
+      timeoutMs: 30_000,
       message: "the added action",
     });
     host.child.kill("SIGTERM");
     expect((await host.exited).code).toBe(0);
-  });
+  }, 90_000);
 
   it("`switchyard fake-tenant` serves a stream a config can point at, and prints the variables to use", async () => {
     const tenant = startCli(["fake-tenant", "--port", "0", "--rate", "20"], {}, dir);

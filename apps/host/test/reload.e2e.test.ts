@@ -82,7 +82,10 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
     await host.waitForLog("stream connected");
 
     tenant.append(factory.many(300));
-    await waitFor(() => received("change-v1").size >= 20, { message: "deliveries before the reload" });
+    await waitFor(() => received("change-v1").size >= 20, {
+      timeoutMs: 30_000,
+      message: "deliveries before the reload",
+    });
 
     // The new config: `change` posts elsewhere, `remove` is gone, `add` is new.
     writeConfig({ keep: "keep", change: "change-v2", add: "add" });
@@ -123,7 +126,7 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
               l.msg === "config reload refused: the running config is kept" &&
               /delivery/.test(String(l.reason)),
           ),
-      { message: "a restart-only change refused" },
+      { timeoutMs: 30_000, message: "a restart-only change refused" },
     );
 
     // `switchyard reload` finds the host by its state folder's lock and signals it.
@@ -131,6 +134,7 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
     const sent = await runCli(["reload", "--config", config], env, dir);
     expect(sent.stdout).toContain(`pid ${host.child.pid}`);
     await waitFor(() => host.logs().filter((l) => l.msg === "config reloaded").length === 2, {
+      timeoutMs: 30_000,
       message: "the second reload",
     });
     tenant.append(factory.many(100));
@@ -147,6 +151,7 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
     );
     // Events written after the reload reach the added action, none of them the removed one.
     await waitFor(() => after.every((id) => received("add").has(id)), {
+      timeoutMs: 30_000,
       message: "the added action's deliveries",
     });
     const removed = received("remove");
@@ -162,5 +167,5 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
 
     host.child.kill("SIGTERM");
     expect((await host.exited).code).toBe(0);
-  });
+  }, 120_000);
 });
