@@ -115,6 +115,8 @@ try {
   await checkHelp();
   await checkDemo();
   await checkRunAction();
+  checkStackTrace();
+  await checkPluginFromTarballs();
 } catch (error) {
   failed = true;
   const output = [error.stdout, error.stderr].filter(Boolean).join("\n").trim();
@@ -138,7 +140,8 @@ function checkTarball(dir, info, tarball) {
     `^((${manifest.files.map((entry) => entry.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(/|$)|package\\.json$|LICENSE)`,
   );
   const stray = files.filter((file) => !allowed.test(file));
-  const tests = files.filter((file) => /\.test\.(js|d\.ts)/.test(file));
+  // The plugin template's own test is a template file, not one of the package's tests.
+  const tests = files.filter((file) => /\.test\.(js|d\.ts|ts)$/.test(file) && !file.startsWith("templates/"));
   if (stray.length || tests.length) throw new Error(`${info.name}: unexpected files ${[...stray, ...tests]}`);
   const entries = [
     ...Object.values(manifest.exports ?? {}).flatMap((conditions) => [conditions.types, conditions.default]),
@@ -263,6 +266,17 @@ async function checkDemo() {
     },
   });
   report("console served by the installed host", served?.ok === true, served?.detail ?? "no delivery");
+  // The banner names what works here: the command as npx runs it, and the demo's action where npm put it.
+  const welcome = /an unchanged Auth0 Event Stream Action \(([^)]+)\)/.exec(result.stderr)?.[1];
+  const bannerOk =
+    result.stderr.includes("`npx switchyard dlq list --demo`") &&
+    welcome !== undefined &&
+    existsSync(join(project, welcome));
+  report(
+    "the demo's banner",
+    bannerOk,
+    bannerOk ? `says \`npx switchyard dlq list --demo\`, names ${welcome}` : result.stderr.slice(0, 1500),
+  );
   const stopMs = terminatedAt === undefined ? undefined : Math.round(performance.now() - terminatedAt);
   const ok = delivered !== undefined && result.code === 0 && !result.timedOut;
   report(
@@ -294,6 +308,61 @@ async function fetchConsole(banner) {
   } catch (error) {
     return { ok: false, detail: `${base}: ${error.message}` };
   }
+}
+
+/**
+ * A stack trace through the installed packages, with source maps on (as tsx turns them on when a TypeScript
+ * action loads), names files that exist: the maps point at `src/*.ts`, which the packages ship.
+ */
+function checkStackTrace() {
+  writeFileSync(join(project, "bad.yaml"), "source: {}\nactions: []\n");
+  writeFileSync(
+    join(project, "trace.mjs"),
+    'import { loadConfig } from "@switchyard/host";\nawait loadConfig("bad.yaml").catch((error) => console.log(error.stack));\n',
+  );
+  const result = spawnSync(process.execPath, ["--enable-source-maps", "trace.mjs"], {
+    cwd: project,
+    encoding: "utf8",
+  });
+  const frames = [...result.stdout.matchAll(/(?:\(|at )(?:file:\/\/)?(\/[^():\s]+):\d+:\d+/g)].map(
+    (m) => m[1],
+  );
+  const ours = frames.filter((file) => file.includes("/node_modules/@switchyard/"));
+  const missing = ours.filter((file) => !existsSync(file));
+  const mapped = ours.some((file) => file.endsWith(".ts"));
+  report(
+    "stack trace through @switchyard/host",
+    ours.length > 0 && mapped && missing.length === 0,
+    missing.length
+      ? `names files that are not installed: ${missing.join(", ")}`
+      : `${ours.length} frames in @switchyard packages, mapped to their shipped sources (${ours[0]?.replace(/^.*node_modules\//, "")})\n${ours.length ? "" : result.stdout + result.stderr}`,
+  );
+}
+
+/**
+ * A new user's plugin before the packages are on the registry: `switchyard new plugin --switchyard-from` the
+ * tarballs, then `npm install && npm test` in it as its next steps say (third-party packages from the
+ * registry; better-sqlite3 compiles again for the host it uses as a devDependency).
+ */
+async function checkPluginFromTarballs() {
+  const t0 = performance.now();
+  const made = await switchyard(["new", "plugin", "acme", "--switchyard-from", tarballs]);
+  const dir = join(project, "switchyard-plugin-acme");
+  if (made.code !== 0) {
+    report("new plugin --switchyard-from the tarballs", false, made.stdout + made.stderr);
+    return;
+  }
+  const npm = (args) => spawnSync("npm", args, { cwd: dir, encoding: "utf8" });
+  const install = npm(["install", "--no-audit", "--no-fund", "--loglevel=error"]);
+  const test = install.status === 0 ? npm(["test"]) : install;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary.
+  const passed = /Tests\s+(\d+) passed/.exec(test.stdout.replace(/\x1b\[[0-9;]*m/g, ""))?.[1];
+  report(
+    "new plugin --switchyard-from the tarballs: npm install && npm test",
+    install.status === 0 && test.status === 0,
+    test.status === 0 ? `${passed ?? "?"} tests passed` : (test.stdout + test.stderr).slice(-3000),
+    ms(t0),
+  );
 }
 
 async function checkRunAction() {

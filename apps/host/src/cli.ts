@@ -4,17 +4,28 @@ import v8 from "node:v8";
 import { ConfigError, describeError } from "@switchyard/core";
 import { Command, CommanderError } from "commander";
 import { stringify } from "yaml";
+import { demoBanner, fakeTenantBanner } from "./banners.js";
 import { registerActions } from "./commands/actions.js";
-import { type ConfigOptions, demoState, loadFullConfig, withConfig } from "./commands/config-options.js";
+import {
+  type ConfigOptions,
+  configPath,
+  demoState,
+  loadFullConfig,
+  withConfig,
+} from "./commands/config-options.js";
 import { registerDlq } from "./commands/dlq.js";
+import { registerFakeTenant } from "./commands/fake-tenant.js";
 import { registerNewPlugin } from "./commands/new-plugin.js";
+import { registerReload } from "./commands/reload.js";
 import { registerRunAction } from "./commands/run-action.js";
 import { registerSchema } from "./commands/schema.js";
 import { registerSendTest } from "./commands/send-test.js";
+import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { createRedactor, redactConfig } from "./config/secrets.js";
 import { DEMO_CONFIG, startDemo } from "./demo.js";
 import { exitCodeOf } from "./exit-code.js";
+import { FAKE_TENANT_STAND_IN, loadWithFakeTenant, startTrickleTenant, trickleTypes } from "./fake-tenant.js";
 import { consoleUrl, startHost } from "./host.js";
 import { lockStateDir, StateInUseError } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
@@ -37,73 +48,101 @@ const program = new Command()
   // other bad input does; set before the subcommands are added, which inherit it.
   .exitOverride();
 
-withConfig(
-  program.command("start").description("consume the event stream and deliver events to the actions"),
-).action(async (options: ConfigOptions) => {
-  keepHeapTight();
-  let demo: Awaited<ReturnType<typeof startDemo>> | undefined;
-  let loaded: LoadedConfig;
-  if (options.demo) {
-    // Fail before the demo's tenant starts and prints its banner when another host holds the state.
-    probeStateLock(demoState());
-    demo = await startDemo({
-      stateDir: demoState(),
-      eventsPerSecond: Number(process.env.SWITCHYARD_DEMO_RATE ?? 2),
+withConfig(program.command("start").description("consume the event stream and deliver events to the actions"))
+  .option(
+    "--fake-tenant",
+    "your config's actions on events from a fake tenant on 127.0.0.1 (no credentials; its own state beside the config)",
+  )
+  .action(async (options: ConfigOptions & { fakeTenant?: boolean }) => {
+    keepHeapTight();
+    // SIGHUP's default ends the process: from here on it means "re-read the config", even while starting.
+    let reload: (() => void) | undefined;
+    let hangupWhileStarting = false;
+    process.on("SIGHUP", () => {
+      if (reload) reload();
+      else hangupWhileStarting = true;
     });
-    loaded = await loadConfig(DEMO_CONFIG, { ...process.env, ...demo.env });
-    process.stderr.write(
-      [
-        "",
-        "  Switchyard demo: no tenant or credentials needed.",
-        `  A fake Auth0 tenant at ${demo.tenantUrl} emits events; the host delivers them to three actions:`,
-        "    console    prints one line per event",
-        `    warehouse  POSTs signed events to a local receiver (${demo.receiverUrl}) that is busy now and then`,
-        "               (503: retried) and refuses each group event once (410: dead-lettered; a replay delivers it)",
-        "    welcome    an unchanged Auth0 Event Stream Action (apps/host/demo/actions/welcome.js)",
-        "  In another terminal: `pnpm exec switchyard dlq list --demo` lists the dead letters.",
-        "  Ctrl-C stops it.",
-        "",
-      ].join("\n"),
-    );
-  } else {
-    loaded = await loadFullConfig(options);
-  }
-  const host = await startHost(loaded);
-  if (demo && host.port !== undefined) {
-    const url = consoleUrl(loaded.config.server.host, host.port);
-    process.stderr.write(
-      `  Console: ${url}  (deliveries, dead letters with replay, pause and resume)\n  Metrics: curl ${url}metrics\n\n`,
-    );
-  }
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals++;
-    if (signals > 1) {
-      host.log.warn({ signal }, "second signal: exiting now");
-      process.exit(130);
+    let fakes: { close(): Promise<void> } | undefined;
+    let load: () => Promise<LoadedConfig>;
+    if (options.demo) {
+      // Fail before the demo's tenant starts and prints its banner when another host holds the state.
+      probeStateLock(demoState());
+      const demo = await startDemo({
+        stateDir: demoState(),
+        eventsPerSecond: Number(process.env.SWITCHYARD_DEMO_RATE ?? 2),
+      });
+      fakes = demo;
+      load = () => loadConfig(DEMO_CONFIG, { ...process.env, ...demo.env });
+      process.stderr.write(demoBanner(demo));
+    } else if (options.fakeTenant) {
+      const file = configPath(options.config);
+      const probe = await loadWithFakeTenant(file, FAKE_TENANT_STAND_IN);
+      probeStateLock(probe.stateDir);
+      const tenant = await startTrickleTenant({
+        eventsPerSecond: Number(process.env.SWITCHYARD_DEMO_RATE ?? 2),
+        types: trickleTypes(probe),
+      });
+      fakes = tenant;
+      load = () => loadWithFakeTenant(file, tenant);
+      process.stderr.write(fakeTenantBanner(probe, tenant.url));
+    } else {
+      load = () => loadFullConfig(options);
     }
-    host.log.info({ signal }, "shutting down");
-    void host
-      .stop()
-      .then(() => demo?.close())
-      .then(() => process.exit(0));
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  await host.done.catch(async () => {
-    await demo?.close();
-    process.exit(1);
+    const loaded = await load();
+    const host = await startHost(loaded);
+    if (fakes && host.port !== undefined) {
+      const url = consoleUrl(loaded.config.server.host, host.port);
+      process.stderr.write(
+        `  Console: ${url}  (deliveries, dead letters with replay, pause and resume)\n  Metrics: curl ${url}metrics\n\n`,
+      );
+    }
+    let reloading = Promise.resolve();
+    reload = () => {
+      reloading = reloading.then(async () => {
+        host.log.info({ signal: "SIGHUP", file: loaded.file }, "reloading the config");
+        try {
+          await host.reload(await load());
+        } catch (error) {
+          const reason = error instanceof ConfigError ? error.message : describeError(error);
+          host.log.error({ reason }, "config reload refused: the running config is kept");
+        }
+      });
+    };
+    if (hangupWhileStarting) reload();
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      signals++;
+      if (signals > 1) {
+        host.log.warn({ signal }, "second signal: exiting now");
+        process.exit(130);
+      }
+      host.log.info({ signal }, "shutting down");
+      void host
+        .stop()
+        .then(() => fakes?.close())
+        .then(() => process.exit(0));
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    await host.done.catch(async () => {
+      await fakes?.close();
+      process.exit(1);
+    });
   });
-});
 
 withConfig(program.command("validate").description("check the config and every action's plugin and options"))
   .option("--print", "print the resolved config, secrets redacted")
   .action(async (options: ConfigOptions & { print?: boolean }) => {
     const loaded = await loadFullConfig(options);
     await resolveActions(loaded);
+    const warnings = unknownEventTypes(loaded);
+    for (const w of warnings) {
+      process.stderr.write(`  ${loaded.file}${w.at}: ${w.path}: warning: ${describeUnknownType(w)}\n`);
+    }
     const redact = createRedactor(loaded.secrets);
     if (options.print) process.stdout.write(stringify(redactConfig(loaded.config, redact)));
-    process.stdout.write(`${loaded.file}: valid (${loaded.config.actions.length} actions)\n`);
+    const warned = warnings.length > 0 ? `, ${warnings.length} warning${warnings.length > 1 ? "s" : ""}` : "";
+    process.stdout.write(`${loaded.file}: valid (${loaded.config.actions.length} actions${warned})\n`);
   });
 
 registerNewPlugin(program);
@@ -112,6 +151,8 @@ registerDlq(program);
 registerActions(program);
 registerSendTest(program);
 registerSchema(program);
+registerReload(program);
+registerFakeTenant(program);
 program.parseAsync().catch((error: unknown) => {
   // Commander has printed its own message (or the help, or the version) already.
   if (!(error instanceof CommanderError)) {

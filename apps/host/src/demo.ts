@@ -1,21 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { type FakeTenant, startFakeServer, startFakeTenant } from "@switchyard/testing";
-
-/** The order the demo's events come in: mostly users and memberships, as a real tenant's, with the rest mixed in. */
-const DEMO_MIX = [
-  "user.created",
-  "user.updated",
-  "organization.member.added",
-  "user.created",
-  "group.created",
-  "organization.created",
-  "user.updated",
-  "connection.updated",
-  "organization.member.role.assigned",
-  "user.deleted",
-  "group.member.added",
-  "organization.updated",
-];
+import { startFakeServer } from "@switchyard/testing";
+import { startTrickleTenant } from "./fake-tenant.js";
 
 /** The bundled demo config: a plain switchyard.yaml whose tenant and receiver are the local fakes below. */
 export const DEMO_CONFIG = fileURLToPath(new URL("../demo/switchyard.yaml", import.meta.url));
@@ -29,7 +14,7 @@ export const DEMO_CONFIG = fileURLToPath(new URL("../demo/switchyard.yaml", impo
  * deployment's would.
  */
 export async function startDemo(options: { eventsPerSecond?: number; stateDir: string }) {
-  const tenant: FakeTenant = await startFakeTenant({ heartbeatMs: 5_000 });
+  const tenant = await startTrickleTenant({ eventsPerSecond: options.eventsPerSecond ?? 2 });
   let count = 0;
   // A group event's id, once refused (one id per group event, about one every 6 s at the default rate).
   const refused = new Set<string>();
@@ -43,7 +28,6 @@ export async function startDemo(options: { eventsPerSecond?: number; stateDir: s
     if (count % 5 === 0) return { status: 503, headers: { "retry-after": "1" }, body: "busy, try again" };
     return { status: 204 };
   });
-  const stopTrickle = tenant.startTrickle(options.eventsPerSecond ?? 2, { types: DEMO_MIX });
   const env = {
     SWITCHYARD_DEMO_TENANT: tenant.url,
     SWITCHYARD_DEMO_CLIENT_ID: tenant.clientId,
@@ -56,7 +40,6 @@ export async function startDemo(options: { eventsPerSecond?: number; stateDir: s
     tenantUrl: tenant.url,
     receiverUrl: receiver.url,
     async close() {
-      stopTrickle();
       await Promise.all([tenant.close(), receiver.close()]);
     },
   };

@@ -1,11 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { describeError } from "@switchyard/core";
+import { ConfigError, describeError } from "@switchyard/core";
 import { consoleHandler } from "./admin/static.js";
+import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import type { LoadedConfig } from "./config/load.js";
 import { retentionMs } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
-import { closeActions, createRunners } from "./engine/actions.js";
+import { ActionSet, type ReloadSummary } from "./engine/action-set.js";
+import { attachRunners, createRunners } from "./engine/actions.js";
 import { Backlog } from "./engine/backlog.js";
 import { CompletionWriter } from "./engine/completions.js";
 import { ActionControl } from "./engine/control.js";
@@ -26,6 +28,7 @@ import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
+import { replicaIdFromEnv } from "./store/open.js";
 import { VERSION } from "./version.js";
 
 export interface HostOptions {
@@ -45,14 +48,23 @@ export interface Host {
   done: Promise<void>;
   /** Stop reading, let in-flight deliveries finish within the grace period, close plugins and the store. */
   stop(): Promise<void>;
+  /**
+   * Apply a new config's actions while deliveries flow (SIGHUP, `switchyard reload`). Rejects, changing
+   * nothing, with the reason when the config is invalid or changes a setting that needs a restart.
+   */
+  reload(next: LoadedConfig): Promise<ReloadSummary>;
 }
 
 /** Start the host: one stream in, every matching action out, durably. This function only wires the parts. */
 export async function startHost(loaded: LoadedConfig, options: HostOptions = {}): Promise<Host> {
   const { config } = loaded;
-  const redact = createRedactor(loaded.secrets);
+  // A reload adds the new config's secrets: everything that redacts calls through this one function.
+  let secrets = loaded.secrets;
+  let redactSecrets = createRedactor(secrets);
+  const redact = (text: string) => redactSecrets(text);
   const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
   const plugins = await resolveActions(loaded, { keepBroken: true });
+  warnUnknownTypes(loaded, log);
   const life = new Lifecycle(log, redact);
   life.defer(() => {
     log.info("stopped");
@@ -113,18 +125,21 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         : undefined;
     // Deferred before the runners' stop, so it runs after it: the last attempts are recorded too.
     if (history) life.defer(() => history.flush());
-    const replica = store.replicaId ?? hostname();
+    const replica = store.replicaId ?? replicaIdFromEnv() ?? hostname();
     const deps = { store, completions, backlog, metrics, log, redact, history, replica };
-    const { runners, actions } = await createRunners(loaded, plugins, deps);
+    const made = await createRunners(loaded, plugins, deps);
+    const set = new ActionSet(made.runners, made.instances, config.actions, deps);
+    const { runners } = set;
+    attachRunners(completions, backlog, () => set.all());
     // Removed after the actions are closed (deferred first, run last): a plugin's close can throw late too.
     life.defer(guardUncaught({ log, metrics, redact, locations: codeLocations(loaded, plugins) }));
-    life.defer(() => closeActions(actions, log));
-    const control = new ActionControl({ ...deps, runners, actions: config.actions });
+    life.defer(() => set.close());
+    const control = new ActionControl({ ...deps, runners, actions: () => set.actions });
     await control.start();
     status.failedActions = runners.flatMap((r) => (r.failure !== undefined ? [r.name] : []));
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
     life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
-    life.defer(() => Promise.all(runners.map((r) => r.stop(config.delivery.shutdownGraceMs))));
+    life.defer(() => Promise.all([...set.all()].map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 
     const ingest = new Ingest({ ...deps, runners });
@@ -176,7 +191,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         )
       : undefined;
     if (webhook) life.defer(() => webhook.close());
-    ops?.attach({
+    // The admin API reads the actions from here: a reload replaces `loaded`.
+    const admin = {
       loaded,
       store,
       status,
@@ -187,7 +203,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       streamConfigured: source !== undefined,
       webhookUrl: webhook?.url,
       ready: () => readiness(status).ready,
-    });
+    };
+    ops?.attach(admin);
     life.defer(() => log.info("stopping: no new events; finishing in-flight deliveries"));
     log.info(
       {
@@ -205,7 +222,35 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
       "switchyard started",
     );
-    return { port: ops?.port, log, done: life.done, stop: () => life.stop() };
+    const reload = async (next: LoadedConfig): Promise<ReloadSummary> => {
+      if (life.stopped) throw new Error("the host is stopping");
+      const fixed = needsRestart(loaded, next);
+      if (fixed.length > 0) {
+        throw new ConfigError(
+          `${next.file}: ${fixed.join(", ")} cannot change while the host runs: restart it to apply (nothing was changed)`,
+        );
+      }
+      const prepared = await set.prepare(next, await resolveActions(next));
+      warnUnknownTypes(next, log);
+      if (life.stopped) {
+        await set.discard(prepared);
+        throw new Error("the host is stopping");
+      }
+      const summary = await ingest.exclusive(() => {
+        secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
+        redactSecrets = createRedactor(secrets);
+        admin.loaded = next;
+        return set.apply(prepared, {
+          adopt: (runner) => control.adopt(runner),
+          graceMs: config.delivery.shutdownGraceMs,
+        });
+      });
+      // Apply the stored paused states to the added actions now, not at the next chore.
+      await control.sync();
+      log.info({ file: next.file, ...summary }, "config reloaded");
+      return summary;
+    };
+    return { port: ops?.port, log, done: life.done, stop: () => life.stop(), reload };
   } catch (error) {
     await life.stop();
     throw error;
@@ -220,6 +265,33 @@ function codeLocations(loaded: LoadedConfig, plugins: readonly ResolvedPlugin[])
       ? [{ action: action.name, path: plugin.code }]
       : [];
   });
+}
+
+/** Say so for each exact event type in `events` that is not in the catalog (a typo never matches). */
+function warnUnknownTypes(loaded: LoadedConfig, log: HostLogger): void {
+  for (const warning of unknownEventTypes(loaded)) {
+    log.warn(
+      { path: warning.path, type: warning.type, nearest: warning.nearest },
+      `an action subscribes to an unknown event type: ${describeUnknownType(warning)}`,
+    );
+  }
+}
+
+/**
+ * The settings a running host cannot change: everything but `actions` (the state, the servers, the source,
+ * the delivery and history settings, the log). Returns their names where `next` differs.
+ */
+function needsRestart(current: LoadedConfig, next: LoadedConfig): string[] {
+  const differ: string[] = [];
+  const keys = new Set([...Object.keys(current.config), ...Object.keys(next.config)]);
+  for (const key of keys) {
+    if (key === "actions") continue;
+    const was = (current.config as unknown as Record<string, unknown>)[key];
+    const now = (next.config as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(was) !== JSON.stringify(now)) differ.push(key);
+  }
+  if (current.stateDir !== next.stateDir && !differ.includes("state")) differ.push("state");
+  return differ;
 }
 
 /** The console's address, as an operator's browser on this machine reaches it. */

@@ -86,7 +86,7 @@ function holderMachine(file: string, pid: number): string | undefined {
 }
 
 /** The pid the holder wrote in the lock file's header (as it sees itself: 1 in a container), if readable. */
-function holderPid(file: string): number | undefined {
+export function holderPid(file: string): number | undefined {
   // Closing any descriptor of a file drops every fcntl lock this process holds on it: never open the lock
   // file outside SQLite while this process holds it.
   if (held.has(realpathSync(file))) return process.pid;

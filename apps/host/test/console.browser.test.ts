@@ -12,10 +12,12 @@ import { type LoadedConfig, loadConfig } from "../src/config/load.js";
 import { DEMO_CONFIG, startDemo } from "../src/demo.js";
 import { type Host, startHost } from "../src/host.js";
 import { startCli } from "./cli.js";
+import { createTestSchema, postgresAvailable } from "./postgres.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const RESULTS = fileURLToPath(new URL("../../../.ci/results/", import.meta.url));
 const chromiumFound = existsSync(CHROMIUM);
+const postgresFound = chromiumFound && (await postgresAvailable());
 if (!chromiumFound) {
   if (process.env.CI === "true") throw new Error(`Chromium is required in CI and is missing at ${CHROMIUM}`);
   console.warn(`skipping the console's browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -277,4 +279,38 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     expect(await page.evaluate('sessionStorage.getItem("switchyard.adminToken")')).toBe(token);
     await closePage(page);
   });
+
+  it.skipIf(!postgresFound)(
+    "shows a standby replica as standby, in neutral colours, with the leader's name",
+    async () => {
+      const schema = await createTestSchema();
+      const demoFakes = await startDemo({ stateDir: schema.url, eventsPerSecond: 1 });
+      const logs = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+      const hosts: Host[] = [];
+      try {
+        const loaded = () =>
+          loadConfig(DEMO_CONFIG, { ...process.env, ...demoFakes.env, SWITCHYARD_DEMO_PORT: "0" });
+        for (const id of ["console-leader", "console-standby"]) {
+          process.env.SWITCHYARD_REPLICA_ID = id;
+          try {
+            hosts.push(await startHost(await loaded(), { logDestination: logs }));
+          } finally {
+            delete process.env.SWITCHYARD_REPLICA_ID;
+          }
+        }
+        const page = await openPage(`http://127.0.0.1:${hosts[1]!.port}/`);
+        const stream = page.getByRole("region", { name: "Stream" });
+        await stream.getByText("standby", { exact: true }).waitFor();
+        await stream.getByText("console-leader", { exact: true }).waitFor();
+        // Nothing in red: a standby without a stream of its own is healthy.
+        expect(await stream.locator(".bad").count()).toBe(0);
+        await screenshot(page, "standby");
+        await closePage(page);
+      } finally {
+        await Promise.all(hosts.map((host) => host.stop()));
+        await demoFakes.close();
+        await schema.drop();
+      }
+    },
+  );
 });

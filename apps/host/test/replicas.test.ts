@@ -114,6 +114,33 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
     expect(recorded(`${run}:slow`).filter((r) => r.attempt === 1).length).toBe(220);
   });
 
+  it("a replica named by SWITCHYARD_REPLICA_ID keeps its name; a standby logs its role and who leads", async () => {
+    const source = memorySource();
+    const named = async (id: string) => {
+      process.env.SWITCHYARD_REPLICA_ID = id;
+      try {
+        return await replica(slow(id), source);
+      } finally {
+        delete process.env.SWITCHYARD_REPLICA_ID;
+      }
+    };
+    const alpha = await named(`alpha-${run}`);
+    await waitFor(async () => (await alpha.readyz()).checks.leader);
+    const beta = await named(`beta-${run}`);
+    const standbyLine = await waitFor(() =>
+      beta.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.role === "standby"),
+    );
+    expect(standbyLine).toMatchObject({ replica: `beta-${run}`, leader: `alpha-${run}` });
+    type Status = { replica: string; stream: { leading: boolean; leader?: string } };
+    const status = async (host: Host) =>
+      (await (await fetch(`http://127.0.0.1:${host.port}/api/status`)).json()) as Status;
+    expect(await status(beta.host)).toMatchObject({
+      replica: `beta-${run}`,
+      stream: { leading: false, leader: `alpha-${run}` },
+    });
+    expect((await status(alpha.host)).replica).toBe(`alpha-${run}`);
+  });
+
   it("the leader reads ahead into the store while its action is busy, so the standby delivers too", async () => {
     const source = memorySource();
     const leader = await replica(slow("leader"), source);

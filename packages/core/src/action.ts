@@ -103,8 +103,17 @@ function toConfigIssue(issue: StandardSchemaV1.Issue): ConfigIssue {
 
 function describeIssue(issue: ConfigIssue): string {
   if (!issue.path) return issue.message;
-  if (/received undefined/i.test(issue.message)) return `missing option "${issue.path}"`;
-  return `option "${issue.path}": ${issue.message}`;
+  return missingOption(issue) ?? `option "${issue.path}": ${issue.message}`;
+}
+
+/**
+ * `missing option "token"` when the issue is an option left out, else undefined: the one wording for it in
+ * a plugin's own error, `validate`, `start` and `run-action`.
+ */
+export function missingOption(issue: ConfigIssue): string | undefined {
+  return issue.path && /received undefined/i.test(issue.message)
+    ? `missing option "${issue.path}"`
+    : undefined;
 }
 
 /** True when `value` looks like an Action (it has `onExecuteEventStream`). */

@@ -7,7 +7,7 @@ export type {
   MessageApi,
   PluginFactory,
 } from "./action.js";
-export { definePlugin, isAction, validateOptions } from "./action.js";
+export { definePlugin, isAction, missingOption, validateOptions } from "./action.js";
 export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";
 export type { Batcher, BatcherOptions } from "./batcher.js";
 export { createBatcher } from "./batcher.js";

@@ -54,10 +54,21 @@ function StreamPanel({ status }: { status: Status }) {
       <dl class="facts">
         {stream.configured ? (
           <>
+            {/* A standby is healthy with no stream of its own: neutral, not a red "no". */}
             <Field name="Connected">
-              <span class={stream.connected ? "ok" : "bad"}>{stream.connected ? "yes" : "no"}</span>
+              {stream.leading ? (
+                <span class={stream.connected ? "ok" : "bad"}>{stream.connected ? "yes" : "no"}</span>
+              ) : (
+                <span class="standby">standby</span>
+              )}
             </Field>
-            <Field name="Leading">{stream.leading ? "yes (this host reads the stream)" : "no"}</Field>
+            <Field name="Role">
+              {stream.leading
+                ? status.engine === "postgres"
+                  ? "leader (this replica reads the stream)"
+                  : "reads the stream"
+                : "standby (delivers; takes over the stream if the leader stops)"}
+            </Field>
             {stream.leader !== undefined && <Field name="Leader">{stream.leader}</Field>}
             <Field name="Lag">
               {stream.lagSeconds === undefined ? "–" : `${stream.lagSeconds.toFixed(1)} s`}

@@ -14,7 +14,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeServer } from "@switchyard/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { runCli } from "../../test/cli.js";
+import { VERSION } from "../version.js";
 import {
   findSwitchyardWorkspace,
   nextSteps,
@@ -165,9 +167,9 @@ describe("a freshly scaffolded plugin passes its own tests at once", () => {
     expect(text).not.toContain("workspace:");
     expect(text).not.toContain("@switchyard/source");
     const pkg = readJson(join(result.dir, "package.json"));
-    expect(pkg.dependencies).toMatchObject({ "@switchyard/core": "^0.1.0" });
+    expect(pkg.dependencies).toMatchObject({ "@switchyard/core": `^${VERSION}` });
     expect(pkg.devDependencies).toMatchObject({
-      "@switchyard/testing": "^0.1.0",
+      "@switchyard/testing": `^${VERSION}`,
       vitest: expect.any(String),
     });
     expect(existsSync(join(result.dir, ".gitignore"))).toBe(true);
@@ -244,7 +246,7 @@ describe("the printed next steps work as printed", () => {
     const { steps, launcher } = await followSteps(result, root);
     expect(launcher).toBe("npx switchyard");
     expect(readJson(join(result.dir, "package.json")).devDependencies).toMatchObject({
-      "@switchyard/host": "^0.1.0",
+      "@switchyard/host": `^${VERSION}`,
     });
     expect(steps).toContain("npm install && npm test");
     expect(existsSync(join(result.dir, "README.md"))).toBe(true);
@@ -296,6 +298,35 @@ describe("scaffoldPlugin", () => {
     for (const file of result.files) {
       expect(readFileSync(join(result.dir, file), "utf8"), file).not.toMatch(/\{\{\w+\}\}/);
     }
+    // The README's config example is YAML a host reads as written.
+    const example = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(parse(example).actions[0]).toMatchObject({
+      name: "acme-crm",
+      plugin: "switchyard-plugin-acme-crm",
+    });
+  });
+
+  it("depends on packed Switchyard packages with --switchyard-from, before they are published", () => {
+    const root = tempDir();
+    mkdirSync(join(root, "tarballs"));
+    for (const name of ["core-0.1.0", "testing-0.1.0", "host-0.1.0", "auth0-events-0.1.0"]) {
+      writeFileSync(join(root, "tarballs", `switchyard-${name}.tgz`), "");
+    }
+    const result = scaffoldPlugin({ name: "acme-crm", cwd: root, switchyardFrom: "tarballs" });
+    const manifest = JSON.parse(readFileSync(join(result.dir, "package.json"), "utf8"));
+    expect(manifest.dependencies["@switchyard/core"]).toBe("file:../tarballs/switchyard-core-0.1.0.tgz");
+    expect(manifest.devDependencies["@switchyard/testing"]).toBe(
+      "file:../tarballs/switchyard-testing-0.1.0.tgz",
+    );
+    expect(manifest.devDependencies["@switchyard/host"]).toBe("file:../tarballs/switchyard-host-0.1.0.tgz");
+    // The packages those depend on come from the tarballs too.
+    expect(manifest.overrides["@switchyard/auth0-events"]).toBe(
+      "file:../tarballs/switchyard-auth0-events-0.1.0.tgz",
+    );
+    rmSync(join(root, "tarballs", "switchyard-testing-0.1.0.tgz"));
+    expect(() => scaffoldPlugin({ name: "other", cwd: root, switchyardFrom: "tarballs" })).toThrow(
+      /has no tarball for @switchyard\/testing: in a clone of Switchyard, `pnpm build` then/,
+    );
   });
 });
 

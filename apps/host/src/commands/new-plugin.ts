@@ -4,13 +4,17 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
 import { parse } from "yaml";
+import { VERSION } from "../version.js";
 
 /** The template's files; `_gitignore` becomes `.gitignore` (npm drops `.gitignore` files from packages). */
 const TEMPLATE_DIR = fileURLToPath(new URL("../../templates/plugin/", import.meta.url));
 
-/** Published ranges a standalone plugin depends on. */
+/**
+ * Published ranges a standalone plugin depends on. Switchyard's own: this host's version, since a release
+ * moves every package together (`^0.1.0` would not take 0.2.0: a caret on 0.x stays within the minor).
+ */
 const VERSIONS = {
-  switchyard: "^0.1.0",
+  switchyard: `^${VERSION}`,
   undici: "^7.16.0",
   zod: "^4.1.0",
   typescript: "~5.9.3",
@@ -28,6 +32,12 @@ export interface ScaffoldOptions {
   dir?: string | undefined;
   /** Where relative paths start, and where the workspace is looked for (default: the process's cwd). */
   cwd?: string | undefined;
+  /**
+   * A folder of packed Switchyard packages (`pnpm pack`'s `switchyard-core-0.1.0.tgz`, …): a standalone
+   * plugin then depends on those files instead of the registry (before the packages are published, or to
+   * try unreleased changes).
+   */
+  switchyardFrom?: string | undefined;
 }
 
 export interface ScaffoldResult {
@@ -103,10 +113,16 @@ export function scaffoldPlugin(options: ScaffoldOptions): ScaffoldResult {
     envName: name.toUpperCase().replaceAll("-", "_"),
     pm: root ? "pnpm" : "npm",
   };
-  const files = new Map<string, string>([
-    ["package.json", json(packageJson(flavour, name, packageName))],
-    ...configFiles(flavour, name),
-  ]);
+  const manifest = packageJson(flavour, name, packageName);
+  if (options.switchyardFrom) {
+    if (flavour === "workspace") {
+      throw new ConfigError(
+        "[switchyard] --switchyard-from is for a standalone plugin: a workspace plugin links the workspace's packages",
+      );
+    }
+    useTarballs(manifest, resolve(cwd, options.switchyardFrom), dir);
+  }
+  const files = new Map<string, string>([["package.json", json(manifest)], ...configFiles(flavour, name)]);
   for (const file of listFiles(TEMPLATE_DIR)) {
     const text = readFileSync(join(TEMPLATE_DIR, file), "utf8");
     const out = file.replace(/(^|\/)_gitignore$/, "$1.gitignore");
@@ -122,7 +138,48 @@ export function scaffoldPlugin(options: ScaffoldOptions): ScaffoldResult {
   return { dir, name, packageName, flavour, workspaceRoot: root, files: [...files.keys()].sort() };
 }
 
-function packageJson(flavour: PluginFlavour, name: string, packageName: string): object {
+/** The manifest's sections that name dependencies. */
+interface Manifest {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  overrides?: Record<string, string>;
+}
+
+/**
+ * Point every `@switchyard/*` dependency at its tarball in `folder`, as `file:` paths relative to the plugin,
+ * and override every packed `@switchyard/*` package to its tarball too, so that npm takes the ones they
+ * depend on (the host's core, …) from there as well, never from the registry (npm requires an override of a
+ * direct dependency to repeat its spec).
+ */
+function useTarballs(manifest: Manifest, folder: string, dir: string): void {
+  const packed = new Map<string, string>();
+  for (const file of existsSync(folder) ? readdirSync(folder) : []) {
+    const match = /^switchyard-(.+)-\d+\.\d+\.\d+(?:-[\w.]+)?\.tgz$/.exec(file);
+    if (match) packed.set(`@switchyard/${match[1]}`, `file:${relative(dir, join(folder, file))}`);
+  }
+  const wanted = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies)].filter(
+    (n) => n.startsWith("@switchyard/"),
+  );
+  const missing = wanted.filter((name) => !packed.has(name));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `[switchyard] ${folder} has no tarball for ${missing.join(", ")}: in a clone of Switchyard, \`pnpm build\` then \`pnpm -r --filter "./packages/*" --filter "./plugins/*" --filter "./apps/*" exec pnpm pack --pack-destination ${folder}\``,
+    );
+  }
+  for (const section of [manifest.dependencies, manifest.devDependencies]) {
+    for (const name of Object.keys(section)) {
+      const spec = packed.get(name);
+      if (spec) section[name] = spec;
+    }
+  }
+  manifest.overrides = Object.fromEntries([...packed].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function packageJson(
+  flavour: PluginFlavour,
+  name: string,
+  packageName: string,
+): Manifest & Record<string, unknown> {
   const inRepo = flavour === "workspace";
   const entry = { types: "./dist/index.d.ts", default: "./dist/index.js" };
   return {
@@ -310,8 +367,12 @@ export function registerNewPlugin(program: Command): void {
       "-d, --dir <folder>",
       "where to write it (default: plugins/<name> in the Switchyard workspace, else ./switchyard-plugin-<name>)",
     )
-    .action((name: string, options: { dir?: string }) => {
-      const result = scaffoldPlugin({ name, dir: options.dir });
+    .option(
+      "--switchyard-from <folder>",
+      "depend on the Switchyard packages packed in this folder (switchyard-core-0.1.0.tgz, …) instead of the registry",
+    )
+    .action((name: string, options: { dir?: string; switchyardFrom?: string }) => {
+      const result = scaffoldPlugin({ name, dir: options.dir, switchyardFrom: options.switchyardFrom });
       process.stdout.write(nextSteps(result));
     });
 }

@@ -142,6 +142,16 @@ describe("loadConfig", () => {
     expect((await configError(file)).message).toMatch(/broken\.yaml:\d+:\d+: invalid YAML/);
   });
 
+  it("says to quote an unquoted ${VAR} inside a flow map, which YAML reads as a nested map", async () => {
+    const file = write(
+      "flow.yaml",
+      "source:\n  auth0: { domain: ${DOMAIN}, token: abcdefgh }\nactions: []\n",
+    );
+    expect((await configError(file)).message).toMatch(
+      /flow\.yaml:2:\d+: invalid YAML: .*quote each \$\{…\}: \{ port: "\$\{PORT\}" \}/,
+    );
+  });
+
   it("loads a TypeScript config written with defineConfig", async () => {
     const file = write(
       "switchyard.config.ts",

@@ -74,8 +74,13 @@ export async function readConfig(file: string): Promise<RawConfig> {
     if (doc.errors.length > 0) {
       const first = doc.errors[0]!;
       const at = first.linePos?.[0];
+      // `{ port: ${PORT} }`: in a flow map `{` starts a nested map, so an unquoted `${…}` is a YAML error.
+      const line = at ? (text.split("\n")[at.line - 1] ?? "") : "";
+      const hint = /\{[^}]*\$\{/.test(line)
+        ? ' (inside { … } quote each ${…}: { port: "${PORT}" }; a quoted number still reads as a number)'
+        : "";
       throw new ConfigError(
-        `${path}${at ? `:${at.line}:${at.col}` : ""}: invalid YAML: ${first.message.split("\n")[0]}`,
+        `${path}${at ? `:${at.line}:${at.col}` : ""}: invalid YAML: ${first.message.split("\n")[0]}${hint}`,
       );
     }
     try {

@@ -1,5 +1,12 @@
-import { type Action, type CacheBackend, createActionCache, describeError } from "@switchyard/core";
+import {
+  type Action,
+  type CacheBackend,
+  ConfigError,
+  createActionCache,
+  describeError,
+} from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
+import type { ActionConfig } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
@@ -24,16 +31,18 @@ export interface ActionsDeps {
 
 /**
  * The enabled actions of a config, each made from its plugin, with its persistent `api.cache` and its
- * runner, connected to the completion writer. An action whose plugin is broken or whose factory throws gets a
- * failed runner (`runner.failure`), and the others run. On failure every action made so far is closed again.
+ * runner. An action whose plugin is broken or whose factory throws gets a failed runner (`runner.failure`),
+ * and the others run. On failure every action made so far is closed again. Connect them with `attachRunners`.
  */
 export async function createRunners(
   loaded: LoadedConfig,
   plugins: readonly ResolvedPlugin[],
   deps: ActionsDeps,
-): Promise<{ runners: ActionRunner[]; actions: Action[] }> {
+): Promise<{ runners: ActionRunner[]; actions: Action[]; instances: Map<string, Action> }> {
   const runners: ActionRunner[] = [];
   const actions: Action[] = [];
+  /** The instance each started runner's attempts run on (a failed runner has none), by action name. */
+  const instances = new Map<string, Action>();
   try {
     for (const [index, config] of loaded.config.actions.entries()) {
       if (!config.enabled) continue;
@@ -49,26 +58,32 @@ export async function createRunners(
         );
         continue;
       }
-      const { action } = made;
-      actions.push(action);
-      const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
-      runners.push(new ActionRunner({ ...deps, config, action, cache, userCode: plugin.kind === "file" }));
+      actions.push(made.action);
+      instances.set(config.name, made.action);
+      runners.push(await createRunner(config, made.action, plugin, deps));
     }
   } catch (error) {
     await closeActions(actions, deps.log);
     throw error;
   }
-  deps.completions.attach({
-    watermarks: (out) =>
-      runners.flatMap((r) =>
-        r.ordered ? [] : [{ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) }],
-      ),
-    flushed: (batch) => {
-      deps.backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
-      for (const runner of runners) runner.afterFlush();
-    },
-  });
-  return { runners, actions };
+  return { runners, actions, instances };
+}
+
+/**
+ * Make the action `actions[index]` from its plugin for a reload; a broken plugin or a factory's refusal is a
+ * ConfigError naming it (the reload is refused and the running config kept).
+ */
+export function createAction(
+  loaded: LoadedConfig,
+  index: number,
+  plugin: ResolvedPlugin,
+  redact: (text: string) => string,
+): Action {
+  const config = loaded.config.actions[index]!;
+  const made = makeAction(plugin, config.with, redact);
+  if ("failure" in made)
+    throw new ConfigError(`${loaded.file}: actions[${index}] (${config.name}): ${made.failure}`);
+  return made.action;
 }
 
 /** The action of a resolved plugin, or why there is none (its code threw as it loaded, or its factory threw). */
@@ -93,6 +108,41 @@ function unavailable(failure: string): Action {
       throw new Error(`the action could not be started: ${failure}`);
     },
   };
+}
+
+/** One action's runner, with its persistent `api.cache`. */
+export async function createRunner(
+  config: ActionConfig,
+  action: Action,
+  plugin: ResolvedPlugin,
+  deps: ActionsDeps,
+): Promise<ActionRunner> {
+  const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
+  return new ActionRunner({ ...deps, config, action, cache, userCode: plugin.kind === "file" });
+}
+
+/**
+ * Connect the runners to the completion writer. `runners` is read at each flush: a reload changes it, and a
+ * removed action's runner stays in it until its last results are written, so its watermark keeps moving.
+ */
+export function attachRunners(
+  completions: CompletionWriter,
+  backlog: Backlog,
+  runners: () => Iterable<ActionRunner>,
+): void {
+  completions.attach({
+    watermarks: (out) => {
+      const marks = [];
+      for (const r of runners()) {
+        if (!r.ordered) marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
+      }
+      return marks;
+    },
+    flushed: (batch) => {
+      backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
+      for (const runner of runners()) runner.afterFlush();
+    },
+  });
 }
 
 /** Close every action (flush buffers, release connections), each within 5 s. */

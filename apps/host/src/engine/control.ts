@@ -15,8 +15,8 @@ export interface ControlDeps {
   backlog: Backlog;
   metrics: Metrics;
   log: HostLogger;
-  /** The configured actions (their `alert` settings). */
-  actions: ReadonlyArray<{ name: string; alert?: string | undefined }>;
+  /** The configured actions (their `alert` settings), as of the last reload. */
+  actions: () => ReadonlyArray<{ name: string; alert?: string | undefined }>;
 }
 
 /**
@@ -26,9 +26,12 @@ export interface ControlDeps {
  */
 export class ActionControl {
   constructor(private readonly deps: ControlDeps) {
-    for (const runner of deps.runners) {
-      runner.onAutoPause = (reason) => void this.autoPaused(runner, reason);
-    }
+    for (const runner of deps.runners) this.adopt(runner);
+  }
+
+  /** Hear of `runner` pausing itself (a runner a reload added). */
+  adopt(runner: ActionRunner): void {
+    runner.onAutoPause = (reason) => void this.autoPaused(runner, reason);
   }
 
   /**
@@ -100,7 +103,7 @@ export class ActionControl {
     );
     try {
       await store.setActionState(runner.name, { paused: true, reason, since: Date.now() });
-      const target = this.deps.actions.find((a) => a.name === runner.name)?.alert;
+      const target = this.deps.actions().find((a) => a.name === runner.name)?.alert;
       if (target) await this.alert(target, runner.name, reason);
     } catch (error) {
       log.error({ action: runner.name, err: error }, "could not record the action's pause");

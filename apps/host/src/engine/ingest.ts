@@ -53,6 +53,11 @@ export class Ingest {
     return { duplicates: await this.serialised(() => this.writeEvents(events, undefined)) };
   }
 
+  /** Run `change` between two writes (a reload changing the runners): no write is halfway through it. */
+  exclusive<T>(change: () => T | Promise<T>): Promise<T> {
+    return this.serialised(async () => change());
+  }
+
   private serialised<T>(write: () => Promise<T>): Promise<T> {
     const next = this.tail.then(write);
     this.tail = next.catch(() => {});

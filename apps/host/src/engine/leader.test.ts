@@ -104,4 +104,39 @@ describe("leadStream", () => {
     expect(lease.released).toBe(1);
     expect(lease.holder).toBeUndefined();
   });
+
+  it("a standby logs its role and who leads, once, and again when the leader changes", async () => {
+    const { lease, leadership } = handLease("a");
+    const { reader, read } = fakeReader();
+    const lines: Array<Record<string, unknown>> = [];
+    const recording = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    lease.holder = "b";
+    const leader = leadStream({
+      leadership,
+      read,
+      status: newStatus(),
+      metrics: createMetrics(),
+      log: recording,
+      fatal: () => {},
+    });
+    const standby = () => lines.filter((l) => l.role === "standby");
+    try {
+      await waitFor(() => lease.asked >= 4);
+      expect(standby()).toEqual([
+        expect.objectContaining({
+          replica: "a",
+          leader: "b",
+          msg: "standby: another replica reads the stream; this one delivers and takes over if it stops",
+        }),
+      ]);
+      lease.holder = "c"; // c took over from b
+      await waitFor(() => standby().length === 2);
+      expect(standby()[1]).toMatchObject({ leader: "c" });
+      lease.holder = undefined;
+      await waitFor(() => reader.starts === 1);
+      expect(lines.find((l) => l.role === "leader")).toMatchObject({ replica: "a" });
+    } finally {
+      await leader.stop();
+    }
+  });
 });

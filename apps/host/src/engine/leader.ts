@@ -69,16 +69,37 @@ export function leadStream(deps: LeaderDeps): StreamLeader {
     }
     if (!holds) {
       if (stopReading) await stepDown("another replica holds the lease");
+      await noteStandby();
       return;
     }
     if (stopReading || stopped) return;
-    log.info({ replica: leadership.replicaId }, "leading the stream: reading from the stored cursor");
+    announced = false;
+    log.info(
+      { replica: leadership.replicaId, role: "leader" },
+      "leading the stream: reading from the stored cursor",
+    );
     leading(true);
     stopReading = await deps.read((error) => {
       void stepDown("the stream or the state failed; a replica reads on from the stored cursor", {
         error: error.message,
       });
     });
+  };
+
+  // A standby says so, and who leads, when it starts and whenever the leader changes.
+  let announced = false;
+  let lastLeader: string | undefined;
+  const noteStandby = async () => {
+    const leader = await leadership.leader().catch(() => undefined);
+    if (announced && leader === lastLeader) return;
+    announced = true;
+    lastLeader = leader;
+    log.info(
+      { replica: leadership.replicaId, role: "standby", leader: leader ?? null },
+      leader
+        ? "standby: another replica reads the stream; this one delivers and takes over if it stops"
+        : "standby: no replica holds the stream's lease; this one tries to take it",
+    );
   };
 
   leading(false);

@@ -56,7 +56,7 @@ export function startReading(deps: ReaderDeps, onFailure: (error: Error) => void
  */
 export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise<void> {
   const { source, ingest, runners, backlog } = deps;
-  const room = new RoomWaiter(runners.filter((runner) => !runner.ordered));
+  const room = new RoomWaiter(runners);
   for await (const batch of source.batches(deps.cursor, signal, deps.hooks)) {
     // One read can hold more events than the actions have room for (after a pause, a whole socket buffer):
     // take it in pieces the size of the roomiest action's room, so that only an action that is really
@@ -76,12 +76,18 @@ export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise
   }
 }
 
-/** Waits until some unordered runner has room for a read; runners call `wake` (their `onSpace`). */
+/**
+ * Waits until some unordered runner has room for a read; runners call `wake` (their `onSpace`). The runners
+ * are read at each wait: a reload adds and removes them.
+ */
 class RoomWaiter {
   private waiter: (() => void) | undefined;
+  private readonly wake = () => this.waiter?.();
 
-  constructor(private readonly runners: readonly ActionRunner[]) {
-    for (const runner of runners) runner.onSpace = () => this.wake();
+  constructor(private readonly all: readonly ActionRunner[]) {}
+
+  private get runners(): ActionRunner[] {
+    return this.all.filter((runner) => !runner.ordered);
   }
 
   largest(): number {
@@ -89,6 +95,7 @@ class RoomWaiter {
   }
 
   async wait(signal: AbortSignal): Promise<void> {
+    for (const runner of this.all) runner.onSpace = this.wake;
     // Paused actions take their deliveries through the store: they never hold the stream.
     const busy = () => {
       const active = this.runners.filter((runner) => !runner.isPaused);
@@ -105,10 +112,6 @@ class RoomWaiter {
         signal.addEventListener("abort", done, { once: true });
       });
     }
-  }
-
-  private wake(): void {
-    this.waiter?.();
   }
 }
 

@@ -180,4 +180,50 @@ describe("ActionRunner", () => {
     await waitFor(async () => (await store.countUnfinished()) === 10);
     expect(runner.freeSlots()).toBe(0);
   });
+
+  it("reconfigure: attempts in flight finish on the old instance, new ones run on the new; resolves when the old is idle", async () => {
+    const ran: Array<[string, string]> = [];
+    let releaseOld!: () => void;
+    const oldBlocked = new Promise<void>((resolve) => {
+      releaseOld = resolve;
+    });
+    const { runner, hold } = await runnerFor(
+      {
+        onExecuteEventStream: async (event) => {
+          ran.push(["old", event.message.id]);
+          await oldBlocked;
+        },
+      },
+      { concurrency: 2 },
+    );
+    const events = factory.many(4);
+    await hold(events);
+    await waitFor(() => ran.length === 2);
+    let drained = false;
+    const reconfigured = runner
+      .reconfigure(
+        {
+          onExecuteEventStream: async (event) => {
+            ran.push(["new", event.message.id]);
+          },
+        },
+        actionSchema.parse({ name: "a", plugin: "console", events: ["*"], concurrency: 4 }),
+        false,
+      )
+      .then(() => {
+        drained = true;
+      });
+    // The two waiting deliveries start on the new instance, beside the two still running on the old one.
+    await waitFor(() => ran.filter(([on]) => on === "new").length === 2);
+    expect(drained).toBe(false);
+    releaseOld();
+    await reconfigured;
+    expect(ran).toEqual([
+      ["old", events[0]!.id],
+      ["old", events[1]!.id],
+      ["new", events[2]!.id],
+      ["new", events[3]!.id],
+    ]);
+    expect(runner.capacity).toBe(4 * 2 + 128);
+  });
 });

@@ -109,6 +109,20 @@ class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
   }
 }
 
+/**
+ * The action instance a runner's attempts run on, with its settings and time budgets. A reload swaps in a
+ * new one; attempts in flight finish on the one they started with, which is closed once the last has.
+ */
+interface Instance {
+  readonly action: Action;
+  readonly config: ActionConfig;
+  readonly userCode: boolean;
+  readonly deadlines: DeadlineWindows;
+  inflight: number;
+  /** Called when the last attempt on a replaced instance finishes. */
+  drained: (() => void) | undefined;
+}
+
 /** A delivery in the runner's memory, about to run. */
 export interface Job {
   key: number;
@@ -157,11 +171,15 @@ export interface RunnerDeps {
 export class ActionRunner {
   readonly name: string;
   readonly ordered: boolean;
-  readonly capacity: number;
+  capacity: number;
   /** Why this action could not be started, if it could not (see `RunnerDeps.failure`). */
   readonly failure: string | undefined;
   private readonly identity: { readonly name: string };
-  private readonly matcher: ActionMatcher;
+  private matcher: ActionMatcher;
+  /** What new attempts run on (see `reconfigure`). */
+  private current: Instance;
+  /** Replaced instances with attempts still in flight (aborted with the rest at shutdown). */
+  private readonly draining = new Set<Instance>();
   private readonly queue: Job[] = [];
   readonly ledger: DeliveryLedger;
   /** Called when an attempt finishes or the runner resumes, and it has room for another stream read. */
@@ -177,8 +195,6 @@ export class ActionRunner {
   /** Counts notifications of store work, to tell whether one came during a claim. */
   private notified = 0;
   private stopping = false;
-  /** The time budgets of the attempts in flight, aborted together at shutdown. */
-  private readonly deadlines: DeadlineWindows;
   private shuttingDown = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -188,10 +204,10 @@ export class ActionRunner {
   private readonly finishedCounters;
   private readonly histogram;
 
-  constructor(private readonly deps: RunnerDeps) {
+  constructor(private deps: RunnerDeps) {
     const { config } = deps;
     this.matcher = new ActionMatcher(config);
-    this.deadlines = new DeadlineWindows(config.timeoutMs);
+    this.current = newInstance(deps.action, config, deps.userCode);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
     this.ledger = new DeliveryLedger(this.name);
@@ -240,6 +256,38 @@ export class ActionRunner {
     this.refill();
   }
 
+  /**
+   * Run new attempts on another instance of this action, with its new settings (a reload). Attempts in
+   * flight finish on the old instance; resolves when the last of them has, so the caller can close it.
+   * Its name and whether it is ordered stay (the host refuses a reload that changes them).
+   */
+  reconfigure(action: Action, config: ActionConfig, userCode: boolean): Promise<void> {
+    const old = this.current;
+    this.deps = { ...this.deps, action, config, userCode };
+    if (userCode) installActionConsole();
+    this.matcher = new ActionMatcher(config);
+    this.capacity = config.concurrency * 2 + READ_AHEAD;
+    this.current = newInstance(action, config, userCode);
+    this.pump();
+    if (old.inflight === 0) return Promise.resolve();
+    this.draining.add(old);
+    return new Promise<void>((resolve) => {
+      old.drained = () => {
+        this.draining.delete(old);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * The action was removed (a reload): hand the deliveries waiting in memory back to the store as due rows,
+   * where they stay, and stop as at shutdown (attempts in flight finish within `graceMs`).
+   */
+  async retire(graceMs: number): Promise<void> {
+    this.returnQueued("its action was removed from the config");
+    await this.stop(graceMs);
+  }
+
   /** A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. */
   takeHeld(key: number, event: Auth0Event, encoded: EncodedEvent, now: number): void {
     this.queue.push({ key, event, encoded, attempts: 0, hold: this.ledger.hold(key, now) });
@@ -257,6 +305,11 @@ export class ActionRunner {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
+    this.returnQueued("paused before its attempt");
+  }
+
+  /** Deliveries waiting in memory go back to the store as due rows (nothing lost). */
+  private returnQueued(reason: string): void {
     const now = Date.now();
     for (const job of this.queue.splice(0)) {
       this.ledger.settle(job.hold);
@@ -266,7 +319,7 @@ export class ActionRunner {
         result: "retry",
         attempts: job.attempts,
         dueAt: now,
-        error: "paused before its attempt",
+        error: reason,
       });
     }
   }
@@ -320,28 +373,31 @@ export class ActionRunner {
     while (
       !this.stopping &&
       !this.paused &&
-      this.inflight < this.deps.config.concurrency &&
+      this.inflight < this.current.config.concurrency &&
       this.queue.length > 0
     ) {
       const job = this.queue.shift()!;
+      const instance = this.current;
       this.inflight++;
-      this.run(job).catch((error: unknown) => this.lost(job, error));
+      instance.inflight++;
+      this.run(job, instance).catch((error: unknown) => this.lost(job, instance, error));
     }
   }
 
   /** One attempt; whatever the event holds, a failure here is this delivery's outcome, never a throw. */
-  private attempt(action: Action, job: Job, api: AttemptApi, expired: Promise<never>): Promise<Outcome> {
+  private attempt(instance: Instance, job: Job, api: AttemptApi, expired: Promise<never>): Promise<Outcome> {
+    const { action, config, userCode } = instance;
     let message: Auth0Event;
     try {
       // Each file action gets its own copy to change as it likes (Auth0 runs each in its own sandbox).
-      message = this.deps.userCode ? structuredClone(job.event) : job.event;
+      message = userCode ? structuredClone(job.event) : job.event;
     } catch (error) {
       const reason = `the event could not be copied for the action: ${describeError(error)}`;
       return Promise.resolve({ status: "permanent", error, message: reason, durationMs: 0 });
     }
-    const event: EventStreamEvent = { message, secrets: this.deps.config.secrets, encoded: job.encoded };
+    const event: EventStreamEvent = { message, secrets: config.secrets, encoded: job.encoded };
     // A file action's console.* lines become this attempt's log lines (and only a file action pays for it).
-    return this.deps.userCode
+    return userCode
       ? withActionConsole(api, () => runAttempt(action, event, api, expired))
       : runAttempt(action, event, api, expired);
   }
@@ -350,20 +406,22 @@ export class ActionRunner {
    * A throw out of `run` is a bug of the host, not of the event or the action: log it and keep going. The
    * delivery stays unfinished in the store, and the next start runs it again.
    */
-  private lost(job: Job, error: unknown): void {
+  private lost(job: Job, instance: Instance, error: unknown): void {
     this.deps.log.error(
       { action: this.name, eventId: job.event.id, err: error },
       "a delivery failed inside the host; it runs again at the next start",
     );
+    if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
   }
 
-  private async run(job: Job): Promise<void> {
-    const { config, action, cache, redact } = this.deps;
+  private async run(job: Job, instance: Instance): Promise<void> {
+    const { cache, redact } = this.deps;
+    const { config, deadlines } = instance;
     const attempt = job.attempts + 1;
-    const deadline = this.deadlines.enter();
+    const deadline = deadlines.enter();
     const name = this.name;
     const api = new AttemptApi(
       cache,
@@ -375,8 +433,8 @@ export class ActionRunner {
       redact,
     );
     const startedAt = Date.now();
-    const outcome = await this.attempt(action, job, api, deadline.expired);
-    this.deadlines.leave(deadline);
+    const outcome = await this.attempt(instance, job, api, deadline.expired);
+    deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
     if (outcome.status === "delivered") {
@@ -439,6 +497,7 @@ export class ActionRunner {
         this.onAutoPause?.(`${this.failures} consecutive failed attempts; the last: ${error}`);
       }
     }
+    if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     this.pump();
@@ -518,7 +577,9 @@ export class ActionRunner {
     }
     if (this.inflight > 0) {
       this.shuttingDown = true;
-      this.deadlines.abortAll(new Error("host shutting down"));
+      for (const instance of [this.current, ...this.draining]) {
+        instance.deadlines.abortAll(new Error("host shutting down"));
+      }
       await new Promise<void>((resolve) => {
         if (this.inflight === 0) resolve();
         else this.idleWaiters.push(resolve);
@@ -531,4 +592,15 @@ export class ActionRunner {
 function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null | undefined)?.status;
   return typeof status === "number" && Number.isInteger(status) ? status : undefined;
+}
+
+function newInstance(action: Action, config: ActionConfig, userCode: boolean): Instance {
+  return {
+    action,
+    config,
+    userCode,
+    deadlines: new DeadlineWindows(config.timeoutMs),
+    inflight: 0,
+    drained: undefined,
+  };
 }

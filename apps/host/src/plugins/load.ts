@@ -8,6 +8,7 @@ import {
   type ConfigIssue,
   describeError,
   isAction,
+  missingOption,
   type StandardSchemaV1,
   validateOptions,
 } from "@switchyard/core";
@@ -255,7 +256,7 @@ export function checkActionOptions(
       return error.issues.flatMap((issue) => {
         const base = `${at}${issue.path ? `.${issue.path}` : ""}`;
         const unknown = UNRECOGNIZED.exec(issue.message);
-        if (!unknown) return [{ path: base, message: issue.message }];
+        if (!unknown) return [{ path: base, message: missingOption(issue) ?? issue.message }];
         // One issue per unknown key, at the key itself, so that it gets its own line number and suggestion.
         return [...unknown[1]!.matchAll(/"([^"]*)"/g)].map(([, key]) => {
           const guess = issue.path ? undefined : closest(key!, known);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../test/cli.js";
+import { unknownEventTypes } from "../config/event-warnings.js";
 import { loadConfig } from "../config/load.js";
 import { closest, resolvePlugin } from "./load.js";
 import { resolveActions } from "./resolve-actions.js";
@@ -63,6 +64,38 @@ describe("plugin options in the config", () => {
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch(/:8:\d+: actions\[0\]\.plugin: /);
   });
+
+  it("says `missing option` for a required option left out, as the plugin itself and run-action do", async () => {
+    const file = write(
+      "missing.yaml",
+      `${SOURCE}actions:\n  - name: slack\n    plugin: "@switchyard/plugin-slack"\n    events: ["*"]\n    with:\n      channel: "#x"\n`,
+    );
+    const error = await resolveActions(await loadConfig(file, { TEST_SECRET: "s3cret-value" })).catch(
+      (e: Error) => e,
+    );
+    expect((error as Error).message).toMatch(
+      /missing\.yaml:\d+:\d+: actions\[0\]\.with\.token: missing option "token"$/m,
+    );
+    const run = await runCli(["validate", "--config", file], { TEST_SECRET: "s3cret-value" });
+    expect(run.stderr).toContain('actions[0].with.token: missing option "token"');
+  }, 60_000);
+
+  it("warns, with the nearest known type, of an exact type in `events` that is not in the catalog", async () => {
+    const file = write(
+      "typo-type.yaml",
+      `${SOURCE}actions:\n  - name: c\n    plugin: console\n    events: ["user.*", "user.creatd", "organization.member.added"]\n`,
+    );
+    const loaded = await loadConfig(file, { TEST_SECRET: "s3cret-value" });
+    expect(unknownEventTypes(loaded)).toEqual([
+      { path: "actions[0].events[1]", at: ":9:24", type: "user.creatd", nearest: "user.created" },
+    ]);
+    const run = await runCli(["validate", "--config", file], { TEST_SECRET: "s3cret-value" });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("valid (1 actions, 1 warning)");
+    expect(run.stderr).toContain(
+      `${file}:9:24: actions[0].events[1]: warning: "user.creatd" is not an event type this version knows: it matches nothing until Auth0 sends it (did you mean "user.created"?)`,
+    );
+  }, 60_000);
 
   it("refuses `with` on an Auth0 action file, at its line", async () => {
     const file = write(
