@@ -54,13 +54,10 @@ export async function createRunners(
     throw error;
   }
   deps.completions.attach({
-    watermarks: (out) =>
-      runners.flatMap((r) =>
-        r.ordered ? [] : [{ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) }],
-      ),
+    watermarks: (out) => runners.map((r) => ({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) })),
     flushed: (batch) => {
       deps.backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
-      for (const runner of runners) runner.afterFlush();
+      for (const runner of runners) runner.afterFlush(batch);
     },
   });
   return { runners, actions };

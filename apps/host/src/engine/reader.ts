@@ -56,7 +56,7 @@ export function startReading(deps: ReaderDeps, onFailure: (error: Error) => void
  */
 export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise<void> {
   const { source, ingest, runners, backlog } = deps;
-  const room = new RoomWaiter(runners.filter((runner) => !runner.ordered));
+  const room = new RoomWaiter(runners);
   for await (const batch of source.batches(deps.cursor, signal, deps.hooks)) {
     // One read can hold more events than the actions have room for (after a pause, a whole socket buffer):
     // take it in pieces the size of the roomiest action's room, so that only an action that is really
@@ -76,7 +76,7 @@ export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise
   }
 }
 
-/** Waits until some unordered runner has room for a read; runners call `wake` (their `onSpace`). */
+/** Waits until some runner has room for a read; runners call `wake` (their `onSpace`). */
 class RoomWaiter {
   private waiter: (() => void) | undefined;
 
