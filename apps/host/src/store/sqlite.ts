@@ -204,9 +204,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const selectLatest = db.prepare<[number, string], { time: number; event: number }>(
     "SELECT time, event FROM latest WHERE action = ? AND subject = ?",
   );
-  // An ordered delivery is held in memory only when no earlier one of its key is unfinished in the store.
+  // An ordered delivery is held in memory only when no earlier one of its key waits in the store. One in
+  // flight does not count: on SQLite (one host) it is in this host's memory, where the runner's turns order
+  // it (engine/key-turns.ts). Counting it sent a busy subject's every event through the store for good.
   const keyUnfinished = db.prepare<[number, string], { one: number }>(
-    `SELECT 1 AS one FROM deliveries WHERE action = ? AND order_key = ? AND status IN (${PENDING}, ${IN_FLIGHT}) LIMIT 1`,
+    `SELECT 1 AS one FROM deliveries WHERE action = ? AND order_key = ? AND status = ${PENDING} LIMIT 1`,
   );
   // Ingest creates an action's watermark, just below its first claim, before any claim can need it.
   const startWatermark = db.prepare<[number, number]>(

@@ -31,8 +31,9 @@ export interface IngestResult {
   keys: Array<number | undefined>;
   /**
    * Claimed deliveries the store wrote as pending rows instead, because an earlier delivery of their action
-   * with the same order key is unfinished (a row pending or in flight): [index of the event, action]. The
-   * host must not run them now; they wait their turn in the store.
+   * with the same order key waits in the store (pending; on engines shared by replicas, also in flight, as
+   * another replica may be running it): [index of the event, action]. The host must not run them now; they
+   * wait their turn in the store.
    */
   declined?: Array<[number, string]>;
 }
