@@ -129,9 +129,12 @@ export function registerDlq(program: Command): void {
           ? `would replay ${plural(count, "dead letter", "dead letters")} (dry run: nothing changed)\n`
           : `${count} delivery(ies) queued again\n`,
       );
-      // Refused ones stay dead letters; the exit code says something was left undone.
-      for (const r of refused) process.stderr.write(`refused: ${r.reason} (--force replays it anyway)\n`);
-      if (refused.length > 0) process.exitCode = 1;
+      // Refused ones stay dead letters; the error (exit 1) says which and why.
+      if (refused.length > 0) {
+        throw new Error(
+          `${refused.map((r) => `refused: ${r.reason}`).join("\n")}\n${plural(refused.length, "dead letter", "dead letters")} not replayed: their subject had newer deliveries (--force replays them anyway)`,
+        );
+      }
     });
 
   withSelection(
