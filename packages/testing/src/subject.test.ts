@@ -21,7 +21,7 @@ function expectedSubject(event: Auth0Event): string {
 
 describe("subjectOf", () => {
   it.each(EVENT_TYPES)("%s: by the table", (type: KnownEventType) => {
-    const event = factory.event(type);
+    const event: Auth0Event = factory.event(type as string);
     const subject = subjectOf(event);
     expect(subject).toEqual(expectedSubject(event));
     // The factories' ids say what they name: the subject is the family's own object, never a reference.
