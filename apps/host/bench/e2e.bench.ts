@@ -22,7 +22,7 @@ import {
 
 const quick = process.env.BENCH_QUICK === "1";
 /**
- * BENCH_ONLY=throughput|history|overhead|latency|memory|restart runs one part; throughput3 is the 3-action
+ * BENCH_ONLY=throughput|history|order|overhead|latency|memory|restart runs one part; throughput3 is the 3-action
  * run alone; overhead-file compares the no-op actions as plugins and as file actions.
  */
 const only = process.env.BENCH_ONLY;
@@ -32,9 +32,11 @@ const N = quick ? 20_000 : 100_000;
 const peer = await startPeer();
 const stats = peer.stats;
 const rawPosts = (count: number) => rawPostsInto(peer, count);
-const throughput = (actions: number, extra?: string) => throughputOf(peer, actions, N, { extra });
+const throughput = (actions: number, extra?: string, action?: string) =>
+  throughputOf(peer, actions, N, { ...(extra ? { extra } : {}), ...(action ? { action } : {}) });
 
-await peer.call("appendMany", { count: N });
+// BENCH_DISTINCT_SUBJECTS=1: every event about a different subject (see peer.ts), for the order part.
+await peer.call(process.env.BENCH_DISTINCT_SUBJECTS === "1" ? "appendDistinct" : "appendMany", { count: N });
 if (part("throughput")) {
   // This machine's speed drifts by ±20% within minutes, so the limit is measured right before and right
   // after each host run, and each ratio is taken against the mean of the two that bracket it.
@@ -106,6 +108,35 @@ if (part("history")) {
     ratio: median,
     target: "≥ 0.9× (at most 10% fewer deliveries/s)",
     pass: median >= 0.9,
+  });
+}
+
+// The cost of ordering by subject, every action's default: the 3-action run with the default against the
+// same run with `orderBy: none`, in alternating pairs (as the history's). BENCH_ORDERED and BENCH_UNORDERED
+// replace either side's action line (e.g. `orderBy: user`), to compare other settings.
+if (part("order")) {
+  const ordered = process.env.BENCH_ORDERED ?? "";
+  const unordered = process.env.BENCH_UNORDERED ?? "orderBy: none";
+  const pairs: Array<{ on: number; off: number }> = [];
+  for (let round = 0; round < (quick ? 2 : 5); round++) {
+    const off = (await throughput(3, undefined, unordered)) * 3;
+    const on = (await throughput(3, undefined, ordered)) * 3;
+    pairs.push({ on, off });
+  }
+  const ratios = pairs.map((p) => p.on / p.off).sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)]!;
+  const mid = pairs.find((p) => p.on / p.off === median)!;
+  console.log(
+    `${ordered || "default order (subject)"} vs ${unordered || "the default"}, 3 actions: ${pairs.map((p) => `${Math.round(p.on)} vs ${Math.round(p.off)} deliveries/s (${(p.on / p.off).toFixed(2)}×)`).join(", ")}`,
+  );
+  reportBench({
+    name: "3 actions ordered by subject, the default (deliveries/s, median of alternating pairs)",
+    unit: "del/s",
+    value: mid.on,
+    baseline: { name: "orderBy: none, del/s", value: mid.off },
+    ratio: median,
+    target: "≥ 0.95×",
+    pass: median >= 0.95,
   });
 }
 

@@ -60,8 +60,11 @@ export function startPeer(): Promise<Peer> {
   });
 }
 
-/** The YAML of HTTP actions posting to these paths of the receiver, every event to each. */
-export function httpActions(ready: Ready, paths: string[]): string {
+/**
+ * The YAML of HTTP actions posting to these paths of the receiver, every event to each; `action` is a line
+ * added to each (e.g. `orderBy: none`).
+ */
+export function httpActions(ready: Ready, paths: string[], action = ""): string {
   // Each action runs at its defaults (concurrency 16, and 16 connections to the receiver), as a user's would.
   // BENCH_CONCURRENCY and BENCH_CONNECTIONS override them. A concurrency above the connections gains nothing:
   // the extra requests wait inside undici's pool, live objects that every young-generation GC copies
@@ -74,7 +77,7 @@ export function httpActions(ready: Ready, paths: string[]): string {
     .map(
       (path, i) => `  - name: a${i + 1}
     plugin: "@switchyard/plugin-http"
-    events: ["*"]${concurrency}
+    events: ["*"]${concurrency}${action ? `\n    ${action}` : ""}
     with: { url: "${ready.receiver}${path}"${connections} }`,
     )
     .join("\n");
@@ -206,12 +209,12 @@ export async function throughput(
   peer: Peer,
   actions: number,
   events: number,
-  { state, extra }: { state?: string; extra?: string } = {},
+  { state, extra, action }: { state?: string; extra?: string; action?: string } = {},
 ): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   await peer.call("reset");
   const paths = Array.from({ length: actions }, (_, i) => `/a${i + 1}`);
-  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, paths), {
+  const config = writeConfig(dir, peer.ready, httpActions(peer.ready, paths, action), {
     ...(state ? { state } : {}),
     ...(extra ? { extra } : {}),
   });
@@ -226,7 +229,7 @@ export async function throughput(
   if (!done) throw new Error(`only ${s.received} of ${total} deliveries arrived`);
   const perDelivery = (seconds: number) => Math.round((seconds * 1e6) / total);
   console.log(
-    `  ${actions} action(s)${state ? ` on ${state.startsWith("postgres") ? "Postgres" : state}` : ""}${extra ? ` (${extra.replace(/\s+/g, " ").trim()})` : ""}: host CPU per delivery ${perDelivery(cpu.total)} µs, of which its main thread ${perDelivery(cpu.main)} µs (startup included); peak RSS ${rss.toFixed(0)} MB`,
+    `  ${actions} action(s)${state ? ` on ${state.startsWith("postgres") ? "Postgres" : state}` : ""}${extra ? ` (${extra.replace(/\s+/g, " ").trim()})` : ""}${action ? ` (each action: ${action})` : ""}: host CPU per delivery ${perDelivery(cpu.total)} µs, of which its main thread ${perDelivery(cpu.main)} µs (startup included); peak RSS ${rss.toFixed(0)} MB`,
   );
   const others = [...cpu.threads.values()].sort((a, b) => b - a).filter((seconds) => seconds >= 0.01);
   console.log(

@@ -3,7 +3,7 @@
 // Driven over IPC by the host benchmarks (harness.ts).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startFakeTenant } from "@switchyard/testing";
+import { createEventFactory, startFakeTenant } from "@switchyard/testing";
 
 const tenant = await startFakeTenant({ heartbeatMs: 1_000 });
 let received = 0;
@@ -44,6 +44,15 @@ process.on("message", (message: { id: number; cmd: string; [key: string]: unknow
     case "appendMany":
       tenant.appendMany(message.count as number, { seed: 1 });
       return reply(null);
+    case "appendDistinct": {
+      // Realistic events whose subjects (users, organizations, …) are all different, as a tenant's are: the
+      // lazy log's few templates per type repeat 65 subjects over any count (see docs/performance.md).
+      const factory = createEventFactory({ seed: 1 });
+      for (let left = message.count as number; left > 0; left -= 10_000) {
+        tenant.append(factory.many(Math.min(left, 10_000)));
+      }
+      return reply(null);
+    }
     case "reset":
       received = 0;
       first = 0;

@@ -171,6 +171,7 @@ function FilterForm(props: { page: string; params: URLSearchParams; fields: Filt
             <option value="failed">failed (retrying or dead)</option>
             <option value="retrying">retrying</option>
             <option value="dead">dead</option>
+            <option value="stale">stale (skipped: latest wins)</option>
           </select>
         </label>
       )}

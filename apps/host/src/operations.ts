@@ -1,5 +1,5 @@
 import type { LoadedConfig } from "./config/load.js";
-import type { ActionState, DeadLetterFilter, StateStore } from "./store/types.js";
+import type { ActionState, DeadLetterFilter, StateStore, SupersededDeadLetter } from "./store/types.js";
 
 // The operator's operations on the state, shared by the CLI (`switchyard actions`, `switchyard dlq`) and the
 // admin API behind the console, so that both select, count and change exactly the same things.
@@ -71,13 +71,35 @@ export class SelectionRequiredError extends Error {
   }
 }
 
-/** Make the selected dead letters due again (attempts reset); with `dryRun`, only count them. */
-export function replayDeadLetters(
+/** What a replay did: how many dead letters are due again (or would be), and which it refused. */
+export interface ReplayResult {
+  count: number;
+  /** Dead letters whose subject had a newer event delivered since (latest wins): left dead, unless forced. */
+  refused: Array<SupersededDeadLetter & { reason: string }>;
+}
+
+/**
+ * Make the selected dead letters due again (attempts reset); with `dryRun`, only count them. One whose
+ * subject had a newer event delivered to its action since is refused (replaying it would undo that one),
+ * unless `force`.
+ */
+export async function replayDeadLetters(
   store: StateStore,
   filter: DeadLetterFilter,
-  options: { dryRun?: boolean | undefined; now?: number } = {},
-): Promise<number> {
-  return options.dryRun ? store.countDead(filter) : store.replayDead(filter, options.now ?? Date.now());
+  options: { dryRun?: boolean | undefined; force?: boolean | undefined; now?: number } = {},
+): Promise<ReplayResult> {
+  const superseded = options.force ? [] : await store.supersededDead(filter);
+  const refused = superseded.map((s) => ({ ...s, reason: refusalReason(s) }));
+  const count = options.dryRun
+    ? Math.max(0, (await store.countDead(filter)) - superseded.length)
+    : await store.replayDead(filter, options.now ?? Date.now(), superseded);
+  return { count, refused };
+}
+
+/** Why a dead letter is not replayed, for people. */
+export function refusalReason(s: SupersededDeadLetter): string {
+  const newer = s.newerEventId ? `${s.newerEventId}, ${s.newerTime}` : s.newerTime;
+  return `a newer event of its subject was delivered to ${s.action} since (${newer}): replaying ${s.eventId} would undo it`;
 }
 
 /**

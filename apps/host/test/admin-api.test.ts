@@ -243,6 +243,36 @@ describe("admin API", () => {
     expect(page.attempts.filter((a) => a.attempt === 1).every((a) => a.logs === undefined)).toBe(true);
   });
 
+  it("refuses to replay a dead letter its subject has outgrown (latestWins), unless forced", async () => {
+    const { source, base } = await start({
+      actions: [
+        recorder("sync", { permanentTypes: ["user.created"] }, { events: ["user.*"], latestWins: true }),
+      ],
+    });
+    const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+    const created = factory.event("user.created", { time: at(1), object: { user_id: "auth0|r" } });
+    const updated = factory.event("user.updated", { time: at(2), object: { user_id: "auth0|r" } });
+    source.push(created, updated);
+    await waitFor(() => delivered(`${run}:sync`).has(updated.id));
+    await waitFor(async () => (await deadTotal(base)) === 1);
+    const refused = await post(base, "/api/dead-letters/replay", { action: "sync" });
+    expect(refused.status).toBe(200);
+    expect(refused.json).toEqual({
+      count: 0,
+      dryRun: false,
+      refused: [
+        {
+          action: "sync",
+          eventId: created.id,
+          reason: `a newer event of its subject was delivered to sync since (${updated.id}, ${at(2)}): replaying ${created.id} would undo it`,
+        },
+      ],
+    });
+    expect(await deadTotal(base)).toBe(1);
+    const forced = await post(base, "/api/dead-letters/replay", { action: "sync", force: true });
+    expect(forced.json).toEqual({ count: 1, dryRun: false });
+  });
+
   it("lists, replays and purges dead letters, saying how many each touched", async () => {
     const { source, base } = await start();
     const groups = Array.from({ length: 3 }, () => factory.event("group.created"));

@@ -5,14 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { waitFor } from "@switchyard/testing";
+import { createEventFactory, waitFor } from "@switchyard/testing";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LoadedConfig, loadConfig } from "../src/config/load.js";
+import { finishConfig, type LoadedConfig, loadConfig } from "../src/config/load.js";
 import { DEMO_CONFIG, startDemo } from "../src/demo.js";
 import { type Host, startHost } from "../src/host.js";
 import { startCli } from "./cli.js";
+import { memorySource } from "./memory-source.js";
 import { createTestSchema, postgresAvailable } from "./postgres.js";
+import { RECORDER } from "./recorder.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const RESULTS = fileURLToPath(new URL("../../../.ci/results/", import.meta.url));
@@ -94,6 +96,34 @@ const startGuardedDemo = (adminToken: string) =>
   startChangedDemo((loaded) => {
     loaded.config.server.adminToken = adminToken;
   }, adminToken);
+
+/** A host in this process whose one action has latestWins, fed by a memory stream. */
+async function startLatestWinsHost() {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
+  dirs.push(dir);
+  const source = memorySource();
+  const loaded = finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+      state: join(dir, "state"),
+      server: { port: 0 },
+      actions: [
+        {
+          name: "sync",
+          plugin: RECORDER,
+          events: ["user.*"],
+          with: { id: "console-sync", permanentTypes: ["user.created"] },
+          latestWins: true,
+        },
+      ],
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const logs = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const host = await startHost(loaded, { source, logDestination: logs });
+  return { source, ...demoHost(`http://127.0.0.1:${host.port}`, undefined, () => host.stop()) };
+}
 
 let browser: BrowserContext;
 let demo: DemoHost;
@@ -223,6 +253,32 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await lines.getByText(printed!).waitFor();
     expect(await lines.locator("li .level").first().textContent()).toBe("info");
     await screenshot(page, "event-console");
+    await closePage(page);
+  });
+
+  it("refuses a dead letter its subject has outgrown, says why, and replays it anyway when asked", async () => {
+    const host = await startLatestWinsHost();
+    const factory = createEventFactory({ seed: 29 });
+    const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+    const created = factory.event("user.created", { time: at(1), object: { user_id: "auth0|c" } });
+    const updated = factory.event("user.updated", { time: at(2), object: { user_id: "auth0|c" } });
+    host.source.push(created, updated);
+    await expect
+      .poll(async () => (await host.api<{ total: number }>("dead-letters")).total, { timeout: 15_000 })
+      .toBe(1);
+    await expect
+      .poll(async () => (await host.api<{ attempts: Attempt[] }>(`events/${updated.id}`)).attempts.length)
+      .toBe(1);
+
+    const page = await openPage(`${host.base}/#/dead-letters`);
+    await page.getByRole("button", { name: `Replay sync ${created.id}` }).click();
+    await page.getByRole("status").filter({ hasText: "Replayed 0 dead letters" }).waitFor();
+    const ask = page.getByRole("alertdialog", { name: "Replay anyway" });
+    await ask.getByText(`replaying ${created.id} would undo it`).waitFor();
+    await screenshot(page, "replay-anyway");
+    expect((await host.api<{ total: number }>("dead-letters")).total).toBe(1);
+    await ask.getByRole("button", { name: "Replay anyway" }).click();
+    await page.getByRole("status").filter({ hasText: "Replayed 1 dead letter anyway." }).waitFor();
     await closePage(page);
   });
 

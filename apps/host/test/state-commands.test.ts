@@ -187,6 +187,68 @@ describe("switchyard dlq with a selection (no credentials set)", () => {
       rmSync(cwd, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("refuses to replay a dead letter whose subject had a newer delivery since, unless --force", async () => {
+    const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+    const old = factory.event("user.updated", { time: at(1), object: { user_id: "auth0|replay" } });
+    const newer = factory.event("user.updated", { time: at(2), object: { user_id: "auth0|replay" } });
+    const store = await openStore(await loadStateConfig(config, {}));
+    try {
+      const { keys } = await store.ingest(
+        [old, newer].map((event) => ({
+          event,
+          payload: JSON.stringify(event),
+          deliveries: [{ action: "warehouse", orderKey: "auth0|replay", claimed: false }],
+        })),
+        undefined,
+      );
+      await store.complete([
+        { key: keys[0]!, action: "warehouse", result: "dead", attempts: 8, error: "503" },
+        {
+          key: keys[1]!,
+          action: "warehouse",
+          result: "delivered",
+          latest: { subject: "auth0|replay", time: Date.parse(at(2)) },
+        },
+      ]);
+    } finally {
+      await store.close();
+    }
+    const dry = await cli("dlq", "replay", "--event", old.id, "--dry-run");
+    expect(dry.stdout).toContain("would replay 0 dead letters");
+    const refused = await cli("dlq", "replay", "--event", old.id);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("0 delivery(ies) queued again");
+    expect(refused.stderr).toContain(
+      `refused: a newer event of its subject was delivered to warehouse since (${newer.id}, ${at(2)}): replaying ${old.id} would undo it`,
+    );
+    expect(await listed("--event", old.id)).toEqual([old.id]);
+    const forced = await cli("dlq", "replay", "--event", old.id, "--force");
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain("1 delivery(ies) queued again");
+    expect(await listed("--event", old.id)).toEqual([]);
+    // Delivered, as a host would: the other tests count this state's pending deliveries.
+    const after = await openStore(await loadStateConfig(config, {}));
+    try {
+      const due = await after.claim("warehouse", 100, Date.now(), true);
+      const mine = due.filter((d) => JSON.parse(d.payload).id === old.id);
+      await after.complete(mine.map((d) => ({ key: d.key, action: "warehouse", result: "delivered" })));
+      await after.complete(
+        due
+          .filter((d) => !mine.includes(d))
+          .map((d) => ({
+            key: d.key,
+            action: "warehouse",
+            result: "retry",
+            attempts: 0,
+            dueAt: 0,
+            error: "",
+          })),
+      );
+    } finally {
+      await after.close();
+    }
+  });
 });
 
 describe("switchyard actions (no credentials set)", () => {

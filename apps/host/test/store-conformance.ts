@@ -270,6 +270,87 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect(await store.claim("u", 10, later, false)).toHaveLength(2);
     });
 
+    it("declines a held delivery whose key has an unfinished row; keeps held keys in rows it writes later", async () => {
+      const [a1, a2, b1, a3, c1] = factory.many(5);
+      // a1 waits in the store (not held); a2 of the same key is offered held: declined, written pending.
+      const first = await store.ingest(
+        [
+          ingestRow(a1!, ["o"], { orderKey: "a" }),
+          ingestRow(b1!, ["o"], { orderKey: "b", claimed: true }),
+          ingestRow(c1!, ["o"], { orderKey: null, claimed: true }),
+        ],
+        undefined,
+      );
+      expect(first.declined ?? []).toEqual([]);
+      const second = await store.ingest([ingestRow(a2!, ["o"], { orderKey: "a", claimed: true })], undefined);
+      expect(second.declined).toEqual([[0, "o"]]);
+      const now = Date.now();
+      // Held b1 (Postgres: its row in flight) fails: its retry row keeps key b, so b's later events wait.
+      await store.complete([
+        {
+          key: first.keys[1]!,
+          action: "o",
+          result: "retry",
+          attempts: 1,
+          dueAt: now + 60_000,
+          error: "503",
+          orderKey: "b",
+        },
+      ]);
+      const [b2] = factory.many(1);
+      const third = await store.ingest(
+        [ingestRow(b2!, ["o"], { orderKey: "b", claimed: true }), ingestRow(a3!, ["o"], { orderKey: "a" })],
+        undefined,
+      );
+      expect(third.declined).toEqual([[0, "o"]]);
+      // Only a1 is due: a2 and a3 wait behind it, b2 behind b1's retry.
+      const claimed = await store.claim("o", 10, now, true);
+      expect(claimed.map((c) => idOf(c.payload))).toEqual([a1!.id]);
+      await store.complete([delivered("o", claimed[0]!.key)]);
+      expect((await store.claim("o", 10, now, true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+    });
+
+    it("keeps, per action and subject, the newest delivered event; finds dead letters it supersedes", async () => {
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      const ev = (time: string) => factory.event("user.updated", { time, object: { user_id: "auth0|1" } });
+      const [older, newer, newest, other] = [ev(t(10)), ev(t(20)), ev(t(30)), ev(t(5))];
+      const { keys } = await store.ingest(
+        [older, newer, newest, other].map((e) => ingestRow(e, ["s", "n"], { orderKey: "auth0|1" })),
+        undefined,
+      );
+      expect(await store.latestDelivered("s", "auth0|1")).toBeUndefined();
+      const mark = (key: number, time: string): Completion => ({
+        key,
+        action: "s",
+        result: "delivered",
+        latest: { subject: "auth0|1", time: Date.parse(time) },
+      });
+      await store.complete([mark(keys[1]!, t(20))]);
+      expect(await store.latestDelivered("s", "auth0|1")).toEqual({ time: Date.parse(t(20)), key: keys[1] });
+      // An older event delivered later (forced) never moves the mark back; one batch may hold two.
+      await store.complete([mark(keys[0]!, t(10)), mark(keys[2]!, t(30)), mark(keys[3]!, t(5))]);
+      expect(await store.latestDelivered("s", "auth0|1")).toEqual({ time: Date.parse(t(30)), key: keys[2] });
+      expect(await store.latestDelivered("n", "auth0|1")).toBeUndefined();
+      expect(await store.latestDelivered("s", "auth0|2")).toBeUndefined();
+
+      // Dead letters of a subject with a newer delivery are superseded; other actions' are not.
+      const [late, fresh] = [ev(t(25)), ev(t(40))];
+      const more = await store.ingest(
+        [late, fresh].map((e) => ingestRow(e, ["s", "n"], { orderKey: "auth0|1" })),
+        undefined,
+      );
+      await store.complete([dead("s", more.keys[0]!), dead("s", more.keys[1]!), dead("n", more.keys[0]!)]);
+      const superseded = await store.supersededDead({});
+      expect(superseded).toEqual([
+        { action: "s", eventId: late.id, newerEventId: newest.id, newerTime: t(30) },
+      ]);
+      expect(await store.supersededDead({ action: "n" })).toEqual([]);
+      // Replay leaves the superseded ones dead.
+      expect(await store.replayDead({}, Date.now(), superseded)).toBe(2);
+      expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([["s", late.id]]);
+      expect(await store.replayDead({}, Date.now())).toBe(1);
+    });
+
     it("keeps api.cache entries until they expire or are removed", async () => {
       const now = Date.now();
       await store.saveCache("x", "live", { value: "1", expires_at: now + 60_000 });

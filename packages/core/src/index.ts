@@ -73,3 +73,4 @@ export {
 export type { BackoffOptions } from "./retry.js";
 export { backoffDelay, parseRetryAfter } from "./retry.js";
 export type { StandardSchemaV1 } from "./standard-schema.js";
+export { subjectOf } from "./subject.js";

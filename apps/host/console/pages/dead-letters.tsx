@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, describe, type Selection } from "../api.ts";
+import { api, type Bulk as BulkResult, describe, type Selection } from "../api.ts";
 import { usePoll } from "../poll.ts";
 import { eventHref } from "../router.ts";
 import { ErrorLine, type FilterField, Filters, Time } from "../ui.tsx";
@@ -22,6 +22,8 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
   if (Object.keys(selection).length === 0) selection.all = true;
   const { data, error, refresh } = usePoll(`dead|${params}`, (signal) => api.deadLetters(filters, signal));
   const [confirming, setConfirming] = useState<{ kind: Bulk; count: number }>();
+  // Dead letters a replay left dead (latest wins: a newer event of their subject was delivered since).
+  const [refused, setRefused] = useState<{ selection: Selection; reasons: string[] }>();
   const [result, setResult] = useState<string>();
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -30,6 +32,7 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
     setBusy(true);
     setFailure(undefined);
     setResult(undefined);
+    setRefused(undefined);
     try {
       setResult(await work());
       refresh();
@@ -46,16 +49,28 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
       setConfirming({ kind, count });
       return "";
     });
+  /** A replay's answer for people; the refused ones are offered again, forced, after a confirmation. */
+  const replayed = (answer: BulkResult, asked: Selection, what = "") => {
+    const reasons = answer.refused?.map((r) => r.reason) ?? [];
+    if (reasons.length > 0) setRefused({ selection: asked, reasons });
+    const left = reasons.length > 0 ? ` ${plural(reasons.length)} refused: see below.` : "";
+    return `Replayed ${plural(answer.count)}${what}.${left}`;
+  };
   const confirm = (kind: Bulk) =>
     run(async () => {
       setConfirming(undefined);
-      const { count } = await api[kind](selection);
-      return `${kind === "replay" ? "Replayed" : "Purged"} ${plural(count)}.`;
+      const answer = await api[kind](selection);
+      return kind === "replay" ? replayed(answer, selection) : `Purged ${plural(answer.count)}.`;
     });
   const replayOne = (action: string, eventId: string) =>
     run(async () => {
-      const { count } = await api.replay({ action, eventId });
-      return `Replayed ${plural(count)}: ${action}, event ${eventId}.`;
+      const one = { action, eventId };
+      return replayed(await api.replay(one), one, `: ${action}, event ${eventId}`);
+    });
+  const replayAnyway = (asked: Selection) =>
+    run(async () => {
+      const { count } = await api.replay({ ...asked, force: true });
+      return `Replayed ${plural(count)} anyway.`;
     });
 
   return (
@@ -105,6 +120,22 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
         <p class="result" role="status">
           {result}
         </p>
+      )}
+      {refused && (
+        <div class="confirm" role="alertdialog" aria-label="Replay anyway">
+          <p>Not replayed: their subject had a newer event delivered since, which replaying would undo.</p>
+          <ul>
+            {refused.reasons.map((reason) => (
+              <li key={reason}>{reason}</li>
+            ))}
+          </ul>
+          <button type="button" class="danger" onClick={() => replayAnyway(refused.selection)}>
+            Replay anyway
+          </button>
+          <button type="button" onClick={() => setRefused(undefined)}>
+            Cancel
+          </button>
+        </div>
       )}
       <ErrorLine error={failure} />
       {data && data.items.length > 0 && (

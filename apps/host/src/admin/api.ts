@@ -377,14 +377,23 @@ async function bulk(ctx: AdminContext, req: IncomingMessage, _url: URL, [verb]: 
   if (!selection.all && !selectsDeadLetters(filter)) {
     throw new ApiError(400, `${verb} needs a selection (action, eventId, type, since, until) or "all": true`);
   }
-  const count =
-    verb === "replay"
-      ? await replayDeadLetters(ctx.store, filter, { dryRun })
-      : await purgeDeadLetters(ctx.store, filter, { all: selection.all, dryRun, how: '"all": true' });
-  if (verb === "replay" && !dryRun && count > 0) {
-    ctx.control.wake();
+  if (verb === "purge") {
+    const count = await purgeDeadLetters(ctx.store, filter, {
+      all: selection.all,
+      dryRun,
+      how: '"all": true',
+    });
+    return { count, dryRun };
   }
-  return { count, dryRun };
+  const { count, refused } = await replayDeadLetters(ctx.store, filter, { dryRun, force: selection.force });
+  if (!dryRun && count > 0) ctx.control.wake();
+  return {
+    count,
+    dryRun,
+    ...(refused.length > 0
+      ? { refused: refused.map(({ action, eventId, reason }) => ({ action, eventId, reason })) }
+      : {}),
+  };
 }
 
 /** The request's JSON body (at most 64 KB); `{}` when empty. */

@@ -204,6 +204,10 @@ export const DeadLetterSelection = z
     until: isoTime.optional(),
     all: z.boolean().optional().describe("Required to select every dead letter (no other field)"),
     dryRun: z.boolean().optional().describe("Count only, change nothing"),
+    force: z
+      .boolean()
+      .optional()
+      .describe("Replay: also dead letters whose subject had a newer event delivered since (latest wins)"),
   })
   .meta({ id: "DeadLetterSelection" });
 
@@ -211,6 +215,10 @@ export const BulkAnswer = z
   .object({
     count: z.number().int().describe("How many dead letters it touched (or would, with dryRun)"),
     dryRun: z.boolean(),
+    refused: z
+      .array(z.object({ action: z.string(), eventId: z.string(), reason: z.string() }))
+      .optional()
+      .describe("Replay: dead letters left dead because a newer event of their subject was delivered since"),
   })
   .meta({ id: "BulkResult" });
 

@@ -115,14 +115,26 @@ export function registerDlq(program: Command): void {
       .description("deliver dead-lettered deliveries again (a running host picks them up within seconds)"),
   )
     .option("--dry-run", "print how many would be replayed, change nothing")
-    .action(async (options: DeadLetterOptions & { dryRun?: boolean }) => {
+    .option(
+      "--force",
+      "also replay dead letters whose subject had a newer event delivered since (latest wins)",
+    )
+    .action(async (options: DeadLetterOptions & { dryRun?: boolean; force?: boolean }) => {
       const filter = deadLetterFilter(options);
-      const line = await withStore(options, async (store) =>
-        options.dryRun
-          ? `would replay ${plural(await replayDeadLetters(store, filter, { dryRun: true }), "dead letter", "dead letters")} (dry run: nothing changed)`
-          : `${await replayDeadLetters(store, filter)} delivery(ies) queued again`,
+      const { count, refused } = await withStore(options, (store) =>
+        replayDeadLetters(store, filter, { dryRun: options.dryRun, force: options.force }),
       );
-      process.stdout.write(`${line}\n`);
+      process.stdout.write(
+        options.dryRun
+          ? `would replay ${plural(count, "dead letter", "dead letters")} (dry run: nothing changed)\n`
+          : `${count} delivery(ies) queued again\n`,
+      );
+      // Refused ones stay dead letters; the error (exit 1) says which and why.
+      if (refused.length > 0) {
+        throw new Error(
+          `${refused.map((r) => `refused: ${r.reason}`).join("\n")}\n${plural(refused.length, "dead letter", "dead letters")} not replayed: their subject had newer deliveries (--force replays them anyway)`,
+        );
+      }
     });
 
   withSelection(

@@ -125,51 +125,71 @@ export const retrySchema = z.strictObject({
   factor: z.number().min(1).max(10).default(2),
 });
 
-export const actionSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
-      "must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit",
-    ),
-  /** A plugin package name, `console`, or a path (relative to the config file) to a module. */
-  plugin: z.string().min(1),
-  events: z.array(pattern).min(1, 'must list at least one event pattern, e.g. ["*"]'),
-  with: z.record(z.string(), z.unknown()).default({}),
-  /** Values the action reads as `event.secrets`; redacted from every log line, error and answer. */
-  secrets: z
-    .record(
-      z.string(),
-      z
-        .string()
-        .min(
-          4,
-          "must be at least 4 characters: a shorter secret could not be told apart in logs to redact it",
-        ),
-    )
-    .default({}),
-  retry: retrySchema.default(retrySchema.parse({})),
-  /** Time budget of one attempt. */
-  timeoutMs: z
-    .number()
-    .int()
-    .min(1)
-    .max(15 * 60_000)
-    .default(10_000),
-  /** Deliveries of this action running at once. */
-  concurrency: z.number().int().min(1).max(1024).default(16),
-  /** Deliver one key's events one at a time, in stream order: `user`, `organization`, or a dotted path. */
-  orderBy: z.string().min(1).optional(),
-  /** Select events by content: `{ "data.object.email": { endsWith: "@acme.com" } }` (apps/host/README.md). */
-  filter: filterSchema.optional(),
-  /** Whether test events (`a0purpose: "test"`) reach this action. */
-  testEvents: z.boolean().default(true),
-  enabled: z.boolean().default(true),
-  /** Pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a stream. */
-  pauseAfterFailures: z.number().int().min(0).default(500),
-  /** Another action that is sent a `switchyard.action.paused` event when this one pauses itself. */
-  alert: z.string().min(1).optional(),
-});
+export const actionSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+        "must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit",
+      ),
+    /** A plugin package name, `console`, or a path (relative to the config file) to a module. */
+    plugin: z.string().min(1),
+    events: z.array(pattern).min(1, 'must list at least one event pattern, e.g. ["*"]'),
+    with: z.record(z.string(), z.unknown()).default({}),
+    /** Values the action reads as `event.secrets`; redacted from every log line, error and answer. */
+    secrets: z
+      .record(
+        z.string(),
+        z
+          .string()
+          .min(
+            4,
+            "must be at least 4 characters: a shorter secret could not be told apart in logs to redact it",
+          ),
+      )
+      .default({}),
+    retry: retrySchema.default(retrySchema.parse({})),
+    /** Time budget of one attempt. */
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(15 * 60_000)
+      .default(10_000),
+    /** Deliveries of this action running at once. */
+    concurrency: z.number().int().min(1).max(1024).default(16),
+    /**
+     * Deliver one key's events one at a time, in stream order: `subject` (the default: the user, organization,
+     * group or connection the event is about; core's `subjectOf`), `user`, `organization`, a dotted path, or
+     * `none` (no order).
+     */
+    orderBy: z.string().min(1).default("subject"),
+    /**
+     * Deliver none of a subject's events older (by time, then stream position) than one already delivered to
+     * this action: state syncs want it, notifications do not. Needs `orderBy: subject`.
+     */
+    latestWins: z.boolean().default(false),
+    /** Select events by content: `{ "data.object.email": { endsWith: "@acme.com" } }` (apps/host/README.md). */
+    filter: filterSchema.optional(),
+    /** Whether test events (`a0purpose: "test"`) reach this action. */
+    testEvents: z.boolean().default(true),
+    enabled: z.boolean().default(true),
+    /** Pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a stream. */
+    pauseAfterFailures: z.number().int().min(0).default(500),
+    /** Another action that is sent a `switchyard.action.paused` event when this one pauses itself. */
+    alert: z.string().min(1).optional(),
+  })
+  .superRefine((action, ctx) => {
+    // The check and the delivery are one step only while a subject's events run one at a time.
+    if (action.latestWins && action.orderBy !== "subject") {
+      ctx.addIssue({
+        code: "custom",
+        message: "needs the action's events ordered by subject: remove `orderBy` (or set `orderBy: subject`)",
+        path: ["latestWins"],
+      });
+    }
+  });
 
 export const configSchema = z
   .strictObject({

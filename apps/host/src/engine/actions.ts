@@ -133,14 +133,12 @@ export function attachRunners(
   completions.attach({
     watermarks: (out) => {
       const marks = [];
-      for (const r of runners()) {
-        if (!r.ordered) marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
-      }
+      for (const r of runners()) marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
       return marks;
     },
     flushed: (batch) => {
       backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
-      for (const runner of runners()) runner.afterFlush();
+      for (const runner of runners()) runner.afterFlush(batch);
     },
   });
 }

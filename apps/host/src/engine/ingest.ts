@@ -83,14 +83,17 @@ export class Ingest {
       const now: ActionRunner[] = [];
       runners.forEach((runner, i) => {
         if (!runner.accepts(event)) return;
-        const held = free[i]! > 0;
+        const orderKey = runner.keyOf(event);
+        // Events of one key in this batch are all held or all not: room only shrinks along the batch, and
+        // the store declines a later one when it declines (or was given as a row) an earlier one.
+        const held = free[i]! > 0 && runner.canHold(orderKey);
         if (held) {
           free[i]!--;
           now.push(runner);
         } else {
           waiting.add(runner);
         }
-        deliveries.push({ action: runner.name, orderKey: runner.keyOf(event), claimed: held });
+        deliveries.push({ action: runner.name, orderKey, claimed: held });
       });
       const encoded = encodedEvent(json ?? JSON.stringify(event));
       encodings.push(encoded);
@@ -102,10 +105,18 @@ export class Ingest {
       if (Number.isFinite(lagMs)) metrics.lag.set(Math.max(0, lagMs) / 1000);
     }
     let keys: Array<number | undefined>;
+    let declined: Array<[number, string]> | undefined;
     try {
-      ({ keys } = await store.ingest(rows, cursor));
+      ({ keys, declined } = await store.ingest(rows, cursor));
     } catch (error) {
       throw new Error(`the state store cannot be written (${describeError(error)})`, { cause: error });
+    }
+    // Held deliveries the store wrote as rows instead (an earlier one of their key is unfinished there).
+    for (const [index, action] of declined ?? []) {
+      const runner = takers[index]!.find((r) => r.name === action);
+      if (!runner) continue;
+      takers[index] = takers[index]!.filter((r) => r !== runner);
+      waiting.add(runner);
     }
     const now = Date.now();
     let newestKey = 0;
@@ -120,7 +131,10 @@ export class Ingest {
       }
       newestKey = key;
       backlog.added(row.deliveries.length);
-      for (const runner of takers[i]!) runner.takeHeld(key, events[i]!.event, encodings[i]!, now);
+      const event = events[i]!.event;
+      for (const runner of takers[i]!) {
+        runner.takeHeld(key, event, encodings[i]!, now, runner.ordered ? runner.keyOf(event) : null);
+      }
     });
     for (const runner of runners) runner.ledger.ingested(newestKey);
     for (const runner of waiting) runner.notifyStoreWork();

@@ -34,6 +34,8 @@ const ROW = 2; // given a row while still running
 export interface Hold {
   readonly key: number;
   readonly at: number;
+  /** The delivery's order key (ordered actions), which its row gets if it is given one. */
+  readonly orderKey: string | null;
   state: typeof OPEN | typeof SETTLED | typeof ROW;
 }
 
@@ -48,8 +50,8 @@ export class DeliveryLedger {
   constructor(readonly action: string) {}
 
   /** Record a delivery held in memory for the event `key` (keys arrive in increasing order). */
-  hold(key: number, now: number): Hold {
-    const hold: Hold = { key, at: now, state: OPEN };
+  hold(key: number, now: number, orderKey: string | null = null): Hold {
+    const hold: Hold = { key, at: now, orderKey, state: OPEN };
     this.holds.push(hold);
     this.open++;
     return hold;
@@ -91,7 +93,13 @@ export class DeliveryLedger {
       hold.state = ROW;
       this.open--;
       // A held delivery is always on its first attempt.
-      out.push({ key: hold.key, action: this.action, result: "running", attempts: 0 });
+      out.push({
+        key: hold.key,
+        action: this.action,
+        result: "running",
+        attempts: 0,
+        ...(hold.orderKey !== null ? { orderKey: hold.orderKey } : {}),
+      });
     }
     const upto = head < holds.length ? holds[head]!.key - 1 : this.ingestedUpto;
     if (head === holds.length) {

@@ -15,11 +15,11 @@ export class ActionMatcher {
 
   constructor(private readonly config: ActionConfig) {
     this.name = config.name;
-    this.ordered = config.orderBy !== undefined;
+    this.orderKey = orderKeyFor(config.orderBy);
+    this.ordered = this.orderKey !== undefined;
     this.matches = createMatcher(config.events);
     // The config was validated when it loaded, so compiling cannot fail here.
     this.filter = config.filter ? compileFilter(config.filter) : undefined;
-    this.orderKey = config.orderBy ? orderKeyFor(config.orderBy) : undefined;
   }
 
   accepts(event: Auth0Event): boolean {

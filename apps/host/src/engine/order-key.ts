@@ -1,12 +1,15 @@
-import type { Auth0Event } from "@switchyard/core";
+import { type Auth0Event, subjectOf } from "@switchyard/core";
 
 type Lookup = (event: Auth0Event) => string | null;
 
 /**
- * How an action with `orderBy` keys its events: `user` (the user concerned), `organization`, or a dotted
- * path into the event (`data.object.id`). Events without a key are not ordered.
+ * How an action keys its events for `orderBy`: `subject` (core's `subjectOf`, the default), `user` (the user
+ * concerned, memberships included), `organization`, or a dotted path into the event (`data.object.id`);
+ * undefined for `none`. Events without a key are not ordered.
  */
-export function orderKeyFor(orderBy: string): Lookup {
+export function orderKeyFor(orderBy: string): Lookup | undefined {
+  if (orderBy === "none") return undefined;
+  if (orderBy === "subject") return (event) => subjectOf(event) ?? null;
   if (orderBy === "user") return userOf;
   if (orderBy === "organization") return organizationOf;
   const path = orderBy.split(".");

@@ -77,8 +77,8 @@ export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise
 }
 
 /**
- * Waits until some unordered runner has room for a read; runners call `wake` (their `onSpace`). The runners
- * are read at each wait: a reload adds and removes them.
+ * Waits until some runner has room for a read; runners call `wake` (their `onSpace`). The runners are read at
+ * each wait: a reload adds and removes them.
  */
 class RoomWaiter {
   private waiter: (() => void) | undefined;

@@ -56,7 +56,7 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}, u
   runners.push(runner);
   completions.attach({
     watermarks: (out) => [{ action: "a", upto: runner.ledger.checkpoint(Date.now(), out) }],
-    flushed: () => runner.afterFlush(),
+    flushed: (batch) => runner.afterFlush(batch),
   });
   const hold = async (events: Auth0Event[]) => {
     const { keys } = await store.ingest(

@@ -10,12 +10,14 @@ import {
   encodedEvent,
   type Logger,
   type Outcome,
+  subjectOf,
 } from "@switchyard/core";
 import { type AttemptFailure, AttemptMessage, runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { AttemptLogLine, AttemptOutcome, StateStore } from "../store/types.js";
+import { eventTimeMs, isNewer, newest } from "../store/latest.js";
+import type { AttemptLogLine, AttemptOutcome, Completion, LatestMark, StateStore } from "../store/types.js";
 import {
   type ConsoleLevel,
   type ConsoleSink,
@@ -25,6 +27,7 @@ import {
 import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import type { HistoryWriter } from "./history.js";
+import { KeyTurns } from "./key-turns.js";
 import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
 
@@ -133,7 +136,12 @@ export interface Job {
   attempts: number;
   /** For a delivery held since ingest (no row): its entry in the ledger. Undefined for a row read from the store. */
   hold: Hold | undefined;
+  /** Its order key (ordered actions), else null. */
+  orderKey: string | null;
 }
+
+/** Why a delivery went back to the store without an attempt, behind an earlier one of its key. */
+const WAITS_BEHIND = "waiting behind an earlier event of its subject, which will be retried";
 
 export interface RunnerDeps {
   config: ActionConfig;
@@ -181,6 +189,17 @@ export class ActionRunner {
   /** Replaced instances with attempts still in flight (aborted with the rest at shutdown). */
   private readonly draining = new Set<Instance>();
   private readonly queue: Job[] = [];
+  /** Ordered actions: one delivery per order key queued or running; the others wait behind it. */
+  private readonly turns = new KeyTurns<Job>();
+  /**
+   * Keys whose delivery is to be retried and whose retry row is not in the store yet: until it is, nothing
+   * else of the key may run (the store's order cannot see the retry before its row exists).
+   */
+  private readonly retrying = new Set<string>();
+  /** Latest wins: marks this runner set lately (see `remember`). */
+  private readonly marks = new Map<string, LatestMark>();
+  /** A delivery that had a row finished: rows of its key may be claimable now (ordered actions). */
+  private rowFinished = false;
   readonly ledger: DeliveryLedger;
   /** Called when an attempt finishes or the runner resumes, and it has room for another stream read. */
   onSpace: (() => void) | undefined;
@@ -228,6 +247,7 @@ export class ActionRunner {
     this.finishedCounters = {
       delivered: m.deliveries.labels(this.name, "delivered"),
       dead: m.deliveries.labels(this.name, "dead"),
+      stale: m.deliveries.labels(this.name, "stale"),
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
@@ -243,10 +263,20 @@ export class ActionRunner {
     return this.matcher.keyOf(event);
   }
 
-  /** Room for deliveries the ingest step may hand over directly (none for ordered or paused actions). */
+  /** Room for deliveries the ingest step may hand over directly (none for paused actions). */
   freeSlots(): number {
-    if (this.ordered || this.stopping || this.paused) return 0;
-    return Math.max(0, this.capacity - this.queue.length - this.inflight);
+    if (this.stopping || this.paused) return 0;
+    return Math.max(0, this.capacity - this.queue.length - this.inflight - this.turns.waiting);
+  }
+
+  /**
+   * Whether the ingest step may hand over a delivery of this order key in memory: not while the key's
+   * retry is on its way to the store. One of a key that is queued or running here waits behind it, in
+   * memory (a busy subject costs no row); the store declines one whose key has an unfinished row (see
+   * `IngestResult.declined`), which then waits there.
+   */
+  canHold(orderKey: string | null): boolean {
+    return orderKey === null || !this.retrying.has(orderKey);
   }
 
   start(): void {
@@ -289,9 +319,38 @@ export class ActionRunner {
   }
 
   /** A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. */
-  takeHeld(key: number, event: Auth0Event, encoded: EncodedEvent, now: number): void {
-    this.queue.push({ key, event, encoded, attempts: 0, hold: this.ledger.hold(key, now) });
+  takeHeld(
+    key: number,
+    event: Auth0Event,
+    encoded: EncodedEvent,
+    now: number,
+    orderKey: string | null = null,
+  ): void {
+    this.admit({ key, event, encoded, attempts: 0, hold: this.ledger.hold(key, now, orderKey), orderKey });
     this.pump();
+  }
+
+  /** Queue a job, or let it wait behind the delivery of its key that is queued or running. */
+  private admit(job: Job): void {
+    if (job.orderKey !== null && this.retrying.has(job.orderKey)) {
+      this.sendBack(job, Date.now(), WAITS_BEHIND);
+      return;
+    }
+    if (job.orderKey === null || this.turns.enter(job.orderKey, job)) this.queue.push(job);
+  }
+
+  /** Send a job back to the store, due now, without an attempt (its attempts unchanged). */
+  private sendBack(job: Job, now: number, error: string): void {
+    this.ledger.settle(job.hold);
+    this.deps.completions.add({
+      key: job.key,
+      action: this.name,
+      result: "retry",
+      attempts: job.attempts,
+      dueAt: now,
+      error,
+      ...(job.orderKey !== null ? { orderKey: job.orderKey } : {}),
+    });
   }
 
   get isPaused(): boolean {
@@ -311,16 +370,11 @@ export class ActionRunner {
   /** Deliveries waiting in memory go back to the store as due rows (nothing lost). */
   private returnQueued(reason: string): void {
     const now = Date.now();
-    for (const job of this.queue.splice(0)) {
-      this.ledger.settle(job.hold);
-      this.deps.completions.add({
-        key: job.key,
-        action: this.name,
-        result: "retry",
-        attempts: job.attempts,
-        dueAt: now,
-        error: reason,
-      });
+    const queued = this.queue.splice(0);
+    // Queued jobs hold their keys' turns: give them up; running ones keep theirs until they finish.
+    for (const job of queued) if (job.orderKey !== null) this.turns.leave(job.orderKey);
+    for (const job of [...queued, ...this.turns.drainWaiting()]) {
+      this.sendBack(job, now, reason);
     }
   }
 
@@ -353,7 +407,8 @@ export class ActionRunner {
         for (const row of claimed) {
           const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
-          this.queue.push({ key: row.key, event, encoded, attempts: row.attempts, hold: undefined });
+          const orderKey = this.ordered ? this.keyOf(event) : null;
+          this.admit({ key: row.key, event, encoded, attempts: row.attempts, hold: undefined, orderKey });
         }
         this.claiming = false;
         this.pump();
@@ -385,7 +440,7 @@ export class ActionRunner {
   }
 
   /** One attempt; whatever the event holds, a failure here is this delivery's outcome, never a throw. */
-  private attempt(instance: Instance, job: Job, api: AttemptApi, expired: Promise<never>): Promise<Outcome> {
+  private invoke(instance: Instance, job: Job, api: AttemptApi, expired: Promise<never>): Promise<Outcome> {
     const { action, config, userCode } = instance;
     let message: Auth0Event;
     try {
@@ -418,6 +473,69 @@ export class ActionRunner {
   }
 
   private async run(job: Job, instance: Instance): Promise<void> {
+    const latest = instance.config.latestWins ? await this.checkLatest(job) : undefined;
+    if (latest === undefined || "mark" in latest) await this.attempt(job, instance, latest?.mark);
+    else if ("stale" in latest) this.skipStale(job, latest.stale);
+    else {
+      // Not known whether it is stale: try again shortly, its subject's later events behind it.
+      const dueAt = Date.now() + 1000;
+      this.sendBack(job, dueAt, latest.error);
+      if (job.orderKey !== null) this.holdBack(job.orderKey);
+      this.scheduleWake(dueAt);
+    }
+    if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
+    this.inflight--;
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.pump();
+    // Only when it makes a difference to the ingest path: waking it at every attempt cost a promise and a
+    // pass over the runners per delivery.
+    if (this.freeSlots() >= READ_AHEAD) this.onSpace?.();
+  }
+
+  /**
+   * Latest wins: whether a newer event of the job's subject was delivered to this action already (the
+   * store's mark, or one this runner set that may not have reached the store yet). Returns the mark the job
+   * sets if it is delivered; nothing for an event without a subject or a readable time.
+   */
+  private async checkLatest(
+    job: Job,
+  ): Promise<
+    { mark: { subject: string; time: number } } | { stale: string } | { error: string } | undefined
+  > {
+    const subject = subjectOf(job.event);
+    const time = eventTimeMs(job.event.time);
+    if (subject === undefined || time === undefined) return undefined;
+    let stored: LatestMark | undefined;
+    try {
+      stored = await this.deps.store.latestDelivered(this.name, subject);
+    } catch (error) {
+      return { error: `could not read the latest delivery of its subject: ${describeError(error)}` };
+    }
+    const mark = newest(stored, this.marks.get(subject));
+    if (mark !== undefined && isNewer(mark, time, job.key)) {
+      return {
+        stale: `stale: an event of ${subject} from ${new Date(mark.time).toISOString()} was delivered already`,
+      };
+    }
+    return { mark: { subject, time } };
+  }
+
+  /** A stale event: done without an attempt (latest wins). */
+  private skipStale(job: Job, reason: string): void {
+    const rowless = this.ledger.settle(job.hold);
+    if (!rowless) this.rowFinished = true;
+    this.deps.completions.add({ key: job.key, action: this.name, result: "delivered", rowless });
+    this.finishedCounters.stale.inc();
+    this.record(job, job.attempts + 1, undefined, Date.now(), 0, "stale", undefined, reason);
+    this.deps.log.info({ action: this.name, eventId: job.event.id, reason }, "stale event skipped");
+    this.nextTurn(job.orderKey);
+  }
+
+  private async attempt(
+    job: Job,
+    instance: Instance,
+    latest: { subject: string; time: number } | undefined,
+  ): Promise<void> {
     const { cache, redact } = this.deps;
     const { config, deadlines } = instance;
     const attempt = job.attempts + 1;
@@ -433,16 +551,27 @@ export class ActionRunner {
       redact,
     );
     const startedAt = Date.now();
-    const outcome = await this.attempt(instance, job, api, deadline.expired);
+    const outcome = await this.invoke(instance, job, api, deadline.expired);
     deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
     this.attemptCounters[outcome.status].inc();
+    const orderKey = job.orderKey;
+    const keyed = orderKey !== null ? { orderKey } : {};
     if (outcome.status === "delivered") {
       this.failures = 0;
       this.finishedCounters.delivered.inc();
       const rowless = this.ledger.settle(job.hold);
-      this.deps.completions.add({ key: job.key, action: name, result: "delivered", rowless });
-      this.record(job, api, startedAt, outcome.durationMs, "delivered");
+      if (!rowless) this.rowFinished = true;
+      this.deps.completions.add({
+        key: job.key,
+        action: name,
+        result: "delivered",
+        rowless,
+        ...(latest ? { latest } : {}),
+      });
+      if (latest) this.remember(latest.subject, { time: latest.time, key: job.key });
+      this.record(job, attempt, api.keptLines(), startedAt, outcome.durationMs, "delivered");
+      this.nextTurn(orderKey);
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);
       // the next start runs it again.
@@ -460,8 +589,21 @@ export class ActionRunner {
           result: "dead",
           attempts: attempt,
           error: reason,
+          ...keyed,
         });
-        this.record(job, api, startedAt, outcome.durationMs, "dead", outcome.error, reason);
+        // A dead letter does not hold its subject back: the next event of the key may run.
+        this.rowFinished = true;
+        this.nextTurn(orderKey);
+        this.record(
+          job,
+          attempt,
+          api.keptLines(),
+          startedAt,
+          outcome.durationMs,
+          "dead",
+          outcome.error,
+          reason,
+        );
         this.deps.log.warn(
           { action: this.name, eventId: job.event.id, attempts: attempt, error: reason },
           "delivery dead-lettered",
@@ -483,8 +625,20 @@ export class ActionRunner {
           attempts: attempt,
           dueAt,
           error,
+          ...keyed,
         });
-        this.record(job, api, startedAt, outcome.durationMs, "retrying", outcome.error, error);
+        // The key's later events wait in the store, behind this retry's row (the store orders them).
+        if (orderKey !== null) this.holdBack(orderKey);
+        this.record(
+          job,
+          attempt,
+          api.keptLines(),
+          startedAt,
+          outcome.durationMs,
+          "retrying",
+          outcome.error,
+          error,
+        );
         this.deps.log.info(
           { action: this.name, eventId: job.event.id, attempt, retryInMs: delay, error },
           "delivery failed, will retry",
@@ -497,18 +651,23 @@ export class ActionRunner {
         this.onAutoPause?.(`${this.failures} consecutive failed attempts; the last: ${error}`);
       }
     }
-    if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
-    this.inflight--;
-    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    this.pump();
-    // Only when it makes a difference to the ingest path: waking it at every attempt cost a promise and a
-    // pass over the runners per delivery.
-    if (this.freeSlots() >= READ_AHEAD) this.onSpace?.();
+  }
+
+  /**
+   * Latest wins: this runner's own newest marks, which a check consults beside the store's until the
+   * completion that carries them is flushed (the next event of a subject can run before that). Bounded: an
+   * old entry dropped is in the store by then.
+   */
+  private remember(subject: string, mark: LatestMark): void {
+    this.marks.delete(subject);
+    this.marks.set(subject, mark);
+    if (this.marks.size > 10_000) this.marks.delete(this.marks.keys().next().value!);
   }
 
   private record(
     job: Job,
-    api: AttemptApi,
+    attempt: number,
+    logs: AttemptLogLine[] | undefined,
     startedAt: number,
     durationMs: number,
     outcome: AttemptOutcome,
@@ -520,21 +679,48 @@ export class ActionRunner {
       eventId: job.event.id,
       eventKey: job.key,
       eventType: job.event.type,
-      attempt: api.attempt,
+      attempt,
       startedAt,
       durationMs,
       outcome,
       status: statusOf(failure),
       error,
       replica: this.deps.replica ?? "",
-      logs: api.keptLines(),
+      logs,
     });
   }
 
-  /** After completions reach the store: ordered actions may now run the next event of a key. */
-  afterFlush(): void {
-    if (this.ordered) this.notifyStoreWork();
-    else this.refill();
+  /**
+   * The key's delivery goes back to the store to be retried: what waits behind it goes back too, and the
+   * key stays closed here until the retry's row is written (`afterFlush`).
+   */
+  private holdBack(orderKey: string): void {
+    const now = Date.now();
+    for (const waiting of this.turns.leave(orderKey)) this.sendBack(waiting, now, WAITS_BEHIND);
+    this.retrying.add(orderKey);
+  }
+
+  /** The delivery of this key finished for good: the next one waiting behind it may run. */
+  private nextTurn(orderKey: string | null): void {
+    if (orderKey === null) return;
+    const next = this.turns.next(orderKey);
+    if (next !== undefined) this.queue.push(next);
+  }
+
+  /**
+   * After completions reach the store. Ordered actions: a finished delivery that had a row may have been
+   * the one a pending row of its key waited behind, so look again; held deliveries (no row) block none.
+   */
+  afterFlush(batch: readonly Completion[]): void {
+    if (this.retrying.size > 0) {
+      for (const c of batch) {
+        if (c.action === this.name && c.result === "retry" && c.orderKey) this.retrying.delete(c.orderKey);
+      }
+    }
+    if (this.ordered && this.rowFinished) {
+      this.rowFinished = false;
+      this.notifyStoreWork();
+    } else this.refill();
   }
 
   private scheduleWake(at: number): void {

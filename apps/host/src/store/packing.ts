@@ -66,7 +66,7 @@ export function packCompletions(
 ): PackedCompletions {
   const packed: PackedCompletions = { delivered: {}, others: [], watermarks: [] };
   for (const c of completions) {
-    if (c.result !== "delivered") packed.others.push(c);
+    if (c.result !== "delivered" || c.latest) packed.others.push(c);
     else if (c.rowless) continue;
     else if (packed.delivered[c.action]) packed.delivered[c.action]!.push(c.key);
     else packed.delivered[c.action] = [c.key];

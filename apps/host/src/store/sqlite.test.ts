@@ -137,6 +137,33 @@ describe("sqlite store", () => {
     expect(store.recover()).toBe(1); // y's delivery, claimed above and left in flight
   });
 
+  it("recovers held ordered deliveries with their order keys, commas and all", () => {
+    const [a, b, c] = factory.many(3);
+    store.ingest([row(a!, ["o"], true, "auth0|x,y=z")], undefined);
+    store.ingest([row(b!, ["o", "u"], true, "auth0|x,y=z")], undefined);
+    store.ingest([row(c!, ["u"], true)], undefined);
+    store.close();
+    // Killed before anything finished: every held delivery gets a row, keyed as it was held.
+    store = openSqliteStore(join(dir, "state", "switchyard.db"));
+    expect(store.recover()).toBe(4);
+    const db = new Database(join(dir, "state", "switchyard.db"), { readonly: true });
+    const keys = db
+      .prepare(
+        "SELECT a.name, d.order_key FROM deliveries d JOIN actions a ON a.id = d.action ORDER BY d.event, a.name",
+      )
+      .all();
+    db.close();
+    expect(keys).toEqual([
+      { name: "o", order_key: "auth0|x,y=z" },
+      { name: "o", order_key: "auth0|x,y=z" },
+      { name: "u", order_key: "auth0|x,y=z" },
+      { name: "u", order_key: null },
+    ]);
+    // So they run one at a time again.
+    const first = store.claim("o", 10, Date.now(), true);
+    expect(first.map((d) => d.key)).toHaveLength(1);
+  });
+
   it("releases one key's events one at a time, in order, for ordered actions", () => {
     const [a1, b1, a2] = factory.many(3);
     store.ingest(

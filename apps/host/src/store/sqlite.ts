@@ -4,6 +4,7 @@ import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
 import { actionStateOf, actionStateRow } from "./action-state.js";
 import { typeClause } from "./dead-filter.js";
+import { eventTimeMs, isNewer } from "./latest.js";
 import { SchemaTooNewError } from "./schema-version.js";
 import { HISTORY_COLUMNS, HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
 import type {
@@ -16,6 +17,7 @@ import type {
   IngestResult,
   StateStore,
   StoreStats,
+  SupersededDeadLetter,
   Watermark,
 } from "./types.js";
 
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS events (
   time TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   payload TEXT,
-  claims TEXT                       -- ids of the actions that took the event in memory, e.g. "1,3"
+  claims TEXT                       -- ids of the actions that took the event in memory, e.g. "1,3", each
+                                    -- with its order key if it has one: "1=auth0%7C42" (see claimOf)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   action INTEGER NOT NULL,
@@ -185,13 +188,28 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     "DELETE FROM deliveries WHERE action = ? AND event = ?",
   );
   // A retry or a dead letter of a claimed delivery creates its row; one read from the store updates it.
-  const settleDelivery = db.prepare<[number, number, number, number, number, string, number]>(
-    `INSERT INTO deliveries (action, event, status, attempts, due_at, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+  const settleDelivery = db.prepare<[number, number, number, number, number, string | null, string, number]>(
+    `INSERT INTO deliveries (action, event, status, attempts, due_at, order_key, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(action, event) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
        due_at = excluded.due_at, last_error = excluded.last_error, updated_at = excluded.updated_at`,
   );
-  const insertRunning = db.prepare<[number, number, number, number, number]>(
-    `INSERT OR IGNORE INTO deliveries (action, event, status, attempts, due_at, updated_at) VALUES (?, ?, ${IN_FLIGHT}, ?, ?, ?)`,
+  const insertRunning = db.prepare<[number, number, number, number, string | null, number]>(
+    `INSERT OR IGNORE INTO deliveries (action, event, status, attempts, due_at, order_key, updated_at) VALUES (?, ?, ${IN_FLIGHT}, ?, ?, ?, ?)`,
+  );
+  // Latest wins: a subject's mark only ever moves to a newer event (by time, then stream position).
+  const upsertLatest = db.prepare<[number, string, number, number]>(
+    `INSERT INTO latest (action, subject, time, event) VALUES (?, ?, ?, ?)
+     ON CONFLICT(action, subject) DO UPDATE SET time = excluded.time, event = excluded.event
+     WHERE (excluded.time, excluded.event) > (latest.time, latest.event)`,
+  );
+  const selectLatest = db.prepare<[number, string], { time: number; event: number }>(
+    "SELECT time, event FROM latest WHERE action = ? AND subject = ?",
+  );
+  // An ordered delivery is held in memory only when no earlier one of its key waits in the store. One in
+  // flight does not count: on SQLite (one host) it is in this host's memory, where the runner's turns order
+  // it (engine/key-turns.ts). Counting it sent a busy subject's every event through the store for good.
+  const keyUnfinished = db.prepare<[number, string], { one: number }>(
+    `SELECT 1 AS one FROM deliveries WHERE action = ? AND order_key = ? AND status = ${PENDING} LIMIT 1`,
   );
   // Ingest creates an action's watermark, just below its first claim, before any claim can need it.
   const startWatermark = db.prepare<[number, number]>(
@@ -233,12 +251,21 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     (events: readonly IngestEvent[], cursor: string | undefined): IngestResult => {
       const now = Date.now();
       const keys: Array<number | undefined> = [];
-      for (const item of events) {
+      const declined: Array<[number, string]> = [];
+      const declinedDeliveries = new Set<object>();
+      for (const [index, item] of events.entries()) {
         let claims: string | null = null;
         for (const delivery of item.deliveries) {
           if (!delivery.claimed) continue;
-          const id = String(actionId(delivery.action));
-          claims = claims === null ? id : `${claims},${id}`;
+          const action = actionId(delivery.action);
+          if (delivery.orderKey !== null && keyUnfinished.get(action, delivery.orderKey)) {
+            // Its row is written below, pending, once the event has its key.
+            declined.push([index, delivery.action]);
+            declinedDeliveries.add(delivery);
+            continue;
+          }
+          const claim = claimOf(action, delivery.orderKey);
+          claims = claims === null ? claim : `${claims},${claim}`;
         }
         const row = insertEvent.get(
           item.event.id,
@@ -252,7 +279,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         if (!row) continue;
         for (const delivery of item.deliveries) {
           const action = actionId(delivery.action);
-          if (!delivery.claimed) {
+          if (!delivery.claimed || declinedDeliveries.has(delivery)) {
             insertDelivery.run(action, row.id, PENDING, now, delivery.orderKey, now);
           } else if (!watermarked.has(action)) {
             startWatermark.run(action, row.id - 1);
@@ -261,7 +288,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         }
       }
       if (cursor !== undefined) setMeta.run("cursor", cursor);
-      return { keys };
+      if (declined.length === 0) return { keys };
+      // A duplicate event wrote no row: nothing of it was declined.
+      const written = declined.filter(([index]) => keys[index] !== undefined);
+      return written.length > 0 ? { keys, declined: written } : { keys };
     },
   );
 
@@ -285,12 +315,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         const id = actionId(c.action);
         if (c.result === "delivered") {
           if (!c.rowless) deleteDelivery.run(id, c.key);
+          if (c.latest) upsertLatest.run(id, c.latest.subject, c.latest.time, c.key);
         } else if (c.result === "retry") {
-          settleDelivery.run(id, c.key, PENDING, c.attempts, c.dueAt, c.error, now);
+          settleDelivery.run(id, c.key, PENDING, c.attempts, c.dueAt, c.orderKey ?? null, c.error, now);
         } else if (c.result === "dead") {
-          settleDelivery.run(id, c.key, DEAD, c.attempts, now, c.error, now);
+          settleDelivery.run(id, c.key, DEAD, c.attempts, now, c.orderKey ?? null, c.error, now);
         } else {
-          insertRunning.run(id, c.key, c.attempts, now, now);
+          insertRunning.run(id, c.key, c.attempts, now, c.orderKey ?? null, now);
         }
       }
       for (const mark of watermarks) moveWatermark.run(mark.upto, actionId(mark.action));
@@ -312,10 +343,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       "SELECT id, claims FROM events WHERE id > ? AND claims IS NOT NULL ORDER BY id",
     );
     for (const event of claimed.all(lowest)) {
-      for (const action of event.claims.split(",").map(Number)) {
+      for (const claim of event.claims.split(",")) {
+        const { action, orderKey } = parseClaim(claim);
         const upto = marks.get(action);
         if (upto !== undefined && event.id > upto) {
-          recovered += insertDelivery.run(action, event.id, PENDING, now, null, now).changes;
+          recovered += insertDelivery.run(action, event.id, PENDING, now, orderKey, now).changes;
         }
       }
     }
@@ -323,9 +355,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   };
 
   // A dead letter's time is its row's updated_at (when it was dead-lettered).
-  const deadWhere = (filter: DeadLetterFilter = {}) => {
+  const deadWhere = (filter: DeadLetterFilter = {}, except: readonly SupersededDeadLetter[] = []) => {
     const clauses = [`d.status = ${DEAD}`];
     const params: Array<string | number> = [];
+    if (except.length > 0) {
+      clauses.push(`(d.action, e.event_id) NOT IN (VALUES ${except.map(() => "(?, ?)").join(", ")})`);
+      for (const s of except) params.push(actionId(s.action), s.eventId);
+    }
     if (filter.action !== undefined) {
       clauses.push("d.action = ?");
       params.push(actionId(filter.action));
@@ -351,8 +387,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return { where: clauses.join(" AND "), params, limit };
   };
   // The (action, event) pairs of the matching dead letters, oldest first.
-  const deadKeys = (filter: DeadLetterFilter) => {
-    const { where, params, limit } = deadWhere(filter);
+  const deadKeys = (filter: DeadLetterFilter, except?: readonly SupersededDeadLetter[]) => {
+    const { where, params, limit } = deadWhere(filter, except);
     return {
       sql: `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
       params,
@@ -430,14 +466,56 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         .prepare<Array<string | number>, { n: number }>(`SELECT count(*) AS n FROM (${sql})`)
         .get(...params)!.n;
     },
-    replayDead(filter, now) {
-      const { sql, params } = deadKeys(filter);
+    replayDead(filter, now, superseded) {
+      const { sql, params } = deadKeys(filter, superseded);
       return db
         .prepare(
           `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = ?, updated_at = ?
            WHERE (action, event) IN (${sql})`,
         )
         .run(now, now, ...params).changes;
+    },
+    supersededDead(filter) {
+      const { where, params, limit } = deadWhere(filter);
+      const rows = db
+        .prepare<
+          Array<string | number>,
+          {
+            action: number;
+            event_id: string;
+            time: string;
+            event: number;
+            mark_time: number;
+            mark_event: number;
+          }
+        >(
+          `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event
+           FROM deliveries d JOIN events e ON e.id = d.event
+             JOIN latest l ON l.action = d.action AND l.subject = d.order_key
+           WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+        )
+        .all(...params);
+      const eventIdOf = db.prepare<[number], { event_id: string }>(
+        "SELECT event_id FROM events WHERE id = ?",
+      );
+      return rows.flatMap((row): SupersededDeadLetter[] => {
+        const time = eventTimeMs(row.time);
+        if (time === undefined || !isNewer({ time: row.mark_time, key: row.mark_event }, time, row.event))
+          return [];
+        return [
+          {
+            action: actionName(row.action),
+            eventId: row.event_id,
+            newerEventId: eventIdOf.get(row.mark_event)?.event_id,
+            newerTime: new Date(row.mark_time).toISOString(),
+          },
+        ];
+      });
+    },
+    latestDelivered(action, subject) {
+      const id = knownAction(action);
+      const row = id === undefined ? undefined : selectLatest.get(id, subject);
+      return row ? { time: row.time, key: row.event } : undefined;
     },
     purgeDead(filter) {
       const { sql, params } = deadKeys(filter);
@@ -537,4 +615,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       db.close();
     },
   };
+}
+
+/** One action's claim of an event in its `claims`: the action's id, and its order key (encoded: no commas). */
+function claimOf(action: number, orderKey: string | null): string {
+  return orderKey === null ? String(action) : `${action}=${encodeURIComponent(orderKey)}`;
+}
+
+function parseClaim(claim: string): { action: number; orderKey: string | null } {
+  const at = claim.indexOf("=");
+  if (at === -1) return { action: Number(claim), orderKey: null };
+  return { action: Number(claim.slice(0, at)), orderKey: decodeURIComponent(claim.slice(at + 1)) };
 }

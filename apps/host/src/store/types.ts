@@ -29,6 +29,13 @@ export interface IngestEvent {
 export interface IngestResult {
   /** The store's key of each inserted event, in input order; undefined for a duplicate (id seen before). */
   keys: Array<number | undefined>;
+  /**
+   * Claimed deliveries the store wrote as pending rows instead, because an earlier delivery of their action
+   * with the same order key waits in the store (pending; on engines shared by replicas, also in flight, as
+   * another replica may be running it): [index of the event, action]. The host must not run them now; they
+   * wait their turn in the store.
+   */
+  declined?: Array<[number, string]>;
 }
 
 /** A delivery handed to a runner. */
@@ -39,13 +46,35 @@ export interface ClaimedDelivery {
   payload: string;
 }
 
+/**
+ * An attempt's result. `orderKey`: the delivery's order key, for a row the result creates (a delivery claimed
+ * at ingest has none yet): the store orders it as it was ordered at ingest.
+ */
 export type Completion =
-  /** `rowless`: the delivery was claimed at ingest and never got a row, so there is nothing to delete. */
-  | { key: number; action: string; result: "delivered"; rowless?: boolean }
-  | { key: number; action: string; result: "retry"; attempts: number; dueAt: number; error: string }
-  | { key: number; action: string; result: "dead"; attempts: number; error: string }
+  /**
+   * `rowless`: the delivery was claimed at ingest and never got a row, so there is nothing to delete.
+   * `latest`: a `latestWins` action's subject and the event's time (epoch ms): the subject's mark moves to
+   * this event unless it already marks a newer one.
+   */
+  | {
+      key: number;
+      action: string;
+      result: "delivered";
+      rowless?: boolean;
+      latest?: { subject: string; time: number };
+    }
+  | {
+      key: number;
+      action: string;
+      result: "retry";
+      attempts: number;
+      dueAt: number;
+      error: string;
+      orderKey?: string | null;
+    }
+  | { key: number; action: string; result: "dead"; attempts: number; error: string; orderKey?: string | null }
   /** A claimed delivery still running gets a row (in flight), so that its action's watermark can pass it. */
-  | { key: number; action: string; result: "running"; attempts: number };
+  | { key: number; action: string; result: "running"; attempts: number; orderKey?: string | null };
 
 /**
  * Every delivery of `action` that was claimed at ingest, for an event up to the key `upto`, has finished or
@@ -54,6 +83,24 @@ export type Completion =
 export interface Watermark {
   action: string;
   upto: number;
+}
+
+/** Latest wins: the newest event delivered to an action for one subject. */
+export interface LatestMark {
+  /** Its `time` (epoch ms). */
+  time: number;
+  /** Its store key (the stream position), which breaks ties of time. */
+  key: number;
+}
+
+/** A dead letter whose subject has had a newer event delivered to its action since (latest wins). */
+export interface SupersededDeadLetter {
+  action: string;
+  eventId: string;
+  /** The newer event's id, when the store still has it. */
+  newerEventId?: string | undefined;
+  /** The newer event's time (ISO 8601). */
+  newerTime: string;
 }
 
 /** A dead-lettered delivery, as `switchyard dlq list --json` prints it. */
@@ -162,8 +209,22 @@ export interface StateStore extends HistoryStore {
 
   listDead(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   countDead(filter?: DeadLetterFilter): Promise<number>;
-  /** Make matching dead letters due at `now`, attempts reset. Returns how many. */
-  replayDead(filter: DeadLetterFilter, now: number): Promise<number>;
+  /**
+   * Make matching dead letters due at `now`, attempts reset, except the `superseded` ones. Returns how
+   * many.
+   */
+  replayDead(
+    filter: DeadLetterFilter,
+    now: number,
+    superseded?: readonly SupersededDeadLetter[],
+  ): Promise<number>;
+  /**
+   * Matching dead letters whose subject (their order key) has a newer event delivered to their action than
+   * theirs (by time, then stream position): replaying them would undo that one (latest wins).
+   */
+  supersededDead(filter: DeadLetterFilter): Promise<SupersededDeadLetter[]>;
+  /** Latest wins: the newest event delivered to `action` for `subject`, if any. */
+  latestDelivered(action: string, subject: string): Promise<LatestMark | undefined>;
   /** Delete matching dead letters. Returns how many. */
   purgeDead(filter: DeadLetterFilter): Promise<number>;
 

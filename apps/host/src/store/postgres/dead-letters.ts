@@ -1,5 +1,5 @@
 import { typeClause } from "../dead-filter.js";
-import type { DeadLetterFilter } from "../types.js";
+import type { DeadLetterFilter, SupersededDeadLetter } from "../types.js";
 
 const DEAD = 3;
 
@@ -8,13 +8,18 @@ const DEAD = 3;
  * ($1…), a LIMIT, and `keys`: a subquery of their (action, event) pairs, oldest first. A dead letter's time
  * is when it was dead-lettered (`updated_at`).
  */
-export function deadLetterQuery(filter: DeadLetterFilter = {}) {
+export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly SupersededDeadLetter[] = []) {
   const clauses = [`d.status = ${DEAD}`];
-  const params: Array<string | number> = [];
-  const param = (value: string | number) => {
+  const params: Array<string | number | string[]> = [];
+  const param = (value: string | number | string[]) => {
     params.push(value);
     return `$${params.length}`;
   };
+  if (except.length > 0) {
+    clauses.push(
+      `(d.action, e.event_id) NOT IN (SELECT * FROM unnest(${param(except.map((s) => s.action))}::text[], ${param(except.map((s) => s.eventId))}::text[]))`,
+    );
+  }
   if (filter.action !== undefined) clauses.push(`d.action = ${param(filter.action)}`);
   if (filter.eventId !== undefined) clauses.push(`e.event_id = ${param(filter.eventId)}`);
   const type = typeClause(filter.type);

@@ -3,7 +3,15 @@ import { hostname } from "node:os";
 import type { CacheRecord } from "@switchyard/core";
 import pg from "pg";
 import { actionStateOf, actionStateRow } from "../action-state.js";
-import type { ClaimedDelivery, Completion, DeadLetter, StateStore, StoreStats } from "../types.js";
+import { eventTimeMs, isNewer } from "../latest.js";
+import type {
+  ClaimedDelivery,
+  Completion,
+  DeadLetter,
+  StateStore,
+  StoreStats,
+  SupersededDeadLetter,
+} from "../types.js";
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
@@ -167,6 +175,7 @@ export async function openPostgresStore(
         }
         const now = Date.now();
         const keys: Array<number | undefined> = [];
+        const declined: Array<[number, string]> = [];
         if (events.length > 0) {
           const { rows } = await client.query<{ id: string; event_id: string }>(
             `INSERT INTO events (event_id, type, time, received_at, payload)
@@ -188,7 +197,9 @@ export async function openPostgresStore(
           const statuses: number[] = [];
           const orderKeys: Array<string | null> = [];
           const owners: Array<string | null> = [];
-          for (const item of events) {
+          // Which event (its index) each claimed delivery belongs to, to report the ones declined.
+          const claimedAt = new Map<string, number>();
+          for (const [index, item] of events.entries()) {
             const key = inserted.get(item.event.id);
             // A repeat of an id within the batch is a duplicate of its first occurrence.
             inserted.delete(item.event.id);
@@ -201,16 +212,35 @@ export async function openPostgresStore(
               statuses.push(delivery.claimed ? IN_FLIGHT : PENDING);
               orderKeys.push(delivery.orderKey);
               owners.push(delivery.claimed ? replicaId : null);
+              if (delivery.claimed && delivery.orderKey !== null)
+                claimedAt.set(`${delivery.action}\u0000${key}`, index);
             }
           }
           if (actions.length > 0) {
-            await client.query(
-              `INSERT INTO deliveries (action, event, status, attempts, due_at, order_key, updated_at, owner)
-               SELECT a, e, s, 0, $6, k, $6, o
-               FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::text[], $5::text[]) AS t(a, e, s, k, o)
-               ON CONFLICT (action, event) DO NOTHING`,
+            // A claimed delivery with an order key is written pending instead when an earlier delivery of its
+            // key is unfinished, on any replica (the host does not run it: `declined`). The host claims at
+            // most one delivery per key and batch, so rows of this statement never need to see each other.
+            const { rows: declinedRows } = await client.query<{ action: string; event: string }>(
+              `WITH input AS (
+                 SELECT a, e, s, k, o FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::text[], $5::text[]) AS t(a, e, s, k, o)
+               ), decided AS (
+                 SELECT a, e, k, s = ${IN_FLIGHT} AND k IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM deliveries p WHERE p.action = a AND p.order_key = k AND p.status IN (${PENDING}, ${IN_FLIGHT})
+                 ) AS declined, s, o FROM input
+               ), inserted AS (
+                 INSERT INTO deliveries (action, event, status, attempts, due_at, order_key, updated_at, owner)
+                 SELECT a, e, CASE WHEN declined THEN ${PENDING} ELSE s END, 0, $6, k, $6,
+                   CASE WHEN declined THEN NULL ELSE o END
+                 FROM decided
+                 ON CONFLICT (action, event) DO NOTHING
+               )
+               SELECT a AS action, e AS event FROM decided WHERE declined`,
               [actions, eventKeys, statuses, orderKeys, owners, now],
             );
+            for (const row of declinedRows) {
+              const index = claimedAt.get(`${row.action}\u0000${row.event}`);
+              if (index !== undefined) declined.push([index, row.action]);
+            }
           }
         }
         if (cursor !== undefined) {
@@ -219,7 +249,7 @@ export async function openPostgresStore(
             [cursor],
           );
         }
-        return { keys };
+        return declined.length > 0 ? { keys, declined } : { keys };
       }),
 
     claim: (action, limit, now, ordered) =>
@@ -283,11 +313,21 @@ export async function openPostgresStore(
         due: [] as number[],
         errors: [] as string[],
       };
+      // The newest per subject: one statement may not update a row twice (two events of a subject can
+      // finish within one batch, one after the other).
+      const marks = new Map<string, { action: string; subject: string; time: number; key: number }>();
       const now = Date.now();
       for (const c of last.values()) {
         if (c.result === "delivered") {
           done.actions.push(c.action);
           done.events.push(c.key);
+          if (c.latest) {
+            const id = `${c.action}\u0000${c.latest.subject}`;
+            const mark = marks.get(id);
+            if (mark === undefined || !isNewer(mark, c.latest.time, c.key)) {
+              marks.set(id, { action: c.action, subject: c.latest.subject, time: c.latest.time, key: c.key });
+            }
+          }
         } else if (c.result === "retry" || c.result === "dead") {
           settle.actions.push(c.action);
           settle.events.push(c.key);
@@ -298,6 +338,24 @@ export async function openPostgresStore(
         }
       }
       await tx(async (client) => {
+        if (marks.size > 0) {
+          // A subject's mark only moves to a newer event. Sorted, so that concurrent replicas lock marks in
+          // one order.
+          const latest = [...marks.values()];
+          await client.query(
+            `INSERT INTO latest (action, subject, time, event)
+             SELECT a, s, t, e FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS x(a, s, t, e)
+             ORDER BY a, s
+             ON CONFLICT (action, subject) DO UPDATE SET time = excluded.time, event = excluded.event
+             WHERE (excluded.time, excluded.event) > (latest.time, latest.event)`,
+            [
+              latest.map((m) => m.action),
+              latest.map((m) => m.subject),
+              latest.map((m) => m.time),
+              latest.map((m) => m.key),
+            ],
+          );
+        }
         if (done.actions.length > 0) {
           await client.query(
             "DELETE FROM deliveries WHERE (action, event) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))",
@@ -390,8 +448,8 @@ export async function openPostgresStore(
       const { rows } = await query<{ n: number }>(`SELECT count(*)::integer AS n FROM (${keys}) k`, params);
       return rows[0]?.n ?? 0;
     },
-    async replayDead(filter, now) {
-      const { keys, params } = deadLetterQuery(filter);
+    async replayDead(filter, now, superseded) {
+      const { keys, params } = deadLetterQuery(filter, superseded);
       const at = params.length + 1;
       const { rowCount } = await query(
         `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = $${at}, updated_at = $${at}, owner = NULL
@@ -399,6 +457,46 @@ export async function openPostgresStore(
         [...params, now],
       );
       return rowCount ?? 0;
+    },
+    async supersededDead(filter) {
+      const { where, params, limit } = deadLetterQuery(filter);
+      const { rows } = await query<{
+        action: string;
+        event_id: string;
+        time: string;
+        event: string;
+        mark_time: string;
+        mark_event: string;
+        newer: string | null;
+      }>(
+        `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event,
+           (SELECT event_id FROM events n WHERE n.id = l.event) AS newer
+         FROM deliveries d JOIN events e ON e.id = d.event
+           JOIN latest l ON l.action = d.action AND l.subject = d.order_key
+         WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+        params,
+      );
+      return rows.flatMap((row): SupersededDeadLetter[] => {
+        const time = eventTimeMs(row.time);
+        const mark = { time: Number(row.mark_time), key: Number(row.mark_event) };
+        if (time === undefined || !isNewer(mark, time, Number(row.event))) return [];
+        return [
+          {
+            action: row.action,
+            eventId: row.event_id,
+            newerEventId: row.newer ?? undefined,
+            newerTime: new Date(mark.time).toISOString(),
+          },
+        ];
+      });
+    },
+    async latestDelivered(action, subject) {
+      const { rows } = await query<{ time: string; event: string }>(
+        "SELECT time, event FROM latest WHERE action = $1 AND subject = $2",
+        [action, subject],
+      );
+      const row = rows[0];
+      return row ? { time: Number(row.time), key: Number(row.event) } : undefined;
     },
     async purgeDead(filter) {
       const { keys, params } = deadLetterQuery(filter);
