@@ -159,35 +159,6 @@ describe("switchyard dlq with a selection (no credentials set)", () => {
     expect(await listed()).toEqual([]);
   }, 60_000);
 
-  it("a second start on a state in use says so in one line and exits 2, before it binds any port", async () => {
-    const cwd = mkdtempSync(join(tmpdir(), "switchyard-start-lock-"));
-    // A port that is taken: a host that bound its ops port before locking would fail with EADDRINUSE.
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
-    try {
-      const state = join(cwd, "state");
-      mkdirSync(state, { recursive: true });
-      const config = join(cwd, "switchyard.yaml");
-      writeFileSync(
-        config,
-        `source:\n  auth0: { domain: x.us.auth0.com, token: abcd1234 }\nstate: ./state\nserver: { port: ${(taken.address() as AddressInfo).port} }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n`,
-      );
-      const unlock = lockStateDir(state);
-      try {
-        const second = await runCli(["start", "--config", config], {}, cwd);
-        expect(second.code).toBe(2);
-        expect(second.stderr).toBe(
-          `another switchyard host (pid ${process.pid} on ${hostname()}) is using the state folder ${state}`,
-        );
-      } finally {
-        unlock();
-      }
-    } finally {
-      await new Promise<void>((resolve) => taken.close(() => resolve()));
-      rmSync(cwd, { recursive: true, force: true });
-    }
-  }, 60_000);
-
   it("refuses to replay a dead letter whose subject had a newer delivery since, unless --force", async () => {
     const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
     const old = factory.event("user.updated", { time: at(1), object: { user_id: "auth0|replay" } });
