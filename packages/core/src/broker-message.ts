@@ -10,6 +10,7 @@
 import type { EncodedEvent } from "./encoded.js";
 import { encodedEvent } from "./encoded.js";
 import type { Auth0Event } from "./events.js";
+import { subjectOf } from "./subject.js";
 
 /** The content type of a CloudEvent in structured mode. */
 export const CLOUDEVENTS_JSON = "application/cloudevents+json";
@@ -33,26 +34,11 @@ export function brokerMessage(event: Auth0Event, encoded?: EncodedEvent): Broker
 }
 
 /**
- * The subject an event is about, the unit of order: the user (`user_id`, a member's user), else the
- * organization, the group, the connection, else `data.object.id`; "none" when the event names none of them.
- * Until the host hands its ordering key to actions, the broker plugins derive it here.
+ * The `{subject}` of a routing key or subject: core's `subjectOf` (what the host orders by, so a consumer
+ * reads one subject's events in stream order), or `none` for an event about no one in particular.
  */
 export function eventSubject(event: Auth0Event): string {
-  const object = (event.data?.object ?? {}) as Record<string, unknown>;
-  const nested = (key: string, field: string): unknown =>
-    (object[key] as Record<string, unknown> | undefined)?.[field];
-  const member = object.member as { member_type?: unknown; id?: unknown } | undefined;
-  const candidates: unknown[] = [
-    object.user_id,
-    nested("user", "user_id"),
-    member?.member_type === "user" ? member.id : undefined,
-    nested("organization", "id"),
-    nested("group", "id"),
-    nested("connection", "id"),
-    object.id,
-  ];
-  const found = candidates.find((value) => typeof value === "string" && value.length > 0);
-  return typeof found === "string" ? found : "none";
+  return subjectOf(event) ?? "none";
 }
 
 /** The unknown placeholders of a template (`{user}` in `auth0.{user}`), for option errors. */

@@ -4,7 +4,6 @@ import { createSqsAction } from "./sqs-action.js";
 
 export type { ResolvedSqsOptions, SqsOptions } from "./options.js";
 export { sqsOptions } from "./options.js";
-export { subjectOf } from "./subject.js";
 
 /**
  * Send each event's CloudEvent JSON to an SQS queue (`SendMessageBatch`). A FIFO queue gets `MessageGroupId`

@@ -14,9 +14,9 @@ import {
   isRetryableAwsCode,
   PermanentError,
   RetryableError,
+  subjectOf,
 } from "@switchyard/core";
 import type { ResolvedSqsOptions } from "./options.js";
-import { subjectOf } from "./subject.js";
 
 const PREFIX = errorPrefix("sqs");
 /** AWS's limits on one SendMessageBatch call. */

@@ -1,6 +1,6 @@
 import { events, type FakeSqs, runAction, startFakeSqs } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import sqs, { type SqsOptions, subjectOf } from "./index.js";
+import sqs, { type SqsOptions } from "./index.js";
 
 let fake: FakeSqs;
 beforeEach(async () => {
@@ -75,18 +75,5 @@ describe("sqs plugin", () => {
     expect((await runAction(queue, events.userCreated())).status).toBe("delivered");
     await queue.close?.();
     expect(fake.unsigned).toEqual([]);
-  });
-});
-
-describe("subjectOf", () => {
-  it("names whose life an event belongs to", () => {
-    expect(subjectOf(events.userDeleted({ user_id: "auth0|1" }))).toBe("auth0|1");
-    expect(subjectOf(events.organizationUpdated({ id: "org_1" }))).toBe("org_1");
-    expect(subjectOf(events.organizationMemberAdded({ organization: { id: "org_2", name: "o" } }))).toBe(
-      "org_2",
-    );
-    expect(subjectOf(events.groupCreated({ id: "grp_1" }))).toBe("grp_1");
-    expect(subjectOf(events.of("brand.new", { object: { id: "x_1" } }))).toBe("x_1");
-    expect(subjectOf({ ...events.of("brand.new"), data: { object: {} } })).toBeUndefined();
   });
 });
