@@ -39,6 +39,12 @@ const bundledDirs = pluginDirs.filter((dir) => hostDependencies.includes(readPac
 /** Plugins users install beside the host (the brokers): each installed alone into an empty project of its own. */
 const aloneDirs = pluginDirs.filter((dir) => !bundledDirs.includes(dir));
 const aloneNames = new Set(aloneDirs.map((dir) => readPackage(dir).name));
+/** The plugins whose smoke test is scripts/broker-smoke.mjs (one event to the real local broker). */
+const BROKERS = new Set([
+  "@switchyard/plugin-rabbitmq",
+  "@switchyard/plugin-nats",
+  "@switchyard/plugin-redis",
+]);
 
 const run = (command, args, cwd) => execFileSync(command, args, { cwd, encoding: "utf8", stdio: "pipe" });
 const work = mkdtempSync(join(tmpdir(), "switchyard-pack-"));
@@ -412,13 +418,6 @@ async function checkRunAction() {
 function ms(t0) {
   return Math.round(performance.now() - t0);
 }
-
-/** The plugins whose smoke test is scripts/broker-smoke.mjs (one event to the real local broker). */
-const BROKERS = new Set([
-  "@switchyard/plugin-rabbitmq",
-  "@switchyard/plugin-nats",
-  "@switchyard/plugin-redis",
-]);
 
 /**
  * A plugin the host does not depend on, as a user installs it: alone from its tarball (with the packed
