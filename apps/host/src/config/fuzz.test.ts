@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const valid = {
   source: { auth0: { domain: "tenant.us.auth0.com", clientId: "id", clientSecret: "${SECRET:-s3cr3t}" } },
   state: "./.switchyard",
-  server: { port: 9464 },
+  server: { port: 0 },
   actions: [
     {
       name: "slack",
