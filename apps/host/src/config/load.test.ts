@@ -51,8 +51,10 @@ describe("loadConfig", () => {
       clientId: env.AUTH0_CLIENT_ID,
       fromTimestamp: "2026-11-01T00:00:00Z",
     });
+    // The default port, asserted (nothing binds it here).
+    expect(config.server.port).toBe(9464);
     expect(config.server).toEqual({
-      port: 9464,
+      port: config.server.port,
       host: "127.0.0.1",
       enabled: true,
       maxConnections: 1000,
