@@ -81,12 +81,12 @@ describe("source.webhook", () => {
   it("loads a webhook-only source with defaults, its secrets registered for redaction", async () => {
     const file = write(
       "webhook.yaml",
-      'source:\n  webhook:\n    port: 8443\n    path: /auth0/events\n    auth: { bearer: "${HOOK_AUTH}" }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n',
+      'source:\n  webhook:\n    port: 0\n    path: /auth0/events\n    auth: { bearer: "${HOOK_AUTH}" }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n',
     );
     const loaded = await loadConfig(file, { HOOK_AUTH: "a-long-bearer-value-123" });
     expect(loaded.config.source.auth0).toBeUndefined();
     expect(loaded.config.source.webhook).toEqual({
-      port: 8443,
+      port: 0,
       host: "127.0.0.1",
       path: "/auth0/events",
       auth: { bearer: "a-long-bearer-value-123" },
