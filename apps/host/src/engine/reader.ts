@@ -86,19 +86,15 @@ class RoomWaiter {
 
   constructor(private readonly all: readonly ActionRunner[]) {}
 
-  private get runners(): ActionRunner[] {
-    return this.all.filter((runner) => !runner.ordered);
-  }
-
   largest(): number {
-    return Math.max(0, ...this.runners.map((runner) => runner.freeSlots()));
+    return Math.max(0, ...this.all.map((runner) => runner.freeSlots()));
   }
 
   async wait(signal: AbortSignal): Promise<void> {
     for (const runner of this.all) runner.onSpace = this.wake;
     // Paused actions take their deliveries through the store: they never hold the stream.
     const busy = () => {
-      const active = this.runners.filter((runner) => !runner.isPaused);
+      const active = this.all.filter((runner) => !runner.isPaused);
       return active.length > 0 && active.every((runner) => runner.freeSlots() < READ_AHEAD);
     };
     while (busy() && !signal.aborted) {
