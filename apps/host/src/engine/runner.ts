@@ -192,10 +192,11 @@ export class ActionRunner {
   /** Ordered actions: one delivery per order key queued or running; the others wait behind it. */
   private readonly turns = new KeyTurns<Job>();
   /**
-   * Keys whose delivery is to be retried and whose retry row is not in the store yet: until it is, nothing
-   * else of the key may run (the store's order cannot see the retry before its row exists).
+   * Keys with a delivery on its way back to the store (a retry, or one sent back unattempted), with how
+   * many: until its row is written nothing else of the key may run, because the store's order cannot see a
+   * row before it is there (its row is still in flight, which holds no later one back on SQLite).
    */
-  private readonly retrying = new Set<string>();
+  private readonly retrying = new Map<string, number>();
   /** Latest wins: marks this runner set lately (see `remember`). */
   private readonly marks = new Map<string, LatestMark>();
   /** A delivery that had a row finished: rows of its key may be claimable now (ordered actions). */
@@ -342,14 +343,21 @@ export class ActionRunner {
   /** Send a job back to the store, due now, without an attempt (its attempts unchanged). */
   private sendBack(job: Job, now: number, error: string): void {
     this.ledger.settle(job.hold);
+    this.retry(job, job.attempts, now, error);
+  }
+
+  /** The delivery goes back to the store, due at `dueAt`; its key is closed here until the row is written. */
+  private retry(job: Job, attempts: number, dueAt: number, error: string): void {
+    const { orderKey } = job;
+    if (orderKey !== null) this.retrying.set(orderKey, (this.retrying.get(orderKey) ?? 0) + 1);
     this.deps.completions.add({
       key: job.key,
       action: this.name,
       result: "retry",
-      attempts: job.attempts,
-      dueAt: now,
+      attempts,
+      dueAt,
       error,
-      ...(job.orderKey !== null ? { orderKey: job.orderKey } : {}),
+      ...(orderKey !== null ? { orderKey } : {}),
     });
   }
 
@@ -396,7 +404,8 @@ export class ActionRunner {
 
   private refill(): void {
     if (this.stopping || this.paused || this.claiming || !this.storeHasWork) return;
-    const room = this.capacity - this.queue.length - this.inflight;
+    // What waits behind a key counts: a claim may bring rows that wait there too.
+    const room = this.capacity - this.queue.length - this.inflight - this.turns.waiting;
     if (room < Math.max(1, this.capacity / 4)) return;
     this.claiming = true;
     const notified = this.notified;
@@ -618,15 +627,7 @@ export class ActionRunner {
                 factor: config.retry.factor,
               });
         const dueAt = Date.now() + delay;
-        this.deps.completions.add({
-          key: job.key,
-          action: name,
-          result: "retry",
-          attempts: attempt,
-          dueAt,
-          error,
-          ...keyed,
-        });
+        this.retry(job, attempt, dueAt, error);
         // The key's later events wait in the store, behind this retry's row (the store orders them).
         if (orderKey !== null) this.holdBack(orderKey);
         this.record(
@@ -697,7 +698,6 @@ export class ActionRunner {
   private holdBack(orderKey: string): void {
     const now = Date.now();
     for (const waiting of this.turns.leave(orderKey)) this.sendBack(waiting, now, WAITS_BEHIND);
-    this.retrying.add(orderKey);
   }
 
   /** The delivery of this key finished for good: the next one waiting behind it may run. */
@@ -714,7 +714,10 @@ export class ActionRunner {
   afterFlush(batch: readonly Completion[]): void {
     if (this.retrying.size > 0) {
       for (const c of batch) {
-        if (c.action === this.name && c.result === "retry" && c.orderKey) this.retrying.delete(c.orderKey);
+        if (c.action !== this.name || c.result !== "retry" || typeof c.orderKey !== "string") continue;
+        const left = (this.retrying.get(c.orderKey) ?? 0) - 1;
+        if (left > 0) this.retrying.set(c.orderKey, left);
+        else this.retrying.delete(c.orderKey);
       }
     }
     if (this.ordered && this.rowFinished) {

@@ -77,6 +77,7 @@ export async function openStoreThread(
 
   return {
     engine: "sqlite",
+    inFlightOrder: "host",
     getCursor: () => call("getCursor"),
     ingest: (events, cursor) => call("ingest", packIngest(events), cursor),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),

@@ -159,26 +159,43 @@ describe("sqlite store", () => {
       { name: "u", order_key: "auth0|x,y=z" },
       { name: "u", order_key: null },
     ]);
-    // So they run one at a time again.
+    // So they come in order again, for the runner to queue behind each other.
     const first = store.claim("o", 10, Date.now(), true);
-    expect(first.map((d) => d.key)).toHaveLength(1);
+    expect(first.map((d) => JSON.parse(d.payload).id)).toEqual([a!.id, b!.id]);
   });
 
-  it("releases one key's events one at a time, in order, for ordered actions", () => {
+  it("gives an ordered action a key's due rows in order, none behind a retry not yet due", () => {
     const [a1, b1, a2] = factory.many(3);
     store.ingest(
       [row(a1!, ["o"], false, "alice"), row(b1!, ["o"], false, "bob"), row(a2!, ["o"], false, "alice")],
       undefined,
     );
     const first = store.claim("o", 10, Date.now(), true);
-    expect(first.map((c) => JSON.parse(c.payload).id)).toEqual([a1!.id, b1!.id]);
-    expect(store.claim("o", 10, Date.now(), true)).toHaveLength(0);
-    // A retry of alice's first event still blocks her second.
+    expect(first.map((c) => JSON.parse(c.payload).id)).toEqual([a1!.id, b1!.id, a2!.id]);
+    // Alice's first is retried later and her second goes back behind it: the second waits for the first.
+    const later = Date.now() + 60_000;
     store.complete([
-      { key: first[0]!.key, action: "o", result: "retry", attempts: 1, dueAt: Date.now() + 1000, error: "e" },
+      {
+        key: first[0]!.key,
+        action: "o",
+        result: "retry",
+        attempts: 1,
+        dueAt: later,
+        error: "e",
+        orderKey: "alice",
+      },
+      {
+        key: first[2]!.key,
+        action: "o",
+        result: "retry",
+        attempts: 0,
+        dueAt: Date.now(),
+        error: "e",
+        orderKey: "alice",
+      },
     ]);
     expect(store.claim("o", 10, Date.now(), true)).toHaveLength(0);
-    // Dead-lettered, it no longer does.
+    // Dead-lettered, the first no longer holds the second back.
     store.complete([{ key: first[0]!.key, action: "o", result: "dead", attempts: 2, error: "e" }]);
     expect(store.claim("o", 10, Date.now(), true).map((c) => JSON.parse(c.payload).id)).toEqual([a2!.id]);
   });

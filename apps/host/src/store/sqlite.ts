@@ -23,11 +23,10 @@ import type {
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
 export type SqliteStore = {
-  [K in Exclude<keyof StateStore, "engine" | "replicaId" | "leadership">]-?: StateStore[K] extends (
-    ...args: infer A
-  ) => Promise<infer R>
-    ? (...args: A) => R
-    : never;
+  [K in Exclude<
+    keyof StateStore,
+    "engine" | "replicaId" | "leadership" | "inFlightOrder"
+  >]-?: StateStore[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never;
 };
 
 // Layout notes (performance-notes.md): an event is stored once, keyed by an integer; deliveries reference it
@@ -65,6 +64,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (action, due_at) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (action, order_key, event) WHERE order_key IS NOT NULL;
+-- Ordered actions' claims: pending rows in stream order, and a key's pending rows by due time (a retry not
+-- yet due holds its key's later rows back). Added without a version change: older code ignores them.
+CREATE INDEX IF NOT EXISTS deliveries_next ON deliveries (action, event) WHERE status = 0;
+CREATE INDEX IF NOT EXISTS deliveries_later ON deliveries (action, order_key, due_at) WHERE status = 0 AND order_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (event) WHERE status = 3;
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 CREATE TABLE IF NOT EXISTS watermarks (action INTEGER PRIMARY KEY, upto INTEGER NOT NULL);
@@ -226,17 +229,22 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     `SELECT d.event, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ? ORDER BY d.due_at, d.event LIMIT ?`,
   );
-  // Ordered actions: a delivery is due only when no earlier delivery of the same key is still unfinished.
-  // Dead letters do not block: one poisoned event must not stall a user's later events forever.
+  // Ordered actions: due rows in stream order, but none behind an earlier row of its key that waits for a
+  // later time (a retry): the rows taken are, per key, a prefix of its pending ones. An earlier row in flight
+  // does not hold one back: on SQLite (one host) it is in this host's memory, where the runner's turns queue
+  // the later one behind it (engine/key-turns.ts). Holding them back made every claim of a busy subject scan
+  // its whole backlog to take one row. Dead letters do not block: one poisoned event must not stall a user's
+  // later events forever.
   const selectDueOrdered = db.prepare<
-    [number, number, number],
+    [number, number, number, number],
     { event: number; attempts: number; payload: string }
   >(
-    `SELECT d.event, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, e.payload FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ?
        AND (d.order_key IS NULL OR NOT EXISTS (
-         SELECT 1 FROM deliveries p WHERE p.action = d.action AND p.order_key = d.order_key
-           AND p.event < d.event AND p.status IN (${PENDING}, ${IN_FLIGHT})))
+         SELECT 1 FROM deliveries p INDEXED BY deliveries_later
+         WHERE p.action = d.action AND p.order_key = d.order_key AND p.status = ${PENDING} AND p.due_at > ?
+           AND p.event < d.event))
      ORDER BY d.event LIMIT ?`,
   );
   const markInFlight = db.prepare<[number, number, number]>(
@@ -297,7 +305,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   const claimTx = db.transaction((action: string, limit: number, now: number, ordered: boolean) => {
     const id = actionId(action);
-    const rows = (ordered ? selectDueOrdered : selectDue).all(id, now, limit);
+    const rows = ordered ? selectDueOrdered.all(id, now, now, limit) : selectDue.all(id, now, limit);
     const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
       markInFlight.run(now, id, row.event);

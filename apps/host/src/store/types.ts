@@ -186,13 +186,21 @@ export interface StateStore extends HistoryStore {
   readonly replicaId?: string;
   /** Engines shared by replicas (Postgres) only: SQLite has one host per folder, which always reads the stream. */
   readonly leadership?: Leadership;
+  /**
+   * What orders an ordered action's later deliveries behind one of their key in flight. `host`: every row
+   * in flight is in this host's memory (SQLite: one host per folder), whose runner queues the later ones
+   * behind it (engine/key-turns.ts), so a claim returns them. `store`: a row in flight may be another
+   * replica's (Postgres), so a claim holds them back in the store.
+   */
+  readonly inFlightOrder: "host" | "store";
   getCursor(): Promise<string | undefined>;
   /** Write new events, their deliveries and the new cursor in one transaction. */
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
   /**
-   * Claim up to `limit` due deliveries of one action, marking them in flight. For an ordered action, a
-   * delivery is due only when no earlier delivery with the same order key is unfinished (pending or in flight,
-   * on any replica); dead letters do not block.
+   * Claim up to `limit` due deliveries of one action, marking them in flight. For an ordered action, in
+   * stream order, and a delivery is due only when no earlier one with the same order key waits: pending and
+   * not due yet (a retry), or (`inFlightOrder: store`) pending or in flight on any replica. So the rows
+   * claimed are, per key, the next ones in order. Dead letters do not block.
    */
   claim(action: string, limit: number, now: number, ordered: boolean): Promise<ClaimedDelivery[]>;
   /** Record attempt results and move the actions' watermarks, in one transaction. */

@@ -156,6 +156,7 @@ export async function openPostgresStore(
 
   const store: PostgresStore = {
     engine: "postgres",
+    inFlightOrder: "store",
     replicaId,
     leadership,
     ...postgresHistory(query, tx),
