@@ -146,8 +146,13 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const source = options.source ?? auth0Source(config);
     if (source) {
       const hooks = streamHooks(status, metrics, log, redact, source.describe);
+      // Shared state: read ahead into the store only while another replica is there to take rows from it.
+      let peersAlive = false;
       const leader = leadStream({
         leadership: store.leadership,
+        onPeers: (alive) => {
+          peersAlive = alive;
+        },
         status,
         metrics,
         log,
@@ -166,7 +171,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
               backlog,
               hooks,
               cursor: await store.getCursor(),
-              readAhead: shared,
+              readAhead: () => peersAlive,
               onBacklogFull: (unfinished) =>
                 log.warn(
                   { unfinished },

@@ -10,7 +10,7 @@ const log = pino({ level: "silent" });
 
 /** A lease this test hands out by hand: `holder` is who has it; `down` makes the database unreachable. */
 function handLease(replicaId: string) {
-  const lease = { holder: undefined as string | undefined, down: false, released: 0, asked: 0 };
+  const lease = { holder: undefined as string | undefined, down: false, released: 0, asked: 0, peers: 0 };
   const leadership: Leadership = {
     replicaId,
     leaseMs: 300,
@@ -26,6 +26,10 @@ function handLease(replicaId: string) {
     },
     async leader() {
       return lease.holder;
+    },
+    async peers() {
+      if (lease.down) throw new Error("connection refused");
+      return lease.peers;
     },
   };
   return { lease, leadership };
@@ -135,6 +139,31 @@ describe("leadStream", () => {
       lease.holder = undefined;
       await waitFor(() => reader.starts === 1);
       expect(lines.find((l) => l.role === "leader")).toMatchObject({ replica: "a" });
+    } finally {
+      await leader.stop();
+    }
+  });
+
+  it("while leading, tells whether another replica is alive (the reader reads ahead only then)", async () => {
+    const { lease, leadership } = handLease("a");
+    const { read } = fakeReader();
+    const told: boolean[] = [];
+    const leader = leadStream({
+      leadership,
+      read,
+      status: newStatus(),
+      metrics: createMetrics(),
+      log,
+      fatal: () => {},
+      onPeers: (alive) => told.push(alive),
+    });
+    try {
+      await waitFor(() => told.length >= 1);
+      expect(told.at(-1)).toBe(false);
+      lease.peers = 1;
+      await waitFor(() => told.at(-1) === true);
+      lease.peers = 0;
+      await waitFor(() => told.at(-1) === false);
     } finally {
       await leader.stop();
     }

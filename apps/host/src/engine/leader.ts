@@ -15,6 +15,8 @@ export interface LeaderDeps {
   status: HostStatus;
   /** A failure of the stream with state only this host uses: the host stops (nothing is lost). */
   fatal: (error: Error) => void;
+  /** Shared state: told, at each renewal while leading, whether another replica is alive. */
+  onPeers?: (alive: boolean) => void;
 }
 
 export interface StreamLeader {
@@ -71,6 +73,11 @@ export function leadStream(deps: LeaderDeps): StreamLeader {
       if (stopReading) await stepDown("another replica holds the lease");
       await noteStandby();
       return;
+    }
+    if (deps.onPeers) {
+      // Unknown (the query failed): as if alone, which only makes the leader wait for its own room.
+      const peers = await leadership.peers().catch(() => 0);
+      deps.onPeers(peers > 0);
     }
     if (stopReading || stopped) return;
     announced = false;

@@ -18,6 +18,7 @@ function countingStore(leaseMs?: number) {
           leaseMs,
           acquire: async () => true,
           release: async () => {},
+          peers: async () => 0,
           leader: async () => "r1",
         };
   const store = {

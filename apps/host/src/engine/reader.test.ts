@@ -1,5 +1,5 @@
 import type { StreamItem } from "@switchyard/auth0-events";
-import { createEventFactory } from "@switchyard/testing";
+import { createEventFactory, waitFor } from "@switchyard/testing";
 import { describe, expect, it } from "vitest";
 import type { EventSource } from "../source.js";
 import { Backlog } from "./backlog.js";
@@ -26,7 +26,7 @@ const batch = (n: number): StreamItem[] =>
     .many(n)
     .map((event, i) => ({ kind: "event", offset: String(i), event, json: JSON.stringify(event) }));
 
-async function reading(runner: ReturnType<typeof fakeRunner>) {
+async function reading(runner: ReturnType<typeof fakeRunner>, readAhead?: () => boolean) {
   const batches = [batch(10), batch(10)];
   const written: number[] = [];
   const source: EventSource = {
@@ -48,6 +48,7 @@ async function reading(runner: ReturnType<typeof fakeRunner>) {
       hooks: {},
       cursor: undefined,
       onBacklogFull: () => {},
+      ...(readAhead ? { readAhead } : {}),
     },
     controller.signal,
   );
@@ -70,5 +71,22 @@ describe("stream reader", () => {
     runner.onSpace!();
     await done;
     expect(written).toEqual([10, 10]);
+  });
+
+  // Shared state: with another replica alive, what this host cannot take goes to the store for the others.
+  it("reads ahead while told to, and waits for room when not", async () => {
+    const runner = fakeRunner(true, 0);
+    let ahead = true;
+    const { written, done } = await reading(runner, () => ahead);
+    await waitFor(() => written.length === 2);
+    await done;
+    ahead = false;
+    const alone = await reading(runner, () => ahead);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(alone.written).toEqual([]);
+    runner.free = READ_AHEAD;
+    runner.onSpace!();
+    await alone.done;
+    expect(alone.written).toEqual([10, 10]);
   });
 });

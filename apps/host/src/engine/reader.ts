@@ -18,10 +18,11 @@ export interface ReaderDeps {
   /** Told once per pause, when the backlog reaches the store's cap. */
   onBacklogFull: (unfinished: number) => void;
   /**
-   * Read on while this host's actions are busy (shared state): what they cannot take goes to the store as
-   * due rows, which every replica claims. Bounded by the backlog cap alone.
+   * Whether to read on while this host's actions are busy (shared state, while another replica is alive):
+   * what they cannot take goes to the store as due rows, which every replica claims. Bounded by the backlog
+   * cap alone. Asked before each read.
    */
-  readAhead?: boolean;
+  readAhead?: () => boolean;
 }
 
 /**
@@ -50,9 +51,10 @@ export function startReading(deps: ReaderDeps, onFailure: (error: Error) => void
  * never holds the others back: it takes its share through the store while the others keep the stream
  * moving. The stream pauses for everyone only when the whole backlog reaches the store's cap.
  *
- * With shared state (`readAhead`) the leader does not wait for its own actions: the other replicas can only
- * help with deliveries that are rows in the store, and a leader that read only as fast as it delivers kept
- * every delivery in its own memory (a second replica added 1.09× into a 50 ms receiver; bench/replicas.bench.ts).
+ * With shared state and another replica alive (`readAhead`) the leader does not wait for its own actions: the
+ * other replicas can only help with deliveries that are rows in the store, and a leader that read only as fast
+ * as it delivers kept every delivery in its own memory (a second replica added 1.09× into a 50 ms receiver;
+ * bench/replicas.bench.ts). Alone, it paces itself as on SQLite: rows nobody else claims cost it up to ~15%.
  */
 export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise<void> {
   const { source, ingest, runners, backlog } = deps;
@@ -62,7 +64,7 @@ export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise
     // take it in pieces the size of the roomiest action's room, so that only an action that is really
     // behind sends its deliveries through the store.
     for (let start = 0; start < batch.length && !signal.aborted; ) {
-      if (!deps.readAhead) await room.wait(signal);
+      if (!deps.readAhead?.()) await room.wait(signal);
       const size = Math.max(READ_AHEAD, room.largest());
       const piece: StreamItem[] =
         start === 0 && size >= batch.length ? batch : batch.slice(start, start + size);

@@ -169,6 +169,8 @@ export interface Leadership {
   release(): Promise<void>;
   /** The replica id holding an unexpired lease, if any. */
   leader(): Promise<string | undefined>;
+  /** How many other replicas are alive (their liveness unexpired): those that can take rows from the store. */
+  peers(): Promise<number>;
 }
 
 /**

@@ -52,6 +52,14 @@ export class StreamLease implements Leadership {
     return rows[0]?.holder ?? undefined;
   }
 
+  async peers(): Promise<number> {
+    const { rows } = await this.pool.query<{ peers: number }>(
+      "SELECT count(*)::int AS peers FROM replicas WHERE id <> $1 AND expires_at > clock_timestamp()",
+      [this.replicaId],
+    );
+    return rows[0]?.peers ?? 0;
+  }
+
   /**
    * Inside an ingest transaction, before any write: lock the lease row (a takeover waits for this commit, and
    * this check waits for a takeover) and refuse unless it is ours, with our token, and unexpired.
