@@ -59,6 +59,7 @@ export type {
 export { compileFilter, fieldPathError, validateFilter } from "./filter.js";
 export type { HttpStatusErrorOptions, HttpStatusKind } from "./http-status.js";
 export { classifyHttpStatus, httpStatusError } from "./http-status.js";
+export { compileRedaction, redactPathError, redactPathSegments } from "./redact-paths.js";
 export { EVENT_LIMITS, hasControlCharacter, nestedDeeperThan, utf8Length } from "./limits.js";
 export type * from "./objects.js";
 export type { EventParseResult, ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
