@@ -59,7 +59,6 @@ export type {
 export { compileFilter, fieldPathError, validateFilter } from "./filter.js";
 export type { HttpStatusErrorOptions, HttpStatusKind } from "./http-status.js";
 export { classifyHttpStatus, httpStatusError } from "./http-status.js";
-export { compileRedaction, redactPathError, redactPathSegments } from "./redact-paths.js";
 export { EVENT_LIMITS, hasControlCharacter, nestedDeeperThan, utf8Length } from "./limits.js";
 export type * from "./objects.js";
 export type { EventParseResult, ParseResult, StreamErrorBody, StreamMessage } from "./parse.js";
@@ -71,6 +70,7 @@ export {
   matchesPattern,
   patternError,
 } from "./patterns.js";
+export { compileRedaction, redactPathError, redactPathSegments } from "./redact-paths.js";
 export type { BackoffOptions } from "./retry.js";
 export { backoffDelay, parseRetryAfter } from "./retry.js";
 export type { StandardSchemaV1 } from "./standard-schema.js";

@@ -67,7 +67,12 @@ describe("compileRedaction", () => {
 
 describe("redactPathError", () => {
   it("accepts the filter's paths, indexes and wildcards", () => {
-    for (const path of ["data.object.email", "data.object.identities.0", "data.object.identities[*].x", "a0tenant"])
+    for (const path of [
+      "data.object.email",
+      "data.object.identities.0",
+      "data.object.identities[*].x",
+      "a0tenant",
+    ])
       expect(redactPathError(path)).toBeUndefined();
   });
 

@@ -1,4 +1,4 @@
-import { type EventFilter, patternError, validateFilter } from "@switchyard/core";
+import { type EventFilter, patternError, redactPathError, validateFilter } from "@switchyard/core";
 import { z } from "zod";
 
 const duration = z.number().int().nonnegative();
@@ -59,6 +59,32 @@ const filterSchema = z
       ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
     }
   });
+
+/** A field path removed from the event before the action sees it (core's redact-paths.ts). */
+const redactPath = z.string().superRefine((value, ctx) => {
+  const error = redactPathError(value);
+  if (error) ctx.addIssue({ code: "custom", message: error });
+});
+
+/** A module (path relative to the config file, as a `plugin:` file) that reshapes or skips each event. */
+const transformModule = z
+  .string()
+  .min(1)
+  .regex(/^(\.{1,2}\/|\/)/, 'must be a path to a .js or .ts file relative to the config, e.g. "./shape.js"');
+
+export const DEFAULT_TRANSFORM_TIMEOUT_MS = 1_000;
+
+const transformSchema = z
+  .union([
+    transformModule,
+    z.strictObject({
+      module: transformModule,
+      timeoutMs: z.number().int().min(1).max(60_000).default(DEFAULT_TRANSFORM_TIMEOUT_MS),
+    }),
+  ])
+  .transform((value) =>
+    typeof value === "string" ? { module: value, timeoutMs: DEFAULT_TRANSFORM_TIMEOUT_MS } : value,
+  );
 
 /** A header name as HTTP (and Auth0's `custom_header`) allows it. */
 const HEADER_NAME = /^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/;
@@ -172,6 +198,10 @@ export const actionSchema = z
     latestWins: z.boolean().default(false),
     /** Select events by content: `{ "data.object.email": { endsWith: "@acme.com" } }` (apps/host/README.md). */
     filter: filterSchema.optional(),
+    /** Field paths removed from the event before the action sees it: `data.object.email`, `data.object.identities.*.access_token`. */
+    redact: z.array(redactPath).default([]),
+    /** A module `(event) => event | null` run before the action (null: skip the event), or `{ module, timeoutMs }`. */
+    transform: transformSchema.optional(),
     /** Whether test events (`a0purpose: "test"`) reach this action. */
     testEvents: z.boolean().default(true),
     enabled: z.boolean().default(true),

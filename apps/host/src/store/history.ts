@@ -2,8 +2,8 @@
 // and the type filter as an index range.
 import type { ActivityBucket, AttemptLogLine, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
 
-/** Outcomes are stored as small integers, in this order; `failed` is 1 and 2 (`stale` came later). */
-export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead", "stale"];
+/** Outcomes are stored as small integers, in this order; `failed` is 1 and 2 (`stale`, `filtered` came later). */
+export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead", "stale", "filtered"];
 
 /** The SQL condition on the stored `outcome` column for a query's outcome, if any. */
 export function outcomeCondition(outcome: AttemptQuery["outcome"]): string | undefined {
@@ -52,7 +52,8 @@ export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket
       };
       buckets.set(key, bucket);
     }
-    bucket[record.outcome]++;
+    // The rollup counts attempts at the destination and stale skips; a filtered event reached none.
+    if (record.outcome !== "filtered") bucket[record.outcome]++;
     bucket.durationMs += Math.round(record.durationMs);
   }
   return [...buckets.values()].sort(
