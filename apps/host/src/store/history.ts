@@ -37,6 +37,9 @@ export const pageSize = (limit: number) => Math.min(500, Math.max(1, Math.floor(
 export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket[] {
   const buckets = new Map<string, ActivityBucket>();
   for (const record of records) {
+    // The rollup counts attempts at the destination and stale skips; an event its transform filtered reached
+    // none (the attempts themselves keep it, outcome `filtered`).
+    if (record.outcome === "filtered") continue;
     const minute = Math.floor(record.startedAt / MINUTE_MS) * MINUTE_MS;
     const key = `${minute}\u0000${record.action}`;
     let bucket = buckets.get(key);
@@ -52,8 +55,7 @@ export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket
       };
       buckets.set(key, bucket);
     }
-    // The rollup counts attempts at the destination and stale skips; a filtered event reached none.
-    if (record.outcome !== "filtered") bucket[record.outcome]++;
+    bucket[record.outcome]++;
     bucket.durationMs += Math.round(record.durationMs);
   }
   return [...buckets.values()].sort(
