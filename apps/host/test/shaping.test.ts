@@ -283,6 +283,35 @@ describe("transform", () => {
     for (const d of of("loops")) expect(d.lastError).toMatch(/did not return within 200 ms/);
   });
 
+  it("marks the action failed, and keeps its events, when its transform does not load; validate refuses it", async () => {
+    writeFileSync(join(dir, "nothing.mjs"), "export const notAFunction = 1;\n");
+    const { resolveActions } = await import("../src/plugins/resolve-actions.js");
+    const loaded = finishConfig(
+      {
+        source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+        actions: [{ name: "a", plugin: "console", events: ["*"], transform: "./nothing.mjs" }],
+      },
+      join(dir, "switchyard.yaml"),
+      {},
+    );
+    await expect(resolveActions(loaded)).rejects.toThrow(
+      /actions\[0\]\.transform: transform \.\/nothing\.mjs could not be loaded: \.\/nothing\.mjs exports no function/,
+    );
+    const { host, source } = await start([
+      { name: "broken", plugin: "console", events: ["*"], transform: "./nothing.mjs" },
+      { name: "fine", plugin: "@switchyard/plugin-http", events: ["*"], with: { url: webhook.url } },
+    ]);
+    source.push(signup());
+    await webhook.waitForDeliveries(1);
+    type Actions = { actions: Array<{ name: string; state: string; reason?: string }> };
+    const { actions } = await api<Actions>(host, "/api/actions");
+    expect(actions.find((a) => a.name === "broken")).toMatchObject({ state: "failed" });
+    expect(JSON.stringify(actions)).toContain("exports no function");
+    // Its event waits in the store for a fixed config: not dead-lettered.
+    const dead = await api<{ total: number }>(host, "/api/dead-letters?action=broken");
+    expect(dead.total).toBe(0);
+  });
+
   it("refuses a transform file that does not exist, naming the field", async () => {
     const { resolveActions } = await import("../src/plugins/resolve-actions.js");
     const loaded = finishConfig(
