@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventTransform, TransformError } from "./transform.js";
+import { EventTransform } from "./transform.js";
 
 const factory = createEventFactory({ seed: 5 });
 let dir: string;
