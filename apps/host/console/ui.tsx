@@ -172,6 +172,7 @@ function FilterForm(props: { page: string; params: URLSearchParams; fields: Filt
             <option value="retrying">retrying</option>
             <option value="dead">dead</option>
             <option value="stale">stale (skipped: latest wins)</option>
+            <option value="filtered">filtered (skipped by its transform)</option>
           </select>
         </label>
       )}

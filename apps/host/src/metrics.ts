@@ -86,7 +86,7 @@ export function createMetrics() {
   });
   const deliveries = countedCounter({
     name: "switchyard_deliveries_total",
-    help: "Finished deliveries by action and outcome (delivered, dead, stale: skipped by latestWins).",
+    help: "Finished deliveries by action and outcome (delivered, dead, stale: skipped by latestWins, filtered: skipped by its transform).",
     labelNames: ["action", "outcome"] as const,
     registers: [registry],
   });

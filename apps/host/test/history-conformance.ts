@@ -270,6 +270,30 @@ export function describeHistory(current: () => StateStore): void {
     expect(await store.activity(T0 + 2 * MINUTE)).toEqual([]);
   });
 
+  it("keeps an attempt its transform filtered: found by its outcome, never as failed, not in the rollup", async () => {
+    const store = current();
+    const reason = "filtered by transform ./shape.js (it returned null)";
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + 1_000, durationMs: 10 }),
+      attempt({ eventId: "evt_2", startedAt: T0 + 2_000, durationMs: 3, outcome: "filtered", error: reason }),
+      attempt({ eventId: "evt_3", startedAt: T0 + 3_000, durationMs: 5, outcome: "dead", error: "boom" }),
+    ]);
+    const filtered = await store.searchAttempts({ outcome: "filtered", limit: 10 });
+    expect(filtered.map(({ eventId, outcome, error }) => ({ eventId, outcome, error }))).toEqual([
+      { eventId: "evt_2", outcome: "filtered", error: reason },
+    ]);
+    const failed = await store.searchAttempts({ outcome: "failed", limit: 10 });
+    expect(failed.map((a) => a.eventId)).toEqual(["evt_3"]);
+    expect((await store.searchAttempts({ action: "x", limit: 10 })).map((a) => a.outcome)).toEqual([
+      "dead",
+      "filtered",
+      "delivered",
+    ]);
+    expect(await store.activity(T0)).toEqual([
+      { action: "x", minute: T0, delivered: 1, retrying: 0, dead: 1, stale: 0, durationMs: 15 },
+    ]);
+  });
+
   it("prunes attempts and rollup buckets older than a time", async () => {
     const store = current();
     await store.recordAttempts(

@@ -70,6 +70,7 @@ export {
   matchesPattern,
   patternError,
 } from "./patterns.js";
+export { compileRedaction, redactPathError, redactPathSegments } from "./redact-paths.js";
 export type { BackoffOptions } from "./retry.js";
 export { backoffDelay, parseRetryAfter } from "./retry.js";
 export type { StandardSchemaV1 } from "./standard-schema.js";

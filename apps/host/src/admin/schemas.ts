@@ -6,11 +6,12 @@ import { z } from "zod";
 
 const isoTime = z.iso.datetime({ offset: true });
 
-export const Outcome = z.enum(["delivered", "retrying", "dead", "stale"]).meta({
+export const Outcome = z.enum(["delivered", "retrying", "dead", "stale", "filtered"]).meta({
   id: "Outcome",
   description:
     "delivered: done; retrying: failed, will be tried again; dead: failed for good (a dead letter); " +
-    "stale: not run, a newer event of its subject was already delivered (latestWins)",
+    "stale: not run, a newer event of its subject was already delivered (latestWins); " +
+    "filtered: not sent, the action's transform returned null",
 });
 
 export const AttemptLogLine = z
@@ -125,7 +126,7 @@ export const DeliveriesQuery = z.object({
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   action: z.string().min(1).optional(),
   outcome: z
-    .enum(["delivered", "retrying", "dead", "stale", "failed"])
+    .enum(["delivered", "retrying", "dead", "stale", "filtered", "failed"])
     .optional()
     .describe("failed: retrying or dead"),
   since: isoTime.optional().describe("Started at or after"),

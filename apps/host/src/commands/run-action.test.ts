@@ -264,3 +264,62 @@ describe("loadEvent", () => {
     expect(() => loadEvent("bad-message.json", dir)).toThrow(/invalid stream message: event\.id: /);
   });
 });
+
+describe("runActionOnce --transform and --redact", () => {
+  const SHAPE = `module.exports = (event) => {
+  if (event.type === "user.deleted") return null;
+  console.log("shaping %s", event.id);
+  if (event.type === "user.updated") throw new Error("no updates");
+  return { id: event.id, type: event.type, data: { email: event.data.object.email, name: event.data.object.name } };
+};`;
+  const SEEN = `exports.onExecuteEventStream = async (event) => { console.log("seen " + JSON.stringify(event.message)); };`;
+
+  beforeAll(() => {
+    writeFileSync(join(dir, "shape.js"), SHAPE);
+    writeFileSync(join(dir, "seen.js"), SEEN);
+  });
+
+  it("runs the action on what the transform returns, then redacted, and shows it", async () => {
+    const report = await runActionOnce(
+      join(dir, "seen.js"),
+      { event: "user.updated", type: "user.created", transform: "./shape.js", redact: ["data.email"] },
+      dir,
+    );
+    expect(report.status).toBe("delivered");
+    expect(report.event.type).toBe("user.created");
+    expect(report.shaped).toEqual({
+      id: report.event.id,
+      type: "user.created",
+      data: { name: expect.any(String) },
+    });
+    expect(report.console.map((line) => line.message)).toEqual([
+      `shaping ${report.event.id}`,
+      `seen ${JSON.stringify(report.shaped)}`,
+    ]);
+    expect(formatReport(report)).toContain("shaped:   the event the action got");
+  });
+
+  it("says when the transform skips the event or fails, with the file and line", async () => {
+    const skipped = await runActionOnce(
+      join(dir, "seen.js"),
+      { event: "user.deleted", transform: "./shape.js" },
+      dir,
+    );
+    expect(skipped.status).toBe("filtered");
+    expect(skipped.message).toBe("filtered by transform ./shape.js (it returned null)");
+    const failed = await runActionOnce(
+      join(dir, "seen.js"),
+      { event: "user.updated", transform: "./shape.js" },
+      dir,
+    );
+    expect(failed.status).toBe("permanent");
+    expect(failed.message).toBe("transform ./shape.js failed (at shape.js:4): Error: no updates");
+    expect(formatReport(failed)).toContain("dead-letter it without running the action");
+    await expect(
+      runActionOnce(join(dir, "seen.js"), { event: "user.created", redact: ["data..x"] }, dir),
+    ).rejects.toThrow(/--redact: "data\.\.x" is not a valid redaction path/);
+    await expect(
+      runActionOnce(join(dir, "seen.js"), { event: "user.created", type: "user.craeted" }, dir),
+    ).rejects.toThrow(/unknown event type "user\.craeted"/);
+  });
+});

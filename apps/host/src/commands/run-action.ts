@@ -6,20 +6,23 @@ import {
   type Auth0Event,
   ConfigError,
   compileFilter,
+  compileRedaction,
   describeError,
   EVENT_TYPES,
   type EventFilter,
   isKnownEventType,
   parseCloudEvent,
   parseStreamMessage,
+  redactPathError,
   TimeoutError,
   validateFilter,
   validateOptions,
 } from "@switchyard/core";
 import { type CapturedLog, createEventFactory, runAction } from "@switchyard/testing";
 import { type Command, InvalidArgumentError } from "commander";
-import type { SwitchyardConfig } from "../config/schema.js";
+import { DEFAULT_TRANSFORM_TIMEOUT_MS, type SwitchyardConfig } from "../config/schema.js";
 import { collectSecrets, createRedactor, redactConfig } from "../config/secrets.js";
+import { EventTransform, TransformError } from "../engine/transform.js";
 import { isPathSpec, resolvePlugin } from "../plugins/load.js";
 
 const PREFIX = "[switchyard] run-action:";
@@ -39,6 +42,14 @@ export interface RunActionCommandOptions {
   attempt?: number;
   /** An action's `filter`, as JSON: an event it rejects is reported as filtered out, and the action not run. */
   filter?: string;
+  /** An exact event type for the generated sample event (the same as `--event <type>`). */
+  type?: string;
+  /** A transform module (`transform:`), run on the event before the action, in its worker as the host runs it. */
+  transform?: string;
+  /** The transform's time budget (`transform.timeoutMs`). */
+  transformTimeout?: number;
+  /** Field paths removed before the action sees the event (`redact:`), after the transform. */
+  redact?: string[];
   /** Resolve the plugin from this config file's folder rather than the cwd. */
   config?: string;
   json?: boolean;
@@ -54,8 +65,13 @@ export interface ConsoleLine {
 export interface ActionReport {
   action: string;
   event: { type: string; id: string; source: string };
-  /** `filtered`: the `--filter` rejected the event, so the host would not deliver it; the action did not run. */
+  /**
+   * `filtered`: the `--filter` rejected the event, or the `--transform` returned null for it, so the host would
+   * not deliver it; the action did not run.
+   */
   status: "delivered" | "retryable" | "permanent" | "filtered";
+  /** With `--transform` or `--redact`: the event the action was given (null: the transform skipped it). */
+  shaped?: unknown;
   durationMs: number;
   message?: string;
   retryAfterMs?: number;
@@ -162,7 +178,12 @@ export async function runActionOnce(
     ),
   );
   const baseDir = options.config ? dirname(resolve(cwd, options.config)) : cwd;
-  const { event, source } = loadEvent(options.event, cwd);
+  if (options.type !== undefined && !isKnownEventType(options.type)) {
+    throw new ConfigError(
+      `${PREFIX} unknown event type "${options.type}": use one of ${EVENT_TYPES.join(", ")}`,
+    );
+  }
+  const { event, source } = loadEvent(options.type ?? options.event, cwd);
   const filter = options.filter === undefined ? undefined : parseFilter(options.filter);
   const rejected = filter?.explain(event);
   if (rejected !== undefined) {
@@ -177,6 +198,20 @@ export async function runActionOnce(
     };
     return redactConfig(report, redact);
   }
+  const shaping = await shapeEvent(event, options, baseDir);
+  if (shaping !== undefined && !("event" in shaping)) {
+    return redactConfig(
+      {
+        action: spec,
+        event: { type: event.type, id: event.id, source },
+        durationMs: 0,
+        logs: [],
+        ...shaping,
+      },
+      redact,
+    );
+  }
+  const shaped = shaping?.event ?? event;
   let loaded: Awaited<ReturnType<typeof loadAction>>;
   try {
     loaded = await loadAction(spec, baseDir, pluginOptions);
@@ -188,7 +223,7 @@ export async function runActionOnce(
   const captured = captureConsole();
   let result: Awaited<ReturnType<typeof runAction>>;
   try {
-    result = await runAction(loaded.action, event, {
+    result = await runAction(loaded.action, shaped, {
       secrets,
       timeoutMs: options.timeout ?? DEFAULT_TIMEOUT_MS,
       attempt: options.attempt ?? 1,
@@ -208,10 +243,60 @@ export async function runActionOnce(
     ...(result.message === undefined ? {} : { message: result.message }),
     ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
     ...(stack.length === 0 ? {} : { stack }),
+    ...(shaping ? { shaped } : {}),
     logs: result.logs,
-    console: captured.lines,
+    console: [...(shaping?.console ?? []), ...captured.lines],
   };
   return redactConfig(report, redact);
+}
+
+/**
+ * `--transform` then `--redact`, as the host applies an action's `transform` and `redact`: the event the action
+ * gets, or the report when the transform skipped the event or failed. Undefined without either option.
+ */
+async function shapeEvent(
+  event: Auth0Event,
+  options: RunActionCommandOptions,
+  baseDir: string,
+): Promise<
+  | { event: Auth0Event; console: ConsoleLine[] }
+  | Pick<ActionReport, "status" | "message" | "shaped" | "console">
+  | undefined
+> {
+  const paths = options.redact ?? [];
+  if (options.transform === undefined && paths.length === 0) return undefined;
+  for (const path of paths) {
+    const problem = redactPathError(path);
+    if (problem) throw new ConfigError(`${PREFIX} --redact: ${problem}`);
+  }
+  const lines: ConsoleLine[] = [];
+  let shaped: Auth0Event | null = event;
+  if (options.transform !== undefined) {
+    const file = resolve(baseDir, options.transform);
+    if (!existsSync(file)) throw new ConfigError(`${PREFIX} --transform: file not found: ${file}`);
+    const transform = new EventTransform(
+      options.transform,
+      file,
+      options.transformTimeout ?? DEFAULT_TRANSFORM_TIMEOUT_MS,
+    );
+    try {
+      shaped = await transform.run(event, (level, message) => lines.push({ level, message }));
+    } catch (error) {
+      const message = error instanceof TransformError ? error.message : describeError(error);
+      return { status: "permanent", message, console: lines };
+    } finally {
+      await transform.close();
+    }
+    if (shaped === null) {
+      return {
+        status: "filtered",
+        message: `filtered by transform ${options.transform} (it returned null)`,
+        shaped: null,
+        console: lines,
+      };
+    }
+  }
+  return { event: paths.length > 0 ? compileRedaction(paths)(shaped) : shaped, console: lines };
 }
 
 function parseFilter(text: string): ReturnType<typeof compileFilter> {
@@ -300,6 +385,7 @@ const EXPLAIN = {
   retryable: " (the host would retry it, and dead-letter it after the last attempt)",
   permanent: " (the host would dead-letter it without retrying)",
   filtered: " (the host would not deliver it to this action; the action did not run)",
+  transform: " (the host would dead-letter it without running the action)",
 } as const;
 
 /** The report for people. */
@@ -309,7 +395,9 @@ export function formatReport(report: ActionReport): string {
     `event:    ${report.event.type} ${report.event.id} (${report.event.source})`,
     report.status === "filtered"
       ? `outcome:  filtered${EXPLAIN.filtered}`
-      : `outcome:  ${report.status} in ${report.durationMs} ms${EXPLAIN[report.status]}`,
+      : report.message?.startsWith("transform ") && report.status === "permanent"
+        ? `outcome:  permanent${EXPLAIN.transform}`
+        : `outcome:  ${report.status} in ${report.durationMs} ms${EXPLAIN[report.status]}`,
   ];
   const label = report.status === "filtered" ? "reason:  " : "error:   ";
   if (report.message !== undefined) lines.push(`${label} ${report.message}`);
@@ -320,6 +408,10 @@ export function formatReport(report: ActionReport): string {
     lines.push("hint:     pass api.signal to your I/O so the action stops at its deadline");
   }
   const fields = (value: Record<string, unknown> | undefined) => (value ? ` ${JSON.stringify(value)}` : "");
+  if (report.shaped !== undefined && report.shaped !== null) {
+    lines.push("shaped:   the event the action got (after --transform, then --redact):");
+    for (const line of JSON.stringify(report.shaped, null, 2).split("\n")) lines.push(`  ${line}`);
+  }
   if (report.logs.length > 0) lines.push("api.log:");
   for (const log of report.logs) lines.push(`  ${log.level.padEnd(5)} ${log.message}${fields(log.fields)}`);
   if (report.console.length > 0) lines.push("console:");
@@ -360,7 +452,24 @@ export function registerRunAction(program: Command): void {
     .option("-f, --filter <json>", "the action's filter, as JSON: say so when it rejects the event")
     .option("-t, --timeout <ms>", "the attempt's time budget", positiveInt(15 * 60_000), DEFAULT_TIMEOUT_MS)
     .option("--attempt <n>", "api.attempt (2 = the first retry)", positiveInt(1_000), 1)
-    .option("-c, --config <file>", "resolve the action from this config file's folder")
+    .option("--type <type>", "the event type of the generated sample event (like --event <type>)")
+    .option(
+      "--transform <file>",
+      "a transform module (an action's `transform`): run it on the event first and show what it returns",
+    )
+    .option(
+      "--transform-timeout <ms>",
+      "the transform's time budget",
+      positiveInt(60_000),
+      DEFAULT_TRANSFORM_TIMEOUT_MS,
+    )
+    .option(
+      "--redact <path>",
+      "a field path to remove before the action sees the event (an action's `redact`; repeatable)",
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option("-c, --config <file>", "resolve the action and the transform from this config file's folder")
     .option("--json", "print the outcome as JSON")
     .action(async (spec: string, options: RunActionCommandOptions) => {
       const report = await runActionOnce(spec, options);

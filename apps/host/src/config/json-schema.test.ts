@@ -4,6 +4,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { firstPartyOptionSchemas } from "../plugins/first-party.js";
+import { configTables, undescribed, withConfigTables } from "./config-tables.js";
 import { configJsonSchema } from "./json-schema.js";
 
 const repo = (path: string) => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
@@ -84,6 +85,21 @@ describe("switchyard schema (the config's JSON Schema)", () => {
     walk({ properties: rest }, "");
     walk((actions as { items: unknown }).items, "");
     expect(missing).toEqual([]);
+  });
+
+  it("describes every field of the config (plugins' `with` options aside)", () => {
+    expect(undescribed(schema)).toEqual([]);
+    const actions = (
+      schema as { properties: { actions: { items: { properties: Record<string, unknown> } } } }
+    ).properties.actions.items.properties;
+    // A constrained field keeps its description beside the `${VAR}` alternative, where editors show it.
+    expect(actions.concurrency).toMatchObject({ description: "attempts of this action in flight at once" });
+  });
+
+  it("has the README's config tables generated from those descriptions (`pnpm --filter @switchyard/host docs:config`)", () => {
+    const readme = readFileSync(repo("apps/host/README.md"), "utf8");
+    expect(readme).toBe(withConfigTables(readme, configTables(schema)));
+    expect(readme).toContain("| `redact`");
   });
 
   it("is the committed apps/host/switchyard.schema.json (run `switchyard schema > switchyard.schema.json`)", () => {

@@ -54,7 +54,12 @@ function allowPlaceholders(node: unknown): unknown {
     out.enum !== undefined ||
     out.const !== undefined ||
     (type === "string" && (out.format !== undefined || out.pattern !== undefined));
-  return constrained ? { anyOf: [out, { $ref: PLACEHOLDER }] } : out;
+  if (!constrained) return out;
+  // The field's description stays on the field, where editors (and the README's tables) read it.
+  const { description, ...rest } = out;
+  return description === undefined
+    ? { anyOf: [rest, { $ref: PLACEHOLDER }] }
+    : { description, anyOf: [rest, { $ref: PLACEHOLDER }] };
 }
 
 /**

@@ -1,25 +1,54 @@
-import { type EventFilter, patternError, validateFilter } from "@switchyard/core";
+import { type EventFilter, patternError, redactPathError, validateFilter } from "@switchyard/core";
 import { z } from "zod";
 
 const duration = z.number().int().nonnegative();
 
 const auth0Source = z
   .strictObject({
-    domain: z.string().min(1, "must name the tenant, e.g. tenant.us.auth0.com or http://127.0.0.1:4010"),
-    token: z.string().min(4, "must be at least 4 characters").optional(),
-    clientId: z.string().min(1).optional(),
-    clientSecret: z.string().min(4, "must be at least 4 characters").optional(),
-    audience: z.string().optional(),
+    domain: z
+      .string()
+      .min(1, "must name the tenant, e.g. tenant.us.auth0.com or http://127.0.0.1:4010")
+      .describe("the tenant (`tenant.us.auth0.com`) or a base URL (`http://127.0.0.1:4010`)"),
+    token: z
+      .string()
+      .min(4, "must be at least 4 characters")
+      .optional()
+      .describe("a static Management API token, instead of `clientId` and `clientSecret`"),
+    clientId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("client-credentials grant (`read:events`), with `clientSecret`; give these or `token`"),
+    clientSecret: z
+      .string()
+      .min(4, "must be at least 4 characters")
+      .optional()
+      .describe("the client-credentials grant's secret, with `clientId`"),
+    audience: z
+      .string()
+      .optional()
+      .describe(
+        "the client-credentials token's audience, e.g. for a custom domain (default `<domain>/api/v2/`)",
+      ),
     fromTimestamp: z
       .string()
       .refine(
         (value) => !Number.isNaN(Date.parse(value)),
         "must be an RFC 3339 timestamp, e.g. 2026-11-01T00:00:00Z",
       )
-      .optional(),
-    /** What to do when the stored cursor has expired: stop (default) or resume from `fromTimestamp`. */
-    onCursorExpired: z.enum(["fail", "from-timestamp"]).default("fail"),
-    idleTimeoutMs: duration.optional(),
+      .optional()
+      .describe("RFC 3339 time to start from when no cursor is stored yet"),
+    onCursorExpired: z
+      .enum(["fail", "from-timestamp"])
+      .default("fail")
+      .describe(
+        "when the stored cursor has expired: `fail` (stop), or `from-timestamp`: resume at `fromTimestamp` and rely on dedupe",
+      ),
+    idleTimeoutMs: duration
+      .optional()
+      .describe(
+        "reconnect when the stream sends nothing (not even a heartbeat) for this long (default 90000)",
+      ),
   })
   .superRefine((value, ctx) => {
     const credentials = value.clientId !== undefined || value.clientSecret !== undefined;
@@ -44,7 +73,8 @@ const auth0Source = z
         path: ["onCursorExpired"],
       });
     }
-  });
+  })
+  .describe("the tenant's event stream, read with the Management API");
 
 const pattern = z.string().superRefine((value, ctx) => {
   const error = patternError(value);
@@ -58,43 +88,115 @@ const filterSchema = z
     for (const issue of validateFilter(value)) {
       ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
     }
-  });
+  })
+  .describe('select events by content: `{ "data.object.email": { endsWith: "@acme.com" } }` (see Filters)');
+
+/** A field path removed from the event before the action sees it (core's redact-paths.ts). */
+const redactPath = z.string().superRefine((value, ctx) => {
+  const error = redactPathError(value);
+  if (error) ctx.addIssue({ code: "custom", message: error });
+});
+
+/** A module (path relative to the config file, as a `plugin:` file) that reshapes or skips each event. */
+const transformModule = z
+  .string()
+  .min(1)
+  .regex(/^(\.{1,2}\/|\/)/, 'must be a path to a .js or .ts file relative to the config, e.g. "./shape.js"');
+
+export const DEFAULT_TRANSFORM_TIMEOUT_MS = 1_000;
+
+const transformSchema = z
+  .union([
+    transformModule,
+    z.strictObject({
+      module: transformModule.describe("the transform module, relative to the config"),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(60_000)
+        .default(DEFAULT_TRANSFORM_TIMEOUT_MS)
+        .describe("the transform's time budget per event; past it the delivery is dead-lettered"),
+    }),
+  ])
+  .transform((value) =>
+    typeof value === "string" ? { module: value, timeoutMs: DEFAULT_TRANSFORM_TIMEOUT_MS } : value,
+  )
+  .describe(
+    "a module (`./shape.js`, relative to the config) exporting `(event) => event | null`: the action gets what it returns, and null skips the event (outcome `filtered`); or `{ module, timeoutMs }` (default 1000 ms per event); see docs/redact-and-transform.md",
+  );
 
 /** A header name as HTTP (and Auth0's `custom_header`) allows it. */
 const HEADER_NAME = /^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/;
 
 /** A server's bounds against slow, idle and numerous clients (see apps/host/README.md). */
 const serverLimits = {
-  /** Connections open at once; more are closed as they arrive and counted. */
-  maxConnections: z.number().int().min(1).max(1_000_000).default(1_000),
-  /** A connection that has not sent a request's complete headers by then is answered 408 and closed. */
-  headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
-  /** A request not complete (headers and body) by then is answered 408 and closed. */
-  requestTimeoutMs: z.number().int().min(1_000).max(600_000).default(60_000),
+  maxConnections: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(1_000)
+    .describe("connections open at once; more are closed as they arrive, and counted"),
+  headersTimeoutMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(600_000)
+    .default(30_000)
+    .describe(
+      "a connection that has not sent a request's headers by then gets 408 and is closed, idle ones too",
+    ),
+  requestTimeoutMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(600_000)
+    .default(60_000)
+    .describe("a request not complete (headers and body) by then gets 408 and is closed"),
 };
 
 const webhookSource = z.strictObject({
-  port: z.number().int().min(0).max(65_535),
-  /** Listen address; 127.0.0.1 unless set (put a TLS-terminating proxy in front, or set `tls`). */
-  host: z.string().min(1).default("127.0.0.1"),
-  /** The path Auth0 POSTs to, e.g. `/auth0/events`. */
-  path: z.string().regex(/^\/[^?#\s]*$/, 'must be a URL path starting with "/", e.g. /auth0/events'),
-  /** As the Event Stream's `webhook_authorization`: exactly one of `bearer`, `basic`, `header`. */
+  port: z.number().int().min(0).max(65_535).describe("port Auth0 Event Streams POST to (0: any free port)"),
+  host: z
+    .string()
+    .min(1)
+    .default("127.0.0.1")
+    .describe("listen address (put a TLS-terminating proxy in front, or set `tls`)"),
+  path: z
+    .string()
+    .regex(/^\/[^?#\s]*$/, 'must be a URL path starting with "/", e.g. /auth0/events')
+    .describe("the path of the webhook URL, e.g. `/auth0/events`; any other path answers 404"),
   auth: z
     .strictObject({
-      bearer: z.string().min(8, "must be at least 8 characters").optional(),
+      bearer: z
+        .string()
+        .min(8, "must be at least 8 characters")
+        .optional()
+        .describe('the token of `webhook_authorization: {method: "bearer"}`'),
       basic: z
         .strictObject({
-          username: z.string().min(1),
-          password: z.string().min(8, "must be at least 8 characters"),
+          username: z.string().min(1).describe('the user name of `{method: "basic"}`'),
+          password: z
+            .string()
+            .min(8, "must be at least 8 characters")
+            .describe('the password of `{method: "basic"}`'),
         })
-        .optional(),
+        .optional()
+        .describe('`webhook_authorization: {method: "basic"}`'),
       header: z
         .strictObject({
-          name: z.string().regex(HEADER_NAME, "must be an HTTP header name, e.g. x-switchyard-key"),
-          value: z.string().min(8, "must be at least 8 characters"),
+          name: z
+            .string()
+            .regex(HEADER_NAME, "must be an HTTP header name, e.g. x-switchyard-key")
+            .describe('the header name of `{method: "custom_header"}`'),
+          value: z
+            .string()
+            .min(8, "must be at least 8 characters")
+            .describe('the header value of `{method: "custom_header"}`'),
         })
-        .optional(),
+        .optional()
+        .describe('`webhook_authorization: {method: "custom_header"}`'),
     })
     .superRefine((auth, ctx) => {
       const given = [auth.bearer, auth.basic, auth.header].filter((a) => a !== undefined).length;
@@ -104,25 +206,45 @@ const webhookSource = z.strictObject({
           message: "needs exactly one of `bearer`, `basic` or `header`, as the Event Stream sends it",
         });
       }
-    }),
-  /** PEM files (relative to the config file): serve HTTPS; without it, plain HTTP. */
-  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
-  /** Bodies larger than this are refused with 413. */
+    })
+    .describe("as the Event Stream's `webhook_authorization`: exactly one of `bearer`, `basic`, `header`"),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1).describe("the certificate chain's PEM file, relative to the config"),
+      key: z.string().min(1).describe("the private key's PEM file, relative to the config"),
+    })
+    .optional()
+    .describe("serve HTTPS with these PEM files; without them, plain HTTP (put a TLS proxy in front)"),
   maxBodyBytes: z
     .number()
     .int()
     .min(1024)
     .max(64 * 1024 * 1024)
-    .default(1024 * 1024),
+    .default(1024 * 1024)
+    .describe("larger bodies are refused with 413"),
   ...serverLimits,
 });
 
 export const retrySchema = z.strictObject({
-  /** Attempts in all, the first included, before a delivery is dead-lettered. */
-  maxAttempts: z.number().int().min(1).max(1000).default(8),
-  initialDelayMs: duration.default(1_000),
-  maxDelayMs: duration.default(10 * 60_000),
-  factor: z.number().min(1).max(10).default(2),
+  maxAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(8)
+    .describe("attempts in all, the first included, before a delivery is dead-lettered"),
+  initialDelayMs: duration
+    .default(1_000)
+    .describe(
+      "the first retry's delay; exponential backoff with full jitter, a `Retry-After` from the destination wins",
+    ),
+  maxDelayMs: duration.default(10 * 60_000).describe("the longest delay between two attempts"),
+  factor: z
+    .number()
+    .min(1)
+    .max(10)
+    .default(2)
+    .describe("each retry's delay is this times the previous one's"),
 });
 
 export const actionSchema = z
@@ -132,12 +254,24 @@ export const actionSchema = z
       .regex(
         /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
         "must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit",
+      )
+      .describe("unique; labels logs, metrics and dead letters"),
+    plugin: z
+      .string()
+      .min(1)
+      .describe(
+        "`console`, a package name (installed next to the config, or bundled: `@switchyard/plugin-slack`, `-segment`, `-http`), or a path to a `.js`/`.mjs`/`.cjs`/`.ts` file, relative to the config",
       ),
-    /** A plugin package name, `console`, or a path (relative to the config file) to a module. */
-    plugin: z.string().min(1),
-    events: z.array(pattern).min(1, 'must list at least one event pattern, e.g. ["*"]'),
-    with: z.record(z.string(), z.unknown()).default({}),
-    /** Values the action reads as `event.secrets`; redacted from every log line, error and answer. */
+    events: z
+      .array(pattern)
+      .min(1, 'must list at least one event pattern, e.g. ["*"]')
+      .describe(
+        "patterns: `*` (everything, future types too), `user.*` (any depth, future `user.…` types too), or exact types",
+      ),
+    with: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("the plugin's options, checked against its schema before start"),
     secrets: z
       .record(
         z.string(),
@@ -148,37 +282,66 @@ export const actionSchema = z
             "must be at least 4 characters: a shorter secret could not be told apart in logs to redact it",
           ),
       )
-      .default({}),
-    retry: retrySchema.default(retrySchema.parse({})),
-    /** Time budget of one attempt. */
+      .default({})
+      .describe("`event.secrets` of the action; redacted from every log line, error and answer"),
+    retry: retrySchema
+      .default(retrySchema.parse({}))
+      .describe("how a failed delivery is retried before it is dead-lettered"),
     timeoutMs: z
       .number()
       .int()
       .min(1)
       .max(15 * 60_000)
-      .default(10_000),
-    /** Deliveries of this action running at once. */
-    concurrency: z.number().int().min(1).max(1024).default(16),
-    /**
-     * Deliver one key's events one at a time, in stream order: `subject` (the default: the user, organization,
-     * group or connection the event is about; core's `subjectOf`), `user`, `organization`, a dotted path, or
-     * `none` (no order).
-     */
-    orderBy: z.string().min(1).default("subject"),
-    /**
-     * Deliver none of a subject's events older (by time, then stream position) than one already delivered to
-     * this action: state syncs want it, notifications do not. Needs `orderBy: subject`.
-     */
-    latestWins: z.boolean().default(false),
-    /** Select events by content: `{ "data.object.email": { endsWith: "@acme.com" } }` (apps/host/README.md). */
+      .default(10_000)
+      .describe("time budget of one attempt (as Auth0); `api.signal` aborts when it runs out"),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(16)
+      .describe("attempts of this action in flight at once"),
+    orderBy: z
+      .string()
+      .min(1)
+      .default("subject")
+      .describe(
+        "one key's events one at a time, in stream order: `subject` (the user, organization, group or connection the event is about), `user`, `organization`, a dotted path, or `none`",
+      ),
+    latestWins: z
+      .boolean()
+      .default(false)
+      .describe(
+        "skip (outcome `stale`) an event of a subject older, by `time` then stream position, than one already delivered to this action: for state syncs; needs `orderBy: subject`",
+      ),
     filter: filterSchema.optional(),
-    /** Whether test events (`a0purpose: "test"`) reach this action. */
-    testEvents: z.boolean().default(true),
-    enabled: z.boolean().default(true),
-    /** Pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a stream. */
-    pauseAfterFailures: z.number().int().min(0).default(500),
-    /** Another action that is sent a `switchyard.action.paused` event when this one pauses itself. */
-    alert: z.string().min(1).optional(),
+    redact: z
+      .array(redactPath)
+      .default([])
+      .describe(
+        "field paths removed from the event before the action sees it (after `transform`): `data.object.email`, `data.object.identities.*.access_token`; `*` is any key or index, digits index arrays",
+      ),
+    transform: transformSchema.optional(),
+    testEvents: z
+      .boolean()
+      .default(true)
+      .describe('whether events with `a0purpose: "test"` reach this action'),
+    enabled: z.boolean().default(true).describe("`false`: the action is not started, and gets no events"),
+    pauseAfterFailures: z
+      .number()
+      .int()
+      .min(0)
+      .default(500)
+      .describe(
+        "pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a failing stream; its deliveries wait in the store until `switchyard actions resume`",
+      ),
+    alert: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "another action's name: it is sent a `switchyard.action.paused` event when this action pauses itself",
+      ),
   })
   .superRefine((action, ctx) => {
     // The check and the delivery are one step only while a subject's events run one at a time.
@@ -193,28 +356,53 @@ export const actionSchema = z
 
 export const configSchema = z
   .strictObject({
-    /** Where events come from: the tenant's stream, Auth0's webhook deliveries, or both. */
     source: z
-      .strictObject({ auth0: auth0Source.optional(), webhook: webhookSource.optional() })
+      .strictObject({
+        auth0: auth0Source.optional(),
+        webhook: webhookSource
+          .optional()
+          .describe("Auth0 Event Streams' webhook deliveries, POSTed to this host"),
+      })
       .superRefine((source, ctx) => {
         if (source.auth0 === undefined && source.webhook === undefined) {
           ctx.addIssue({ code: "custom", message: "needs `auth0` (the event stream), `webhook`, or both" });
         }
-      }),
-    /** Folder of the SQLite state, relative to the config file, or a `postgres://` URL (shared by replicas). */
-    state: z.string().min(1).default("./.switchyard"),
-    /** The ops server: /healthz, /readyz, /metrics, the admin API under /api/ and the console at /. */
+      })
+      .describe(
+        "where events come from: the tenant's stream (`auth0`), Auth0's webhook deliveries (`webhook`), or both",
+      ),
+    state: z
+      .string()
+      .min(1)
+      .default("./.switchyard")
+      .describe(
+        "folder of the SQLite store, relative to the config file, or a `postgres://` URL shared by replicas",
+      ),
     server: z
       .strictObject({
-        port: z.number().int().min(0).max(65_535).default(9464),
-        /** Listen address. Anything but a loopback address needs `adminToken`. */
-        host: z.string().default("127.0.0.1"),
-        enabled: z.boolean().default(true),
-        /** Bearer token every admin API call must carry; set it from an environment variable. */
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65_535)
+          .default(9464)
+          .describe(
+            "port of the ops server: the console at `/`, the admin API at `/api/`, `/healthz`, `/readyz`, `/metrics` (0: any free port)",
+          ),
+        host: z
+          .string()
+          .default("127.0.0.1")
+          .describe(
+            "address the server listens on; anything but a loopback address needs `server.adminToken`",
+          ),
+        enabled: z.boolean().default(true).describe("`false`: no HTTP server at all"),
         adminToken: z
           .string()
           .min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)")
-          .optional(),
+          .optional()
+          .describe(
+            "bearer token every admin API call must carry (16+ characters; set it from an environment variable: `${SWITCHYARD_ADMIN_TOKEN}`)",
+          ),
         ...serverLimits,
       })
       .default({
@@ -233,36 +421,58 @@ export const configSchema = z
             path: ["host"],
           });
         }
-      }),
-    /** The delivery history the console shows: every attempt, kept this long. */
+      })
+      .describe("the ops server: the console, the admin API, health and metrics"),
     history: z
       .strictObject({
-        /** How long attempts (and the events' payloads) are kept: `7d`, `24h`, `90m`, or `off` to record none. */
         retention: z
           .string()
           .regex(/^(off|\d+[mhd])$/, "must be a duration such as 7d, 24h or 90m, or `off`")
-          .default("7d"),
+          .default("7d")
+          .describe(
+            "how long every delivery attempt (and each event's payload) is kept for the console: `7d`, `24h`, `90m`, or `off`",
+          ),
       })
-      .default({ retention: "7d" }),
+      .default({ retention: "7d" })
+      .describe("the delivery history the console shows: every attempt"),
     log: z
       .strictObject({
-        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-        /** `json` lines (default) for machines, `pretty` for people at a terminal. */
-        format: z.enum(["json", "pretty"]).default("json"),
+        level: z
+          .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+          .default("info")
+          .describe("`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`"),
+        format: z
+          .enum(["json", "pretty"])
+          .default("json")
+          .describe("`json` lines for machines, `pretty` for people at a terminal"),
       })
-      .default({ level: "info", format: "json" }),
+      .default({ level: "info", format: "json" })
+      .describe("the host's log, on stdout"),
     delivery: z
       .strictObject({
-        /** On SIGTERM, how long in-flight deliveries get to finish. */
-        shutdownGraceMs: duration.default(10_000),
-        /** Stop reading the stream while more deliveries than this are unfinished (backpressure). */
-        maxPending: z.number().int().min(1).default(1_000_000),
-        /** How long event ids are remembered to drop upstream duplicates. */
-        dedupeWindowMs: duration.default(7 * 24 * 60 * 60_000),
-        /** SQLite durability: `normal` survives a killed process; `full` also a power cut. */
-        synchronous: z.enum(["normal", "full"]).default("normal"),
-        /** Postgres: how long the stream's leader lease lasts unrenewed (a standby takes over after it). */
-        leaseMs: duration.default(5000),
+        shutdownGraceMs: duration
+          .default(10_000)
+          .describe("on SIGTERM, how long in-flight deliveries get to finish"),
+        maxPending: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000_000)
+          .describe(
+            "the store's cap: unfinished deliveries of all actions before the stream is paused (one slow or failing action never pauses it alone)",
+          ),
+        dedupeWindowMs: duration
+          .default(7 * 24 * 60 * 60_000)
+          .describe("how long event ids are kept to drop upstream duplicates"),
+        synchronous: z
+          .enum(["normal", "full"])
+          .default("normal")
+          .describe("`normal`: survives a killed process; `full`: also a power cut, ~10% slower"),
+        leaseMs: duration
+          .default(5000)
+          .describe(
+            "Postgres only: how long the stream's leader lease lasts unrenewed before a standby replica takes over",
+          ),
       })
       .default({
         shutdownGraceMs: 10_000,
@@ -270,8 +480,12 @@ export const configSchema = z
         dedupeWindowMs: 7 * 24 * 60 * 60_000,
         synchronous: "normal",
         leaseMs: 5000,
-      }),
-    actions: z.array(actionSchema).min(1, "must list at least one action"),
+      })
+      .describe("how deliveries are stored, paced and stopped"),
+    actions: z
+      .array(actionSchema)
+      .min(1, "must list at least one action")
+      .describe("where events go: each action gets the events its `events` patterns (and `filter`) select"),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

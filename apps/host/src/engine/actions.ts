@@ -15,6 +15,7 @@ import type { Backlog } from "./backlog.js";
 import type { CompletionWriter } from "./completions.js";
 import type { HistoryWriter } from "./history.js";
 import { ActionRunner } from "./runner.js";
+import { shapeAction } from "./shaping.js";
 
 export interface ActionsDeps {
   store: StateStore;
@@ -47,7 +48,7 @@ export async function createRunners(
     for (const [index, config] of loaded.config.actions.entries()) {
       if (!config.enabled) continue;
       const plugin = plugins[index]!;
-      const made = makeAction(plugin, config.with, deps.redact);
+      const made = makeAction(plugin, config, loaded.dir, deps.redact);
       if ("failure" in made) {
         // One broken action never stops the host: it gets a runner that never runs, so that its events are
         // still stored for it and wait there until a host starts it.
@@ -80,22 +81,26 @@ export function createAction(
   redact: (text: string) => string,
 ): Action {
   const config = loaded.config.actions[index]!;
-  const made = makeAction(plugin, config.with, redact);
+  const made = makeAction(plugin, config, loaded.dir, redact);
   if ("failure" in made)
     throw new ConfigError(`${loaded.file}: actions[${index}] (${config.name}): ${made.failure}`);
   return made.action;
 }
 
-/** The action of a resolved plugin, or why there is none (its code threw as it loaded, or its factory threw). */
+/**
+ * The action of a resolved plugin, with its `transform` and `redact` (see shaping.ts), or why there is none
+ * (its code threw as it loaded, or its factory threw).
+ */
 function makeAction(
   plugin: ResolvedPlugin,
-  options: unknown,
+  config: ActionConfig,
+  configDir: string,
   redact: (text: string) => string,
 ): { action: Action } | { failure: string } {
   if (plugin.kind === "broken") return { failure: plugin.reason };
-  if (plugin.kind === "file") return { action: plugin.action };
+  if (plugin.kind === "file") return { action: shapeAction(plugin.action, config, configDir) };
   try {
-    return { action: plugin.create(options) };
+    return { action: shapeAction(plugin.create(config.with), config, configDir) };
   } catch (error) {
     return { failure: `its factory threw: ${redact(describeError(error))}` };
   }

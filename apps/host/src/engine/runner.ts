@@ -30,6 +30,7 @@ import type { HistoryWriter } from "./history.js";
 import { KeyTurns } from "./key-turns.js";
 import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
+import { filteredBy } from "./shaping.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
@@ -249,6 +250,7 @@ export class ActionRunner {
       delivered: m.deliveries.labels(this.name, "delivered"),
       dead: m.deliveries.labels(this.name, "dead"),
       stale: m.deliveries.labels(this.name, "stale"),
+      filtered: m.deliveries.labels(this.name, "filtered"),
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
@@ -563,12 +565,14 @@ export class ActionRunner {
     const outcome = await this.invoke(instance, job, api, deadline.expired);
     deadlines.leave(deadline);
     this.histogram.observe(outcome.durationMs / 1000);
-    this.attemptCounters[outcome.status].inc();
+    // An event its transform skipped (shaping.ts) is done, as if delivered, and recorded as `filtered`.
+    const filtered = filteredBy(outcome);
+    if (filtered === undefined) this.attemptCounters[outcome.status].inc();
     const orderKey = job.orderKey;
     const keyed = orderKey !== null ? { orderKey } : {};
-    if (outcome.status === "delivered") {
-      this.failures = 0;
-      this.finishedCounters.delivered.inc();
+    if (outcome.status === "delivered" || filtered !== undefined) {
+      if (filtered === undefined) this.failures = 0;
+      this.finishedCounters[filtered === undefined ? "delivered" : "filtered"].inc();
       const rowless = this.ledger.settle(job.hold);
       if (!rowless) this.rowFinished = true;
       this.deps.completions.add({
@@ -579,7 +583,16 @@ export class ActionRunner {
         ...(latest ? { latest } : {}),
       });
       if (latest) this.remember(latest.subject, { time: latest.time, key: job.key });
-      this.record(job, attempt, api.keptLines(), startedAt, outcome.durationMs, "delivered");
+      this.record(
+        job,
+        attempt,
+        api.keptLines(),
+        startedAt,
+        outcome.durationMs,
+        filtered === undefined ? "delivered" : "filtered",
+        undefined,
+        filtered,
+      );
       this.nextTurn(orderKey);
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);

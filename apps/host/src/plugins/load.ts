@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, extname, isAbsolute, join, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   type Action,
@@ -13,6 +13,7 @@ import {
   validateOptions,
 } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
+import { importCode } from "./code-loader.js";
 import consolePlugin from "./console.js";
 
 /** What a config's `plugin` field resolved to. */
@@ -43,8 +44,6 @@ const BUILTINS: Record<string, ResolvedPlugin> = {
 
 /** An npm package name, scoped or not: lower case, never starting with `.` or `_`. */
 const PACKAGE_NAME = /^(@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
-
-const TS = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
 /** True when `spec` names a file rather than a package. */
 export function isPathSpec(spec: string): boolean {
@@ -134,37 +133,6 @@ async function importFile(file: string, spec: string, configDir: string): Promis
     return await importCode(file);
   } catch (error) {
     throw missingDependency(error, spec, configDir) ?? error;
-  }
-}
-
-async function importCode(file: string): Promise<unknown> {
-  const url = pathToFileURL(file).href;
-  const ext = extname(file);
-  if (TS.has(ext)) {
-    // tsx's ESM loader runs a CommonJS-scoped .ts file from a data: URL, and every stack trace through it then
-    // shows kilobytes of that URL; its require hook keeps the file's path and line (with source maps).
-    if (ext === ".cts" || (ext !== ".mts" && !isModuleScope(dirname(file)))) {
-      const { require: tsxRequire } = await import("tsx/cjs/api");
-      return tsxRequire(file, import.meta.url);
-    }
-    const { tsImport } = await import("tsx/esm/api");
-    return tsImport(url, import.meta.url);
-  }
-  return import(url);
-}
-
-/** True when the nearest package.json above `dir` says `"type": "module"`, as Node decides for `.js`/`.ts`. */
-function isModuleScope(dir: string): boolean {
-  for (let at = dir; ; at = dirname(at)) {
-    const manifest = join(at, "package.json");
-    if (existsSync(manifest)) {
-      try {
-        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type === "module";
-      } catch {
-        return false;
-      }
-    }
-    if (dirname(at) === at) return false;
   }
 }
 

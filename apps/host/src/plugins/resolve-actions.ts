@@ -1,7 +1,10 @@
+import { existsSync } from "node:fs";
 import { ConfigError, type ConfigIssue } from "@switchyard/core";
 import { restoreStrings, WANTS_STRING } from "../config/env.js";
 import { formatPath, type LoadedConfig } from "../config/load.js";
+import type { ActionConfig } from "../config/schema.js";
 import { createRedactor } from "../config/secrets.js";
+import { transformOf } from "../engine/shaping.js";
 import { checkActionOptions, type ResolvedPlugin, resolvePlugin } from "./load.js";
 
 /**
@@ -29,6 +32,23 @@ export async function resolveActions(
           at: ["actions", index, "plugin"],
         });
         continue;
+      }
+      const transformProblem = await checkTransform(action, loaded.dir);
+      if (transformProblem !== undefined) {
+        if (options.keepBroken && transformProblem.loaded) {
+          // Its code is broken, not the config: the action is marked failed, its events wait for a fix.
+          plugins[plugins.length - 1] = {
+            kind: "broken",
+            name: action.plugin,
+            reason: redact(transformProblem.message),
+          };
+        } else {
+          issues.push({
+            path: `actions[${index}].transform`,
+            message: redact(transformProblem.message),
+            at: ["actions", index, "transform"],
+          });
+        }
       }
       let found = checkActionOptions(plugin, action, index);
       // A `${VAR}` read as a number where the plugin wants a string (a numeric token) is its text again.
@@ -64,4 +84,25 @@ export async function resolveActions(
     );
   }
   return plugins;
+}
+
+/**
+ * Why an action's `transform` cannot run: its file is missing (a config error), or its code does not load or
+ * exports no function (`loaded`: a problem of its code, like a broken plugin). Loads it in a worker, as the host will.
+ */
+async function checkTransform(
+  action: ActionConfig,
+  configDir: string,
+): Promise<{ message: string; loaded: boolean } | undefined> {
+  const transform = transformOf(action, configDir);
+  if (transform === undefined) return undefined;
+  if (!existsSync(transform.file)) return { message: `file not found: ${transform.file}`, loaded: false };
+  try {
+    await transform.check();
+    return undefined;
+  } catch (error) {
+    return { message: (error as Error).message, loaded: true };
+  } finally {
+    await transform.close();
+  }
 }

@@ -2,8 +2,8 @@
 // and the type filter as an index range.
 import type { ActivityBucket, AttemptLogLine, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
 
-/** Outcomes are stored as small integers, in this order; `failed` is 1 and 2 (`stale` came later). */
-export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead", "stale"];
+/** Outcomes are stored as small integers, in this order; `failed` is 1 and 2 (`stale`, `filtered` came later). */
+export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead", "stale", "filtered"];
 
 /** The SQL condition on the stored `outcome` column for a query's outcome, if any. */
 export function outcomeCondition(outcome: AttemptQuery["outcome"]): string | undefined {
@@ -37,6 +37,9 @@ export const pageSize = (limit: number) => Math.min(500, Math.max(1, Math.floor(
 export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket[] {
   const buckets = new Map<string, ActivityBucket>();
   for (const record of records) {
+    // The rollup counts attempts at the destination and stale skips; an event its transform filtered reached
+    // none (the attempts themselves keep it, outcome `filtered`).
+    if (record.outcome === "filtered") continue;
     const minute = Math.floor(record.startedAt / MINUTE_MS) * MINUTE_MS;
     const key = `${minute}\u0000${record.action}`;
     let bucket = buckets.get(key);

@@ -277,7 +277,9 @@ export type AttemptOutcome =
    * Not run: the action has `latestWins` and a newer event of the same subject (by time, then stream
    * position) was already delivered to it. The delivery is done.
    */
-  | "stale";
+  | "stale"
+  /** Not sent: the action's `transform` returned null for the event (its `error` names the transform). Done. */
+  | "filtered";
 
 /** One line a file action printed (`console.log` and the like) during an attempt. */
 export interface AttemptLogLine {
