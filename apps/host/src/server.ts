@@ -3,14 +3,8 @@ import type { AddressInfo } from "node:net";
 import { Counter, type Registry } from "prom-client";
 import { type AdminContext, handleApi } from "./admin/api.js";
 import { createGuard, type Refusal } from "./admin/guard.js";
+import type { Readiness } from "./engine/status.js";
 import { DEFAULT_LIMITS, guarded, limitServer, requestUrl, type ServerLimits } from "./http-limits.js";
-
-export interface Readiness {
-  ready: boolean;
-  checks: Record<string, boolean>;
-  /** Actions the host could not start: it is degraded (still ready when `ready`), and says which. */
-  failedActions?: string[];
-}
 
 export interface OpsServerOptions {
   host: string;

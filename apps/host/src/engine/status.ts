@@ -1,4 +1,10 @@
-import type { Readiness } from "../server.js";
+/** What /readyz answers. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean>;
+  /** Actions the host could not start: it is degraded (still ready when `ready`), and says which. */
+  failedActions?: string[];
+}
 
 /** What the host shows of itself on /readyz, kept up to date by the parts that know. */
 export interface HostStatus {
