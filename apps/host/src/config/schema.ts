@@ -125,6 +125,19 @@ export const retrySchema = z.strictObject({
   factor: z.number().min(1).max(10).default(2),
 });
 
+export const rateLimitSchema = z
+  .strictObject({
+    perSecond: z.number().positive().max(1_000_000).optional(),
+    perMinute: z.number().positive().max(60_000_000).optional(),
+    /** Deliveries that may start at once after a quiet spell (the bucket's size); 1 spaces them evenly. */
+    burst: z.number().int().min(1).max(1_000_000).default(1),
+  })
+  .superRefine((limit, ctx) => {
+    if ((limit.perSecond === undefined) === (limit.perMinute === undefined)) {
+      ctx.addIssue({ code: "custom", message: "needs exactly one of `perSecond` or `perMinute`" });
+    }
+  });
+
 export const actionSchema = z
   .strictObject({
     name: z
@@ -177,6 +190,25 @@ export const actionSchema = z
     enabled: z.boolean().default(true),
     /** Pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a stream. */
     pauseAfterFailures: z.number().int().min(0).default(500),
+    /**
+     * At most this many deliveries start per second or per minute, `burst` of them at once after a quiet
+     * spell; shared by replicas on one Postgres state (docs/pacing.md).
+     */
+    rateLimit: rateLimitSchema.optional(),
+    /**
+     * After `failures` consecutive connection errors, timeouts or 5xx, attempt nothing for `coolDownMs`, then
+     * let one delivery probe (docs/pacing.md). Each replica keeps its own.
+     */
+    circuitBreaker: z
+      .strictObject({
+        failures: z.number().int().min(1).max(1_000_000),
+        coolDownMs: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60 * 60_000),
+      })
+      .optional(),
     /** Another action that is sent a `switchyard.action.paused` event when this one pauses itself. */
     alert: z.string().min(1).optional(),
   })

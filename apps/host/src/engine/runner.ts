@@ -30,6 +30,8 @@ import type { HistoryWriter } from "./history.js";
 import { KeyTurns } from "./key-turns.js";
 import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
+import { Pacing, type PacingView } from "./pacing.js";
+import { LocalBuckets } from "./rate-limit.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
@@ -222,6 +224,8 @@ export class ActionRunner {
   private readonly attemptCounters;
   private readonly finishedCounters;
   private readonly histogram;
+  /** The action's rate limit and circuit breaker, asked before deliveries start (pacing.ts). */
+  private readonly pacing: Pacing;
 
   constructor(private deps: RunnerDeps) {
     const { config } = deps;
@@ -251,6 +255,14 @@ export class ActionRunner {
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
+    this.pacing = new Pacing({
+      name: this.name,
+      config,
+      buckets: deps.store.rateBuckets ?? new LocalBuckets(),
+      metrics: m,
+      log: deps.log,
+      onReady: () => this.pump(),
+    });
     if (deps.userCode) installActionConsole();
   }
 
@@ -298,6 +310,7 @@ export class ActionRunner {
     this.matcher = new ActionMatcher(config);
     this.capacity = config.concurrency * 2 + READ_AHEAD;
     this.current = newInstance(action, config, userCode);
+    this.pacing.configure(config);
     this.pump();
     if (old.inflight === 0) return Promise.resolve();
     this.draining.add(old);
@@ -336,7 +349,12 @@ export class ActionRunner {
       this.sendBack(job, Date.now(), WAITS_BEHIND);
       return;
     }
-    if (job.orderKey === null || this.turns.enter(job.orderKey, job)) this.queue.push(job);
+    if (job.orderKey === null || this.turns.enter(job.orderKey, job)) this.enqueue(job);
+  }
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    this.pacing.queued(job);
   }
 
   /** Send a job back to the store, due now, without an attempt (its attempts unchanged). */
@@ -425,18 +443,22 @@ export class ActionRunner {
   }
 
   private pump(): void {
-    while (
-      !this.stopping &&
-      !this.paused &&
-      this.inflight < this.current.config.concurrency &&
-      this.queue.length > 0
-    ) {
+    if (this.stopping || this.paused) return;
+    const ready = Math.min(this.queue.length, this.current.config.concurrency - this.inflight);
+    // What the rate limit or the circuit breaker holds back waits here, in order; they call pump again.
+    for (let allowed = this.pacing.allow(ready); allowed > 0 && this.queue.length > 0; allowed--) {
       const job = this.queue.shift()!;
       const instance = this.current;
       this.inflight++;
       instance.inflight++;
+      this.pacing.started(job);
       this.run(job, instance).catch((error: unknown) => this.lost(job, instance, error));
     }
+  }
+
+  /** This host's view of the action's rate limit and circuit breaker. */
+  pacingView(): PacingView {
+    return this.pacing.view();
   }
 
   /** One attempt; whatever the event holds, a failure here is this delivery's outcome, never a throw. */
@@ -466,6 +488,7 @@ export class ActionRunner {
       { action: this.name, eventId: job.event.id, err: error },
       "a delivery failed inside the host; it runs again at the next start",
     );
+    this.pacing.finished(job, undefined);
     if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -474,7 +497,8 @@ export class ActionRunner {
 
   private async run(job: Job, instance: Instance): Promise<void> {
     const latest = instance.config.latestWins ? await this.checkLatest(job) : undefined;
-    if (latest === undefined || "mark" in latest) await this.attempt(job, instance, latest?.mark);
+    let outcome: Outcome | undefined;
+    if (latest === undefined || "mark" in latest) outcome = await this.attempt(job, instance, latest?.mark);
     else if ("stale" in latest) this.skipStale(job, latest.stale);
     else {
       // Not known whether it is stale: try again shortly, its subject's later events behind it.
@@ -483,6 +507,8 @@ export class ActionRunner {
       if (job.orderKey !== null) this.holdBack(job.orderKey);
       this.scheduleWake(dueAt);
     }
+    // An attempt cut off by shutdown says nothing about the destination.
+    this.pacing.finished(job, this.shuttingDown ? undefined : outcome);
     if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -535,7 +561,7 @@ export class ActionRunner {
     job: Job,
     instance: Instance,
     latest: { subject: string; time: number } | undefined,
-  ): Promise<void> {
+  ): Promise<Outcome> {
     const { cache, redact } = this.deps;
     const { config, deadlines } = instance;
     const attempt = job.attempts + 1;
@@ -651,6 +677,7 @@ export class ActionRunner {
         this.onAutoPause?.(`${this.failures} consecutive failed attempts; the last: ${error}`);
       }
     }
+    return outcome;
   }
 
   /**
@@ -704,7 +731,7 @@ export class ActionRunner {
   private nextTurn(orderKey: string | null): void {
     if (orderKey === null) return;
     const next = this.turns.next(orderKey);
-    if (next !== undefined) this.queue.push(next);
+    if (next !== undefined) this.enqueue(next);
   }
 
   /**
@@ -750,6 +777,7 @@ export class ActionRunner {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.pacing.close();
     clearInterval(this.pollTimer);
     clearTimeout(this.wakeTimer);
     if (this.inflight > 0) {

@@ -23,7 +23,7 @@ import type {
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
 export type SqliteStore = {
-  [K in Exclude<keyof StateStore, "engine" | "replicaId" | "leadership">]-?: StateStore[K] extends (
+  [K in Exclude<keyof StateStore, "engine" | "replicaId" | "leadership" | "rateBuckets">]-?: StateStore[K] extends (
     ...args: infer A
   ) => Promise<infer R>
     ? (...args: A) => R

@@ -14,6 +14,7 @@ import type {
 } from "../types.js";
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
+import { PostgresBuckets } from "./rate-buckets.js";
 import { StreamLease } from "./lease.js";
 import { migrate } from "./schema.js";
 import { redactMessage, redactUrl } from "./url.js";
@@ -158,6 +159,7 @@ export async function openPostgresStore(
     engine: "postgres",
     replicaId,
     leadership,
+    rateBuckets: new PostgresBuckets(query),
     ...postgresHistory(query, tx),
 
     async getCursor() {
