@@ -10,16 +10,17 @@ export function formatActions(actions: readonly ActionSummary[]): string {
   const status = (a: ActionSummary) => {
     if (!a.enabled) return "disabled";
     if (a.failed !== undefined) return `failed (${a.failed}${a.since ? ` since ${a.since}` : ""})`;
-    if (!a.paused) return "running";
+    if (!a.paused) return a.rateLimit ? `rate-limited (${a.rateLimit})` : "running";
     return `paused (${a.reason ?? "operator"}${a.since ? ` since ${a.since}` : ""})`;
   };
   const rows = [
-    ["ACTION", "PLUGIN", "EVENTS", "STATE", "PENDING", "DEAD"],
+    ["ACTION", "PLUGIN", "EVENTS", "STATE", "BREAKER", "PENDING", "DEAD"],
     ...actions.map((a) => [
       a.name,
       a.plugin,
       a.events.join(","),
       status(a),
+      a.circuitBreaker ? `after ${a.circuitBreaker}` : "-",
       String(a.pending),
       String(a.dead),
     ]),
