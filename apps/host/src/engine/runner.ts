@@ -31,7 +31,7 @@ import { KeyTurns } from "./key-turns.js";
 import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
 import { Pacing, type PacingView } from "./pacing.js";
-import { LocalBuckets } from "./rate-limit.js";
+import { LocalBuckets, rateLimitOf } from "./rate-limit.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
@@ -238,10 +238,7 @@ export class ActionRunner {
     // Paused for good: the ingest step stores its deliveries (rows) and nothing claims them.
     if (this.failure !== undefined) this.paused = true;
     this.identity = Object.freeze({ name: this.name });
-    // Room for the attempts in flight, as many again waiting, and one more stream read: enough that the
-    // action never waits for the stream, and no more, because an event held here is kept alive in memory
-    // (a slow action's waiting events are what made the heap grow; the rest waits in the store).
-    this.capacity = config.concurrency * 2 + READ_AHEAD;
+    this.capacity = capacityOf(config);
     const m = deps.metrics;
     this.attemptCounters = {
       delivered: m.attempts.labels(this.name, "delivered"),
@@ -308,7 +305,7 @@ export class ActionRunner {
     this.deps = { ...this.deps, action, config, userCode };
     if (userCode) installActionConsole();
     this.matcher = new ActionMatcher(config);
-    this.capacity = config.concurrency * 2 + READ_AHEAD;
+    this.capacity = capacityOf(config);
     this.current = newInstance(action, config, userCode);
     this.pacing.configure(config);
     this.pump();
@@ -373,6 +370,11 @@ export class ActionRunner {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** Whether the action has a rate limit: its backlog waits in the store, and it never holds the stream. */
+  get isRateLimited(): boolean {
+    return this.current.config.rateLimit !== undefined;
   }
 
   /**
@@ -806,6 +808,20 @@ export class ActionRunner {
 function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null | undefined)?.status;
   return typeof status === "number" && Number.isInteger(status) ? status : undefined;
+}
+
+/**
+ * Room for the attempts in flight, as many again waiting, and one more stream read: enough that the action
+ * never waits for the stream, and no more, because an event held here is kept alive in memory (a slow
+ * action's waiting events are what made the heap grow; the rest waits in the store). A rate-limited action
+ * holds about two seconds of its limit (at least its burst): what it cannot send soon waits in the store,
+ * where other replicas can take it too.
+ */
+function capacityOf(config: ActionConfig): number {
+  const full = config.concurrency * 2 + READ_AHEAD;
+  if (!config.rateLimit) return full;
+  const { perSecond, burst } = rateLimitOf(config.rateLimit);
+  return Math.min(full, Math.max(2, burst + Math.ceil(perSecond * 2)));
 }
 
 function newInstance(action: Action, config: ActionConfig, userCode: boolean): Instance {
