@@ -28,7 +28,11 @@ export interface ActionSummary {
 }
 
 /** A rate limit for people: `5/s`, `30/min, burst 3`. */
-export function describeRateLimit(limit: { perSecond?: number | undefined; perMinute?: number | undefined; burst: number }): string {
+export function describeRateLimit(limit: {
+  perSecond?: number | undefined;
+  perMinute?: number | undefined;
+  burst: number;
+}): string {
   const rate = limit.perSecond !== undefined ? `${limit.perSecond}/s` : `${limit.perMinute}/min`;
   return limit.burst > 1 ? `${rate}, burst ${limit.burst}` : rate;
 }

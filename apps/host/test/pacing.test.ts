@@ -159,7 +159,9 @@ describe("circuit breaker", () => {
     host.source.push(...factory.many(40));
     // Three timeouts open it.
     await waitFor(() => hole.requests.length >= 3, { timeoutMs: 5_000 });
-    await waitFor(async () => (await host.metrics()).includes('switchyard_circuit_breaker_state{action="hole"} 1'));
+    await waitFor(async () =>
+      (await host.metrics()).includes('switchyard_circuit_breaker_state{action="hole"} 1'),
+    );
     const openedAt = hole.requests[2]! + 250;
     await free.waitForRequests(40, undefined, 5_000);
     // Two cool-downs and their probes.
@@ -198,11 +200,14 @@ describe("circuit breaker", () => {
     expect(rx.requests.filter((r) => r.path === "/doomed")).toHaveLength(4);
     rx.recover();
     await waitFor(
-      () => new Set(rx.requests.filter((r) => r.path === "/" && r.json).map(idOf)).size === 5 &&
+      () =>
+        new Set(rx.requests.filter((r) => r.path === "/" && r.json).map(idOf)).size === 5 &&
         rx.requests.filter((r) => r.path === "/").length >= 5,
       { timeoutMs: 5_000 },
     );
-    await waitFor(async () => (await host.metrics()).includes('switchyard_circuit_breaker_state{action="flaky"} 0'));
+    await waitFor(async () =>
+      (await host.metrics()).includes('switchyard_circuit_breaker_state{action="flaky"} 0'),
+    );
     await waitFor(async () => {
       const [view] = await host.actions();
       return (view!.circuitBreaker as { state: string }).state === "closed";

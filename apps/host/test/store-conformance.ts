@@ -3,8 +3,8 @@
 import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
 import { LocalBuckets } from "../src/engine/rate-limit.js";
+import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
 import { describeHistory } from "./history-conformance.js";
 
 /** One test's state: `open` opens it (again after a close: the same state); `dispose` removes it. */

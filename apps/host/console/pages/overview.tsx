@@ -184,8 +184,8 @@ function ActionTile(props: {
       {action.circuitBreaker && action.circuitBreaker.state !== "closed" && (
         <p class="reason">
           Circuit breaker {action.circuitBreaker.state}: after {action.circuitBreaker.failures} consecutive
-          failures nothing is attempted for {action.circuitBreaker.coolDownMs} ms, then one delivery probes. Its
-          deliveries wait, their attempts untouched.
+          failures nothing is attempted for {action.circuitBreaker.coolDownMs} ms, then one delivery probes.
+          Its deliveries wait, their attempts untouched.
         </p>
       )}
       {action.state === "disabled" && <p class="reason">Disabled in the config.</p>}

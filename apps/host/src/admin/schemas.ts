@@ -85,7 +85,9 @@ export const ActionView = z
       .object({
         state: z
           .enum(["closed", "open", "half-open"])
-          .describe("On this host: open, nothing is attempted until the cool-down ends; half-open, one probes"),
+          .describe(
+            "On this host: open, nothing is attempted until the cool-down ends; half-open, one probes",
+          ),
         failures: z.number().int(),
         coolDownMs: z.number().int(),
       })

@@ -1,7 +1,7 @@
 import { PermanentError, RetryableError, TimeoutError } from "@switchyard/core";
 import { describe, expect, it } from "vitest";
-import { type BreakerState, CircuitBreaker, verdictOf } from "./breaker.js";
 import { manualTimers } from "../../test/manual-timers.js";
+import { type BreakerState, CircuitBreaker, verdictOf } from "./breaker.js";
 
 const failed = (error: unknown) => ({ status: "retryable" as const, error, message: "", durationMs: 1 });
 
@@ -12,7 +12,12 @@ describe("circuit breaker", () => {
     expect(verdictOf(failed(new TimeoutError(100)))).toBe("fault");
     expect(verdictOf(failed(new RetryableError("503", { status: 503 })))).toBe("fault");
     expect(verdictOf(failed(new RetryableError("429", { status: 429, retryAfterMs: 5 })))).toBe("ok");
-    const permanent = (error: unknown) => ({ status: "permanent" as const, error, message: "", durationMs: 1 });
+    const permanent = (error: unknown) => ({
+      status: "permanent" as const,
+      error,
+      message: "",
+      durationMs: 1,
+    });
     expect(verdictOf(permanent(new PermanentError("400", { status: 400 })))).toBe("ok");
     expect(verdictOf(permanent(new PermanentError("bad event")))).toBe("neutral");
   });

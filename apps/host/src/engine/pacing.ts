@@ -3,7 +3,7 @@ import type { ActionConfig } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { BREAKER_GAUGE, type BreakerState, CircuitBreaker, verdictOf } from "./breaker.js";
-import { RateGate, type RateBuckets, rateLimitOf, realTimers, type Timers } from "./rate-limit.js";
+import { type RateBuckets, RateGate, rateLimitOf, realTimers, type Timers } from "./rate-limit.js";
 
 export interface PacingDeps {
   name: string;

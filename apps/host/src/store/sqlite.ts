@@ -23,11 +23,10 @@ import type {
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
 export type SqliteStore = {
-  [K in Exclude<keyof StateStore, "engine" | "replicaId" | "leadership" | "rateBuckets">]-?: StateStore[K] extends (
-    ...args: infer A
-  ) => Promise<infer R>
-    ? (...args: A) => R
-    : never;
+  [K in Exclude<
+    keyof StateStore,
+    "engine" | "replicaId" | "leadership" | "rateBuckets"
+  >]-?: StateStore[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never;
 };
 
 // Layout notes (performance-notes.md): an event is stored once, keyed by an integer; deliveries reference it

@@ -14,8 +14,8 @@ import type {
 } from "../types.js";
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
-import { PostgresBuckets } from "./rate-buckets.js";
 import { StreamLease } from "./lease.js";
+import { PostgresBuckets } from "./rate-buckets.js";
 import { migrate } from "./schema.js";
 import { redactMessage, redactUrl } from "./url.js";
 
