@@ -14,13 +14,12 @@ export function formatActions(actions: readonly ActionSummary[]): string {
     return `paused (${a.reason ?? "operator"}${a.since ? ` since ${a.since}` : ""})`;
   };
   const rows = [
-    ["ACTION", "PLUGIN", "EVENTS", "STATE", "BREAKER", "PENDING", "DEAD"],
+    ["ACTION", "PLUGIN", "EVENTS", "STATE", "PENDING", "DEAD"],
     ...actions.map((a) => [
       a.name,
       a.plugin,
       a.events.join(","),
-      status(a),
-      a.circuitBreaker ? `after ${a.circuitBreaker}` : "-",
+      a.circuitBreaker ? `${status(a)}, circuit breaker (${a.circuitBreaker})` : status(a),
       String(a.pending),
       String(a.dead),
     ]),

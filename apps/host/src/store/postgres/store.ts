@@ -46,10 +46,11 @@ export interface PostgresStoreOptions {
   onError?: (error: Error) => void;
 }
 
-/** The Postgres store: the contract, plus this replica's id and the stream's leader lease. */
+/** The Postgres store: the contract, plus this replica's id, the stream's leader lease and the rate buckets. */
 export type PostgresStore = StateStore & {
   readonly replicaId: string;
   readonly leadership: StreamLease;
+  readonly rateBuckets: PostgresBuckets;
 };
 
 const PENDING = 0;
