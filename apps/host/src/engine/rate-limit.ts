@@ -123,12 +123,16 @@ export class RateGate {
 
   private ask(want: number): void {
     this.asking = true;
+    const askedAt = this.timers.now();
     this.buckets.take(this.action, this.limit, want).then(
       ({ granted, waitMs }) => {
         this.asking = false;
         if (this.closed) return;
-        // Fewer than wanted: the rest wait for the next token (set before onReady, which asks no more).
-        if (granted < want) this.wait(waitMs);
+        // Fewer than wanted: the rest wait for the next token (set before onReady, which asks no more). The
+        // wait counts from when the bucket answered, about when it was asked: the next take then reaches it as
+        // the token is due rather than a round trip later (with `burst: 1`, lateness is budget lost). Asking
+        // early costs one more take, never a token too many: the bucket alone grants them.
+        if (granted < want) this.wait(waitMs - (this.timers.now() - askedAt));
         if (granted > 0) {
           this.granted = granted;
           this.onReady();
@@ -147,7 +151,7 @@ export class RateGate {
 
   private wait(ms: number): void {
     this.cancelWait?.();
-    this.cancelWait = this.timers.after(ms, () => {
+    this.cancelWait = this.timers.after(Math.max(1, ms), () => {
       this.cancelWait = undefined;
       this.onReady();
     });
