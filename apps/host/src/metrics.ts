@@ -107,6 +107,36 @@ export function createMetrics() {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   registry.registerMetric(duration as never);
+  const pacingWait = new DurationHistogram(
+    "switchyard_pacing_wait_seconds",
+    "Time deliveries of an action with a rate limit or a circuit breaker waited in the runner's queue before their attempt.",
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  );
+  registry.registerMetric(pacingWait as never);
+  /** Per action: its current rate, and its breaker's state if it has one (see `trackPacing`). */
+  const pacing = new Map<string, { rate: () => number; breaker: () => number | undefined }>();
+  new Gauge({
+    name: "switchyard_action_rate",
+    help: "Deliveries started per second by action, averaged over the last 10 s (this host's).",
+    labelNames: ["action"] as const,
+    registers: [registry],
+    collect() {
+      for (const [name, read] of pacing) this.set({ action: name }, read.rate());
+    },
+  });
+  new Gauge({
+    name: "switchyard_circuit_breaker_state",
+    help: "The circuit breaker of each action that has one (this host's): 0 closed, 1 open, 2 half-open.",
+    labelNames: ["action"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [name, read] of pacing) {
+        const state = read.breaker();
+        if (state !== undefined) this.set({ action: name }, state);
+      }
+    },
+  });
   // Queue depth and dead letters are read from the store when scraped (at most once a second).
   let cached: { at: number; stats: Promise<StoreStats | undefined> } | undefined;
   const stats = () => {
@@ -165,6 +195,12 @@ export function createMetrics() {
     attempts,
     duration,
     historyDropped,
+    /** `pacingWait.labels(action).observe(seconds)`: a paced delivery's time in the runner's queue. */
+    pacingWait,
+    /** Report an action's current rate and its breaker's state (0 closed, 1 open, 2 half-open; none: no breaker). */
+    trackPacing(name: string, read: { rate: () => number; breaker: () => number | undefined }) {
+      pacing.set(name, read);
+    },
     /**
      * Actions whose queue depth and DLQ size are reported (also when zero). `held` counts the action's
      * deliveries in memory that the store has no row for.

@@ -21,6 +21,20 @@ export interface ActionSummary {
   pending: number;
   /** Dead letters. */
   dead: number;
+  /** Its rate limit, as configured: `5/s`, `30/min`, with `burst N` when above 1. */
+  rateLimit?: string;
+  /** Its circuit breaker, as configured: `20 failures, 30000 ms cool-down`. */
+  circuitBreaker?: string;
+}
+
+/** A rate limit for people: `5/s`, `30/min, burst 3`. */
+export function describeRateLimit(limit: {
+  perSecond?: number | undefined;
+  perMinute?: number | undefined;
+  burst: number;
+}): string {
+  const rate = limit.perSecond !== undefined ? `${limit.perSecond}/s` : `${limit.perMinute}/min`;
+  return limit.burst > 1 ? `${rate}, burst ${limit.burst}` : rate;
 }
 
 /** Every configured action, in config order, with its stored state and counts. */
@@ -43,6 +57,12 @@ export async function summarizeActions(loaded: LoadedConfig, store: StateStore):
         : {}),
       pending: stats.pending[action.name] ?? 0,
       dead: stats.dead[action.name] ?? 0,
+      ...(action.rateLimit ? { rateLimit: describeRateLimit(action.rateLimit) } : {}),
+      ...(action.circuitBreaker
+        ? {
+            circuitBreaker: `${action.circuitBreaker.failures} failures, ${action.circuitBreaker.coolDownMs} ms cool-down`,
+          }
+        : {}),
     };
   });
 }

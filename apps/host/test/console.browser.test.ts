@@ -1,6 +1,7 @@
 // The console in real Chromium against a real host on its demo (fake tenant, receiver that refuses each group
 // event once): every wait is on a condition (locator waits, expect.poll), never a fixed sleep.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -320,6 +321,35 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
       .getByText("running", { exact: true })
       .waitFor();
     await screenshot(page, "overview-failed");
+    await closePage(page);
+  });
+
+  it("shows a rate-limited action as such, and an open circuit breaker", async () => {
+    // A port nothing listens on: every attempt is refused at once, a fault for the breaker.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const paced = await startChangedDemo((loaded) => {
+      const welcome = loaded.config.actions.find((a) => a.name === "welcome")!;
+      welcome.rateLimit = { perMinute: 30, burst: 1 };
+      loaded.config.actions.push({
+        ...welcome,
+        name: "down",
+        plugin: "@switchyard/plugin-http",
+        events: ["*"],
+        with: { url: `http://127.0.0.1:${port}/in` },
+        secrets: {},
+        rateLimit: undefined,
+        circuitBreaker: { failures: 1, coolDownMs: 600_000 },
+      });
+    });
+    const page = await openPage(`${paced.base}/`);
+    await page.getByRole("region", { name: "Action welcome" }).getByText("rate-limited 30/min").waitFor();
+    const down = page.getByRole("region", { name: "Action down" });
+    await down.getByRole("status").filter({ hasText: "circuit open" }).waitFor({ timeout: 20_000 });
+    await down.getByText(/Circuit breaker open: after 1 consecutive failures/).waitFor();
+    await screenshot(page, "overview-paced");
     await closePage(page);
   });
 

@@ -3,6 +3,7 @@
 import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalBuckets } from "../src/engine/rate-limit.js";
 import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
 import { describeHistory } from "./history-conformance.js";
 
@@ -472,6 +473,47 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
     });
 
     describeHistory(() => store);
+
+    describe("rate-limit buckets (the store's when shared, else the host's in memory)", () => {
+      const bucketsOf = (s: StateStore) => s.rateBuckets ?? new LocalBuckets();
+
+      it("grants a full bucket at once, then none, saying how long until the next token", async () => {
+        const buckets = bucketsOf(store);
+        const limit = { perSecond: 2, burst: 3 };
+        expect(await buckets.take("x", limit, 5)).toMatchObject({ granted: 3 });
+        const none = await buckets.take("x", limit, 1);
+        expect(none.granted).toBe(0);
+        expect(none.waitMs).toBeGreaterThan(0);
+        expect(none.waitMs).toBeLessThanOrEqual(500);
+        // Each action has its own bucket.
+        expect(await buckets.take("y", limit, 1)).toEqual({ granted: 1, waitMs: 0 });
+      });
+
+      it("refills at the limit's rate", async () => {
+        const buckets = bucketsOf(store);
+        const limit = { perSecond: 50, burst: 1 };
+        const started = Date.now();
+        let granted = 0;
+        while (granted < 6) {
+          const grant = await buckets.take("x", limit, 1);
+          granted += grant.granted;
+          if (grant.granted === 0) await new Promise((resolve) => setTimeout(resolve, grant.waitMs));
+        }
+        // The first token at once, the next five at 20 ms each.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+      });
+
+      it("grants each token once among concurrent takers (replicas share the budget)", async () => {
+        // Engines shared by replicas: a second instance on the same state takes from the same bucket.
+        const a = bucketsOf(store);
+        const b = store.rateBuckets ? bucketsOf(await open()) : a;
+        const limit = { perSecond: 0.001, burst: 7 };
+        const grants = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).take("x", limit, 1)),
+        );
+        expect(grants.reduce((sum, g) => sum + g.granted, 0)).toBe(7);
+      });
+    });
 
     it("answers touch and close", async () => {
       await store.touch(Date.now());

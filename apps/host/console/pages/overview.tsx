@@ -142,6 +142,19 @@ function ActionTile(props: {
       <header>
         <h2>{action.name}</h2>
         <span class={`state ${action.state}`}>{action.state}</span>
+        {action.rateLimit && (
+          <span
+            class={`badge rate-limited${action.rateLimit.waiting ? " waiting" : ""}`}
+            title={action.rateLimit.waiting ? "Deliveries are waiting for the rate limit" : "Rate limit"}
+          >
+            rate-limited {action.rateLimit.limit}
+          </span>
+        )}
+        {action.circuitBreaker && action.circuitBreaker.state !== "closed" && (
+          <span class={`badge breaker ${action.circuitBreaker.state}`} role="status">
+            circuit {action.circuitBreaker.state}
+          </span>
+        )}
         {action.state !== "disabled" && action.state !== "failed" && (
           <button
             type="button"
@@ -166,6 +179,13 @@ function ActionTile(props: {
             </>
           )}
           {action.pausedReason && `: ${action.pausedReason}`}
+        </p>
+      )}
+      {action.circuitBreaker && action.circuitBreaker.state !== "closed" && (
+        <p class="reason">
+          Circuit breaker {action.circuitBreaker.state}: after {action.circuitBreaker.failures} consecutive
+          failures nothing is attempted for {action.circuitBreaker.coolDownMs} ms, then one delivery probes.
+          Its deliveries wait, their attempts untouched.
         </p>
       )}
       {action.state === "disabled" && <p class="reason">Disabled in the config.</p>}

@@ -212,8 +212,19 @@ async function actions(ctx: AdminContext): Promise<z.input<typeof ActionsAnswer>
         queueDepth: a.pending,
         deadLetters: a.dead,
         ...(last ? { lastError: { at: iso(last.startedAt), message: last.error ?? "" } } : {}),
+        ...pacingOf(ctx, a.name, a.rateLimit),
       };
     }),
+  };
+}
+
+/** This host's view of an action's rate limit and circuit breaker. */
+function pacingOf(ctx: AdminContext, name: string, limit: string | undefined) {
+  const view = ctx.control.pacing(name);
+  const breaker = ctx.loaded.config.actions.find((a) => a.name === name)?.circuitBreaker;
+  return {
+    ...(limit !== undefined ? { rateLimit: { limit, waiting: view?.rateLimited ?? false } } : {}),
+    ...(breaker ? { circuitBreaker: { state: view?.breaker ?? "closed", ...breaker } } : {}),
   };
 }
 

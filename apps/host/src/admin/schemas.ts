@@ -75,6 +75,25 @@ export const ActionView = z
     queueDepth: z.number().int().describe("Deliveries waiting or in flight"),
     deadLetters: z.number().int(),
     lastError: z.object({ at: isoTime, message: z.string() }).optional(),
+    rateLimit: z
+      .object({
+        limit: z.string().describe("As configured: `5/s`, `30/min, burst 3`"),
+        waiting: z.boolean().describe("On this host, deliveries are waiting for the limit's next token"),
+      })
+      .optional()
+      .describe("The action's rate limit, when it has one (docs/pacing.md)"),
+    circuitBreaker: z
+      .object({
+        state: z
+          .enum(["closed", "open", "half-open"])
+          .describe(
+            "On this host: open, nothing is attempted until the cool-down ends; half-open, one probes",
+          ),
+        failures: z.number().int(),
+        coolDownMs: z.number().int(),
+      })
+      .optional()
+      .describe("The action's circuit breaker, when it has one; each replica keeps its own"),
   })
   .meta({ id: "Action" });
 

@@ -10,7 +10,7 @@ export function formatActions(actions: readonly ActionSummary[]): string {
   const status = (a: ActionSummary) => {
     if (!a.enabled) return "disabled";
     if (a.failed !== undefined) return `failed (${a.failed}${a.since ? ` since ${a.since}` : ""})`;
-    if (!a.paused) return "running";
+    if (!a.paused) return a.rateLimit ? `rate-limited (${a.rateLimit})` : "running";
     return `paused (${a.reason ?? "operator"}${a.since ? ` since ${a.since}` : ""})`;
   };
   const rows = [
@@ -19,7 +19,7 @@ export function formatActions(actions: readonly ActionSummary[]): string {
       a.name,
       a.plugin,
       a.events.join(","),
-      status(a),
+      a.circuitBreaker ? `${status(a)}, circuit breaker (${a.circuitBreaker})` : status(a),
       String(a.pending),
       String(a.dead),
     ]),

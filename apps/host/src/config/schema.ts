@@ -247,6 +247,36 @@ export const retrySchema = z.strictObject({
     .describe("each retry's delay is this times the previous one's"),
 });
 
+export const rateLimitSchema = z
+  .strictObject({
+    perSecond: z
+      .number()
+      .positive()
+      .max(1_000_000)
+      .optional()
+      .describe("deliveries that may start per second (give this or `perMinute`)"),
+    perMinute: z
+      .number()
+      .positive()
+      .max(60_000_000)
+      .optional()
+      .describe("deliveries that may start per minute (give this or `perSecond`)"),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(1)
+      .describe(
+        "deliveries that may start at once after a quiet spell: in any window of T s at most `burst + rate × T` start",
+      ),
+  })
+  .superRefine((limit, ctx) => {
+    if ((limit.perSecond === undefined) === (limit.perMinute === undefined)) {
+      ctx.addIssue({ code: "custom", message: "needs exactly one of `perSecond` or `perMinute`" });
+    }
+  });
+
 export const actionSchema = z
   .strictObject({
     name: z
@@ -334,6 +364,30 @@ export const actionSchema = z
       .default(500)
       .describe(
         "pause the action after this many consecutive failed attempts (0: never), as Auth0 disables a failing stream; its deliveries wait in the store until `switchyard actions resume`",
+      ),
+    rateLimit: rateLimitSchema
+      .optional()
+      .describe(
+        "deliveries of this action start no faster than `perSecond` or `perMinute`, `burst` of them at once after a quiet spell; shared by replicas on one Postgres state; a `Retry-After` still wins; the backlog waits in the store (see docs/pacing.md)",
+      ),
+    circuitBreaker: z
+      .strictObject({
+        failures: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .describe("consecutive connection errors, timeouts or 5xx that open the breaker"),
+        coolDownMs: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60 * 60_000)
+          .describe("how long an open breaker attempts nothing before one delivery probes"),
+      })
+      .optional()
+      .describe(
+        "after `failures` consecutive connection errors, timeouts or 5xx, attempt nothing for `coolDownMs`, then let one delivery probe; waiting deliveries keep their attempt counts; each replica keeps its own (see docs/pacing.md)",
       ),
     alert: z
       .string()

@@ -4,6 +4,7 @@ import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { StateStore } from "../store/types.js";
 import type { Backlog } from "./backlog.js";
+import type { PacingView } from "./pacing.js";
 import type { ActionRunner } from "./runner.js";
 
 /** The type of the event an action's `alert` target is sent when the action pauses itself. */
@@ -27,6 +28,11 @@ export interface ControlDeps {
 export class ActionControl {
   constructor(private readonly deps: ControlDeps) {
     for (const runner of deps.runners) this.adopt(runner);
+  }
+
+  /** This host's view of an action's rate limit and circuit breaker (undefined: no such runner). */
+  pacing(name: string): PacingView | undefined {
+    return this.deps.runners.find((runner) => runner.name === name)?.pacingView();
   }
 
   /** Hear of `runner` pausing itself (a runner a reload added). */

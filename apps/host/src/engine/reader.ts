@@ -94,9 +94,9 @@ class RoomWaiter {
 
   async wait(signal: AbortSignal): Promise<void> {
     for (const runner of this.all) runner.onSpace = this.wake;
-    // Paused actions take their deliveries through the store: they never hold the stream.
+    // Paused and rate-limited actions take their deliveries through the store: they never hold the stream.
     const busy = () => {
-      const active = this.all.filter((runner) => !runner.isPaused);
+      const active = this.all.filter((runner) => !runner.isPaused && !runner.isRateLimited);
       return active.length > 0 && active.every((runner) => runner.freeSlots() < READ_AHEAD);
     };
     while (busy() && !signal.aborted) {

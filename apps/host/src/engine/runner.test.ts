@@ -98,6 +98,32 @@ describe("ActionRunner", () => {
     expect(dead!.lastError).toMatch(/gave up after 3 attempts: Error: down \(key \[redacted\]\)/);
   });
 
+  it("attempts nothing while its circuit breaker is open: waiting deliveries keep their attempts", async () => {
+    let calls = 0;
+    const { runner, hold } = await runnerFor(
+      {
+        onExecuteEventStream: () => {
+          calls++;
+          throw new Error("connect ECONNREFUSED");
+        },
+      },
+      {
+        concurrency: 1,
+        orderBy: "none",
+        circuitBreaker: { failures: 2, coolDownMs: 60_000 },
+        retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+      },
+    );
+    await hold(factory.many(5));
+    await waitFor(() => runner.pacingView().breaker === "open");
+    // Two failed attempts opened it. The three others wait, their first attempt not made, and the two retries
+    // (due at once) come back from the store and wait too: with maxAttempts 2, an attempt would kill them.
+    await waitFor(() => runner.load().queued === 5);
+    expect(runner.load().inflight).toBe(0);
+    expect(calls).toBe(2);
+    expect(await store.countDead({})).toBe(0);
+  });
+
   it("dead-letters a PermanentError at once", async () => {
     const { hold } = await runnerFor({
       onExecuteEventStream: () => {

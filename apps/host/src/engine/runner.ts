@@ -30,6 +30,8 @@ import type { HistoryWriter } from "./history.js";
 import { KeyTurns } from "./key-turns.js";
 import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
+import { Pacing, type PacingView } from "./pacing.js";
+import { LocalBuckets, rateLimitOf } from "./rate-limit.js";
 import { filteredBy } from "./shaping.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
@@ -224,6 +226,8 @@ export class ActionRunner {
   private readonly attemptCounters;
   private readonly finishedCounters;
   private readonly histogram;
+  /** The action's rate limit and circuit breaker, asked before deliveries start (pacing.ts). */
+  private readonly pacing: Pacing;
 
   constructor(private deps: RunnerDeps) {
     const { config } = deps;
@@ -236,10 +240,7 @@ export class ActionRunner {
     // Paused for good: the ingest step stores its deliveries (rows) and nothing claims them.
     if (this.failure !== undefined) this.paused = true;
     this.identity = Object.freeze({ name: this.name });
-    // Room for the attempts in flight, as many again waiting, and one more stream read: enough that the
-    // action never waits for the stream, and no more, because an event held here is kept alive in memory
-    // (a slow action's waiting events are what made the heap grow; the rest waits in the store).
-    this.capacity = config.concurrency * 2 + READ_AHEAD;
+    this.capacity = capacityOf(config);
     const m = deps.metrics;
     this.attemptCounters = {
       delivered: m.attempts.labels(this.name, "delivered"),
@@ -254,6 +255,14 @@ export class ActionRunner {
     };
     this.histogram = m.duration.labels(this.name);
     m.track(this.name, () => this.ledger.withoutRow());
+    this.pacing = new Pacing({
+      name: this.name,
+      config,
+      buckets: deps.store.rateBuckets ?? new LocalBuckets(),
+      metrics: m,
+      log: deps.log,
+      onReady: () => this.pump(),
+    });
     if (deps.userCode) installActionConsole();
   }
 
@@ -299,8 +308,9 @@ export class ActionRunner {
     this.deps = { ...this.deps, action, config, userCode };
     if (userCode) installActionConsole();
     this.matcher = new ActionMatcher(config);
-    this.capacity = config.concurrency * 2 + READ_AHEAD;
+    this.capacity = capacityOf(config);
     this.current = newInstance(action, config, userCode);
+    this.pacing.configure(config);
     this.pump();
     if (old.inflight === 0) return Promise.resolve();
     this.draining.add(old);
@@ -339,7 +349,12 @@ export class ActionRunner {
       this.sendBack(job, Date.now(), WAITS_BEHIND);
       return;
     }
-    if (job.orderKey === null || this.turns.enter(job.orderKey, job)) this.queue.push(job);
+    if (job.orderKey === null || this.turns.enter(job.orderKey, job)) this.enqueue(job);
+  }
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    this.pacing.queued(job);
   }
 
   /** Send a job back to the store, due now, without an attempt (its attempts unchanged). */
@@ -365,6 +380,11 @@ export class ActionRunner {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** Whether the action has a rate limit: its backlog waits in the store, and it never holds the stream. */
+  get isRateLimited(): boolean {
+    return this.current.config.rateLimit !== undefined;
   }
 
   /**
@@ -436,18 +456,22 @@ export class ActionRunner {
   }
 
   private pump(): void {
-    while (
-      !this.stopping &&
-      !this.paused &&
-      this.inflight < this.current.config.concurrency &&
-      this.queue.length > 0
-    ) {
+    if (this.stopping || this.paused) return;
+    const ready = Math.min(this.queue.length, this.current.config.concurrency - this.inflight);
+    // What the rate limit or the circuit breaker holds back waits here, in order; they call pump again.
+    for (let allowed = this.pacing.allow(ready); allowed > 0 && this.queue.length > 0; allowed--) {
       const job = this.queue.shift()!;
       const instance = this.current;
       this.inflight++;
       instance.inflight++;
+      this.pacing.started(job);
       this.run(job, instance).catch((error: unknown) => this.lost(job, instance, error));
     }
+  }
+
+  /** This host's view of the action's rate limit and circuit breaker. */
+  pacingView(): PacingView {
+    return this.pacing.view();
   }
 
   /** One attempt; whatever the event holds, a failure here is this delivery's outcome, never a throw. */
@@ -477,6 +501,7 @@ export class ActionRunner {
       { action: this.name, eventId: job.event.id, err: error },
       "a delivery failed inside the host; it runs again at the next start",
     );
+    this.pacing.finished(job, undefined);
     if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -485,7 +510,8 @@ export class ActionRunner {
 
   private async run(job: Job, instance: Instance): Promise<void> {
     const latest = instance.config.latestWins ? await this.checkLatest(job) : undefined;
-    if (latest === undefined || "mark" in latest) await this.attempt(job, instance, latest?.mark);
+    let outcome: Outcome | undefined;
+    if (latest === undefined || "mark" in latest) outcome = await this.attempt(job, instance, latest?.mark);
     else if ("stale" in latest) this.skipStale(job, latest.stale);
     else {
       // Not known whether it is stale: try again shortly, its subject's later events behind it.
@@ -494,6 +520,8 @@ export class ActionRunner {
       if (job.orderKey !== null) this.holdBack(job.orderKey);
       this.scheduleWake(dueAt);
     }
+    // An attempt cut off by shutdown says nothing about the destination.
+    this.pacing.finished(job, this.shuttingDown ? undefined : outcome);
     if (--instance.inflight === 0 && instance !== this.current) instance.drained?.();
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -546,7 +574,7 @@ export class ActionRunner {
     job: Job,
     instance: Instance,
     latest: { subject: string; time: number } | undefined,
-  ): Promise<void> {
+  ): Promise<Outcome> {
     const { cache, redact } = this.deps;
     const { config, deadlines } = instance;
     const attempt = job.attempts + 1;
@@ -665,6 +693,7 @@ export class ActionRunner {
         this.onAutoPause?.(`${this.failures} consecutive failed attempts; the last: ${error}`);
       }
     }
+    return outcome;
   }
 
   /**
@@ -717,7 +746,7 @@ export class ActionRunner {
   private nextTurn(orderKey: string | null): void {
     if (orderKey === null) return;
     const next = this.turns.next(orderKey);
-    if (next !== undefined) this.queue.push(next);
+    if (next !== undefined) this.enqueue(next);
   }
 
   /**
@@ -766,6 +795,7 @@ export class ActionRunner {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.pacing.close();
     clearInterval(this.pollTimer);
     clearTimeout(this.wakeTimer);
     if (this.inflight > 0) {
@@ -794,6 +824,20 @@ export class ActionRunner {
 function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null | undefined)?.status;
   return typeof status === "number" && Number.isInteger(status) ? status : undefined;
+}
+
+/**
+ * Room for the attempts in flight, as many again waiting, and one more stream read: enough that the action
+ * never waits for the stream, and no more, because an event held here is kept alive in memory (a slow
+ * action's waiting events are what made the heap grow; the rest waits in the store). A rate-limited action
+ * holds about two seconds of its limit (at least its burst): what it cannot send soon waits in the store,
+ * where other replicas can take it too.
+ */
+function capacityOf(config: ActionConfig): number {
+  const full = config.concurrency * 2 + READ_AHEAD;
+  if (!config.rateLimit) return full;
+  const { perSecond, burst } = rateLimitOf(config.rateLimit);
+  return Math.min(full, Math.max(2, burst + Math.ceil(perSecond * 2)));
 }
 
 function newInstance(action: Action, config: ActionConfig, userCode: boolean): Instance {

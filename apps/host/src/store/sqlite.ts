@@ -25,7 +25,7 @@ import type {
 export type SqliteStore = {
   [K in Exclude<
     keyof StateStore,
-    "engine" | "replicaId" | "leadership" | "inFlightOrder"
+    "engine" | "replicaId" | "leadership" | "inFlightOrder" | "rateBuckets"
   >]-?: StateStore[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never;
 };
 

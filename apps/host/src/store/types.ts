@@ -136,6 +136,25 @@ export interface StoreStats {
 }
 
 /** An action's state, kept in the store so that every replica and the CLI see it. */
+/** An action's rate limit, in tokens per second. */
+export interface RateLimit {
+  perSecond: number;
+  /** Tokens the bucket holds at most (deliveries that may start at once after a quiet spell), at least 1. */
+  burst: number;
+}
+
+/** What a take got: `granted` tokens (to use at once), and when fewer than wanted, how long until the next. */
+export interface TokenGrant {
+  granted: number;
+  waitMs: number;
+}
+
+/** Where an action's rate-limit tokens come from (engine/rate-limit.ts). A bucket starts full. */
+export interface RateBuckets {
+  /** Take up to `want` tokens of `action`'s bucket now. */
+  take(action: string, limit: RateLimit, want: number): Promise<TokenGrant>;
+}
+
 export interface ActionState {
   /** Set by an operator, or by the host after too many consecutive failures. */
   paused: boolean;
@@ -195,6 +214,11 @@ export interface StateStore extends HistoryStore {
    * replica's (Postgres), so a claim holds them back in the store.
    */
   readonly inFlightOrder: "host" | "store";
+  /**
+   * Engines shared by replicas (Postgres) only: rate-limit buckets every replica takes from, so that the
+   * budget is shared, not multiplied. Without it (SQLite: one host per folder) the host keeps them in memory.
+   */
+  readonly rateBuckets?: RateBuckets;
   getCursor(): Promise<string | undefined>;
   /** Write new events, their deliveries and the new cursor in one transaction. */
   ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;

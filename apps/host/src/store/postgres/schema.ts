@@ -99,6 +99,16 @@ CREATE TABLE latest (
 ALTER TABLE attempts ADD COLUMN logs text;
 ALTER TABLE attempt_minutes ADD COLUMN stale integer NOT NULL DEFAULT 0;
 `,
+  // 4: rate limits shared by replicas. One token bucket per action: `tokens` left at `at` (the database's
+  // clock), and `granted`, what the last take got (so that one statement can both take and say so).
+  `
+CREATE TABLE rate_buckets (
+  action text PRIMARY KEY,
+  tokens double precision NOT NULL,
+  granted integer NOT NULL,
+  at timestamptz NOT NULL
+);
+`,
 ];
 
 /** The schema version this code writes. */

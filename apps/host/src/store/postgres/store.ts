@@ -15,6 +15,7 @@ import type {
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
+import { PostgresBuckets } from "./rate-buckets.js";
 import { migrate } from "./schema.js";
 import { redactMessage, redactUrl } from "./url.js";
 
@@ -45,10 +46,11 @@ export interface PostgresStoreOptions {
   onError?: (error: Error) => void;
 }
 
-/** The Postgres store: the contract, plus this replica's id and the stream's leader lease. */
+/** The Postgres store: the contract, plus this replica's id, the stream's leader lease and the rate buckets. */
 export type PostgresStore = StateStore & {
   readonly replicaId: string;
   readonly leadership: StreamLease;
+  readonly rateBuckets: PostgresBuckets;
 };
 
 const PENDING = 0;
@@ -159,6 +161,7 @@ export async function openPostgresStore(
     inFlightOrder: "store",
     replicaId,
     leadership,
+    rateBuckets: new PostgresBuckets(query),
     ...postgresHistory(query, tx),
 
     async getCursor() {
