@@ -4,6 +4,7 @@ import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
+import { describeAudit } from "./audit-conformance.js";
 import { describeHistory } from "./history-conformance.js";
 
 /** One test's state: `open` opens it (again after a close: the same state); `dispose` removes it. */
@@ -440,6 +441,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
     });
 
     describeHistory(() => store);
+    describeAudit(() => store);
 
     it("answers touch and close", async () => {
       await store.touch(Date.now());

@@ -101,6 +101,9 @@ export async function openStoreThread(
     activity: (since) => call("activity", since),
     event: (eventId) => call("event", eventId),
     pruneHistory: (before) => call("pruneHistory", before),
+    recordAudit: (record) => call("recordAudit", record),
+    searchAudit: (query) => call("searchAudit", query),
+    pruneAudit: (before) => call("pruneAudit", before),
     touch: (now) => call("touch", now),
     async close() {
       if (closed) return;

@@ -6,6 +6,7 @@ import { actionStateOf, actionStateRow } from "./action-state.js";
 import { typeClause } from "./dead-filter.js";
 import { eventTimeMs, isNewer } from "./latest.js";
 import { SchemaTooNewError } from "./schema-version.js";
+import { AUDIT_SCHEMA, sqliteAudit } from "./sqlite-audit.js";
 import { HISTORY_COLUMNS, HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
 import type {
   ActionState,
@@ -93,7 +94,7 @@ CREATE TABLE IF NOT EXISTS latest (
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -127,6 +128,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.exec(SCHEMA);
   // Version 2 adds the delivery history's tables (sqlite-history.ts).
   db.exec(HISTORY_SCHEMA);
+  // Version 4 adds the audit log (sqlite-audit.ts).
+  db.exec(AUDIT_SCHEMA);
   // Stores made before claims were recorded: add the column (their deliveries all have rows). Version 3
   // adds columns to the history's tables.
   for (const { table, column, declaration } of [
@@ -413,6 +416,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   return {
     ...sqliteHistory(db, { id: actionId, find: knownAction, name: actionName }),
+    ...sqliteAudit(db),
     getCursor: () => getMeta.get("cursor")?.value,
     ingest: (events, cursor) => ingestTx(events, cursor),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),

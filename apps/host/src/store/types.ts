@@ -176,7 +176,7 @@ export interface Leadership {
  * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
  */
-export interface StateStore extends HistoryStore {
+export interface StateStore extends HistoryStore, AuditStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
   /**
@@ -376,4 +376,46 @@ export interface HistoryStore {
   event(eventId: string): Promise<EventRecord | undefined>;
   /** Delete attempts (and rollup buckets) that started before `before`. Returns how many attempts. */
   pruneHistory(before: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The audit log: every change an operator made (pause, resume, replay, purge) through the CLI, the admin API
+// or the console, with who made it. Kept at least as long as the history (see `pruneAudit`).
+
+/** One operator operation, as the host or the CLI records it after it changed the state. */
+export interface AuditRecord {
+  /** When it was made (epoch ms). */
+  at: number;
+  /** Who: the admin token's name, `loopback` (the console without a token), or `cli:<user>@<host>`. */
+  actor: string;
+  /** What: `pause`, `resume`, `replay`, `purge`. */
+  operation: string;
+  /** What it was applied to: the action's name, or the dead letters' selection (plain JSON). */
+  selection: Record<string, unknown>;
+  /** What it changed, e.g. `{ count: 3 }` dead letters (plain JSON). */
+  result: Record<string, unknown>;
+}
+
+/** A recorded operation, with its store id (increasing: newer entries have larger ids). */
+export interface AuditEntry extends AuditRecord {
+  id: number;
+}
+
+/** Which entries a search returns, newest first. */
+export interface AuditQuery {
+  /** Made at or after (epoch ms). */
+  since?: number | undefined;
+  /** Only entries with an id below this (the page cursor: the last id of the previous page). */
+  before?: number | undefined;
+  /** Page size, 1-500. */
+  limit: number;
+}
+
+/** The audit part of the store contract (both engines implement it; see the conformance suite). */
+export interface AuditStore {
+  recordAudit(record: AuditRecord): Promise<void>;
+  /** Entries matching the query, newest first, at most `limit`. */
+  searchAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Delete entries made before `before`. Returns how many. */
+  pruneAudit(before: number): Promise<number>;
 }

@@ -99,6 +99,19 @@ CREATE TABLE latest (
 ALTER TABLE attempts ADD COLUMN logs text;
 ALTER TABLE attempt_minutes ADD COLUMN stale integer NOT NULL DEFAULT 0;
 `,
+  // 4: the audit log: every operator operation, who made it and what it changed (selection and result are
+  // JSON text, written and read whole).
+  `
+CREATE TABLE audit (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at bigint NOT NULL,
+  actor text NOT NULL,
+  operation text NOT NULL,
+  selection text NOT NULL,
+  result text NOT NULL
+);
+CREATE INDEX audit_at ON audit (at);
+`,
 ];
 
 /** The schema version this code writes. */

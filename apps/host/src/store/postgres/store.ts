@@ -13,6 +13,7 @@ import type {
   SupersededDeadLetter,
 } from "../types.js";
 import { deadLetterQuery } from "./dead-letters.js";
+import { postgresAudit } from "./audit.js";
 import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
 import { migrate } from "./schema.js";
@@ -159,6 +160,7 @@ export async function openPostgresStore(
     replicaId,
     leadership,
     ...postgresHistory(query, tx),
+    ...postgresAudit(query),
 
     async getCursor() {
       const { rows } = await query<{ value: string }>("SELECT value FROM meta WHERE key = 'cursor'");
