@@ -25,6 +25,7 @@ import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
+import { adminTokensOf } from "./admin/roles.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
@@ -84,7 +85,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           port: config.server.port,
           registry: metrics.registry,
           readiness: () => readiness(status),
-          adminToken: config.server.adminToken,
+          adminTokens: adminTokensOf(config.server),
           redact,
           pages: consoleHandler(),
           onError: (error) => log.error({ err: error }, "an ops server request failed"),
@@ -138,7 +139,18 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     await control.start();
     status.failedActions = runners.flatMap((r) => (r.failure !== undefined ? [r.name] : []));
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
-    life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
+    const auditRetentionMs = Math.max(historyRetentionMs, retentionMs(config.history.auditRetention));
+    life.defer(
+      startMaintenance({
+        ...deps,
+        runners,
+        control,
+        status,
+        dedupeWindowMs,
+        historyRetentionMs,
+        auditRetentionMs,
+      }),
+    );
     life.defer(() => Promise.all([...set.all()].map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 

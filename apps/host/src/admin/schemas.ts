@@ -225,3 +225,45 @@ export const BulkAnswer = z
 export const ActionStateAnswer = z
   .object({ name: z.string(), state: z.enum(["running", "paused"]) })
   .meta({ id: "ActionState" });
+
+export const WhoamiAnswer = z
+  .object({
+    tokenRequired: z.boolean().describe("The server has admin tokens: every other call needs one"),
+    name: z
+      .string()
+      .optional()
+      .describe("The token's name (`loopback` without tokens); absent when no valid token was sent"),
+    role: z
+      .enum(["viewer", "operator"])
+      .optional()
+      .describe("viewer: reads everything, changes nothing; operator: also pauses, resumes, replays, purges"),
+  })
+  .meta({ id: "Whoami" });
+
+export const AuditQuery = z.object({
+  since: isoTime.optional().describe("Made at or after"),
+  cursor: z.string().optional().describe("The `next` of the previous page"),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const AuditEntryView = z
+  .object({
+    id: z.number().int().describe("Increasing: newer entries have larger ids"),
+    at: isoTime,
+    actor: z.string().describe("The admin token's name, `loopback`, or `cli:<user>@<host>`"),
+    operation: z.string().describe("pause, resume, replay, purge, send-test"),
+    selection: z.record(z.string(), z.unknown()).describe("What it was applied to"),
+    result: z.record(z.string(), z.unknown()).describe("What it changed, e.g. `count` dead letters"),
+  })
+  .meta({ id: "AuditEntry" });
+
+export const AuditAnswer = z
+  .object({
+    items: z.array(AuditEntryView).describe("Newest first"),
+    next: z.string().optional().describe("Pass as `cursor` for the next (older) page; absent on the last"),
+  })
+  .meta({ id: "Audit" });
+
+export const OpenApiAnswer = z
+  .record(z.string(), z.unknown())
+  .meta({ id: "OpenApiDocument", description: "An OpenAPI 3.1 document" });

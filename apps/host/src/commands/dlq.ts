@@ -1,6 +1,6 @@
 import { patternError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
-import { purgeDeadLetters, replayDeadLetters, selectsDeadLetters } from "../operations.js";
+import { cliActor, purgeDeadLetters, replayDeadLetters, selectsDeadLetters } from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
@@ -122,7 +122,11 @@ export function registerDlq(program: Command): void {
     .action(async (options: DeadLetterOptions & { dryRun?: boolean; force?: boolean }) => {
       const filter = deadLetterFilter(options);
       const { count, refused } = await withStore(options, (store) =>
-        replayDeadLetters(store, filter, { dryRun: options.dryRun, force: options.force }),
+        replayDeadLetters(store, filter, {
+          actor: cliActor(),
+          dryRun: options.dryRun,
+          force: options.force,
+        }),
       );
       process.stdout.write(
         options.dryRun
@@ -154,7 +158,11 @@ export function registerDlq(program: Command): void {
         );
       }
       const line = await withStore(options, async (store) => {
-        const count = await purgeDeadLetters(store, filter, { ...options, how: "--all" });
+        const count = await purgeDeadLetters(store, filter, {
+          ...options,
+          actor: cliActor(),
+          how: "--all",
+        });
         const letters = plural(count, "dead letter", "dead letters");
         return options.dryRun ? `would purge ${letters} (dry run: nothing changed)` : `purged ${letters}`;
       });

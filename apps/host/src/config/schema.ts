@@ -63,6 +63,9 @@ const filterSchema = z
 /** A header name as HTTP (and Auth0's `custom_header`) allows it. */
 const HEADER_NAME = /^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/;
 
+/** An admin token's value: long enough not to be guessed. */
+const adminTokenValue = z.string().min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+
 /** A server's bounds against slow, idle and numerous clients (see apps/host/README.md). */
 const serverLimits = {
   /** Connections open at once; more are closed as they arrive and counted. */
@@ -211,9 +214,22 @@ export const configSchema = z
         host: z.string().default("127.0.0.1"),
         enabled: z.boolean().default(true),
         /** Bearer token every admin API call must carry; set it from an environment variable. */
-        adminToken: z
-          .string()
-          .min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        adminToken: adminTokenValue.optional(),
+        /**
+         * Named admin tokens, each with a role: a `viewer` reads everything and changes nothing; an `operator`
+         * also pauses, resumes, replays and purges. Names appear in the audit log. `adminToken` beside them
+         * is an operator named `admin`.
+         */
+        adminTokens: z
+          .array(
+            z.strictObject({
+              name: z
+                .string()
+                .regex(/^[\w.@:-]{1,64}$/, "1-64 letters, digits and . _ - @ : (it names the token in the audit log)"),
+              token: adminTokenValue,
+              role: z.enum(["viewer", "operator"]),
+            }),
+          )
           .optional(),
         ...serverLimits,
       })
@@ -226,10 +242,30 @@ export const configSchema = z
         requestTimeoutMs: 60_000,
       })
       .superRefine((server, ctx) => {
-        if (server.enabled && server.adminToken === undefined && !isLoopback(server.host)) {
+        const names = new Set<string>(server.adminToken !== undefined ? ["admin"] : []);
+        const tokens = new Set<string>(server.adminToken !== undefined ? [server.adminToken] : []);
+        for (const [index, entry] of (server.adminTokens ?? []).entries()) {
+          if (names.has(entry.name)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `the name "${entry.name}" is taken${entry.name === "admin" && server.adminToken !== undefined ? " (by `adminToken`)" : ""}: each token needs its own name`,
+              path: ["adminTokens", index, "name"],
+            });
+          }
+          if (tokens.has(entry.token)) {
+            ctx.addIssue({
+              code: "custom",
+              message: "this token is given twice: each name needs its own token",
+              path: ["adminTokens", index, "token"],
+            });
+          }
+          names.add(entry.name);
+          tokens.add(entry.token);
+        }
+        if (server.enabled && tokens.size === 0 && !isLoopback(server.host)) {
           ctx.addIssue({
             code: "custom",
-            message: `listens beyond this machine (${server.host}): set \`server.adminToken\` from an environment variable, e.g. adminToken: \${SWITCHYARD_ADMIN_TOKEN}`,
+            message: `listens beyond this machine (${server.host}): set \`server.adminToken\` (or \`server.adminTokens\`) from an environment variable, e.g. adminToken: \${SWITCHYARD_ADMIN_TOKEN}`,
             path: ["host"],
           });
         }
@@ -242,8 +278,16 @@ export const configSchema = z
           .string()
           .regex(/^(off|\d+[mhd])$/, "must be a duration such as 7d, 24h or 90m, or `off`")
           .default("7d"),
+        /**
+         * The audit log (operators' pauses, resumes, replays, purges) is kept as long as `retention`, and at
+         * least this long.
+         */
+        auditRetention: z
+          .string()
+          .regex(/^\d+[mhd]$/, "must be a duration such as 90d, 24h or 90m")
+          .default("90d"),
       })
-      .default({ retention: "7d" }),
+      .default({ retention: "7d", auditRetention: "90d" }),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
