@@ -30,7 +30,7 @@ function eventPattern(value: string): string {
   return value;
 }
 
-function positiveInt(value: string): number {
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("give a whole number from 1 up");
   return n;
