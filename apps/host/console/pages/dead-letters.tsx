@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { api, type Bulk as BulkResult, describe, type Selection } from "../api.ts";
 import { usePoll } from "../poll.ts";
+import { useCanChange } from "../role.ts";
 import { eventHref } from "../router.ts";
 import { ErrorLine, type FilterField, Filters, Time } from "../ui.tsx";
 
@@ -27,6 +28,7 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
   const [result, setResult] = useState<string>();
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const canChange = useCanChange();
 
   const run = async (work: () => Promise<string>) => {
     setBusy(true);
@@ -86,17 +88,21 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
               ? `${data.total} match; the oldest ${data.items.length} are shown.`
               : `${plural(data.total)} match.`}
         </span>
-        <button type="button" disabled={busy || data?.total === 0} onClick={() => ask("replay")}>
-          Replay all matching
-        </button>
-        <button
-          type="button"
-          class="danger"
-          disabled={busy || data?.total === 0}
-          onClick={() => ask("purge")}
-        >
-          Purge all matching
-        </button>
+        {canChange && (
+          <>
+            <button type="button" disabled={busy || data?.total === 0} onClick={() => ask("replay")}>
+              Replay all matching
+            </button>
+            <button
+              type="button"
+              class="danger"
+              disabled={busy || data?.total === 0}
+              onClick={() => ask("purge")}
+            >
+              Purge all matching
+            </button>
+          </>
+        )}
       </div>
       {confirming && (
         <div class="confirm" role="alertdialog" aria-label={`Confirm ${confirming.kind}`}>
@@ -148,9 +154,11 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
               <th scope="col">Event id</th>
               <th scope="col">Attempts</th>
               <th scope="col">Last error</th>
-              <th scope="col">
-                <span class="visually-hidden">Replay</span>
-              </th>
+              {canChange && (
+                <th scope="col">
+                  <span class="visually-hidden">Replay</span>
+                </th>
+              )}
             </tr>
           </thead>
           <tbody>
@@ -166,16 +174,18 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
                 </td>
                 <td class="num">{item.attempts}</td>
                 <td class="message">{item.lastError}</td>
-                <td>
-                  <button
-                    type="button"
-                    disabled={busy}
-                    onClick={() => replayOne(item.action, item.eventId)}
-                    aria-label={`Replay ${item.action} ${item.eventId}`}
-                  >
-                    Replay
-                  </button>
-                </td>
+                {canChange && (
+                  <td>
+                    <button
+                      type="button"
+                      disabled={busy}
+                      onClick={() => replayOne(item.action, item.eventId)}
+                      aria-label={`Replay ${item.action} ${item.eventId}`}
+                    >
+                      Replay
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

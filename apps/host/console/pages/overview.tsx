@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { type Action, type Activity, api, describe, type Status } from "../api.ts";
 import { usePoll } from "../poll.ts";
+import { useCanChange } from "../role.ts";
 import { href } from "../router.ts";
 import { Sparkline } from "../sparkline.tsx";
 import { ErrorLine, Field, Time } from "../ui.tsx";
@@ -117,6 +118,7 @@ function ActionTile(props: {
   onChange(): void;
 }) {
   const { action, series } = props;
+  const canChange = useCanChange();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const toggle = async () => {
@@ -142,7 +144,7 @@ function ActionTile(props: {
       <header>
         <h2>{action.name}</h2>
         <span class={`state ${action.state}`}>{action.state}</span>
-        {action.state !== "disabled" && action.state !== "failed" && (
+        {canChange && action.state !== "disabled" && action.state !== "failed" && (
           <button
             type="button"
             onClick={toggle}
