@@ -62,8 +62,8 @@ export function AuditPage() {
                 </td>
                 <td>{entry.actor}</td>
                 <td>{entry.operation}</td>
-                <td class="message">{pairs(entry.selection)}</td>
-                <td class="message">{pairs(entry.result)}</td>
+                <td>{pairs(entry.selection)}</td>
+                <td>{pairs(entry.result)}</td>
               </tr>
             ))}
           </tbody>
