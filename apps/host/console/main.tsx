@@ -49,7 +49,7 @@ function App() {
     );
     return () => controller.abort();
   }, [asked]);
-  const needsToken = who !== undefined && who.tokenRequired && who.role === undefined;
+  const needsToken = who?.tokenRequired === true && who.role === undefined;
   return (
     <>
       <header class="top">
@@ -62,7 +62,8 @@ function App() {
           ))}
         </nav>
         {who?.tokenRequired && who.role !== undefined && (
-          <span class="who" aria-label="Signed in as">
+          <span class="who">
+            <span class="visually-hidden">Signed in as </span>
             {who.name} ({who.role})
           </span>
         )}

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { ConfigError, describeError } from "@switchyard/core";
+import { adminTokensOf } from "./admin/roles.js";
 import { consoleHandler } from "./admin/static.js";
 import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import type { LoadedConfig } from "./config/load.js";
@@ -25,7 +26,6 @@ import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
-import { adminTokensOf } from "./admin/roles.js";
 import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";

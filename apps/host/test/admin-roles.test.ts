@@ -213,7 +213,10 @@ describe("admin API roles", () => {
   it("documents each route's role in the OpenAPI document, which validates the new answers", async () => {
     const { base } = await start();
     const doc = (await call(base, "/api/openapi.json", VIEWER)).json as {
-      paths: Record<string, Record<string, { "x-switchyard-role": string; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<string, { "x-switchyard-role": string; responses: Record<string, unknown> }>
+      >;
       components: { schemas: Record<string, object> };
     };
     for (const route of ROUTES) {
@@ -252,9 +255,9 @@ describe("admin API roles", () => {
         ],
       }),
     ).toThrow(/adminTokens\[1\]\.name: the name "ann" is taken/);
-    expect(load({ adminToken: LEGACY, adminTokens: [{ name: "admin", token: VIEWER, role: "viewer" }] })).toThrow(
-      /taken \(by `adminToken`\)/,
-    );
+    expect(
+      load({ adminToken: LEGACY, adminTokens: [{ name: "admin", token: VIEWER, role: "viewer" }] }),
+    ).toThrow(/taken \(by `adminToken`\)/);
     let message = "";
     try {
       load({

@@ -9,7 +9,8 @@ const entry = (n: number, overrides: Partial<AuditRecord> = {}): AuditRecord => 
   at: T0 + n * 1_000,
   actor: `op-${n}`,
   operation: n % 2 === 0 ? "pause" : "replay",
-  selection: n % 2 === 0 ? { action: "x" } : { action: "x", type: "user.*", since: "2026-01-01T00:00:00.000Z" },
+  selection:
+    n % 2 === 0 ? { action: "x" } : { action: "x", type: "user.*", since: "2026-01-01T00:00:00.000Z" },
   result: n % 2 === 0 ? {} : { count: n },
   ...overrides,
 });

@@ -370,24 +370,24 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     // whoami told the page: it asked nothing that the server refused.
     expect(refused).toEqual([]);
     await signIn(tab, VIEWER);
-    await tab.getByLabel("Signed in as").filter({ hasText: "vic (viewer)" }).waitFor();
+    await tab.getByText("Signed in as vic (viewer)").waitFor();
     const tile = tab.getByRole("region", { name: "Action warehouse" });
     await tile.getByText("running", { exact: true }).waitFor();
     expect(await tile.getByRole("button").count()).toBe(0);
 
     // Dead letters: listed, without a replay or purge button.
-    await waitFor(
-      async () => (await guarded.api<{ total: number }>("dead-letters")).total > 0,
-      { timeoutMs: 20_000, message: "a dead letter in the demo" },
-    );
+    await waitFor(async () => (await guarded.api<{ total: number }>("dead-letters")).total > 0, {
+      timeoutMs: 20_000,
+      message: "a dead letter in the demo",
+    });
     await tab.goto(`${guarded.base}/#/dead-letters`);
     await tab.getByRole("table", { name: "Dead letters" }).locator("tbody tr").first().waitFor();
     expect(await tab.getByRole("button", { name: /Replay|Purge/ }).count()).toBe(0);
     await screenshot(tab, "viewer-dead-letters");
 
     // A change forced from the page, with the viewer's token, is refused and changes nothing.
-    const forced = await tab.evaluate(async () => {
-      const token = sessionStorage.getItem("switchyard.adminToken");
+    expect(await tab.evaluate('sessionStorage.getItem("switchyard.adminToken")')).toBe(VIEWER);
+    const forced = await tab.evaluate(async (token) => {
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
       const pause = await fetch("/api/actions/warehouse/pause", { method: "POST", headers, body: "{}" });
       const purge = await fetch("/api/dead-letters/purge", {
@@ -396,7 +396,7 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
         body: JSON.stringify({ all: true }),
       });
       return [pause.status, purge.status];
-    });
+    }, VIEWER);
     expect(forced).toEqual([403, 403]);
     const actions = await guarded.api<{ actions: Array<{ name: string; state: string }> }>("actions");
     expect(actions.actions.find((a) => a.name === "warehouse")?.state).toBe("running");
@@ -408,7 +408,7 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     const guarded = await startDemoWithRoles();
     const page = await openPage(`${guarded.base}/`);
     await signIn(page, OPERATOR);
-    await page.getByLabel("Signed in as").filter({ hasText: "olga (operator)" }).waitFor();
+    await page.getByText("Signed in as olga (operator)").waitFor();
     const tile = page.getByRole("region", { name: "Action warehouse" });
     await tile.getByRole("button", { name: "Pause warehouse" }).click();
     await tile.getByText("paused", { exact: true }).waitFor();

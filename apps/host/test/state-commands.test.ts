@@ -290,13 +290,22 @@ describe("switchyard actions (no credentials set)", () => {
       selection: { action: "warehouse", since: between },
       result: { count: 2 },
     });
-    expect(chronological[2]).toMatchObject({ operation: "purge", selection: { all: true }, result: { count: 3 } });
+    expect(chronological[2]).toMatchObject({
+      operation: "purge",
+      selection: { all: true },
+      result: { count: 3 },
+    });
     expect(entries[1]).toMatchObject({ operation: "resume", selection: { action: "slack" } });
     expect(Date.parse(entries[0]!.at)).toBeGreaterThan(Date.now() - 60_000);
 
     const text = await cli("audit", "--limit", "2");
     expect(text.stdout.trim().split("\n")).toHaveLength(2);
-    expect(text.stdout).toMatch(new RegExp(`^\\S+Z  ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}  send-test  type=user\\.created  eventId=evt_`, "m"));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^\\S+Z  ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}  send-test  type=user\\.created  eventId=evt_`,
+        "m",
+      ),
+    );
     expect((await cli("audit", "--since", "2999-01-01")).stdout).toBe("no operator operations recorded\n");
     expect((await cli("audit", "--since", "yesterday")).code).toBe(2);
   }, 30_000);

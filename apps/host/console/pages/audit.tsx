@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, type AuditEntry } from "../api.ts";
+import { type AuditEntry, api } from "../api.ts";
 import { usePoll } from "../poll.ts";
 import { ErrorLine, Time } from "../ui.tsx";
 

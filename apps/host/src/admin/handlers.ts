@@ -65,7 +65,10 @@ function typePattern(type: string | undefined): void {
 }
 
 export async function whoami(_ctx: AdminContext, call: Of): Promise<In<typeof WhoamiAnswer>> {
-  return { tokenRequired: call.tokenRequired, ...(call.who ? { name: call.who.name, role: call.who.role } : {}) };
+  return {
+    tokenRequired: call.tokenRequired,
+    ...(call.who ? { name: call.who.name, role: call.who.role } : {}),
+  };
 }
 
 export async function status(ctx: AdminContext): Promise<In<typeof StatusAnswer>> {
@@ -326,7 +329,11 @@ export async function audit(
   ctx: AdminContext,
   { query: q }: Of<Out<typeof AuditQuery>>,
 ): Promise<In<typeof AuditAnswer>> {
-  const items = await ctx.store.searchAudit({ since: ms(q.since), before: cursorOf(q.cursor), limit: q.limit });
+  const items = await ctx.store.searchAudit({
+    since: ms(q.since),
+    before: cursorOf(q.cursor),
+    limit: q.limit,
+  });
   const last = items.at(-1);
   return {
     items: items.map((entry) => ({ ...entry, at: iso(entry.at) })),

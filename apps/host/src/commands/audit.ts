@@ -24,9 +24,11 @@ export function formatAudit(entries: readonly AuditEntry[]): string {
 
 /** Every entry made since `since` (all of them without), newest first, at most `limit`. */
 export async function readAudit(
-  list: (query: { since?: number | undefined; before?: number | undefined; limit: number }) => Promise<
-    AuditEntry[]
-  >,
+  list: (query: {
+    since?: number | undefined;
+    before?: number | undefined;
+    limit: number;
+  }) => Promise<AuditEntry[]>,
   since: number | undefined,
   limit: number,
 ): Promise<AuditEntry[]> {

@@ -225,7 +225,10 @@ export const configSchema = z
             z.strictObject({
               name: z
                 .string()
-                .regex(/^[\w.@:-]{1,64}$/, "1-64 letters, digits and . _ - @ : (it names the token in the audit log)"),
+                .regex(
+                  /^[\w.@:-]{1,64}$/,
+                  "1-64 letters, digits and . _ - @ : (it names the token in the audit log)",
+                ),
               token: adminTokenValue,
               role: z.enum(["viewer", "operator"]),
             }),

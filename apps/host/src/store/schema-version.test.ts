@@ -128,7 +128,13 @@ describe("sqlite schema version", () => {
     db.close();
     const store = openSqliteStore(file);
     expect(store.getCursor()).toBe("c-3");
-    store.recordAudit({ at: 5, actor: "cli:a@b", operation: "pause", selection: { action: "x" }, result: {} });
+    store.recordAudit({
+      at: 5,
+      actor: "cli:a@b",
+      operation: "pause",
+      selection: { action: "x" },
+      result: {},
+    });
     expect(store.searchAudit({ limit: 5 })).toMatchObject([{ actor: "cli:a@b", operation: "pause" }]);
     store.close();
     const check = new Database(file);

@@ -10,16 +10,13 @@ type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => P
 export function postgresAudit(query: Query): AuditStore {
   return {
     async recordAudit(record) {
-      await query(
-        "INSERT INTO audit (at, actor, operation, selection, result) VALUES ($1, $2, $3, $4, $5)",
-        [
-          record.at,
-          record.actor,
-          record.operation,
-          JSON.stringify(record.selection),
-          JSON.stringify(record.result),
-        ],
-      );
+      await query("INSERT INTO audit (at, actor, operation, selection, result) VALUES ($1, $2, $3, $4, $5)", [
+        record.at,
+        record.actor,
+        record.operation,
+        JSON.stringify(record.selection),
+        JSON.stringify(record.result),
+      ]);
     },
     async searchAudit(q) {
       const clauses: string[] = [];

@@ -12,8 +12,8 @@ import type {
   StoreStats,
   SupersededDeadLetter,
 } from "../types.js";
-import { deadLetterQuery } from "./dead-letters.js";
 import { postgresAudit } from "./audit.js";
+import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
 import { migrate } from "./schema.js";
