@@ -187,6 +187,23 @@ describe("admin API", () => {
     expect((await call(base, "/api/deliveries?action=nope")).status).toBe(404);
   });
 
+  it("records the status a delivered attempt's action answered; without one, none", async () => {
+    const { source, base } = await start({
+      actions: [recorder("answers", { answerStatus: 202 }), recorder("silent")],
+    });
+    const event = factory.event("user.created");
+    source.push(event);
+    await waitFor(async () => {
+      const page = await get(base, `/api/deliveries?eventId=${event.id}`, DeliveriesAnswer);
+      return page.items.length === 2;
+    });
+    const page = await get(base, `/api/deliveries?eventId=${event.id}`, DeliveriesAnswer);
+    const byAction = Object.fromEntries(page.items.map((a) => [a.action, a]));
+    expect(byAction.answers).toMatchObject({ outcome: "delivered", status: 202 });
+    expect(byAction.silent).toMatchObject({ outcome: "delivered" });
+    expect(byAction.silent).not.toHaveProperty("status");
+  });
+
   it("shows an event with its CloudEvent, its dead delivery and every attempt", async () => {
     const { source, base } = await start();
     const group = factory.event("group.created");

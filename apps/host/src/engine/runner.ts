@@ -570,7 +570,9 @@ export class ActionRunner {
         ...(latest ? { latest } : {}),
       });
       if (latest) this.remember(latest.subject, { time: latest.time, key: job.key });
-      this.record(job, attempt, api.keptLines(), startedAt, outcome.durationMs, "delivered");
+      // The destination's status, when the action named it (`DeliveryReceipt`), read as a failure's is.
+      const answered = { status: outcome.httpStatus };
+      this.record(job, attempt, api.keptLines(), startedAt, outcome.durationMs, "delivered", answered);
       this.nextTurn(orderKey);
     } else if (this.shuttingDown && outcome.status !== "permanent") {
       // Cut off by shutdown: not a real failure. Leave it unfinished (in flight, or above the watermark);

@@ -294,7 +294,8 @@ export interface AttemptRecord {
   startedAt: number;
   durationMs: number;
   outcome: AttemptOutcome;
-  /** The destination's HTTP status, when the action's error carried one. */
+  /** The destination's HTTP status: a failure's, when its error carried one; a delivery's, when its action's
+   * `DeliveryReceipt` named one. */
   status?: number | undefined;
   /** The error, redacted and at most 2,000 characters (failed attempts only). */
   error?: string | undefined;
