@@ -296,6 +296,22 @@ describe("admin API", () => {
     source.push(...groups);
     await waitFor(async () => (await deadTotal(base)) === 3);
 
+    // Pages of one by cursor, oldest first: every dead letter once.
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await call(base, `/api/dead-letters?limit=1${cursor ? `&cursor=${cursor}` : ""}`))
+        .json as { items: Array<{ eventId: string }>; total: number; next?: string };
+      expect(page.total).toBe(3);
+      for (const item of page.items) expect(item).not.toHaveProperty("key");
+      paged.push(...page.items.map((d) => d.eventId));
+      cursor = page.next === undefined ? undefined : encodeURIComponent(page.next);
+    } while (cursor);
+    const listed = (await call(base, "/api/dead-letters")).json as { items: Array<{ eventId: string }> };
+    expect(paged).toEqual(listed.items.map((d) => d.eventId));
+    expect(new Set(paged).size).toBe(3);
+    expect((await call(base, "/api/dead-letters?cursor=nope")).status).toBe(400);
+
     const one = await call(base, `/api/dead-letters?eventId=${groups[1]!.id}`);
     expect(one.json).toMatchObject({ total: 1, items: [{ action: "strict", eventId: groups[1]!.id }] });
     expect(one.text).not.toContain(SECRET);

@@ -3,7 +3,7 @@
 import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
+import type { Completion, DeadLetterPosition, IngestEvent, StateStore } from "../src/store/types.js";
 import { describeAudit } from "./audit-conformance.js";
 import { describeHistory } from "./history-conformance.js";
 
@@ -230,6 +230,41 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([["x", login.id]]);
       expect(await store.purgeDead({})).toBe(1);
       expect(await store.countDead()).toBe(0);
+    });
+
+    it("pages dead letters after a position: every one once, in order, ties of time and event included", async () => {
+      const events = Array.from({ length: 5 }, () => factory.byType["user.created"]());
+      const { keys } = await store.ingest(
+        events.map((e) => ingestRow(e, ["x", "y"])),
+        undefined,
+      );
+      for (const action of ["x", "y"]) await store.claim(action, 10, Date.now(), false);
+      // One transaction: many share a millisecond, and each event is dead for two actions.
+      await store.complete(keys.flatMap((key) => [dead("x", key!), dead("y", key!)]));
+      const all = await store.listDead();
+      expect(all).toHaveLength(10);
+      const pages: string[][] = [];
+      let after: DeadLetterPosition | undefined;
+      for (;;) {
+        const page = await store.listDead({ limit: 3, after });
+        if (page.length === 0) break;
+        pages.push(page.map((d) => `${d.action}|${d.eventId}`));
+        const last = page.at(-1)!;
+        after = { failedAt: Date.parse(last.failedAt), key: last.key, action: last.action };
+      }
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 3, 1]);
+      expect(pages.flat()).toEqual(all.map((d) => `${d.action}|${d.eventId}`));
+      // Filters narrow a page as they narrow the list.
+      const first = (await store.listDead({ action: "y", limit: 2 })).at(-1)!;
+      const rest = await store.listDead({
+        action: "y",
+        after: { failedAt: Date.parse(first.failedAt), key: first.key, action: "y" },
+      });
+      expect(rest.map((d) => d.eventId)).toEqual(events.slice(2).map((e) => e.id));
+      expect(await store.countDead({ after: { failedAt: 0, key: 0, action: "x" } })).toBe(10);
+      expect(await store.listDead({ after: { failedAt: Date.now() + 60_000, key: 0, action: "x" } })).toEqual(
+        [],
+      );
     });
 
     it("serialises an ordered action's deliveries per key; dead letters do not block", async () => {

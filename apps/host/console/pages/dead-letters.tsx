@@ -21,7 +21,12 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
   const selection: Selection = Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
   // The server refuses an empty selection unless it says `all`: no filter means every dead letter.
   if (Object.keys(selection).length === 0) selection.all = true;
-  const { data, error, refresh } = usePoll(`dead|${params}`, (signal) => api.deadLetters(filters, signal));
+  // The cursors of the pages before this one (oldest first): "Older" goes back one, the first page is live.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const { data, error, refresh } = usePoll(`dead|${params}|${cursor ?? ""}`, (signal) =>
+    api.deadLetters({ ...filters, cursor }, signal),
+  );
   const [confirming, setConfirming] = useState<{ kind: Bulk; count: number }>();
   // Dead letters a replay left dead (latest wins: a newer event of their subject was delivered since).
   const [refused, setRefused] = useState<{ selection: Selection; reasons: string[] }>();
@@ -85,7 +90,7 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
           {data === undefined
             ? ""
             : data.total > data.items.length
-              ? `${data.total} match; the oldest ${data.items.length} are shown.`
+              ? `${data.total} match; ${data.items.length} are shown, oldest first.`
               : `${plural(data.total)} match.`}
         </span>
         {canChange && (
@@ -144,6 +149,28 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
         </div>
       )}
       <ErrorLine error={failure} />
+      {(cursors.length > 0 || data?.next !== undefined) && (
+        <nav class="paging" aria-label="Paging">
+          <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+            Oldest
+          </button>
+          <button
+            type="button"
+            disabled={cursors.length === 0}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
+            Older
+          </button>
+          <button
+            type="button"
+            disabled={data?.next === undefined}
+            onClick={() => data?.next !== undefined && setCursors([...cursors, data.next])}
+          >
+            Newer
+          </button>
+          <span>{`Page ${cursors.length + 1}`}</span>
+        </nav>
+      )}
       {data && data.items.length > 0 && (
         <table aria-label="Dead letters">
           <thead>

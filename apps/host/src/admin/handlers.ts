@@ -10,7 +10,13 @@ import {
   selectsDeadLetters,
   summarizeActions,
 } from "../operations.js";
-import type { ActivityBucket, AttemptQuery, DeadLetterFilter, StoredAttempt } from "../store/types.js";
+import type {
+  ActivityBucket,
+  AttemptQuery,
+  DeadLetterFilter,
+  DeadLetterPosition,
+  StoredAttempt,
+} from "../store/types.js";
 import { type AdminContext, ApiError, type Call } from "./route.js";
 import type {
   ActionStateAnswer,
@@ -279,10 +285,25 @@ export async function deadLetters(
 ): Promise<In<typeof DeadLettersAnswer>> {
   const filter = deadFilter(ctx, q);
   const [items, total] = await Promise.all([
-    ctx.store.listDead({ ...filter, limit: q.limit }),
+    ctx.store.listDead({ ...filter, limit: q.limit, after: deadCursor(q.cursor) }),
     ctx.store.countDead(filter),
   ]);
-  return { items, total };
+  const last = items.at(-1);
+  return {
+    items: items.map(({ key: _, ...item }) => item),
+    total,
+    ...(items.length === q.limit && last
+      ? { next: `${Date.parse(last.failedAt)}.${last.key}.${last.action}` }
+      : {}),
+  };
+}
+
+/** A dead letters' cursor the API handed out: `<failedAt ms>.<event key>.<action>` of a page's last one. */
+function deadCursor(cursor: string | undefined): DeadLetterPosition | undefined {
+  if (cursor === undefined) return undefined;
+  const match = /^(\d{1,15})\.(\d{1,15})\.(.+)$/s.exec(cursor);
+  if (!match) throw new ApiError(400, "query: cursor: pass the `next` of the previous page as it was");
+  return { failedAt: Number(match[1]), key: Number(match[2]), action: match[3]! };
 }
 
 /** POST /api/dead-letters/replay and /purge. */

@@ -172,6 +172,7 @@ export const DeadLetterQuery = z.object({
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   since: isoTime.optional().describe("Dead-lettered at or after"),
   until: isoTime.optional().describe("Dead-lettered before"),
+  cursor: z.string().optional().describe("The `next` of the previous page"),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -190,7 +191,8 @@ export const DeadLetterView = z
 export const DeadLettersAnswer = z
   .object({
     items: z.array(DeadLetterView).describe("Oldest first, at most `limit`"),
-    total: z.number().int().describe("How many match, regardless of `limit`"),
+    total: z.number().int().describe("How many match, regardless of `limit` and `cursor`"),
+    next: z.string().optional().describe("Pass as `cursor` for the next (newer) page; absent on the last"),
   })
   .meta({ id: "DeadLetters" });
 

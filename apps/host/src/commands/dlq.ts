@@ -86,7 +86,7 @@ async function withStore<T>(
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-function formatDeadLetters(dead: readonly DeadLetter[]): string {
+function formatDeadLetters(dead: ReadonlyArray<Omit<DeadLetter, "key">>): string {
   if (dead.length === 0) return "no dead letters\n";
   const lines = dead.map(
     (d) =>
@@ -105,7 +105,9 @@ export function registerDlq(program: Command): void {
   withSelection(dlq.command("list").description("list dead-lettered deliveries, oldest first"))
     .option("--json", "print a JSON array")
     .action(async (options: DeadLetterOptions & { json?: boolean }) => {
-      const dead = await withStore(options, (store) => store.listDead(deadLetterFilter(options)));
+      const listed = await withStore(options, (store) => store.listDead(deadLetterFilter(options)));
+      // The store's event key is the API's paging position, nothing for people or scripts.
+      const dead = listed.map(({ key: _, ...letter }) => letter);
       process.stdout.write(options.json ? `${JSON.stringify(dead, null, 2)}\n` : formatDeadLetters(dead));
     });
 

@@ -386,6 +386,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       clauses.push("d.updated_at < ?");
       params.push(filter.until);
     }
+    if (filter.after !== undefined) {
+      // An action this store never saw sorts before all (ids start at 1).
+      clauses.push("(d.updated_at, d.event, d.action) > (?, ?, ?)");
+      params.push(filter.after.failedAt, filter.after.key, knownAction(filter.after.action) ?? 0);
+    }
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
     return { where: clauses.join(" AND "), params, limit };
   };
@@ -393,7 +398,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const deadKeys = (filter: DeadLetterFilter, except?: readonly SupersededDeadLetter[]) => {
     const { where, params, limit } = deadWhere(filter, except);
     return {
-      sql: `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+      sql: `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
       params,
     };
   };
@@ -440,6 +445,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           Array<string | number>,
           {
             action: number;
+            event: number;
             event_id: string;
             type: string;
             time: string;
@@ -448,8 +454,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
             updated_at: number;
           }
         >(
-          `SELECT d.action, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
-           FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+          `SELECT d.action, d.event, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+           FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         )
         .all(...params);
       return rows.map(
@@ -461,6 +467,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           lastError: row.last_error ?? "",
           failedAt: new Date(row.updated_at).toISOString(),
           eventTime: row.time,
+          key: row.event,
         }),
       );
     },
@@ -496,7 +503,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event
            FROM deliveries d JOIN events e ON e.id = d.event
              JOIN latest l ON l.action = d.action AND l.subject = d.order_key
-           WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+           WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         )
         .all(...params);
       const eventIdOf = db.prepare<[number], { event_id: string }>(

@@ -112,6 +112,18 @@ export interface DeadLetter {
   lastError: string;
   failedAt: string;
   eventTime: string;
+  /** The store's key of the event (opaque, increasing): with `failedAt` and `action`, a page's position. */
+  key: number;
+}
+
+/**
+ * Where a page of dead letters ended: its last one's time (epoch ms), event key and action. Dead letters
+ * are listed in that order, so the next page starts after it.
+ */
+export interface DeadLetterPosition {
+  failedAt: number;
+  key: number;
+  action: string;
 }
 
 /** Which dead letters an operation touches; every field narrows the selection. */
@@ -126,6 +138,8 @@ export interface DeadLetterFilter {
   until?: number | undefined;
   /** At most this many (oldest first). */
   limit?: number | undefined;
+  /** Only those listed after this position (the next page of `listDead`). */
+  after?: DeadLetterPosition | undefined;
 }
 
 export interface StoreStats {

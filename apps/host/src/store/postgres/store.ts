@@ -422,6 +422,7 @@ export async function openPostgresStore(
       const { where, params, limit } = deadLetterQuery(filter);
       const { rows } = await query<{
         action: string;
+        event: string;
         event_id: string;
         type: string;
         time: string;
@@ -429,8 +430,8 @@ export async function openPostgresStore(
         last_error: string | null;
         updated_at: string;
       }>(
-        `SELECT d.action, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
-         FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+        `SELECT d.action, d.event, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+         FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         params,
       );
       return rows.map(
@@ -442,6 +443,7 @@ export async function openPostgresStore(
           lastError: row.last_error ?? "",
           failedAt: new Date(Number(row.updated_at)).toISOString(),
           eventTime: row.time,
+          key: Number(row.event),
         }),
       );
     },
@@ -475,7 +477,7 @@ export async function openPostgresStore(
            (SELECT event_id FROM events n WHERE n.id = l.event) AS newer
          FROM deliveries d JOIN events e ON e.id = d.event
            JOIN latest l ON l.action = d.action AND l.subject = d.order_key
-         WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+         WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         params,
       );
       return rows.flatMap((row): SupersededDeadLetter[] => {
