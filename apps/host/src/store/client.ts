@@ -99,6 +99,7 @@ export async function openStoreThread(
     recordAttempts: (records) => call("recordAttempts", packAttempts(records)),
     searchAttempts: (query) => call("searchAttempts", query),
     activity: (since) => call("activity", since),
+    latency: (since) => call("latency", since),
     event: (eventId) => call("event", eventId),
     pruneHistory: (before) => call("pruneHistory", before),
     recordAudit: (record) => call("recordAudit", record),

@@ -355,6 +355,15 @@ export interface ActivityBucket {
   durationMs: number;
 }
 
+/**
+ * One action's attempts (those that ran: not `stale`) counted by duration: `counts[i]` took at most
+ * `LATENCY_BOUNDS[i]` ms (and more than the bound before); the last count, longer than every bound.
+ */
+export interface ActionLatency {
+  action: string;
+  counts: number[];
+}
+
 /** What the store knows of one delivery that is not finished, or is dead. */
 export interface DeliveryState {
   action: string;
@@ -387,6 +396,8 @@ export interface HistoryStore {
   searchAttempts(query: AttemptQuery): Promise<StoredAttempt[]>;
   /** Rollup buckets with `minute >= since`, every action, ordered by minute. */
   activity(since: number): Promise<ActivityBucket[]>;
+  /** Per action, its attempts' durations since `since` (by minute) as a histogram (history.ts). */
+  latency(since: number): Promise<ActionLatency[]>;
   /** One event by its id, with its unfinished and dead deliveries; undefined when the store has no row for it. */
   event(eventId: string): Promise<EventRecord | undefined>;
   /** Delete attempts (and rollup buckets) that started before `before`. Returns how many attempts. */

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { LATENCY_COLUMNS } from "../history.js";
 import { SchemaTooNewError } from "../schema-version.js";
 
 // Versioned migrations. Each is applied once, in order, inside the one transaction that `migrate` opens;
@@ -100,7 +101,7 @@ ALTER TABLE attempts ADD COLUMN logs text;
 ALTER TABLE attempt_minutes ADD COLUMN stale integer NOT NULL DEFAULT 0;
 `,
   // 4: the audit log: every operator operation, who made it and what it changed (selection and result are
-  // JSON text, written and read whole).
+  // JSON text, written and read whole); and the rollup's histogram of attempt durations (history.ts).
   `
 CREATE TABLE audit (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -111,6 +112,8 @@ CREATE TABLE audit (
   result text NOT NULL
 );
 CREATE INDEX audit_at ON audit (at);
+ALTER TABLE attempt_minutes
+  ${LATENCY_COLUMNS.map((c) => `ADD COLUMN ${c} integer NOT NULL DEFAULT 0`).join(",\n  ")};
 `,
 ];
 
