@@ -403,6 +403,20 @@ describe("admin API", () => {
       deadLetters: 1,
       lastError: { message: expect.stringContaining("[redacted]") },
     });
+    // Two attempts ran in the hour; the recorder answers at once, so both are in the first bucket (≤ 5 ms).
+    expect(strict.latency.attempts).toBe(2);
+    expect(strict.latency.p50Ms).toBeGreaterThan(0);
+    expect(strict.latency.p50Ms).toBeLessThanOrEqual(strict.latency.p99Ms!);
+    const slow = await start({ state: join(dir, "slow"), actions: [recorder("slow", { delayMs: 60 })] });
+    slow.source.push(factory.event("user.created"));
+    await waitFor(async () => {
+      const [one] = (await get(slow.base, "/api/actions", ActionsAnswer)).actions;
+      return one!.latency.attempts === 1;
+    });
+    const [one] = (await get(slow.base, "/api/actions", ActionsAnswer)).actions;
+    // 60 ms and a little more: in (50, 100], the bucket's estimate.
+    expect(one!.latency.p50Ms).toBeGreaterThan(50);
+    expect(one!.latency.p99Ms).toBeLessThanOrEqual(250);
     const activity = (await call(base, "/api/activity?minutes=5")).json as {
       minutes: Array<{ action: string }>;
     };

@@ -410,6 +410,8 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await signIn(page, OPERATOR);
     await page.getByText("Signed in as olga (operator)").waitFor();
     const tile = page.getByRole("region", { name: "Action warehouse" });
+    // Per-action latency over the hour, once the demo delivered something.
+    await tile.getByText(/^p50 \d+ ms · p99 \d+ ms$/).waitFor({ timeout: 20_000 });
     await tile.getByRole("button", { name: "Pause warehouse" }).click();
     await tile.getByText("paused", { exact: true }).waitFor();
     await tile.getByRole("button", { name: "Resume warehouse" }).click();

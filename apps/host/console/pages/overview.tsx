@@ -109,6 +109,9 @@ function series(activity: Activity, action: string): { delivered: number[]; fail
   return { delivered, failed };
 }
 
+/** A duration for people: ms below a second, else seconds. */
+const ms = (value: number) => (value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`);
+
 const percent = (failed: number, delivered: number) =>
   failed + delivered === 0 ? "–" : `${((100 * failed) / (failed + delivered)).toFixed(1)}%`;
 
@@ -201,6 +204,11 @@ function ActionTile(props: {
         </Field>
         <Field name="Last hour">
           {hour.delivered} delivered, {hour.failed} failed ({percent(hour.failed, hour.delivered)})
+        </Field>
+        <Field name="Latency (1 h)">
+          {action.latency.p50Ms === undefined
+            ? "–"
+            : `p50 ${ms(action.latency.p50Ms)} · p99 ${ms(action.latency.p99Ms ?? action.latency.p50Ms)}`}
         </Field>
         <Field name="Queue depth">{action.queueDepth}</Field>
         <Field name="Dead letters">

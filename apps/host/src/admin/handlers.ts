@@ -10,6 +10,7 @@ import {
   selectsDeadLetters,
   summarizeActions,
 } from "../operations.js";
+import { latencyQuantile } from "../store/history.js";
 import type {
   ActivityBucket,
   AttemptQuery,
@@ -107,9 +108,10 @@ export async function status(ctx: AdminContext): Promise<In<typeof StatusAnswer>
 
 export async function actions(ctx: AdminContext): Promise<In<typeof ActionsAnswer>> {
   const now = Date.now();
-  const [summaries, buckets] = await Promise.all([
+  const [summaries, buckets, latencies] = await Promise.all([
     summarizeActions(ctx.loaded, ctx.store),
     ctx.store.activity(now - HOUR),
+    ctx.store.latency(now - HOUR),
   ]);
   const lastErrors = await Promise.all(
     summaries.map((a) => ctx.store.searchAttempts({ action: a.name, outcome: "failed", limit: 1 })),
@@ -129,11 +131,24 @@ export async function actions(ctx: AdminContext): Promise<In<typeof ActionsAnswe
         ...(a.paused && a.since !== undefined ? { pausedSince: a.since } : {}),
         lastMinute: window(own.filter((b) => b.minute >= now - 60_000)),
         lastHour: window(own),
+        latency: latencyOf(latencies.find((l) => l.action === a.name)?.counts ?? []),
         queueDepth: a.pending,
         deadLetters: a.dead,
         ...(last ? { lastError: { at: iso(last.startedAt), message: last.error ?? "" } } : {}),
       };
     }),
+  };
+}
+
+/** p50 and p99 of a histogram (history.ts), to 0.1 ms. */
+function latencyOf(counts: readonly number[]) {
+  const tenth = (ms: number) => Math.round(ms * 10) / 10;
+  const p50 = latencyQuantile(counts, 0.5);
+  const p99 = latencyQuantile(counts, 0.99);
+  return {
+    attempts: counts.reduce((sum, n) => sum + n, 0),
+    ...(p50 !== undefined ? { p50Ms: tenth(p50) } : {}),
+    ...(p99 !== undefined ? { p99Ms: tenth(p99) } : {}),
   };
 }
 

@@ -71,6 +71,15 @@ export const ActionView = z
       ),
     lastMinute: Window,
     lastHour: Window,
+    latency: z
+      .object({
+        attempts: z.number().int().describe("Attempts that ran in the last hour"),
+        p50Ms: z.number().optional(),
+        p99Ms: z.number().optional(),
+      })
+      .describe(
+        "Attempt durations over the last hour: estimated from a histogram (5 ms … 10 s buckets), absent with no attempt",
+      ),
     queueDepth: z.number().int().describe("Deliveries waiting or in flight"),
     deadLetters: z.number().int(),
     lastError: z.object({ at: isoTime, message: z.string() }).optional(),
