@@ -338,6 +338,16 @@ describe("admin API", () => {
       );
       return page.items.length === 2;
     });
+    // Its attempts go on from the first: 1 before the replay, 2 after.
+    const numbered = await get(
+      base,
+      `/api/deliveries?eventId=${groups[1]!.id}&action=strict`,
+      DeliveriesAnswer,
+    );
+    expect(numbered.items.map((a) => [a.attempt, a.outcome])).toEqual([
+      [2, "dead"],
+      [1, "dead"],
+    ]);
     // Dead again: the replayed delivery's row is a dead letter once more.
     await waitFor(async () => (await deadTotal(base)) === 3);
     expect((await post(base, "/api/dead-letters/purge", { eventId: groups[0]!.id })).json).toEqual({

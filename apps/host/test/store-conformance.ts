@@ -109,6 +109,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       const claimed = await store.claim("x", 3, now, false);
       expect(claimed.map((c) => idOf(c.payload))).toEqual(events.slice(0, 3).map((e) => e.id));
       expect(claimed.every((c) => c.action === "x" && c.attempts === 0)).toBe(true);
+      expect(claimed.every((c) => c.attemptsBefore === undefined)).toBe(true);
       expect(await store.claim("x", 10, now, false)).toHaveLength(2);
       expect(await store.claim("x", 10, now, false)).toHaveLength(0);
       expect(await store.claim("other", 10, now, false)).toHaveLength(0);
@@ -223,12 +224,24 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       const replayed = await store.claim("x", 10, now, false);
       expect(replayed.map((c) => idOf(c.payload)).sort()).toEqual([created.id, deleted.id].sort());
       expect(replayed.every((c) => c.attempts === 0)).toBe(true);
+      // The history numbers a replayed dead letter's attempts on from the 3 it had made.
+      expect(replayed.map((c) => c.attemptsBefore)).toEqual([3, 3]);
+      // Dead again after 2 more, replayed again: 5 before.
+      const again = replayed.find((c) => idOf(c.payload) === created.id)!;
+      await store.complete([{ ...dead("x", again.key), attempts: 2 }]);
+      expect(await store.replayDead({ eventId: created.id, action: "x" }, now)).toBe(1);
+      expect((await store.claim("x", 10, now, false)).map((c) => c.attemptsBefore)).toEqual([5]);
+      await store.complete([dead("x", again.key)]);
+      expect(await store.countDead()).toBe(3);
       expect(await store.replayDead({ eventId: "evt_nothing" }, now)).toBe(0);
 
       // Purge: with a limit, oldest first.
       expect(await store.purgeDead({ limit: 1 })).toBe(1);
-      expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([["x", login.id]]);
-      expect(await store.purgeDead({})).toBe(1);
+      expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([
+        ["x", login.id],
+        ["x", created.id],
+      ]);
+      expect(await store.purgeDead({})).toBe(2);
       expect(await store.countDead()).toBe(0);
     });
 

@@ -134,6 +134,8 @@ export interface Job {
   encoded: EncodedEvent;
   /** Attempts already made. */
   attempts: number;
+  /** A replayed dead letter: its attempts before (ClaimedDelivery.attemptsBefore); the history counts on. */
+  attemptsBefore?: number | undefined;
   /** For a delivery held since ingest (no row): its entry in the ledger. Undefined for a row read from the store. */
   hold: Hold | undefined;
   /** Its order key (ordered actions), else null. */
@@ -408,7 +410,8 @@ export class ActionRunner {
           const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
           const orderKey = this.ordered ? this.keyOf(event) : null;
-          this.admit({ key: row.key, event, encoded, attempts: row.attempts, hold: undefined, orderKey });
+          const { attempts, attemptsBefore } = row;
+          this.admit({ key: row.key, event, encoded, attempts, attemptsBefore, hold: undefined, orderKey });
         }
         this.claiming = false;
         this.pump();
@@ -681,7 +684,7 @@ export class ActionRunner {
       eventId: job.event.id,
       eventKey: job.key,
       eventType: job.event.type,
-      attempt,
+      attempt: (job.attemptsBefore ?? 0) + attempt,
       startedAt,
       durationMs,
       outcome,

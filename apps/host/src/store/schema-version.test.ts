@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStoreThread } from "./client.js";
+import { LATENCY_COLUMNS } from "./history.js";
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from "./sqlite.js";
 
 let dir: string;
@@ -123,7 +124,8 @@ describe("sqlite schema version", () => {
     );
     v3.close();
     const db = new Database(file);
-    db.exec("DROP TABLE audit");
+    db.exec(`DROP TABLE audit; ALTER TABLE deliveries DROP COLUMN attempts_before;
+      ${LATENCY_COLUMNS.map((c) => `ALTER TABLE attempt_minutes DROP COLUMN ${c};`).join("\n")}`);
     db.pragma("user_version = 3");
     db.close();
     const store = openSqliteStore(file);
@@ -136,6 +138,8 @@ describe("sqlite schema version", () => {
       result: {},
     });
     expect(store.searchAudit({ limit: 5 })).toMatchObject([{ actor: "cli:a@b", operation: "pause" }]);
+    expect(store.latency(0)).toEqual([]);
+    expect(store.replayDead({}, 1)).toBe(0);
     store.close();
     const check = new Database(file);
     expect(check.pragma("user_version", { simple: true })).toBe(4);

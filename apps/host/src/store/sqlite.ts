@@ -134,6 +134,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   // adds columns to the history's tables.
   for (const { table, column, declaration } of [
     { table: "events", column: "claims", declaration: "TEXT" },
+    // Version 4: a replayed dead letter's attempts before its replays (ClaimedDelivery.attemptsBefore).
+    { table: "deliveries", column: "attempts_before", declaration: "INTEGER NOT NULL DEFAULT 0" },
     ...HISTORY_COLUMNS,
   ]) {
     const columns = db
@@ -224,18 +226,18 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const watermarked = new Set<number>();
   const selectDue = db.prepare<
     [number, number, number],
-    { event: number; attempts: number; payload: string }
+    { event: number; attempts: number; attempts_before: number; payload: string }
   >(
-    `SELECT d.event, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, d.attempts_before, e.payload FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ? ORDER BY d.due_at, d.event LIMIT ?`,
   );
   // Ordered actions: a delivery is due only when no earlier delivery of the same key is still unfinished.
   // Dead letters do not block: one poisoned event must not stall a user's later events forever.
   const selectDueOrdered = db.prepare<
     [number, number, number],
-    { event: number; attempts: number; payload: string }
+    { event: number; attempts: number; attempts_before: number; payload: string }
   >(
-    `SELECT d.event, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, d.attempts_before, e.payload FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ?
        AND (d.order_key IS NULL OR NOT EXISTS (
          SELECT 1 FROM deliveries p WHERE p.action = d.action AND p.order_key = d.order_key
@@ -305,8 +307,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     for (const row of rows) {
       markInFlight.run(now, id, row.event);
       // A payload is only dropped once no delivery needs it; guard anyway rather than deliver nothing.
-      if (row.payload !== null)
-        claimed.push({ key: row.event, action, attempts: row.attempts, payload: row.payload });
+      if (row.payload !== null) {
+        claimed.push({
+          key: row.event,
+          action,
+          attempts: row.attempts,
+          payload: row.payload,
+          ...(row.attempts_before > 0 ? { attemptsBefore: row.attempts_before } : {}),
+        });
+      }
     }
     return claimed;
   });
@@ -481,7 +490,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       const { sql, params } = deadKeys(filter, superseded);
       return db
         .prepare(
-          `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = ?, updated_at = ?
+          `UPDATE deliveries SET status = ${PENDING}, attempts_before = attempts_before + attempts, attempts = 0,
+             due_at = ?, updated_at = ?
            WHERE (action, event) IN (${sql})`,
         )
         .run(now, now, ...params).changes;

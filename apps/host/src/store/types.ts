@@ -42,8 +42,14 @@ export interface IngestResult {
 export interface ClaimedDelivery {
   key: number;
   action: string;
+  /** Attempts made since it was last due afresh: the retry policy counts these. */
   attempts: number;
   payload: string;
+  /**
+   * A replayed dead letter: the attempts it had made before (all its replays together), so that the history
+   * numbers its attempts on from there; absent when never replayed.
+   */
+  attemptsBefore?: number;
 }
 
 /**
@@ -224,8 +230,8 @@ export interface StateStore extends HistoryStore, AuditStore {
   listDead(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   countDead(filter?: DeadLetterFilter): Promise<number>;
   /**
-   * Make matching dead letters due at `now`, attempts reset, except the `superseded` ones. Returns how
-   * many.
+   * Make matching dead letters due at `now`, attempts reset (and added to `attemptsBefore`), except the
+   * `superseded` ones. Returns how many.
    */
   replayDead(
     filter: DeadLetterFilter,
@@ -302,7 +308,7 @@ export interface AttemptRecord {
    */
   eventKey?: number | undefined;
   eventType: string;
-  /** 1 for the first attempt of the delivery (a replayed dead letter starts at 1 again). */
+  /** 1 for the first attempt of the delivery; a replayed dead letter's go on from its earlier ones. */
   attempt: number;
   /** When the attempt started (epoch ms). */
   startedAt: number;

@@ -101,7 +101,8 @@ ALTER TABLE attempts ADD COLUMN logs text;
 ALTER TABLE attempt_minutes ADD COLUMN stale integer NOT NULL DEFAULT 0;
 `,
   // 4: the audit log: every operator operation, who made it and what it changed (selection and result are
-  // JSON text, written and read whole); and the rollup's histogram of attempt durations (history.ts).
+  // JSON text, written and read whole); the rollup's histogram of attempt durations (history.ts); and a
+  // replayed dead letter's attempts before its replays (ClaimedDelivery.attemptsBefore).
   `
 CREATE TABLE audit (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -112,6 +113,7 @@ CREATE TABLE audit (
   result text NOT NULL
 );
 CREATE INDEX audit_at ON audit (at);
+ALTER TABLE deliveries ADD COLUMN attempts_before integer NOT NULL DEFAULT 0;
 ALTER TABLE attempt_minutes
   ${LATENCY_COLUMNS.map((c) => `ADD COLUMN ${c} integer NOT NULL DEFAULT 0`).join(",\n  ")};
 `,

@@ -137,6 +137,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     // Back to version 2's layout, with an attempt recorded as version 2 did.
     await schema.sql(
       `DROP TABLE latest; DROP TABLE audit; ALTER TABLE attempts DROP COLUMN logs;
+       ALTER TABLE deliveries DROP COLUMN attempts_before;
        ALTER TABLE attempt_minutes DROP COLUMN stale, ${LATENCY_COLUMNS.map((c) => `DROP COLUMN ${c}`).join(", ")};
        UPDATE schema_version SET version = 2`,
     );

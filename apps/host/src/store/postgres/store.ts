@@ -269,6 +269,7 @@ export async function openPostgresStore(
         const { rows } = await client.query<{
           event: string;
           attempts: number;
+          attempts_before: number;
           due_at: string;
           payload: string | null;
         }>(
@@ -285,7 +286,7 @@ export async function openPostgresStore(
              ORDER BY ${order} LIMIT $3 FOR UPDATE SKIP LOCKED)
            UPDATE deliveries d SET status = ${IN_FLIGHT}, owner = $4, updated_at = $2
            FROM due WHERE d.action = due.action AND d.event = due.event
-           RETURNING d.event, d.attempts, d.due_at, (SELECT payload FROM events e WHERE e.id = d.event) AS payload`,
+           RETURNING d.event, d.attempts, d.attempts_before, d.due_at, (SELECT payload FROM events e WHERE e.id = d.event) AS payload`,
           [action, now, limit, replicaId],
         );
         rows.sort((a, b) =>
@@ -295,8 +296,15 @@ export async function openPostgresStore(
         );
         const claimed: ClaimedDelivery[] = [];
         for (const row of rows) {
-          if (row.payload !== null)
-            claimed.push({ key: Number(row.event), action, attempts: row.attempts, payload: row.payload });
+          if (row.payload !== null) {
+            claimed.push({
+              key: Number(row.event),
+              action,
+              attempts: row.attempts,
+              payload: row.payload,
+              ...(row.attempts_before > 0 ? { attemptsBefore: row.attempts_before } : {}),
+            });
+          }
         }
         return claimed;
       }),
@@ -456,7 +464,8 @@ export async function openPostgresStore(
       const { keys, params } = deadLetterQuery(filter, superseded);
       const at = params.length + 1;
       const { rowCount } = await query(
-        `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = $${at}, updated_at = $${at}, owner = NULL
+        `UPDATE deliveries SET status = ${PENDING}, attempts_before = attempts_before + attempts, attempts = 0,
+           due_at = $${at}, updated_at = $${at}, owner = NULL
          WHERE (action, event) IN (${keys})`,
         [...params, now],
       );
