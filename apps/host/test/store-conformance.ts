@@ -228,7 +228,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect(replayed.map((c) => c.attemptsBefore)).toEqual([3, 3]);
       // Dead again after 2 more, replayed again: 5 before.
       const again = replayed.find((c) => idOf(c.payload) === created.id)!;
-      await store.complete([{ ...dead("x", again.key), attempts: 2 }]);
+      await store.complete([{ key: again.key, action: "x", result: "dead", attempts: 2, error: "again" }]);
       expect(await store.replayDead({ eventId: created.id, action: "x" }, now)).toBe(1);
       expect((await store.claim("x", 10, now, false)).map((c) => c.attemptsBefore)).toEqual([5]);
       await store.complete([dead("x", again.key)]);
