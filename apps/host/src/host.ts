@@ -252,6 +252,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
         redactSecrets = createRedactor(secrets);
         admin.loaded = next;
+        ops?.setAdminTokens(adminTokensOf(next.config.server));
         return set.apply(prepared, {
           adopt: (runner) => control.adopt(runner),
           graceMs: config.delivery.shutdownGraceMs,
@@ -290,16 +291,21 @@ function warnUnknownTypes(loaded: LoadedConfig, log: HostLogger): void {
 }
 
 /**
- * The settings a running host cannot change: everything but `actions` (the state, the servers, the source,
- * the delivery and history settings, the log). Returns their names where `next` differs.
+ * The settings a running host cannot change: everything but `actions` and the admin tokens (the state, the
+ * servers, the source, the delivery and history settings, the log). Returns their names where `next` differs.
  */
 function needsRestart(current: LoadedConfig, next: LoadedConfig): string[] {
   const differ: string[] = [];
   const keys = new Set([...Object.keys(current.config), ...Object.keys(next.config)]);
+  // The admin tokens are read per request: a reload adds, removes (revokes) or re-roles them at once.
+  const settings = (config: LoadedConfig["config"]) => {
+    const { adminToken: _, adminTokens: __, ...server } = config.server;
+    return { ...config, server } as unknown as Record<string, unknown>;
+  };
   for (const key of keys) {
     if (key === "actions") continue;
-    const was = (current.config as unknown as Record<string, unknown>)[key];
-    const now = (next.config as unknown as Record<string, unknown>)[key];
+    const was = settings(current.config)[key];
+    const now = settings(next.config)[key];
     if (JSON.stringify(was) !== JSON.stringify(now)) differ.push(key);
   }
   if (current.stateDir !== next.stateDir && !differ.includes("state")) differ.push("state");

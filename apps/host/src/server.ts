@@ -35,6 +35,8 @@ export interface OpsServer {
   port: number;
   /** Give the admin API the running host's parts (until then it answers 503: starting). */
   attach(admin: AdminContext): void;
+  /** Replace the admin tokens (a config reload): the next request is checked against these. */
+  setAdminTokens(tokens: readonly AdminToken[]): void;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export interface OpsServer {
  * for machines; the admin API under `/api/` and the console at `/` for operators, behind the guard.
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
-  const guard = createGuard(options.adminTokens ?? []);
+  let guard = createGuard(options.adminTokens ?? []);
   const redact = options.redact ?? ((text: string) => text);
   let admin: AdminContext | undefined;
   const refuse = (res: ServerResponse, refusal: Refusal) =>
@@ -109,6 +111,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     port: (server.address() as AddressInfo).port,
     attach: (context) => {
       admin = context;
+    },
+    setAdminTokens: (tokens) => {
+      guard = createGuard(tokens);
     },
     close: () =>
       new Promise<void>((resolve) => {

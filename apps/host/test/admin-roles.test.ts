@@ -244,6 +244,45 @@ describe("admin API roles", () => {
     }
   });
 
+  it("a config reload adds, re-roles and revokes tokens at once; other server settings still need a restart", async () => {
+    const input = config(withRoles);
+    const file = join(dir, "switchyard.yaml");
+    const host = await startHost(finishConfig(input, file, {}), {
+      source: memorySource(),
+      logDestination: pino.destination("/dev/null"),
+    });
+    hosts.push(host);
+    const base = `http://127.0.0.1:${host.port}`;
+    const NEWER = "newcomer-token-0123456789abcdef";
+    await host.reload(
+      finishConfig(
+        {
+          ...input,
+          server: {
+            ...input.server,
+            adminToken: undefined,
+            adminTokens: [
+              { name: "ann", token: VIEWER, role: "operator" },
+              { name: "cy", token: NEWER, role: "viewer" },
+            ],
+          },
+        },
+        file,
+        {},
+      ),
+    );
+    // bob's token and the single adminToken are revoked; ann may change things now; cy reads.
+    expect((await call(base, "/api/status", OPERATOR)).status).toBe(401);
+    expect((await call(base, "/api/status", LEGACY)).status).toBe(401);
+    expect((await call(base, "/api/actions/strict/pause", VIEWER, {})).status).toBe(200);
+    const whoami = await fetch(`${base}/api/whoami`, { headers: bearer(NEWER) });
+    expect(await whoami.json()).toEqual({ tokenRequired: true, name: "cy", role: "viewer" });
+    expect((await call(base, "/api/actions/strict/resume", NEWER, {})).status).toBe(403);
+    await expect(
+      host.reload(finishConfig({ ...input, server: { ...input.server, maxConnections: 5 } }, file, {})),
+    ).rejects.toThrow(/server cannot change while the host runs/);
+  });
+
   it("refuses a config whose tokens share a name or a value, without printing the token", () => {
     const load = (server: Record<string, unknown>) => () =>
       finishConfig(config(server), join(dir, "switchyard.yaml"), {});
