@@ -3,12 +3,14 @@ import type {
   ActionStateAnswer,
   ActionsAnswer,
   ActivityAnswer,
+  AuditAnswer,
   BulkAnswer,
   DeadLetterSelection,
   DeadLettersAnswer,
   DeliveriesAnswer,
   EventAnswer,
   StatusAnswer,
+  WhoamiAnswer,
 } from "../src/admin/schemas.ts";
 
 // The wire types come from the server's own zod schemas (types only: nothing of zod reaches the bundle).
@@ -24,6 +26,9 @@ export type DeadLetter = DeadLetters["items"][number];
 export type Selection = z.infer<typeof DeadLetterSelection>;
 export type Bulk = z.infer<typeof BulkAnswer>;
 export type ActionState = z.infer<typeof ActionStateAnswer>;
+export type Whoami = z.infer<typeof WhoamiAnswer>;
+export type Audit = z.infer<typeof AuditAnswer>;
+export type AuditEntry = Audit["items"][number];
 
 const TOKEN_KEY = "switchyard.adminToken";
 
@@ -100,6 +105,10 @@ export function query(values: Record<string, string | number | undefined>): stri
 }
 
 export const api = {
+  /** Never refused: says whether the server needs a token, and whose the tab's token is. */
+  whoami: (signal?: AbortSignal) => call<Whoami>("whoami", { signal }),
+  audit: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>
+    call<Audit>(`audit${query(filters)}`, { signal }),
   status: (signal?: AbortSignal) => call<Status>("status", { signal }),
   actions: (signal?: AbortSignal) => call<Actions>("actions", { signal }),
   activity: (minutes: number, signal?: AbortSignal) =>

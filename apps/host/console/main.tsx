@@ -3,31 +3,53 @@
 import "./style.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { hasToken, onTokenNeeded, setToken } from "./api.ts";
+import { api, describe, hasToken, onTokenNeeded, setToken, type Whoami } from "./api.ts";
+import { AuditPage } from "./pages/audit.tsx";
 import { DeadLettersPage } from "./pages/dead-letters.tsx";
 import { DeliveriesPage } from "./pages/deliveries.tsx";
 import { EventPage } from "./pages/event.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
+import { CanChange } from "./role.ts";
 import { useRoute } from "./router.ts";
+import { ErrorLine } from "./ui.tsx";
 
 const PAGES = [
   { page: "", title: "Overview" },
   { page: "deliveries", title: "Deliveries" },
   { page: "dead-letters", title: "Dead letters" },
+  { page: "audit", title: "Audit log" },
 ];
 
 function App() {
   const route = useRoute();
-  const [needsToken, setNeedsToken] = useState(false);
+  // Who the tab is, asked first (whoami is never refused): the page knows whether it needs a token before
+  // any call is refused, and whether its caller may change things.
+  const [who, setWho] = useState<Whoami>();
+  const [whoError, setWhoError] = useState<string>();
+  const [asked, setAsked] = useState(0);
   const [signedIn, setSignedIn] = useState(hasToken());
   useEffect(
     () =>
-      onTokenNeeded((needed) => {
-        setNeedsToken(needed);
+      onTokenNeeded(() => {
         setSignedIn(hasToken());
+        setAsked((n) => n + 1);
       }),
     [],
   );
+  useEffect(() => {
+    const controller = new AbortController();
+    api.whoami(controller.signal).then(
+      (answer) => {
+        setWho(answer);
+        setWhoError(undefined);
+      },
+      (error) => {
+        if (!controller.signal.aborted) setWhoError(describe(error));
+      },
+    );
+    return () => controller.abort();
+  }, [asked]);
+  const needsToken = who?.tokenRequired === true && who.role === undefined;
   return (
     <>
       <header class="top">
@@ -39,14 +61,27 @@ function App() {
             </a>
           ))}
         </nav>
+        {who?.tokenRequired && who.role !== undefined && (
+          <span class="who">
+            <span class="visually-hidden">Signed in as </span>
+            {who.name} ({who.role})
+          </span>
+        )}
         {signedIn && !needsToken && (
           <button type="button" class="link" onClick={() => setToken(undefined)}>
             Forget token
           </button>
         )}
       </header>
-      {/* Pages stay unmounted (and silent) while the server waits for a token. */}
-      {needsToken ? <TokenForm refused={signedIn} /> : <Page route={route} />}
+      <ErrorLine error={whoError} />
+      {/* Pages stay unmounted (and silent) until the tab knows who it is, and while it needs a token. */}
+      {needsToken ? (
+        <TokenForm refused={signedIn} />
+      ) : who !== undefined || whoError !== undefined ? (
+        <CanChange.Provider value={who?.role === "operator"}>
+          <Page route={route} />
+        </CanChange.Provider>
+      ) : null}
     </>
   );
 }
@@ -59,6 +94,8 @@ function Page({ route }: { route: ReturnType<typeof useRoute> }) {
       return <EventPage id={route.rest} />;
     case "dead-letters":
       return <DeadLettersPage params={route.params} />;
+    case "audit":
+      return <AuditPage />;
     default:
       return <OverviewPage />;
   }

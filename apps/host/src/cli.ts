@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { stringify } from "yaml";
 import { demoBanner, fakeTenantBanner } from "./banners.js";
 import { registerActions } from "./commands/actions.js";
+import { registerAudit } from "./commands/audit.js";
 import {
   type ConfigOptions,
   configPath,
@@ -149,6 +150,7 @@ registerNewPlugin(program);
 registerRunAction(program);
 registerDlq(program);
 registerActions(program);
+registerAudit(program);
 registerSendTest(program);
 registerSchema(program);
 registerReload(program);

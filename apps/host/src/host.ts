@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { ConfigError, describeError } from "@switchyard/core";
+import { adminTokensOf } from "./admin/roles.js";
 import { consoleHandler } from "./admin/static.js";
 import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import type { LoadedConfig } from "./config/load.js";
@@ -84,7 +85,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
           port: config.server.port,
           registry: metrics.registry,
           readiness: () => readiness(status),
-          adminToken: config.server.adminToken,
+          adminTokens: adminTokensOf(config.server),
           redact,
           pages: consoleHandler(),
           onError: (error) => log.error({ err: error }, "an ops server request failed"),
@@ -138,7 +139,18 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     await control.start();
     status.failedActions = runners.flatMap((r) => (r.failure !== undefined ? [r.name] : []));
     const dedupeWindowMs = config.delivery.dedupeWindowMs;
-    life.defer(startMaintenance({ ...deps, runners, control, status, dedupeWindowMs, historyRetentionMs }));
+    const auditRetentionMs = Math.max(historyRetentionMs, retentionMs(config.history.auditRetention));
+    life.defer(
+      startMaintenance({
+        ...deps,
+        runners,
+        control,
+        status,
+        dedupeWindowMs,
+        historyRetentionMs,
+        auditRetentionMs,
+      }),
+    );
     life.defer(() => Promise.all([...set.all()].map((r) => r.stop(config.delivery.shutdownGraceMs))));
     for (const runner of runners) runner.start();
 
@@ -147,11 +159,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     if (source) {
       const hooks = streamHooks(status, metrics, log, redact, source.describe);
       // Shared state: read ahead into the store only while another replica is there to take rows from it.
-      let peersAlive = false;
       const leader = leadStream({
         leadership: store.leadership,
         onPeers: (alive) => {
-          peersAlive = alive;
+          status.readingAhead = alive;
         },
         status,
         metrics,
@@ -171,7 +182,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
               backlog,
               hooks,
               cursor: await store.getCursor(),
-              readAhead: () => peersAlive,
+              readAhead: () => status.readingAhead,
               onBacklogFull: (unfinished) =>
                 log.warn(
                   { unfinished },
@@ -245,6 +256,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
         redactSecrets = createRedactor(secrets);
         admin.loaded = next;
+        ops?.setAdminTokens(adminTokensOf(next.config.server));
         return set.apply(prepared, {
           adopt: (runner) => control.adopt(runner),
           graceMs: config.delivery.shutdownGraceMs,
@@ -283,16 +295,21 @@ function warnUnknownTypes(loaded: LoadedConfig, log: HostLogger): void {
 }
 
 /**
- * The settings a running host cannot change: everything but `actions` (the state, the servers, the source,
- * the delivery and history settings, the log). Returns their names where `next` differs.
+ * The settings a running host cannot change: everything but `actions` and the admin tokens (the state, the
+ * servers, the source, the delivery and history settings, the log). Returns their names where `next` differs.
  */
 function needsRestart(current: LoadedConfig, next: LoadedConfig): string[] {
   const differ: string[] = [];
   const keys = new Set([...Object.keys(current.config), ...Object.keys(next.config)]);
+  // The admin tokens are read per request: a reload adds, removes (revokes) or re-roles them at once.
+  const settings = (config: LoadedConfig["config"]) => {
+    const { adminToken: _, adminTokens: __, ...server } = config.server;
+    return { ...config, server } as unknown as Record<string, unknown>;
+  };
   for (const key of keys) {
     if (key === "actions") continue;
-    const was = (current.config as unknown as Record<string, unknown>)[key];
-    const now = (next.config as unknown as Record<string, unknown>)[key];
+    const was = settings(current.config)[key];
+    const now = settings(next.config)[key];
     if (JSON.stringify(was) !== JSON.stringify(now)) differ.push(key);
   }
   if (current.stateDir !== next.stateDir && !differ.includes("state")) differ.push("state");

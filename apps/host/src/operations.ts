@@ -1,8 +1,37 @@
+import { hostname, userInfo } from "node:os";
 import type { LoadedConfig } from "./config/load.js";
 import type { ActionState, DeadLetterFilter, StateStore, SupersededDeadLetter } from "./store/types.js";
 
 // The operator's operations on the state, shared by the CLI (`switchyard actions`, `switchyard dlq`) and the
-// admin API behind the console, so that both select, count and change exactly the same things.
+// admin API behind the console, so that both select, count and change exactly the same things, and both
+// record every change they make in the audit log with who made it (`actor`). A dry run changes nothing and
+// is not recorded.
+
+/** The CLI's operator in the audit log: `cli:<user>@<host>`. */
+export function cliActor(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A uid without a passwd entry (some containers).
+    user = process.env.USER ?? `uid${process.getuid?.() ?? "?"}`;
+  }
+  return `cli:${user}@${hostname()}`;
+}
+
+/** A dead-letter selection as the audit log keeps it: the fields set, times as ISO 8601. */
+export function auditSelection(filter: DeadLetterFilter, extra: Record<string, unknown> = {}) {
+  const selection: Record<string, unknown> = {};
+  for (const key of ["action", "eventId", "type", "limit"] as const) {
+    if (filter[key] !== undefined) selection[key] = filter[key];
+  }
+  for (const key of ["since", "until"] as const) {
+    const at = filter[key];
+    if (at !== undefined) selection[key] = new Date(at).toISOString();
+  }
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) selection[key] = value;
+  return selection;
+}
 
 /** One configured action and its state, as `switchyard actions list --json` prints it. */
 export interface ActionSummary {
@@ -68,13 +97,29 @@ export async function summarizeActions(loaded: LoadedConfig, store: StateStore):
 }
 
 /** Pause an action: running hosts stop starting its deliveries within a second; its events keep being stored. */
-export function pauseAction(store: StateStore, name: string, now = Date.now()): Promise<void> {
-  return store.setActionState(name, { paused: true, reason: "operator", since: now });
+export async function pauseAction(store: StateStore, name: string, actor: string, now = Date.now()) {
+  const was = (await store.actionStates())[name]?.paused === true;
+  await store.setActionState(name, { paused: true, reason: "operator", since: now });
+  await store.recordAudit({
+    at: now,
+    actor,
+    operation: "pause",
+    selection: { action: name },
+    result: { wasPaused: was },
+  });
 }
 
 /** Resume an action: running hosts deliver its waiting events first, within a second. */
-export function resumeAction(store: StateStore, name: string): Promise<void> {
-  return store.setActionState(name, { paused: false });
+export async function resumeAction(store: StateStore, name: string, actor: string, now = Date.now()) {
+  const was = (await store.actionStates())[name]?.paused === true;
+  await store.setActionState(name, { paused: false });
+  await store.recordAudit({
+    at: now,
+    actor,
+    operation: "resume",
+    selection: { action: name },
+    result: { wasPaused: was },
+  });
 }
 
 /** True when the filter says which dead letters (a limit alone does not). */
@@ -106,13 +151,22 @@ export interface ReplayResult {
 export async function replayDeadLetters(
   store: StateStore,
   filter: DeadLetterFilter,
-  options: { dryRun?: boolean | undefined; force?: boolean | undefined; now?: number } = {},
+  options: { actor: string; dryRun?: boolean | undefined; force?: boolean | undefined; now?: number },
 ): Promise<ReplayResult> {
   const superseded = options.force ? [] : await store.supersededDead(filter);
   const refused = superseded.map((s) => ({ ...s, reason: refusalReason(s) }));
-  const count = options.dryRun
-    ? Math.max(0, (await store.countDead(filter)) - superseded.length)
-    : await store.replayDead(filter, options.now ?? Date.now(), superseded);
+  if (options.dryRun) {
+    return { count: Math.max(0, (await store.countDead(filter)) - superseded.length), refused };
+  }
+  const now = options.now ?? Date.now();
+  const count = await store.replayDead(filter, now, superseded);
+  await store.recordAudit({
+    at: now,
+    actor: options.actor,
+    operation: "replay",
+    selection: auditSelection(filter, { force: options.force || undefined }),
+    result: { count, refused: refused.length },
+  });
   return { count, refused };
 }
 
@@ -126,11 +180,20 @@ export function refusalReason(s: SupersededDeadLetter): string {
  * Delete the selected dead letters for good; with `dryRun`, only count them. An empty selection must be
  * asked for with `all` (`how` names that switch in the caller's words: `--all`, `"all": true`).
  */
-export function purgeDeadLetters(
+export async function purgeDeadLetters(
   store: StateStore,
   filter: DeadLetterFilter,
-  options: { all?: boolean | undefined; dryRun?: boolean | undefined; how: string },
+  options: { actor: string; all?: boolean | undefined; dryRun?: boolean | undefined; how: string },
 ): Promise<number> {
   if (!options.all && !selectsDeadLetters(filter)) throw new SelectionRequiredError(options.how);
-  return options.dryRun ? store.countDead(filter) : store.purgeDead(filter);
+  if (options.dryRun) return store.countDead(filter);
+  const count = await store.purgeDead(filter);
+  await store.recordAudit({
+    at: Date.now(),
+    actor: options.actor,
+    operation: "purge",
+    selection: auditSelection(filter, { all: options.all || undefined }),
+    result: { count },
+  });
+  return count;
 }

@@ -1,6 +1,7 @@
 import { createEventFactory } from "@switchyard/testing";
 import type { LoadedConfig } from "./config/load.js";
 import { ActionMatcher } from "./engine/matching.js";
+import { cliActor } from "./operations.js";
 import { openStore } from "./store/open.js";
 
 /**
@@ -43,6 +44,13 @@ export async function sendTestEvent(
       ],
       undefined,
     );
+    await store.recordAudit({
+      at: Date.now(),
+      actor: cliActor(),
+      operation: "send-test",
+      selection: { type },
+      result: { eventId: event.id, actions: matching.map((spec) => spec.name) },
+    });
   } finally {
     await store.close();
   }

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Counter, type Registry } from "prom-client";
-import { type AdminContext, handleApi } from "./admin/api.js";
+import { type AdminContext, handleApi, isOpenRoute } from "./admin/api.js";
 import { createGuard, type Refusal } from "./admin/guard.js";
+import type { AdminToken } from "./admin/roles.js";
 import type { Readiness } from "./engine/status.js";
 import { DEFAULT_LIMITS, guarded, limitServer, requestUrl, type ServerLimits } from "./http-limits.js";
 
@@ -11,8 +12,8 @@ export interface OpsServerOptions {
   port: number;
   registry: Registry;
   readiness: () => Readiness;
-  /** Bearer token of the admin API (required by the config when `host` is not loopback). */
-  adminToken?: string | undefined;
+  /** The admin API's bearer tokens, named, with their roles (required by the config when `host` is not loopback). */
+  adminTokens?: readonly AdminToken[] | undefined;
   /** Applied to every API answer: no secret of the config leaves the host. */
   redact?: (text: string) => string;
   /** Serves the console's page and assets; true when it answered. */
@@ -28,6 +29,8 @@ export interface OpsServer {
   port: number;
   /** Give the admin API the running host's parts (until then it answers 503: starting). */
   attach(admin: AdminContext): void;
+  /** Replace the admin tokens (a config reload): the next request is checked against these. */
+  setAdminTokens(tokens: readonly AdminToken[]): void;
   close(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export interface OpsServer {
  * for machines; the admin API under `/api/` and the console at `/` for operators, behind the guard.
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
-  const guard = createGuard(options.adminToken);
+  let guard = createGuard(options.adminTokens ?? []);
   const redact = options.redact ?? ((text: string) => text);
   let admin: AdminContext | undefined;
   const refuse = (res: ServerResponse, refusal: Refusal) =>
@@ -53,14 +56,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     }
     const path = url.pathname;
     if (path === "/api" || path.startsWith("/api/")) {
-      const refusal = guard.api(req);
-      if (refusal) {
-        refuse(res, refusal);
+      const admitted = guard.api(req, isOpenRoute(path));
+      if ("status" in admitted) {
+        refuse(res, admitted);
         return;
       }
       // Only now may the client send its body (Node would have said "100 Continue" before the guard).
       if (/100-continue/i.test(req.headers.expect ?? "")) res.writeContinue();
-      return handleApi(admin, req, res, url, redact);
+      return handleApi(admin, req, res, url, redact, admitted);
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD", connection: "close" }).end();
@@ -102,6 +105,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     port: (server.address() as AddressInfo).port,
     attach: (context) => {
       admin = context;
+    },
+    setAdminTokens: (tokens) => {
+      guard = createGuard(tokens);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -187,6 +187,23 @@ describe("admin API", () => {
     expect((await call(base, "/api/deliveries?action=nope")).status).toBe(404);
   });
 
+  it("records the status a delivered attempt's action answered; without one, none", async () => {
+    const { source, base } = await start({
+      actions: [recorder("answers", { answerStatus: 202 }), recorder("silent")],
+    });
+    const event = factory.event("user.created");
+    source.push(event);
+    await waitFor(async () => {
+      const page = await get(base, `/api/deliveries?eventId=${event.id}`, DeliveriesAnswer);
+      return page.items.length === 2;
+    });
+    const page = await get(base, `/api/deliveries?eventId=${event.id}`, DeliveriesAnswer);
+    const byAction = Object.fromEntries(page.items.map((a) => [a.action, a]));
+    expect(byAction.answers).toMatchObject({ outcome: "delivered", status: 202 });
+    expect(byAction.silent).toMatchObject({ outcome: "delivered" });
+    expect(byAction.silent).not.toHaveProperty("status");
+  });
+
   it("shows an event with its CloudEvent, its dead delivery and every attempt", async () => {
     const { source, base } = await start();
     const group = factory.event("group.created");
@@ -279,6 +296,22 @@ describe("admin API", () => {
     source.push(...groups);
     await waitFor(async () => (await deadTotal(base)) === 3);
 
+    // Pages of one by cursor, oldest first: every dead letter once.
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await call(base, `/api/dead-letters?limit=1${cursor ? `&cursor=${cursor}` : ""}`))
+        .json as { items: Array<{ eventId: string }>; total: number; next?: string };
+      expect(page.total).toBe(3);
+      for (const item of page.items) expect(item).not.toHaveProperty("key");
+      paged.push(...page.items.map((d) => d.eventId));
+      cursor = page.next === undefined ? undefined : encodeURIComponent(page.next);
+    } while (cursor);
+    const listed = (await call(base, "/api/dead-letters")).json as { items: Array<{ eventId: string }> };
+    expect(paged).toEqual(listed.items.map((d) => d.eventId));
+    expect(new Set(paged).size).toBe(3);
+    expect((await call(base, "/api/dead-letters?cursor=nope")).status).toBe(400);
+
     const one = await call(base, `/api/dead-letters?eventId=${groups[1]!.id}`);
     expect(one.json).toMatchObject({ total: 1, items: [{ action: "strict", eventId: groups[1]!.id }] });
     expect(one.text).not.toContain(SECRET);
@@ -305,6 +338,16 @@ describe("admin API", () => {
       );
       return page.items.length === 2;
     });
+    // Its attempts go on from the first: 1 before the replay, 2 after.
+    const numbered = await get(
+      base,
+      `/api/deliveries?eventId=${groups[1]!.id}&action=strict`,
+      DeliveriesAnswer,
+    );
+    expect(numbered.items.map((a) => [a.attempt, a.outcome])).toEqual([
+      [2, "dead"],
+      [1, "dead"],
+    ]);
     // Dead again: the replayed delivery's row is a dead letter once more.
     await waitFor(async () => (await deadTotal(base)) === 3);
     expect((await post(base, "/api/dead-letters/purge", { eventId: groups[0]!.id })).json).toEqual({
@@ -370,6 +413,20 @@ describe("admin API", () => {
       deadLetters: 1,
       lastError: { message: expect.stringContaining("[redacted]") },
     });
+    // Two attempts ran in the hour; the recorder answers at once, so both are in the first bucket (≤ 5 ms).
+    expect(strict.latency.attempts).toBe(2);
+    expect(strict.latency.p50Ms).toBeGreaterThan(0);
+    expect(strict.latency.p50Ms).toBeLessThanOrEqual(strict.latency.p99Ms!);
+    const slow = await start({ state: join(dir, "slow"), actions: [recorder("slow", { delayMs: 60 })] });
+    slow.source.push(factory.event("user.created"));
+    await waitFor(async () => {
+      const [one] = (await get(slow.base, "/api/actions", ActionsAnswer)).actions;
+      return one!.latency.attempts === 1;
+    });
+    const [one] = (await get(slow.base, "/api/actions", ActionsAnswer)).actions;
+    // 60 ms and a little more: in (50, 100], the bucket's estimate.
+    expect(one!.latency.p50Ms).toBeGreaterThan(50);
+    expect(one!.latency.p99Ms).toBeLessThanOrEqual(250);
     const activity = (await call(base, "/api/activity?minutes=5")).json as {
       minutes: Array<{ action: string }>;
     };

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createEventFactory, waitFor } from "@switchyard/testing";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { finishConfig, type LoadedConfig, loadConfig } from "../src/config/load.js";
 import { DEMO_CONFIG, startDemo } from "../src/demo.js";
@@ -98,6 +98,25 @@ const startGuardedDemo = (adminToken: string) =>
     loaded.config.server.adminToken = adminToken;
   }, adminToken);
 
+const VIEWER = "console-viewer-token-0123456789";
+const OPERATOR = "console-operator-token-0123456789";
+
+/** The demo with a viewer's and an operator's token; its `api` reads as the operator. */
+const startDemoWithRoles = () =>
+  startChangedDemo((loaded) => {
+    loaded.config.server.adminTokens = [
+      { name: "vic", token: VIEWER, role: "viewer" },
+      { name: "olga", token: OPERATOR, role: "operator" },
+    ];
+  }, OPERATOR);
+
+/** Give the token form a token, as a person would. */
+async function signIn(page: Page, token: string): Promise<void> {
+  const form = page.getByRole("form", { name: "Admin token" });
+  await form.getByLabel("Token").fill(token);
+  await form.getByRole("button", { name: "Use token" }).click();
+}
+
 /** A host in this process whose one action has latestWins, fed by a memory stream. */
 async function startLatestWinsHost() {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
@@ -163,15 +182,16 @@ afterAll(async () => {
 /** Each open tab's script errors and console errors (a CSP violation is one). */
 const problems = new WeakMap<Page, string[]>();
 
-/** A new tab, with its own sessionStorage. */
-async function openPage(url: string): Promise<Page> {
+/** A new tab, with its own sessionStorage; `refusals` (403) the test provokes on purpose are not problems. */
+async function openPage(url: string, refusals = false): Promise<Page> {
   const page = await browser.newPage();
   const seen: string[] = [];
   problems.set(page, seen);
   page.on("pageerror", (error) => seen.push(error.message));
+  const expected = refusals ? /status of (401|403)/ : /status of 401/;
   page.on("console", (message) => {
     // The browser logs each 401 that asks for the admin token: that one is expected.
-    if (message.type() === "error" && !/status of 401/.test(message.text())) seen.push(message.text());
+    if (message.type() === "error" && !expected.test(message.text())) seen.push(message.text());
   });
   await page.goto(url);
   return page;
@@ -363,6 +383,78 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await page.getByRole("region", { name: "Action warehouse" }).waitFor();
     expect(page.url()).not.toContain(token);
     expect(await page.evaluate('sessionStorage.getItem("switchyard.adminToken")')).toBe(token);
+    await closePage(page);
+  });
+
+  it("knows it needs a token before any 401; a viewer sees no change button, and a forced change gets 403", async () => {
+    const guarded = await startDemoWithRoles();
+    // Every response of the tab from its first request on (the context hears them all).
+    const refused: string[] = [];
+    const listen = (response: Response) => {
+      if (response.status() === 401) refused.push(response.url());
+    };
+    browser.on("response", listen);
+    const tab = await openPage(`${guarded.base}/`, true);
+    await tab.getByRole("form", { name: "Admin token" }).waitFor();
+    browser.off("response", listen);
+    // whoami told the page: it asked nothing that the server refused.
+    expect(refused).toEqual([]);
+    await signIn(tab, VIEWER);
+    await tab.getByText("Signed in as vic (viewer)").waitFor();
+    const tile = tab.getByRole("region", { name: "Action warehouse" });
+    await tile.getByText("running", { exact: true }).waitFor();
+    expect(await tile.getByRole("button").count()).toBe(0);
+
+    // Dead letters: listed, without a replay or purge button.
+    await waitFor(async () => (await guarded.api<{ total: number }>("dead-letters")).total > 0, {
+      timeoutMs: 20_000,
+      message: "a dead letter in the demo",
+    });
+    await tab.goto(`${guarded.base}/#/dead-letters`);
+    await tab.getByRole("table", { name: "Dead letters" }).locator("tbody tr").first().waitFor();
+    expect(await tab.getByRole("button", { name: /Replay|Purge/ }).count()).toBe(0);
+    await screenshot(tab, "viewer-dead-letters");
+
+    // A change forced from the page, with the viewer's token, is refused and changes nothing.
+    expect(await tab.evaluate('sessionStorage.getItem("switchyard.adminToken")')).toBe(VIEWER);
+    const forced = await tab.evaluate(async (token) => {
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      const pause = await fetch("/api/actions/warehouse/pause", { method: "POST", headers, body: "{}" });
+      const purge = await fetch("/api/dead-letters/purge", {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ all: true }),
+      });
+      return [pause.status, purge.status];
+    }, VIEWER);
+    expect(forced).toEqual([403, 403]);
+    const actions = await guarded.api<{ actions: Array<{ name: string; state: string }> }>("actions");
+    expect(actions.actions.find((a) => a.name === "warehouse")?.state).toBe("running");
+    expect((await guarded.api<{ items: unknown[] }>("audit")).items).toEqual([]);
+    await closePage(tab);
+  });
+
+  it("lists on the audit page each change an operator made, under the token's name", async () => {
+    const guarded = await startDemoWithRoles();
+    const page = await openPage(`${guarded.base}/`);
+    await signIn(page, OPERATOR);
+    await page.getByText("Signed in as olga (operator)").waitFor();
+    const tile = page.getByRole("region", { name: "Action warehouse" });
+    // Per-action latency over the hour, once the demo delivered something.
+    await tile.getByText(/^p50 \d+ ms · p99 \d+ ms$/).waitFor({ timeout: 20_000 });
+    await tile.getByRole("button", { name: "Pause warehouse" }).click();
+    await tile.getByText("paused", { exact: true }).waitFor();
+    await tile.getByRole("button", { name: "Resume warehouse" }).click();
+    await tile.getByText("running", { exact: true }).waitFor();
+
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Audit log" }).click();
+    const rows = page.getByRole("table", { name: "Audit log" }).locator("tbody tr");
+    await rows.nth(1).waitFor();
+    expect(await rows.count()).toBe(2);
+    const cells = async (n: number) => (await rows.nth(n).locator("td").allTextContents()).slice(1);
+    expect(await cells(0)).toEqual(["olga", "resume", "action=warehouse", "wasPaused=true"]);
+    expect(await cells(1)).toEqual(["olga", "pause", "action=warehouse", "wasPaused=false"]);
+    await screenshot(page, "audit");
     await closePage(page);
   });
 

@@ -2,6 +2,7 @@
 // inside `describeStore`, so every engine runs it.
 import { createEventFactory } from "@switchyard/testing";
 import { expect, it } from "vitest";
+import { LATENCY_BOUNDS, LATENCY_COLUMNS } from "../src/store/history.js";
 import type { AttemptQuery, AttemptRecord, StateStore, StoredAttempt } from "../src/store/types.js";
 import { ingestRow } from "./store-conformance.js";
 
@@ -292,6 +293,34 @@ export function describeHistory(current: () => StateStore): void {
     expect(await store.activity(T0)).toEqual([
       { action: "x", minute: T0, delivered: 1, retrying: 0, dead: 1, stale: 0, durationMs: 15 },
     ]);
+  });
+
+  it("counts each action's attempt durations in a histogram per minute, across batches; stale ones did not run", async () => {
+    const store = current();
+    const histogram = (entries: Record<number, number>) => LATENCY_COLUMNS.map((_, i) => entries[i] ?? 0);
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + 1_000, durationMs: 3 }),
+      attempt({ startedAt: T0 + 2_000, durationMs: 5 }),
+      attempt({ startedAt: T0 + 3_000, durationMs: 5.4, outcome: "retrying" }),
+      attempt({ action: "y", startedAt: T0 + 4_000, durationMs: 60_000, outcome: "dead" }),
+      attempt({ startedAt: T0 - 1, durationMs: 700 }),
+    ]);
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + MINUTE, durationMs: 30 }),
+      attempt({ startedAt: T0 + MINUTE + 1, durationMs: 0, outcome: "stale" }),
+    ]);
+    const byAction = async (since: number) =>
+      Object.fromEntries((await store.latency(since)).map((l) => [l.action, l.counts]));
+    // 3 and 5 ms in the first bucket (at most 5), 5.4 in the second, 30 in (25, 50], 60 s past every bound.
+    expect(await byAction(T0)).toEqual({
+      x: histogram({ 0: 2, 1: 1, 3: 1 }),
+      y: histogram({ [LATENCY_BOUNDS.length]: 1 }),
+    });
+    expect((await byAction(T0 - MINUTE)).x).toEqual(histogram({ 0: 2, 1: 1, 3: 1, 7: 1 }));
+    expect(await byAction(T0 + MINUTE)).toEqual({ x: histogram({ 3: 1 }) });
+    expect(await store.latency(T0 + 2 * MINUTE)).toEqual([]);
+    await store.pruneHistory(T0 + MINUTE);
+    expect(await byAction(0)).toEqual({ x: histogram({ 3: 1 }) });
   });
 
   it("prunes attempts and rollup buckets older than a time", async () => {

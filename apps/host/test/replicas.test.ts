@@ -164,12 +164,17 @@ describe.skipIf(!available)("replicas on one Postgres state", () => {
     const api = async <T>(host: Host, path: string, init?: RequestInit) =>
       (await (await fetch(`http://127.0.0.1:${host.port}${path}`, init)).json()) as T;
 
-    type Status = { replica: string; stream: { leading: boolean; leader?: string; cursor?: string } };
+    type Status = {
+      replica: string;
+      stream: { leading: boolean; readingAhead: boolean; leader?: string; cursor?: string };
+    };
     const leaderStatus = await api<Status>(leader.host, "/api/status");
     const standbyStatus = await api<Status>(standby.host, "/api/status");
     expect(leaderStatus.stream.leading).toBe(true);
     expect(standbyStatus.stream).toMatchObject({ leading: false, leader: leaderStatus.replica });
 
+    // The leader reads ahead into the store, for the standby, once it has seen it alive (its next renewal).
+    await waitFor(async () => (await api<Status>(leader.host, "/api/status")).stream.readingAhead === true);
     const events = factory.many(200);
     source.push(...events);
     const ids = () => new Set([...delivered(`${run}:leader`), ...delivered(`${run}:standby`)]);

@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hostname, tmpdir } from "node:os";
+import { hostname, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerActions } from "../src/commands/actions.js";
+import { registerAudit } from "../src/commands/audit.js";
 import { registerDlq } from "../src/commands/dlq.js";
 import { registerSendTest } from "../src/commands/send-test.js";
 import { loadConfig } from "../src/config/load.js";
@@ -59,6 +60,7 @@ async function deadLetter(store: StateStore, action: string, types: string[]): P
 
 const register = (program: Parameters<typeof registerDlq>[0]) => {
   registerDlq(program);
+  registerAudit(program);
   registerActions(program);
   registerSendTest(program);
 };
@@ -259,6 +261,53 @@ describe("switchyard actions (no credentials set)", () => {
     const sent = await cli("send-test", "user.created");
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout).toMatch(/queued test event evt_\w+ \(user\.created\) for: warehouse, slack/);
+  }, 30_000);
+
+  it("audit lists every change the commands made, as cli:<user>@<host>, newest first; dry runs are not changes", async () => {
+    const result = await cli("audit", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const entries = JSON.parse(result.stdout) as Array<{
+      actor: string;
+      operation: string;
+      selection: Record<string, unknown>;
+      result: Record<string, unknown>;
+      at: string;
+    }>;
+    const me = `cli:${userInfo().username}@${hostname()}`;
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set([me]));
+    const ops = entries.map((e) => e.operation).reverse();
+    // The order the tests above ran them in (the latest-wins test replays too).
+    expect(ops.slice(0, 3)).toEqual(["replay", "purge", "purge"]);
+    expect(ops.slice(-3)).toEqual(["pause", "resume", "send-test"]);
+    const chronological = [...entries].reverse();
+    expect(chronological[0]).toMatchObject({
+      operation: "replay",
+      selection: { type: "group.*", limit: 1 },
+      result: { count: 1, refused: 0 },
+    });
+    expect(chronological[1]).toMatchObject({
+      operation: "purge",
+      selection: { action: "warehouse", since: between },
+      result: { count: 2 },
+    });
+    expect(chronological[2]).toMatchObject({
+      operation: "purge",
+      selection: { all: true },
+      result: { count: 3 },
+    });
+    expect(entries[1]).toMatchObject({ operation: "resume", selection: { action: "slack" } });
+    expect(Date.parse(entries[0]!.at)).toBeGreaterThan(Date.now() - 60_000);
+
+    const text = await cli("audit", "--limit", "2");
+    expect(text.stdout.trim().split("\n")).toHaveLength(2);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^\\S+Z  ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}  send-test  type=user\\.created  eventId=evt_`,
+        "m",
+      ),
+    );
+    expect((await cli("audit", "--since", "2999-01-01")).stdout).toBe("no operator operations recorded\n");
+    expect((await cli("audit", "--since", "yesterday")).code).toBe(2);
   }, 30_000);
 
   it("the full loader (validate, start) still needs every variable", async () => {

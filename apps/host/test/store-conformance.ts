@@ -4,7 +4,8 @@ import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalBuckets } from "../src/engine/rate-limit.js";
-import type { Completion, IngestEvent, StateStore } from "../src/store/types.js";
+import type { Completion, DeadLetterPosition, IngestEvent, StateStore } from "../src/store/types.js";
+import { describeAudit } from "./audit-conformance.js";
 import { describeHistory } from "./history-conformance.js";
 
 /** One test's state: `open` opens it (again after a close: the same state); `dispose` removes it. */
@@ -109,6 +110,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       const claimed = await store.claim("x", 3, now, false);
       expect(claimed.map((c) => idOf(c.payload))).toEqual(events.slice(0, 3).map((e) => e.id));
       expect(claimed.every((c) => c.action === "x" && c.attempts === 0)).toBe(true);
+      expect(claimed.every((c) => c.attemptsBefore === undefined)).toBe(true);
       expect(await store.claim("x", 10, now, false)).toHaveLength(2);
       expect(await store.claim("x", 10, now, false)).toHaveLength(0);
       expect(await store.claim("other", 10, now, false)).toHaveLength(0);
@@ -223,13 +225,60 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       const replayed = await store.claim("x", 10, now, false);
       expect(replayed.map((c) => idOf(c.payload)).sort()).toEqual([created.id, deleted.id].sort());
       expect(replayed.every((c) => c.attempts === 0)).toBe(true);
+      // The history numbers a replayed dead letter's attempts on from the 3 it had made.
+      expect(replayed.map((c) => c.attemptsBefore)).toEqual([3, 3]);
+      // Dead again after 2 more, replayed again: 5 before.
+      const again = replayed.find((c) => idOf(c.payload) === created.id)!;
+      await store.complete([{ key: again.key, action: "x", result: "dead", attempts: 2, error: "again" }]);
+      expect(await store.replayDead({ eventId: created.id, action: "x" }, now)).toBe(1);
+      expect((await store.claim("x", 10, now, false)).map((c) => c.attemptsBefore)).toEqual([5]);
+      await store.complete([dead("x", again.key)]);
+      expect(await store.countDead()).toBe(3);
       expect(await store.replayDead({ eventId: "evt_nothing" }, now)).toBe(0);
 
       // Purge: with a limit, oldest first.
       expect(await store.purgeDead({ limit: 1 })).toBe(1);
-      expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([["x", login.id]]);
-      expect(await store.purgeDead({})).toBe(1);
+      expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([
+        ["x", login.id],
+        ["x", created.id],
+      ]);
+      expect(await store.purgeDead({})).toBe(2);
       expect(await store.countDead()).toBe(0);
+    });
+
+    it("pages dead letters after a position: every one once, in order, ties of time and event included", async () => {
+      const events = Array.from({ length: 5 }, () => factory.byType["user.created"]());
+      const { keys } = await store.ingest(
+        events.map((e) => ingestRow(e, ["x", "y"])),
+        undefined,
+      );
+      for (const action of ["x", "y"]) await store.claim(action, 10, Date.now(), false);
+      // One transaction: many share a millisecond, and each event is dead for two actions.
+      await store.complete(keys.flatMap((key) => [dead("x", key!), dead("y", key!)]));
+      const all = await store.listDead();
+      expect(all).toHaveLength(10);
+      const pages: string[][] = [];
+      let after: DeadLetterPosition | undefined;
+      for (;;) {
+        const page = await store.listDead({ limit: 3, after });
+        if (page.length === 0) break;
+        pages.push(page.map((d) => `${d.action}|${d.eventId}`));
+        const last = page.at(-1)!;
+        after = { failedAt: Date.parse(last.failedAt), key: last.key, action: last.action };
+      }
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 3, 1]);
+      expect(pages.flat()).toEqual(all.map((d) => `${d.action}|${d.eventId}`));
+      // Filters narrow a page as they narrow the list.
+      const first = (await store.listDead({ action: "y", limit: 2 })).at(-1)!;
+      const rest = await store.listDead({
+        action: "y",
+        after: { failedAt: Date.parse(first.failedAt), key: first.key, action: "y" },
+      });
+      expect(rest.map((d) => d.eventId)).toEqual(events.slice(2).map((e) => e.id));
+      expect(await store.countDead({ after: { failedAt: 0, key: 0, action: "x" } })).toBe(10);
+      expect(await store.listDead({ after: { failedAt: Date.now() + 60_000, key: 0, action: "x" } })).toEqual(
+        [],
+      );
     });
 
     it("serialises an ordered action's deliveries per key; dead letters do not block", async () => {
@@ -473,6 +522,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
     });
 
     describeHistory(() => store);
+    describeAudit(() => store);
 
     describe("rate-limit buckets (the store's when shared, else the host's in memory)", () => {
       const bucketsOf = (s: StateStore) => s.rateBuckets ?? new LocalBuckets();

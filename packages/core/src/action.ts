@@ -48,8 +48,25 @@ export interface EventStreamApi {
 }
 
 /**
- * An action: what runs for each event it is subscribed to. Returning means delivered; throwing means failed
- * (a `PermanentError` goes straight to the dead letters, anything else is retried).
+ * What an action may resolve to once it delivered: the destination's HTTP status, which the host records with
+ * the delivered attempt (failures carry theirs on the error). Returning nothing, as Auth0's actions do, is fine.
+ */
+export interface DeliveryReceipt {
+  status?: number | undefined;
+}
+
+/** The HTTP status of a value an action resolved to, when it is a `DeliveryReceipt` with a valid one. */
+export function receiptStatus(value: unknown): number | undefined {
+  const status = (value as DeliveryReceipt | null | undefined)?.status;
+  return typeof status === "number" && Number.isInteger(status) && status >= 100 && status <= 599
+    ? status
+    : undefined;
+}
+
+/**
+ * An action: what runs for each event it is subscribed to. Returning means delivered (optionally with a
+ * `DeliveryReceipt`); throwing means failed (a `PermanentError` goes straight to the dead letters, anything
+ * else is retried).
  */
 export interface Action {
   onExecuteEventStream(event: EventStreamEvent, api: EventStreamApi): unknown;

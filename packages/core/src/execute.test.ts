@@ -27,6 +27,18 @@ describe("executeAction", () => {
     expect(seen).toEqual(["evt_1", "s3cret", 1, false]);
   });
 
+  it("keeps the HTTP status a delivered action's receipt names, and nothing else it returns", async () => {
+    expect(await run(async () => ({ status: 202 }))).toEqual({
+      status: "delivered",
+      durationMs: expect.any(Number),
+      httpStatus: 202,
+    });
+    expect(await run(() => ({ status: 204 }))).toMatchObject({ httpStatus: 204 });
+    for (const value of [undefined, null, "ok", 200, { status: "200" }, { status: 42 }, { status: 200.5 }]) {
+      expect(await run(async () => value)).not.toHaveProperty("httpStatus");
+    }
+  });
+
   it("classifies failures", async () => {
     expect((await run(() => Promise.reject(new Error("boom")))).status).toBe("retryable");
     expect(

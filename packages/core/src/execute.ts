@@ -4,7 +4,8 @@ import { AttemptMessage, type Deadline, runAttempt } from "./internal.js";
 
 /** The result of one delivery attempt. */
 export type Outcome =
-  | { status: "delivered"; durationMs: number }
+  /** `httpStatus`: the destination's, when the action resolved to a `DeliveryReceipt` naming it. */
+  | { status: "delivered"; durationMs: number; httpStatus?: number }
   | {
       status: "retryable";
       error: unknown;

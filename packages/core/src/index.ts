@@ -1,13 +1,14 @@
 export { abortable } from "./abortable.js";
 export type {
   Action,
+  DeliveryReceipt,
   EventStreamApi,
   EventStreamEvent,
   Logger,
   MessageApi,
   PluginFactory,
 } from "./action.js";
-export { definePlugin, isAction, missingOption, validateOptions } from "./action.js";
+export { definePlugin, isAction, missingOption, receiptStatus, validateOptions } from "./action.js";
 export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";
 export type { Batcher, BatcherOptions } from "./batcher.js";
 export { createBatcher } from "./batcher.js";

@@ -1,7 +1,13 @@
 // `@switchyard/core/internal`: what the host and its bundled plugins share beyond the public API, kept out of
 // the main entry so that a plugin author's view of core is the Action contract alone. No stability promise:
 // it changes with the host.
-import type { Action, EventStreamApi, EventStreamEvent, MessageApi } from "./action.js";
+import {
+  type Action,
+  type EventStreamApi,
+  type EventStreamEvent,
+  type MessageApi,
+  receiptStatus,
+} from "./action.js";
 import { classifyFailure, describeError, RetryableError } from "./errors.js";
 import type { Outcome } from "./execute.js";
 
@@ -53,14 +59,19 @@ export async function runAttempt(
 ): Promise<Outcome> {
   const started = now();
   try {
-    const result = action.onExecuteEventStream(event, api);
+    let result = action.onExecuteEventStream(event, api);
     // A synchronous action that returned is done: no need to race it.
     if (result !== null && typeof (result as Promise<unknown> | undefined)?.then === "function") {
-      await Promise.race([result, expired]);
+      result = await Promise.race([result, expired]);
     }
     const failure = api.failure;
     if (failure !== undefined) return failed(failure, now() - started);
-    return { status: "delivered", durationMs: now() - started };
+    const httpStatus = receiptStatus(result);
+    return {
+      status: "delivered",
+      durationMs: now() - started,
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+    };
   } catch (error) {
     const durationMs = now() - started;
     // As at Auth0: once `api.message.fail` was called, the attempt is retried with its reason, whatever

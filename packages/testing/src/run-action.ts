@@ -32,6 +32,8 @@ export interface RunActionOptions {
 /** What one run of an action gave, with everything it logged. */
 export interface RunActionResult {
   status: "delivered" | "retryable" | "permanent";
+  /** Delivered: the destination's HTTP status, when the action resolved to a `DeliveryReceipt` naming it. */
+  httpStatus?: number;
   message?: string;
   retryAfterMs?: number;
   durationMs: number;
@@ -71,6 +73,9 @@ export async function runAction(
     { timeoutMs: options.timeoutMs ?? 10_000, ...(options.signal ? { signal: options.signal } : {}) },
   );
   const result: RunActionResult = { status: outcome.status, durationMs: outcome.durationMs, logs: log.logs };
+  if (outcome.status === "delivered" && outcome.httpStatus !== undefined) {
+    result.httpStatus = outcome.httpStatus;
+  }
   if (outcome.status !== "delivered") {
     result.message = outcome.message;
     result.error = outcome.error;

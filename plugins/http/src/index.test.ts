@@ -124,6 +124,16 @@ describe("http plugin", () => {
     });
   });
 
+  it("reports the receiver's status with a delivery, for the host's history", async () => {
+    const server = await startFakeWebhook({ reply: () => ({ status: 202 }) });
+    cleanups.push(() => server.close());
+    const result = await runAction(action({ url: server.url }), events.userCreated());
+    expect(result).toMatchObject({ status: "delivered", httpStatus: 202 });
+    expect((await runAction(action({ url: (await webhook()).url }), events.userCreated())).httpStatus).toBe(
+      200,
+    );
+  });
+
   it("delivers event types it does not know yet", async () => {
     const server = await webhook();
     const event = events.of("widget.created");

@@ -1,5 +1,6 @@
 import {
   type Action,
+  type DeliveryReceipt,
   definePlugin,
   encodedEvent,
   errorPrefix,
@@ -80,6 +81,8 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
       });
       if (failure) throw failure;
       api.log.debug(`${PREFIX} delivered`, { status: answer.status });
+      // The host records it with the delivered attempt (the delivery history, the console).
+      return { status: answer.status } satisfies DeliveryReceipt;
     },
 
     close() {

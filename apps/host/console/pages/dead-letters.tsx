@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { api, type Bulk as BulkResult, describe, type Selection } from "../api.ts";
 import { usePoll } from "../poll.ts";
+import { useCanChange } from "../role.ts";
 import { eventHref } from "../router.ts";
 import { ErrorLine, type FilterField, Filters, Time } from "../ui.tsx";
 
@@ -20,13 +21,19 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
   const selection: Selection = Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
   // The server refuses an empty selection unless it says `all`: no filter means every dead letter.
   if (Object.keys(selection).length === 0) selection.all = true;
-  const { data, error, refresh } = usePoll(`dead|${params}`, (signal) => api.deadLetters(filters, signal));
+  // The cursors of the pages before this one (oldest first): "Older" goes back one, the first page is live.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const { data, error, refresh } = usePoll(`dead|${params}|${cursor ?? ""}`, (signal) =>
+    api.deadLetters({ ...filters, cursor }, signal),
+  );
   const [confirming, setConfirming] = useState<{ kind: Bulk; count: number }>();
   // Dead letters a replay left dead (latest wins: a newer event of their subject was delivered since).
   const [refused, setRefused] = useState<{ selection: Selection; reasons: string[] }>();
   const [result, setResult] = useState<string>();
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const canChange = useCanChange();
 
   const run = async (work: () => Promise<string>) => {
     setBusy(true);
@@ -83,20 +90,24 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
           {data === undefined
             ? ""
             : data.total > data.items.length
-              ? `${data.total} match; the oldest ${data.items.length} are shown.`
+              ? `${data.total} match; ${data.items.length} are shown, oldest first.`
               : `${plural(data.total)} match.`}
         </span>
-        <button type="button" disabled={busy || data?.total === 0} onClick={() => ask("replay")}>
-          Replay all matching
-        </button>
-        <button
-          type="button"
-          class="danger"
-          disabled={busy || data?.total === 0}
-          onClick={() => ask("purge")}
-        >
-          Purge all matching
-        </button>
+        {canChange && (
+          <>
+            <button type="button" disabled={busy || data?.total === 0} onClick={() => ask("replay")}>
+              Replay all matching
+            </button>
+            <button
+              type="button"
+              class="danger"
+              disabled={busy || data?.total === 0}
+              onClick={() => ask("purge")}
+            >
+              Purge all matching
+            </button>
+          </>
+        )}
       </div>
       {confirming && (
         <div class="confirm" role="alertdialog" aria-label={`Confirm ${confirming.kind}`}>
@@ -138,6 +149,28 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
         </div>
       )}
       <ErrorLine error={failure} />
+      {(cursors.length > 0 || data?.next !== undefined) && (
+        <nav class="paging" aria-label="Paging">
+          <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
+            Oldest
+          </button>
+          <button
+            type="button"
+            disabled={cursors.length === 0}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
+            Older
+          </button>
+          <button
+            type="button"
+            disabled={data?.next === undefined}
+            onClick={() => data?.next !== undefined && setCursors([...cursors, data.next])}
+          >
+            Newer
+          </button>
+          <span>{`Page ${cursors.length + 1}`}</span>
+        </nav>
+      )}
       {data && data.items.length > 0 && (
         <table aria-label="Dead letters">
           <thead>
@@ -148,9 +181,11 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
               <th scope="col">Event id</th>
               <th scope="col">Attempts</th>
               <th scope="col">Last error</th>
-              <th scope="col">
-                <span class="visually-hidden">Replay</span>
-              </th>
+              {canChange && (
+                <th scope="col">
+                  <span class="visually-hidden">Replay</span>
+                </th>
+              )}
             </tr>
           </thead>
           <tbody>
@@ -166,16 +201,18 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
                 </td>
                 <td class="num">{item.attempts}</td>
                 <td class="message">{item.lastError}</td>
-                <td>
-                  <button
-                    type="button"
-                    disabled={busy}
-                    onClick={() => replayOne(item.action, item.eventId)}
-                    aria-label={`Replay ${item.action} ${item.eventId}`}
-                  >
-                    Replay
-                  </button>
-                </td>
+                {canChange && (
+                  <td>
+                    <button
+                      type="button"
+                      disabled={busy}
+                      onClick={() => replayOne(item.action, item.eventId)}
+                      aria-label={`Replay ${item.action} ${item.eventId}`}
+                    >
+                      Replay
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

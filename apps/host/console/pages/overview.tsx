@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { type Action, type Activity, api, describe, type Status } from "../api.ts";
 import { usePoll } from "../poll.ts";
+import { useCanChange } from "../role.ts";
 import { href } from "../router.ts";
 import { Sparkline } from "../sparkline.tsx";
 import { ErrorLine, Field, Time } from "../ui.tsx";
@@ -108,6 +109,9 @@ function series(activity: Activity, action: string): { delivered: number[]; fail
   return { delivered, failed };
 }
 
+/** A duration for people: ms below a second, else seconds. */
+const ms = (value: number) => (value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`);
+
 const percent = (failed: number, delivered: number) =>
   failed + delivered === 0 ? "–" : `${((100 * failed) / (failed + delivered)).toFixed(1)}%`;
 
@@ -117,6 +121,7 @@ function ActionTile(props: {
   onChange(): void;
 }) {
   const { action, series } = props;
+  const canChange = useCanChange();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const toggle = async () => {
@@ -155,7 +160,7 @@ function ActionTile(props: {
             circuit {action.circuitBreaker.state}
           </span>
         )}
-        {action.state !== "disabled" && action.state !== "failed" && (
+        {canChange && action.state !== "disabled" && action.state !== "failed" && (
           <button
             type="button"
             onClick={toggle}
@@ -219,6 +224,11 @@ function ActionTile(props: {
         </Field>
         <Field name="Last hour">
           {hour.delivered} delivered, {hour.failed} failed ({percent(hour.failed, hour.delivered)})
+        </Field>
+        <Field name="Latency (1 h)">
+          {action.latency.p50Ms === undefined
+            ? "–"
+            : `p50 ${ms(action.latency.p50Ms)} · p99 ${ms(action.latency.p99Ms ?? action.latency.p50Ms)}`}
         </Field>
         <Field name="Queue depth">{action.queueDepth}</Field>
         <Field name="Dead letters">

@@ -1,20 +1,7 @@
 import { z } from "zod";
+import type { Route } from "./route.js";
 import * as wire from "./schemas.js";
-import {
-  ActionStateAnswer,
-  ActionsAnswer,
-  ActivityAnswer,
-  ActivityQuery,
-  BulkAnswer,
-  DeadLetterQuery,
-  DeadLetterSelection,
-  DeadLettersAnswer,
-  DeliveriesAnswer,
-  DeliveriesQuery,
-  ErrorAnswer,
-  EventAnswer,
-  StatusAnswer,
-} from "./schemas.js";
+import { ErrorAnswer } from "./schemas.js";
 
 type Json = Record<string, unknown>;
 
@@ -40,28 +27,46 @@ const json = (schema: z.ZodType, description: string) => ({
   content: { "application/json": { schema: ref(schema) } },
 });
 
-const errors = {
-  "400": json(ErrorAnswer, "The request is invalid: `error` says which field and why"),
-  "401": json(ErrorAnswer, "The server has an admin token and the request did not carry it"),
-};
-
-function operation(summary: string, answer: z.ZodType, more: Json = {}): Json {
-  return { summary, ...more, responses: { "200": json(answer, summary), ...errors } };
+/** One route's operation: its parameters, body, answers and who may call it. */
+function operation(route: Route): Json {
+  const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({
+    name,
+    in: "path",
+    required: true,
+    ...(route.params?.[name!] ? { description: route.params[name!] } : {}),
+    schema: { type: "string" },
+  }));
+  const query = route.query ? parameters(route.query) : [];
+  const responses: Json = {
+    "200": json(route.answer, route.summary),
+    "400": json(ErrorAnswer, "The request is invalid: `error` says which field and why"),
+  };
+  if (route.role !== "anyone") {
+    responses["401"] = json(ErrorAnswer, "The server has admin tokens and the request carried none of them");
+  }
+  if (route.role === "operator") {
+    responses["403"] = json(ErrorAnswer, "The request's token is a viewer's: it may not change anything");
+  }
+  return {
+    summary: route.summary,
+    ...(route.role === "anyone" ? { security: [{}] } : {}),
+    "x-switchyard-role": route.role,
+    ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { "application/json": { schema: ref(route.body) } } } }
+      : {}),
+    responses,
+  };
 }
-
-const selectionBody = {
-  required: true,
-  content: { "application/json": { schema: ref(DeadLetterSelection) } },
-};
-const actionName = { name: "name", in: "path", required: true, schema: { type: "string" } };
 
 let document: Json | undefined;
 
 /**
- * The OpenAPI 3.1 document of the admin API, generated from the zod schemas the handlers validate with and
- * answer to (schemas.ts); OpenAPI 3.1's schema objects are JSON Schema 2020-12, which zod emits.
+ * The OpenAPI 3.1 document of the admin API, generated from its route table (routes.ts) and the zod schemas
+ * the handlers validate with and answer to (schemas.ts); OpenAPI 3.1's schema objects are JSON Schema
+ * 2020-12, which zod emits.
  */
-export function openApiDocument(version: string): Json {
+export function openApiDocument(version: string, routes: readonly Route[]): Json {
   if (document) return document;
   const registry = z.registry<{ id: string; description?: string }>();
   for (const schema of named) registry.add(schema, z.globalRegistry.get(schema) as { id: string });
@@ -70,63 +75,27 @@ export function openApiDocument(version: string): Json {
     uri: (id) => `#/components/schemas/${id}`,
   }) as { schemas: Record<string, Json> };
   for (const schema of Object.values(schemas)) delete schema.$schema;
+  const paths: Record<string, Json> = {};
+  for (const route of routes) {
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+  }
   document = {
     openapi: "3.1.0",
     info: {
       title: "Switchyard admin API",
       version,
       description:
-        "The operator console's API. Changes are POSTs of application/json; with server.adminToken set, every call needs `Authorization: Bearer <token>`.",
+        "The operator console's API. Changes are POSTs of application/json. With admin tokens " +
+        "(server.adminToken, server.adminTokens), every call but /api/whoami needs `Authorization: Bearer <token>`; " +
+        "a viewer's token reads everything and changes nothing (403), an operator's also changes. " +
+        "`x-switchyard-role` says which role each operation needs.",
     },
     components: {
       schemas,
       securitySchemes: { adminToken: { type: "http", scheme: "bearer" } },
     },
     security: [{}, { adminToken: [] }],
-    paths: {
-      "/api/status": { get: operation("The stream, the leader and this replica", StatusAnswer) },
-      "/api/actions": {
-        get: operation("Every action: state, last minute and hour, queue depth, dead letters", ActionsAnswer),
-      },
-      "/api/activity": {
-        get: operation("Attempts per action per minute", ActivityAnswer, {
-          parameters: parameters(ActivityQuery),
-        }),
-      },
-      "/api/actions/{name}/pause": {
-        post: operation("Pause an action (its deliveries wait in the store)", ActionStateAnswer, {
-          parameters: [actionName],
-        }),
-      },
-      "/api/actions/{name}/resume": {
-        post: operation("Resume an action (its waiting deliveries first)", ActionStateAnswer, {
-          parameters: [actionName],
-        }),
-      },
-      "/api/deliveries": {
-        get: operation("Search the delivery history, newest first, paged by cursor", DeliveriesAnswer, {
-          parameters: parameters(DeliveriesQuery),
-        }),
-      },
-      "/api/events/{eventId}": {
-        get: operation("One event: its CloudEvent, deliveries and every attempt", EventAnswer, {
-          parameters: [{ name: "eventId", in: "path", required: true, schema: { type: "string" } }],
-        }),
-      },
-      "/api/dead-letters": {
-        get: operation("Dead letters matching a selection, oldest first", DeadLettersAnswer, {
-          parameters: parameters(DeadLetterQuery),
-        }),
-      },
-      "/api/dead-letters/replay": {
-        post: operation("Deliver the selected dead letters again", BulkAnswer, {
-          requestBody: selectionBody,
-        }),
-      },
-      "/api/dead-letters/purge": {
-        post: operation("Delete the selected dead letters", BulkAnswer, { requestBody: selectionBody }),
-      },
-    },
+    paths,
   };
   return document;
 }

@@ -72,6 +72,15 @@ export const ActionView = z
       ),
     lastMinute: Window,
     lastHour: Window,
+    latency: z
+      .object({
+        attempts: z.number().int().describe("Attempts that ran in the last hour"),
+        p50Ms: z.number().optional(),
+        p99Ms: z.number().optional(),
+      })
+      .describe(
+        "Attempt durations over the last hour: estimated from a histogram (5 ms … 10 s buckets), absent with no attempt",
+      ),
     queueDepth: z.number().int().describe("Deliveries waiting or in flight"),
     deadLetters: z.number().int(),
     lastError: z.object({ at: isoTime, message: z.string() }).optional(),
@@ -130,6 +139,11 @@ export const StatusAnswer = z
       configured: z.boolean().describe("An Auth0 stream source is configured"),
       connected: z.boolean(),
       leading: z.boolean().describe("This host reads the stream (with Postgres state: holds the lease)"),
+      readingAhead: z
+        .boolean()
+        .describe(
+          "With Postgres state: the leader writes what its actions cannot take now to the store for the other replicas (only while another is alive)",
+        ),
       leader: z.string().optional().describe("With Postgres state: the replica that reads the stream"),
       cursor: z.string().optional().describe("The stored stream cursor"),
       lagSeconds: z.number().optional().describe("Age of the newest event read, when it was read"),
@@ -192,6 +206,7 @@ export const DeadLetterQuery = z.object({
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   since: isoTime.optional().describe("Dead-lettered at or after"),
   until: isoTime.optional().describe("Dead-lettered before"),
+  cursor: z.string().optional().describe("The `next` of the previous page"),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -210,7 +225,8 @@ export const DeadLetterView = z
 export const DeadLettersAnswer = z
   .object({
     items: z.array(DeadLetterView).describe("Oldest first, at most `limit`"),
-    total: z.number().int().describe("How many match, regardless of `limit`"),
+    total: z.number().int().describe("How many match, regardless of `limit` and `cursor`"),
+    next: z.string().optional().describe("Pass as `cursor` for the next (newer) page; absent on the last"),
   })
   .meta({ id: "DeadLetters" });
 
@@ -245,3 +261,45 @@ export const BulkAnswer = z
 export const ActionStateAnswer = z
   .object({ name: z.string(), state: z.enum(["running", "paused"]) })
   .meta({ id: "ActionState" });
+
+export const WhoamiAnswer = z
+  .object({
+    tokenRequired: z.boolean().describe("The server has admin tokens: every other call needs one"),
+    name: z
+      .string()
+      .optional()
+      .describe("The token's name (`loopback` without tokens); absent when no valid token was sent"),
+    role: z
+      .enum(["viewer", "operator"])
+      .optional()
+      .describe("viewer: reads everything, changes nothing; operator: also pauses, resumes, replays, purges"),
+  })
+  .meta({ id: "Whoami" });
+
+export const AuditQuery = z.object({
+  since: isoTime.optional().describe("Made at or after"),
+  cursor: z.string().optional().describe("The `next` of the previous page"),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const AuditEntryView = z
+  .object({
+    id: z.number().int().describe("Increasing: newer entries have larger ids"),
+    at: isoTime,
+    actor: z.string().describe("The admin token's name, `loopback`, or `cli:<user>@<host>`"),
+    operation: z.string().describe("pause, resume, replay, purge, send-test"),
+    selection: z.record(z.string(), z.unknown()).describe("What it was applied to"),
+    result: z.record(z.string(), z.unknown()).describe("What it changed, e.g. `count` dead letters"),
+  })
+  .meta({ id: "AuditEntry" });
+
+export const AuditAnswer = z
+  .object({
+    items: z.array(AuditEntryView).describe("Newest first"),
+    next: z.string().optional().describe("Pass as `cursor` for the next (older) page; absent on the last"),
+  })
+  .meta({ id: "Audit" });
+
+export const OpenApiAnswer = z
+  .record(z.string(), z.unknown())
+  .meta({ id: "OpenApiDocument", description: "An OpenAPI 3.1 document" });

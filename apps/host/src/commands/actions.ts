@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { LoadedConfig } from "../config/load.js";
-import { type ActionSummary, pauseAction, resumeAction, summarizeActions } from "../operations.js";
+import { type ActionSummary, cliActor, pauseAction, resumeAction, summarizeActions } from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { StateStore } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
@@ -71,7 +71,7 @@ export function registerActions(program: Command): void {
       .description("stop delivering to an action; its events keep being stored and wait for resume")
       .argument("<name>", "a configured action"),
   ).action(async (name: string, options: ConfigOptions) => {
-    await withStore(options, name, (store) => pauseAction(store, name));
+    await withStore(options, name, (store) => pauseAction(store, name, cliActor()));
     process.stdout.write(
       `paused ${name}: a running host stops starting its deliveries within a few seconds\n`,
     );
@@ -83,7 +83,7 @@ export function registerActions(program: Command): void {
       .description("deliver to a paused action again, its waiting events first")
       .argument("<name>", "a configured action"),
   ).action(async (name: string, options: ConfigOptions) => {
-    await withStore(options, name, (store) => resumeAction(store, name));
+    await withStore(options, name, (store) => resumeAction(store, name, cliActor()));
     process.stdout.write(
       `resumed ${name}: a running host delivers its waiting events within a few seconds\n`,
     );

@@ -1,6 +1,6 @@
 import { patternError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
-import { purgeDeadLetters, replayDeadLetters, selectsDeadLetters } from "../operations.js";
+import { cliActor, purgeDeadLetters, replayDeadLetters, selectsDeadLetters } from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
@@ -30,7 +30,7 @@ function eventPattern(value: string): string {
   return value;
 }
 
-function positiveInt(value: string): number {
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("give a whole number from 1 up");
   return n;
@@ -86,7 +86,7 @@ async function withStore<T>(
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-function formatDeadLetters(dead: readonly DeadLetter[]): string {
+function formatDeadLetters(dead: ReadonlyArray<Omit<DeadLetter, "key">>): string {
   if (dead.length === 0) return "no dead letters\n";
   const lines = dead.map(
     (d) =>
@@ -105,7 +105,9 @@ export function registerDlq(program: Command): void {
   withSelection(dlq.command("list").description("list dead-lettered deliveries, oldest first"))
     .option("--json", "print a JSON array")
     .action(async (options: DeadLetterOptions & { json?: boolean }) => {
-      const dead = await withStore(options, (store) => store.listDead(deadLetterFilter(options)));
+      const listed = await withStore(options, (store) => store.listDead(deadLetterFilter(options)));
+      // The store's event key is the API's paging position, nothing for people or scripts.
+      const dead = listed.map(({ key: _, ...letter }) => letter);
       process.stdout.write(options.json ? `${JSON.stringify(dead, null, 2)}\n` : formatDeadLetters(dead));
     });
 
@@ -122,7 +124,11 @@ export function registerDlq(program: Command): void {
     .action(async (options: DeadLetterOptions & { dryRun?: boolean; force?: boolean }) => {
       const filter = deadLetterFilter(options);
       const { count, refused } = await withStore(options, (store) =>
-        replayDeadLetters(store, filter, { dryRun: options.dryRun, force: options.force }),
+        replayDeadLetters(store, filter, {
+          actor: cliActor(),
+          dryRun: options.dryRun,
+          force: options.force,
+        }),
       );
       process.stdout.write(
         options.dryRun
@@ -154,7 +160,11 @@ export function registerDlq(program: Command): void {
         );
       }
       const line = await withStore(options, async (store) => {
-        const count = await purgeDeadLetters(store, filter, { ...options, how: "--all" });
+        const count = await purgeDeadLetters(store, filter, {
+          ...options,
+          actor: cliActor(),
+          how: "--all",
+        });
         const letters = plural(count, "dead letter", "dead letters");
         return options.dryRun ? `would purge ${letters} (dry run: nothing changed)` : `purged ${letters}`;
       });

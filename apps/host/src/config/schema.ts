@@ -129,6 +129,9 @@ const transformSchema = z
 /** A header name as HTTP (and Auth0's `custom_header`) allows it. */
 const HEADER_NAME = /^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/;
 
+/** An admin token's value: long enough not to be guessed. */
+const adminTokenValue = z.string().min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+
 /** A server's bounds against slow, idle and numerous clients (see apps/host/README.md). */
 const serverLimits = {
   maxConnections: z
@@ -450,12 +453,34 @@ export const configSchema = z
             "address the server listens on; anything but a loopback address needs `server.adminToken`",
           ),
         enabled: z.boolean().default(true).describe("`false`: no HTTP server at all"),
-        adminToken: z
-          .string()
-          .min(16, "must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        adminToken: adminTokenValue
           .optional()
           .describe(
             "bearer token every admin API call must carry (16+ characters; set it from an environment variable: `${SWITCHYARD_ADMIN_TOKEN}`)",
+          ),
+        adminTokens: z
+          .array(
+            z.strictObject({
+              name: z
+                .string()
+                .regex(
+                  /^[\w.@:-]{1,64}$/,
+                  "1-64 letters, digits and . _ - @ : (it names the token in the audit log)",
+                )
+                .describe("names the token in the audit log and the console"),
+              token: adminTokenValue.describe(
+                "the bearer token (16+ characters; from an environment variable)",
+              ),
+              role: z
+                .enum(["viewer", "operator"])
+                .describe(
+                  "`viewer` reads everything and changes nothing; `operator` also pauses, resumes, replays and purges",
+                ),
+            }),
+          )
+          .optional()
+          .describe(
+            "named admin tokens, each with a role; names appear in the audit log; `adminToken` beside them is an operator named `admin`",
           ),
         ...serverLimits,
       })
@@ -468,10 +493,30 @@ export const configSchema = z
         requestTimeoutMs: 60_000,
       })
       .superRefine((server, ctx) => {
-        if (server.enabled && server.adminToken === undefined && !isLoopback(server.host)) {
+        const names = new Set<string>(server.adminToken !== undefined ? ["admin"] : []);
+        const tokens = new Set<string>(server.adminToken !== undefined ? [server.adminToken] : []);
+        for (const [index, entry] of (server.adminTokens ?? []).entries()) {
+          if (names.has(entry.name)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `the name "${entry.name}" is taken${entry.name === "admin" && server.adminToken !== undefined ? " (by `adminToken`)" : ""}: each token needs its own name`,
+              path: ["adminTokens", index, "name"],
+            });
+          }
+          if (tokens.has(entry.token)) {
+            ctx.addIssue({
+              code: "custom",
+              message: "this token is given twice: each name needs its own token",
+              path: ["adminTokens", index, "token"],
+            });
+          }
+          names.add(entry.name);
+          tokens.add(entry.token);
+        }
+        if (server.enabled && tokens.size === 0 && !isLoopback(server.host)) {
           ctx.addIssue({
             code: "custom",
-            message: `listens beyond this machine (${server.host}): set \`server.adminToken\` from an environment variable, e.g. adminToken: \${SWITCHYARD_ADMIN_TOKEN}`,
+            message: `listens beyond this machine (${server.host}): set \`server.adminToken\` (or \`server.adminTokens\`) from an environment variable, e.g. adminToken: \${SWITCHYARD_ADMIN_TOKEN}`,
             path: ["host"],
           });
         }
@@ -486,9 +531,16 @@ export const configSchema = z
           .describe(
             "how long every delivery attempt (and each event's payload) is kept for the console: `7d`, `24h`, `90m`, or `off`",
           ),
+        auditRetention: z
+          .string()
+          .regex(/^\d+[mhd]$/, "must be a duration such as 90d, 24h or 90m")
+          .default("90d")
+          .describe(
+            "the audit log (operators' pauses, resumes, replays, purges) is kept as long as `retention`, and at least this long",
+          ),
       })
-      .default({ retention: "7d" })
-      .describe("the delivery history the console shows: every attempt"),
+      .default({ retention: "7d", auditRetention: "90d" })
+      .describe("the delivery history the console shows: every attempt, and the audit log"),
     log: z
       .strictObject({
         level: z

@@ -19,6 +19,7 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
   add(config.source.auth0?.clientSecret);
   // Optional chaining: run-action collects the secrets of a config that has only actions.
   add(config.server?.adminToken);
+  for (const entry of config.server?.adminTokens ?? []) add(entry.token);
   const webhook = config.source.webhook?.auth;
   add(webhook?.bearer);
   add(webhook?.basic?.password);

@@ -37,6 +37,8 @@ export function leadStream(deps: LeaderDeps): StreamLeader {
   const leading = (value: boolean) => {
     status.leading = value;
     metrics.leader.set(value ? 1 : 0);
+    // Only a leader reads ahead.
+    if (!value) deps.onPeers?.(false);
   };
 
   if (!leadership) {

@@ -29,6 +29,7 @@ function countingStore(leaseMs?: number) {
     },
     recover: async () => 0,
     prune: async () => {},
+    pruneAudit: async () => 0,
     countUnfinished: async () => 0,
   } as unknown as StateStore;
   return { store, counts };
@@ -43,6 +44,7 @@ const start = (store: StateStore) =>
     log: pino({ level: "silent" }),
     dedupeWindowMs: 60_000,
     historyRetentionMs: 0,
+    auditRetentionMs: 90 * 86_400_000,
     status: newStatus(),
   });
 

@@ -14,6 +14,8 @@ export interface MaintenanceDeps {
   dedupeWindowMs: number;
   /** How long the delivery history (and the events' payloads) is kept; 0: no history. */
   historyRetentionMs: number;
+  /** How long the audit log is kept (already at least the history's retention). */
+  auditRetentionMs: number;
   /** Where the heartbeat's result is shown (readiness). */
   status: HostStatus;
 }
@@ -55,6 +57,7 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
         const now = Date.now();
         await store.prune(now, deps.dedupeWindowMs, deps.historyRetentionMs);
         if (deps.historyRetentionMs > 0) await store.pruneHistory(now - deps.historyRetentionMs);
+        await store.pruneAudit(now - deps.auditRetentionMs);
         const held = runners.reduce((sum, runner) => sum + runner.ledger.withoutRow(), 0);
         backlog.reset((await store.countUnfinished()) + held);
       },

@@ -137,6 +137,8 @@ export interface Job {
   encoded: EncodedEvent;
   /** Attempts already made. */
   attempts: number;
+  /** A replayed dead letter: its attempts before (ClaimedDelivery.attemptsBefore); the history counts on. */
+  attemptsBefore?: number | undefined;
   /** For a delivery held since ingest (no row): its entry in the ledger. Undefined for a row read from the store. */
   hold: Hold | undefined;
   /** Its order key (ordered actions), else null. */
@@ -439,7 +441,8 @@ export class ActionRunner {
           const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
           const orderKey = this.ordered ? this.keyOf(event) : null;
-          this.admit({ key: row.key, event, encoded, attempts: row.attempts, hold: undefined, orderKey });
+          const { attempts, attemptsBefore } = row;
+          this.admit({ key: row.key, event, encoded, attempts, attemptsBefore, hold: undefined, orderKey });
         }
         this.claiming = false;
         this.pump();
@@ -611,6 +614,8 @@ export class ActionRunner {
         ...(latest ? { latest } : {}),
       });
       if (latest) this.remember(latest.subject, { time: latest.time, key: job.key });
+      // The destination's status, when the action named it (`DeliveryReceipt`), read as a failure's is.
+      const answered = { status: outcome.status === "delivered" ? outcome.httpStatus : undefined };
       this.record(
         job,
         attempt,
@@ -618,7 +623,7 @@ export class ActionRunner {
         startedAt,
         outcome.durationMs,
         filtered === undefined ? "delivered" : "filtered",
-        undefined,
+        answered,
         filtered,
       );
       this.nextTurn(orderKey);
@@ -722,7 +727,7 @@ export class ActionRunner {
       eventId: job.event.id,
       eventKey: job.key,
       eventType: job.event.type,
-      attempt,
+      attempt: (job.attemptsBefore ?? 0) + attempt,
       startedAt,
       durationMs,
       outcome,

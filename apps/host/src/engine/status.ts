@@ -16,10 +16,12 @@ export interface HostStatus {
   storeWritable: boolean;
   /** The actions this host could not start: it runs the others, degraded. */
   failedActions: string[];
+  /** Shared state: this leader reads ahead into the store, because another replica is alive (leader). */
+  readingAhead: boolean;
 }
 
 export function newStatus(): HostStatus {
-  return { connected: false, leading: false, storeWritable: false, failedActions: [] };
+  return { connected: false, leading: false, storeWritable: false, failedActions: [], readingAhead: false };
 }
 
 /** Ready when the store takes writes and, for the leader, the stream is connected: a standby only delivers. */

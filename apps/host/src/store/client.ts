@@ -100,8 +100,12 @@ export async function openStoreThread(
     recordAttempts: (records) => call("recordAttempts", packAttempts(records)),
     searchAttempts: (query) => call("searchAttempts", query),
     activity: (since) => call("activity", since),
+    latency: (since) => call("latency", since),
     event: (eventId) => call("event", eventId),
     pruneHistory: (before) => call("pruneHistory", before),
+    recordAudit: (record) => call("recordAudit", record),
+    searchAudit: (query) => call("searchAudit", query),
+    pruneAudit: (before) => call("pruneAudit", before),
     touch: (now) => call("touch", now),
     async close() {
       if (closed) return;

@@ -2,6 +2,52 @@
 // and the type filter as an index range.
 import type { ActivityBucket, AttemptLogLine, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
 
+/**
+ * Upper bounds (ms) of the per-minute histogram of attempt durations that the rollup keeps per action (schema
+ * version 4), for the overview's p50 and p99; one more bucket holds the longer attempts. Never change them:
+ * stored counts would change meaning (add a new set of columns instead).
+ */
+export const LATENCY_BOUNDS: readonly number[] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
+
+/** The histogram's columns in attempt_minutes: l0 … l11. */
+export const LATENCY_COLUMNS: readonly string[] = Array.from(
+  { length: LATENCY_BOUNDS.length + 1 },
+  (_, i) => `l${i}`,
+);
+
+/** The histogram bucket of a duration. */
+export function latencyBucket(durationMs: number): number {
+  const index = LATENCY_BOUNDS.findIndex((bound) => durationMs <= bound);
+  return index === -1 ? LATENCY_BOUNDS.length : index;
+}
+
+/**
+ * The duration below which a fraction `q` of the histogram's attempts took, interpolated linearly within its
+ * bucket (as Prometheus's histogram_quantile does); the last bucket answers its lower bound. Undefined when
+ * the histogram is empty.
+ */
+export function latencyQuantile(counts: readonly number[], q: number): number | undefined {
+  const total = counts.reduce((sum, n) => sum + n, 0);
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let seen = 0;
+  for (const [i, n] of counts.entries()) {
+    if (n > 0 && seen + n >= rank) {
+      const lower = i === 0 ? 0 : LATENCY_BOUNDS[i - 1]!;
+      const upper = LATENCY_BOUNDS[i];
+      if (upper === undefined) return lower;
+      return lower + ((upper - lower) * (rank - seen)) / n;
+    }
+    seen += n;
+  }
+  return LATENCY_BOUNDS.at(-1);
+}
+
+/** A rollup bucket as a batch adds it: with its histogram of the attempts that ran (stale ones did not). */
+export interface MinuteBucket extends ActivityBucket {
+  latency: number[];
+}
+
 /** Outcomes are stored as small integers, in this order; `failed` is 1 and 2 (`stale`, `filtered` came later). */
 export const OUTCOMES: readonly AttemptOutcome[] = ["delivered", "retrying", "dead", "stale", "filtered"];
 
@@ -34,8 +80,8 @@ export const pageSize = (limit: number) => Math.min(500, Math.max(1, Math.floor(
  * once per batch, and concurrent writers (Postgres replicas) lock buckets in the same order, so they never
  * deadlock.
  */
-export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket[] {
-  const buckets = new Map<string, ActivityBucket>();
+export function minuteBuckets(records: readonly AttemptRecord[]): MinuteBucket[] {
+  const buckets = new Map<string, MinuteBucket>();
   for (const record of records) {
     // The rollup counts attempts at the destination and stale skips; an event its transform filtered reached
     // none (the attempts themselves keep it, outcome `filtered`).
@@ -52,11 +98,13 @@ export function minuteBuckets(records: readonly AttemptRecord[]): ActivityBucket
         dead: 0,
         stale: 0,
         durationMs: 0,
+        latency: LATENCY_COLUMNS.map(() => 0),
       };
       buckets.set(key, bucket);
     }
     bucket[record.outcome]++;
     bucket.durationMs += Math.round(record.durationMs);
+    if (record.outcome !== "stale") bucket.latency[latencyBucket(record.durationMs)]!++;
   }
   return [...buckets.values()].sort(
     (a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0),

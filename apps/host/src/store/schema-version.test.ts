@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStoreThread } from "./client.js";
+import { LATENCY_COLUMNS } from "./history.js";
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from "./sqlite.js";
 
 let dir: string;
@@ -76,7 +77,7 @@ describe("sqlite schema version", () => {
     v2.close();
     // Back to version 2's layout, with an attempt and a rollup bucket recorded as version 2 did.
     const db = new Database(file);
-    db.exec(`DROP TABLE latest; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
+    db.exec(`DROP TABLE latest; DROP TABLE audit; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
       INSERT INTO actions (name) VALUES ('x');
       INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
         VALUES (1, 'evt_old', 'user.created', 1, 60000, 5, 0, 'r');
@@ -110,8 +111,38 @@ describe("sqlite schema version", () => {
     ]);
     store.close();
     const check = new Database(file);
-    expect(check.pragma("user_version", { simple: true })).toBe(3);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     expect(check.prepare("SELECT count(*) AS n FROM latest").get()).toEqual({ n: 0 });
+    check.close();
+  });
+
+  it("upgrades a version 3 store: it gains the audit log and keeps its state", () => {
+    const v3 = openSqliteStore(file);
+    v3.ingest(
+      [{ event: { id: "evt_1", type: "user.created", time: "t" }, payload: "{}", deliveries: [] }],
+      "c-3",
+    );
+    v3.close();
+    const db = new Database(file);
+    db.exec(`DROP TABLE audit; ALTER TABLE deliveries DROP COLUMN attempts_before;
+      ${LATENCY_COLUMNS.map((c) => `ALTER TABLE attempt_minutes DROP COLUMN ${c};`).join("\n")}`);
+    db.pragma("user_version = 3");
+    db.close();
+    const store = openSqliteStore(file);
+    expect(store.getCursor()).toBe("c-3");
+    store.recordAudit({
+      at: 5,
+      actor: "cli:a@b",
+      operation: "pause",
+      selection: { action: "x" },
+      result: {},
+    });
+    expect(store.searchAudit({ limit: 5 })).toMatchObject([{ actor: "cli:a@b", operation: "pause" }]);
+    expect(store.latency(0)).toEqual([]);
+    expect(store.replayDead({}, 1)).toBe(0);
+    store.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(4);
     check.close();
   });
 });

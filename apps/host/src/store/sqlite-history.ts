@@ -1,6 +1,7 @@
 // The delivery history on SQLite (the HistoryStore part of the contract; see types.ts and history.ts).
 import type Database from "better-sqlite3";
 import {
+  LATENCY_COLUMNS,
   logsColumn,
   logsField,
   MINUTE_MS,
@@ -67,11 +68,19 @@ CREATE TABLE IF NOT EXISTS attempt_minutes (
 ) WITHOUT ROWID;
 `;
 
-/** Columns version 3 added to the history's tables, for stores that had the tables before. */
-export const HISTORY_COLUMNS = [
+/**
+ * Columns added to the history's tables since version 2, for stores that had the tables before: version 3
+ * `logs` and `stale`, version 4 the duration histogram (history.ts).
+ */
+export const HISTORY_COLUMNS: ReadonlyArray<{ table: string; column: string; declaration: string }> = [
   { table: "attempts", column: "logs", declaration: "TEXT" },
   { table: "attempt_minutes", column: "stale", declaration: "INTEGER NOT NULL DEFAULT 0" },
-] as const;
+  ...LATENCY_COLUMNS.map((column) => ({
+    table: "attempt_minutes",
+    column,
+    declaration: "INTEGER NOT NULL DEFAULT 0",
+  })),
+];
 
 /** The history contract, answered synchronously (as SqliteStore answers the rest). */
 export type SqliteHistory = {
@@ -129,11 +138,18 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
     `INSERT INTO attempts (action, event_id, event_key, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const addToMinute = db.prepare<[number, number, number, number, number, number, number]>(
-    `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+  const histogram = LATENCY_COLUMNS.join(", ");
+  const addToMinute = db.prepare<number[]>(
+    `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms, ${histogram})
+     VALUES (?, ?, ?, ?, ?, ?, ?, ${LATENCY_COLUMNS.map(() => "?").join(", ")})
      ON CONFLICT(minute, action) DO UPDATE SET delivered = delivered + excluded.delivered,
        retrying = retrying + excluded.retrying, dead = dead + excluded.dead, stale = stale + excluded.stale,
-       duration_ms = duration_ms + excluded.duration_ms`,
+       duration_ms = duration_ms + excluded.duration_ms,
+       ${LATENCY_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
+  );
+  const selectLatency = db.prepare<[number], Record<string, number>>(
+    `SELECT action, ${LATENCY_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}
+     FROM attempt_minutes WHERE minute >= ? GROUP BY action`,
   );
   const record = db.transaction((records: readonly AttemptRecord[]) => {
     for (const r of records) {
@@ -153,7 +169,16 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
       );
     }
     for (const b of minuteBuckets(records)) {
-      addToMinute.run(b.minute, actions.id(b.action), b.delivered, b.retrying, b.dead, b.stale, b.durationMs);
+      addToMinute.run(
+        b.minute,
+        actions.id(b.action),
+        b.delivered,
+        b.retrying,
+        b.dead,
+        b.stale,
+        b.durationMs,
+        ...b.latency,
+      );
     }
   });
 
@@ -313,6 +338,13 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
           durationMs: row.duration_ms,
         }))
         .sort((a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
+    },
+
+    latency(since) {
+      return selectLatency.all(since).map((row) => ({
+        action: actions.name(row.action!),
+        counts: LATENCY_COLUMNS.map((c) => row[c] ?? 0),
+      }));
     },
 
     event(eventId): EventRecord | undefined {

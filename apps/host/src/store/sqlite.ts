@@ -6,6 +6,7 @@ import { actionStateOf, actionStateRow } from "./action-state.js";
 import { typeClause } from "./dead-filter.js";
 import { eventTimeMs, isNewer } from "./latest.js";
 import { SchemaTooNewError } from "./schema-version.js";
+import { AUDIT_SCHEMA, sqliteAudit } from "./sqlite-audit.js";
 import { HISTORY_COLUMNS, HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
 import type {
   ActionState,
@@ -96,7 +97,7 @@ CREATE TABLE IF NOT EXISTS latest (
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -130,10 +131,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.exec(SCHEMA);
   // Version 2 adds the delivery history's tables (sqlite-history.ts).
   db.exec(HISTORY_SCHEMA);
+  // Version 4 adds the audit log (sqlite-audit.ts).
+  db.exec(AUDIT_SCHEMA);
   // Stores made before claims were recorded: add the column (their deliveries all have rows). Version 3
   // adds columns to the history's tables.
   for (const { table, column, declaration } of [
     { table: "events", column: "claims", declaration: "TEXT" },
+    // Version 4: a replayed dead letter's attempts before its replays (ClaimedDelivery.attemptsBefore).
+    { table: "deliveries", column: "attempts_before", declaration: "INTEGER NOT NULL DEFAULT 0" },
     ...HISTORY_COLUMNS,
   ]) {
     const columns = db
@@ -224,9 +229,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const watermarked = new Set<number>();
   const selectDue = db.prepare<
     [number, number, number],
-    { event: number; attempts: number; payload: string }
+    { event: number; attempts: number; attempts_before: number; payload: string }
   >(
-    `SELECT d.event, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, d.attempts_before, e.payload FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ? ORDER BY d.due_at, d.event LIMIT ?`,
   );
   // Ordered actions: due rows in stream order, but none behind an earlier row of its key that waits for a
@@ -237,9 +242,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   // later events forever.
   const selectDueOrdered = db.prepare<
     [number, number, number, number],
-    { event: number; attempts: number; payload: string }
+    { event: number; attempts: number; attempts_before: number; payload: string }
   >(
-    `SELECT d.event, d.attempts, e.payload FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, d.attempts_before, e.payload FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ?
        AND (d.order_key IS NULL OR NOT EXISTS (
          SELECT 1 FROM deliveries p INDEXED BY deliveries_later
@@ -310,8 +315,15 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     for (const row of rows) {
       markInFlight.run(now, id, row.event);
       // A payload is only dropped once no delivery needs it; guard anyway rather than deliver nothing.
-      if (row.payload !== null)
-        claimed.push({ key: row.event, action, attempts: row.attempts, payload: row.payload });
+      if (row.payload !== null) {
+        claimed.push({
+          key: row.event,
+          action,
+          attempts: row.attempts,
+          payload: row.payload,
+          ...(row.attempts_before > 0 ? { attemptsBefore: row.attempts_before } : {}),
+        });
+      }
     }
     return claimed;
   });
@@ -391,6 +403,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       clauses.push("d.updated_at < ?");
       params.push(filter.until);
     }
+    if (filter.after !== undefined) {
+      // An action this store never saw sorts before all (ids start at 1).
+      clauses.push("(d.updated_at, d.event, d.action) > (?, ?, ?)");
+      params.push(filter.after.failedAt, filter.after.key, knownAction(filter.after.action) ?? 0);
+    }
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
     return { where: clauses.join(" AND "), params, limit };
   };
@@ -398,7 +415,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const deadKeys = (filter: DeadLetterFilter, except?: readonly SupersededDeadLetter[]) => {
     const { where, params, limit } = deadWhere(filter, except);
     return {
-      sql: `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+      sql: `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
       params,
     };
   };
@@ -421,6 +438,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
   return {
     ...sqliteHistory(db, { id: actionId, find: knownAction, name: actionName }),
+    ...sqliteAudit(db),
     getCursor: () => getMeta.get("cursor")?.value,
     ingest: (events, cursor) => ingestTx(events, cursor),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),
@@ -444,6 +462,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           Array<string | number>,
           {
             action: number;
+            event: number;
             event_id: string;
             type: string;
             time: string;
@@ -452,8 +471,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
             updated_at: number;
           }
         >(
-          `SELECT d.action, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
-           FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+          `SELECT d.action, d.event, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+           FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         )
         .all(...params);
       return rows.map(
@@ -465,6 +484,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           lastError: row.last_error ?? "",
           failedAt: new Date(row.updated_at).toISOString(),
           eventTime: row.time,
+          key: row.event,
         }),
       );
     },
@@ -478,7 +498,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       const { sql, params } = deadKeys(filter, superseded);
       return db
         .prepare(
-          `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = ?, updated_at = ?
+          `UPDATE deliveries SET status = ${PENDING}, attempts_before = attempts_before + attempts, attempts = 0,
+             due_at = ?, updated_at = ?
            WHERE (action, event) IN (${sql})`,
         )
         .run(now, now, ...params).changes;
@@ -500,7 +521,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event
            FROM deliveries d JOIN events e ON e.id = d.event
              JOIN latest l ON l.action = d.action AND l.subject = d.order_key
-           WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+           WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         )
         .all(...params);
       const eventIdOf = db.prepare<[number], { event_id: string }>(

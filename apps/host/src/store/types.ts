@@ -42,8 +42,14 @@ export interface IngestResult {
 export interface ClaimedDelivery {
   key: number;
   action: string;
+  /** Attempts made since it was last due afresh: the retry policy counts these. */
   attempts: number;
   payload: string;
+  /**
+   * A replayed dead letter: the attempts it had made before (all its replays together), so that the history
+   * numbers its attempts on from there; absent when never replayed.
+   */
+  attemptsBefore?: number;
 }
 
 /**
@@ -112,6 +118,18 @@ export interface DeadLetter {
   lastError: string;
   failedAt: string;
   eventTime: string;
+  /** The store's key of the event (opaque, increasing): with `failedAt` and `action`, a page's position. */
+  key: number;
+}
+
+/**
+ * Where a page of dead letters ended: its last one's time (epoch ms), event key and action. Dead letters
+ * are listed in that order, so the next page starts after it.
+ */
+export interface DeadLetterPosition {
+  failedAt: number;
+  key: number;
+  action: string;
 }
 
 /** Which dead letters an operation touches; every field narrows the selection. */
@@ -126,6 +144,8 @@ export interface DeadLetterFilter {
   until?: number | undefined;
   /** At most this many (oldest first). */
   limit?: number | undefined;
+  /** Only those listed after this position (the next page of `listDead`). */
+  after?: DeadLetterPosition | undefined;
 }
 
 export interface StoreStats {
@@ -197,7 +217,7 @@ export interface Leadership {
  * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
  */
-export interface StateStore extends HistoryStore {
+export interface StateStore extends HistoryStore, AuditStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
   /**
@@ -244,8 +264,8 @@ export interface StateStore extends HistoryStore {
   listDead(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   countDead(filter?: DeadLetterFilter): Promise<number>;
   /**
-   * Make matching dead letters due at `now`, attempts reset, except the `superseded` ones. Returns how
-   * many.
+   * Make matching dead letters due at `now`, attempts reset (and added to `attemptsBefore`), except the
+   * `superseded` ones. Returns how many.
    */
   replayDead(
     filter: DeadLetterFilter,
@@ -324,13 +344,14 @@ export interface AttemptRecord {
    */
   eventKey?: number | undefined;
   eventType: string;
-  /** 1 for the first attempt of the delivery (a replayed dead letter starts at 1 again). */
+  /** 1 for the first attempt of the delivery; a replayed dead letter's go on from its earlier ones. */
   attempt: number;
   /** When the attempt started (epoch ms). */
   startedAt: number;
   durationMs: number;
   outcome: AttemptOutcome;
-  /** The destination's HTTP status, when the action's error carried one. */
+  /** The destination's HTTP status: a failure's, when its error carried one; a delivery's, when its action's
+   * `DeliveryReceipt` named one. */
   status?: number | undefined;
   /** The error, redacted and at most 2,000 characters (failed attempts only). */
   error?: string | undefined;
@@ -376,6 +397,15 @@ export interface ActivityBucket {
   durationMs: number;
 }
 
+/**
+ * One action's attempts (those that ran: not `stale`) counted by duration: `counts[i]` took at most
+ * `LATENCY_BOUNDS[i]` ms (and more than the bound before); the last count, longer than every bound.
+ */
+export interface ActionLatency {
+  action: string;
+  counts: number[];
+}
+
 /** What the store knows of one delivery that is not finished, or is dead. */
 export interface DeliveryState {
   action: string;
@@ -408,8 +438,52 @@ export interface HistoryStore {
   searchAttempts(query: AttemptQuery): Promise<StoredAttempt[]>;
   /** Rollup buckets with `minute >= since`, every action, ordered by minute. */
   activity(since: number): Promise<ActivityBucket[]>;
+  /** Per action, its attempts' durations since `since` (by minute) as a histogram (history.ts). */
+  latency(since: number): Promise<ActionLatency[]>;
   /** One event by its id, with its unfinished and dead deliveries; undefined when the store has no row for it. */
   event(eventId: string): Promise<EventRecord | undefined>;
   /** Delete attempts (and rollup buckets) that started before `before`. Returns how many attempts. */
   pruneHistory(before: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The audit log: every change an operator made (pause, resume, replay, purge) through the CLI, the admin API
+// or the console, with who made it. Kept at least as long as the history (see `pruneAudit`).
+
+/** One operator operation, as the host or the CLI records it after it changed the state. */
+export interface AuditRecord {
+  /** When it was made (epoch ms). */
+  at: number;
+  /** Who: the admin token's name, `loopback` (the console without a token), or `cli:<user>@<host>`. */
+  actor: string;
+  /** What: `pause`, `resume`, `replay`, `purge`. */
+  operation: string;
+  /** What it was applied to: the action's name, or the dead letters' selection (plain JSON). */
+  selection: Record<string, unknown>;
+  /** What it changed, e.g. `{ count: 3 }` dead letters (plain JSON). */
+  result: Record<string, unknown>;
+}
+
+/** A recorded operation, with its store id (increasing: newer entries have larger ids). */
+export interface AuditEntry extends AuditRecord {
+  id: number;
+}
+
+/** Which entries a search returns, newest first. */
+export interface AuditQuery {
+  /** Made at or after (epoch ms). */
+  since?: number | undefined;
+  /** Only entries with an id below this (the page cursor: the last id of the previous page). */
+  before?: number | undefined;
+  /** Page size, 1-500. */
+  limit: number;
+}
+
+/** The audit part of the store contract (both engines implement it; see the conformance suite). */
+export interface AuditStore {
+  recordAudit(record: AuditRecord): Promise<void>;
+  /** Entries matching the query, newest first, at most `limit`. */
+  searchAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Delete entries made before `before`. Returns how many. */
+  pruneAudit(before: number): Promise<number>;
 }

@@ -27,8 +27,12 @@ export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly 
     clauses.push(type.op === "LIKE" ? `e.type LIKE ${param(type.value)}` : `e.type = ${param(type.value)}`);
   if (filter.since !== undefined) clauses.push(`d.updated_at >= ${param(filter.since)}`);
   if (filter.until !== undefined) clauses.push(`d.updated_at < ${param(filter.until)}`);
+  if (filter.after !== undefined) {
+    const { failedAt, key, action } = filter.after;
+    clauses.push(`(d.updated_at, d.event, d.action) > (${param(failedAt)}, ${param(key)}, ${param(action)})`);
+  }
   const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
   const where = clauses.join(" AND ");
-  const keys = `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`;
+  const keys = `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`;
   return { where, params, limit, keys };
 }

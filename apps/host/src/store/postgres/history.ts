@@ -1,6 +1,7 @@
 // The delivery history on PostgreSQL (the HistoryStore part of the contract; see types.ts and history.ts).
 import type pg from "pg";
 import {
+  LATENCY_COLUMNS,
   logsColumn,
   logsField,
   MINUTE_MS,
@@ -55,15 +56,21 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
         );
         // Replicas add to the same buckets: counts are added, never overwritten. Rows are locked in
         // (minute, action) order (minuteBuckets sorts them), so two batches never deadlock.
+        const n = LATENCY_COLUMNS.length;
+        const histogram = LATENCY_COLUMNS.join(", ");
+        const arrays = LATENCY_COLUMNS.map((_, i) => `$${8 + i}::integer[]`).join(", ");
+        const names = LATENCY_COLUMNS.map((c) => `x${c}`);
         await client.query(
-          `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms)
-           SELECT m, a, d, r, k, st, s FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::integer[],
-             $5::integer[], $6::integer[], $7::bigint[]) WITH ORDINALITY AS x(m, a, d, r, k, st, s, i)
+          `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms, ${histogram})
+           SELECT m, a, d, r, k, st, s, ${names.join(", ")} FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::integer[],
+             $5::integer[], $6::integer[], $7::bigint[], ${arrays})
+             WITH ORDINALITY AS x(m, a, d, r, k, st, s, ${names.join(", ")}, i)
            ORDER BY i
            ON CONFLICT (minute, action) DO UPDATE SET delivered = attempt_minutes.delivered + excluded.delivered,
              retrying = attempt_minutes.retrying + excluded.retrying, dead = attempt_minutes.dead + excluded.dead,
              stale = attempt_minutes.stale + excluded.stale,
-             duration_ms = attempt_minutes.duration_ms + excluded.duration_ms`,
+             duration_ms = attempt_minutes.duration_ms + excluded.duration_ms,
+             ${LATENCY_COLUMNS.map((c) => `${c} = attempt_minutes.${c} + excluded.${c}`).join(", ")}`,
           [
             buckets.map((b) => b.minute),
             buckets.map((b) => b.action),
@@ -72,6 +79,7 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
             buckets.map((b) => b.dead),
             buckets.map((b) => b.stale),
             buckets.map((b) => b.durationMs),
+            ...Array.from({ length: n }, (_, i) => buckets.map((b) => b.latency[i]!)),
           ],
         );
       });
@@ -142,6 +150,18 @@ export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
           ...logsField(row.logs),
         }),
       );
+    },
+
+    async latency(since) {
+      const { rows } = await query<Record<string, string>>(
+        `SELECT action, ${LATENCY_COLUMNS.map((c) => `sum(${c})::bigint AS ${c}`).join(", ")}
+         FROM attempt_minutes WHERE minute >= $1 GROUP BY action`,
+        [since],
+      );
+      return rows.map((row) => ({
+        action: row.action!,
+        counts: LATENCY_COLUMNS.map((c) => Number(row[c] ?? 0)),
+      }));
     },
 
     async activity(since) {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { LATENCY_COLUMNS } from "../history.js";
 import { SchemaTooNewError } from "../schema-version.js";
 
 // Versioned migrations. Each is applied once, in order, inside the one transaction that `migrate` opens;
@@ -108,6 +109,23 @@ CREATE TABLE rate_buckets (
   granted integer NOT NULL,
   at timestamptz NOT NULL
 );
+`,
+  // 5: the audit log: every operator operation, who made it and what it changed (selection and result are
+  // JSON text, written and read whole); the rollup's histogram of attempt durations (history.ts); and a
+  // replayed dead letter's attempts before its replays (ClaimedDelivery.attemptsBefore).
+  `
+CREATE TABLE audit (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at bigint NOT NULL,
+  actor text NOT NULL,
+  operation text NOT NULL,
+  selection text NOT NULL,
+  result text NOT NULL
+);
+CREATE INDEX audit_at ON audit (at);
+ALTER TABLE deliveries ADD COLUMN attempts_before integer NOT NULL DEFAULT 0;
+ALTER TABLE attempt_minutes
+  ${LATENCY_COLUMNS.map((c) => `ADD COLUMN ${c} integer NOT NULL DEFAULT 0`).join(",\n  ")};
 `,
 ];
 

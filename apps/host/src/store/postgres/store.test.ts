@@ -7,6 +7,7 @@ import {
   type TestSchema,
 } from "../../../test/postgres.js";
 import { ingestRow } from "../../../test/store-conformance.js";
+import { LATENCY_COLUMNS } from "../history.js";
 import { POSTGRES_SCHEMA_VERSION } from "./schema.js";
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "./store.js";
 
@@ -128,15 +129,17 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
-  it("upgrades a version 2 schema to the current one: latest wins, stale and attempt logs, its rows kept", async () => {
+  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, its rows kept", async () => {
     const store = await open();
     await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
     await store.close();
     stores = [];
     // Back to version 2's layout, with an attempt recorded as version 2 did.
     await schema.sql(
-      `DROP TABLE latest; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
-       DROP TABLE rate_buckets; UPDATE schema_version SET version = 2`,
+      `DROP TABLE latest; DROP TABLE audit; DROP TABLE rate_buckets; ALTER TABLE attempts DROP COLUMN logs;
+       ALTER TABLE deliveries DROP COLUMN attempts_before;
+       ALTER TABLE attempt_minutes DROP COLUMN stale, ${LATENCY_COLUMNS.map((c) => `DROP COLUMN ${c}`).join(", ")};
+       UPDATE schema_version SET version = 2`,
     );
     await schema.sql(
       `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
@@ -177,6 +180,10 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
       { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, stale: 1, durationMs: 5 },
     ]);
     expect(await schema.sql("SELECT count(*)::integer AS n FROM latest")).toEqual([{ n: 0 }]);
+    // The minute's histogram starts with the attempts recorded after the upgrade (the stale one did not run).
+    expect(await upgraded.latency(60_000)).toEqual([{ action: "x", counts: LATENCY_COLUMNS.map(() => 0) }]);
+    await upgraded.recordAudit({ at: 1, actor: "cli:a@b", operation: "purge", selection: {}, result: {} });
+    expect(await upgraded.searchAudit({ limit: 1 })).toMatchObject([{ operation: "purge" }]);
   });
 
   it("survives its connections being terminated: operations fail, then work again", async () => {

@@ -12,6 +12,7 @@ import type {
   StoreStats,
   SupersededDeadLetter,
 } from "../types.js";
+import { postgresAudit } from "./audit.js";
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
@@ -163,6 +164,7 @@ export async function openPostgresStore(
     leadership,
     rateBuckets: new PostgresBuckets(query),
     ...postgresHistory(query, tx),
+    ...postgresAudit(query),
 
     async getCursor() {
       const { rows } = await query<{ value: string }>("SELECT value FROM meta WHERE key = 'cursor'");
@@ -271,6 +273,7 @@ export async function openPostgresStore(
         const { rows } = await client.query<{
           event: string;
           attempts: number;
+          attempts_before: number;
           due_at: string;
           payload: string | null;
         }>(
@@ -287,7 +290,7 @@ export async function openPostgresStore(
              ORDER BY ${order} LIMIT $3 FOR UPDATE SKIP LOCKED)
            UPDATE deliveries d SET status = ${IN_FLIGHT}, owner = $4, updated_at = $2
            FROM due WHERE d.action = due.action AND d.event = due.event
-           RETURNING d.event, d.attempts, d.due_at, (SELECT payload FROM events e WHERE e.id = d.event) AS payload`,
+           RETURNING d.event, d.attempts, d.attempts_before, d.due_at, (SELECT payload FROM events e WHERE e.id = d.event) AS payload`,
           [action, now, limit, replicaId],
         );
         rows.sort((a, b) =>
@@ -297,8 +300,15 @@ export async function openPostgresStore(
         );
         const claimed: ClaimedDelivery[] = [];
         for (const row of rows) {
-          if (row.payload !== null)
-            claimed.push({ key: Number(row.event), action, attempts: row.attempts, payload: row.payload });
+          if (row.payload !== null) {
+            claimed.push({
+              key: Number(row.event),
+              action,
+              attempts: row.attempts,
+              payload: row.payload,
+              ...(row.attempts_before > 0 ? { attemptsBefore: row.attempts_before } : {}),
+            });
+          }
         }
         return claimed;
       }),
@@ -424,6 +434,7 @@ export async function openPostgresStore(
       const { where, params, limit } = deadLetterQuery(filter);
       const { rows } = await query<{
         action: string;
+        event: string;
         event_id: string;
         type: string;
         time: string;
@@ -431,8 +442,8 @@ export async function openPostgresStore(
         last_error: string | null;
         updated_at: string;
       }>(
-        `SELECT d.action, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
-         FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+        `SELECT d.action, d.event, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+         FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         params,
       );
       return rows.map(
@@ -444,6 +455,7 @@ export async function openPostgresStore(
           lastError: row.last_error ?? "",
           failedAt: new Date(Number(row.updated_at)).toISOString(),
           eventTime: row.time,
+          key: Number(row.event),
         }),
       );
     },
@@ -456,7 +468,8 @@ export async function openPostgresStore(
       const { keys, params } = deadLetterQuery(filter, superseded);
       const at = params.length + 1;
       const { rowCount } = await query(
-        `UPDATE deliveries SET status = ${PENDING}, attempts = 0, due_at = $${at}, updated_at = $${at}, owner = NULL
+        `UPDATE deliveries SET status = ${PENDING}, attempts_before = attempts_before + attempts, attempts = 0,
+           due_at = $${at}, updated_at = $${at}, owner = NULL
          WHERE (action, event) IN (${keys})`,
         [...params, now],
       );
@@ -477,7 +490,7 @@ export async function openPostgresStore(
            (SELECT event_id FROM events n WHERE n.id = l.event) AS newer
          FROM deliveries d JOIN events e ON e.id = d.event
            JOIN latest l ON l.action = d.action AND l.subject = d.order_key
-         WHERE ${where} ORDER BY d.updated_at, d.event${limit}`,
+         WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         params,
       );
       return rows.flatMap((row): SupersededDeadLetter[] => {
