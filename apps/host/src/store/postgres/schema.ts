@@ -99,6 +99,10 @@ CREATE TABLE latest (
 ALTER TABLE attempts ADD COLUMN logs text;
 ALTER TABLE attempt_minutes ADD COLUMN stale integer NOT NULL DEFAULT 0;
 `,
+  // 4: traces. The W3C trace context of each event's intake span, so every attempt joins the event's trace.
+  `
+ALTER TABLE events ADD COLUMN trace text;
+`,
 ];
 
 /** The schema version this code writes. */
