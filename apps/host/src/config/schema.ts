@@ -244,6 +244,29 @@ export const configSchema = z
           .default("7d"),
       })
       .default({ retention: "7d" }),
+    /**
+     * OpenTelemetry traces (docs/operations.md#traces): off unless an endpoint is set here or in the standard
+     * `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT` variable.
+     */
+    telemetry: z
+      .strictObject({
+        otlp: z
+          .strictObject({
+            /** The collector's OTLP/HTTP base URL, e.g. `http://collector:4318` (`/v1/traces` is appended). */
+            endpoint: z
+              .string()
+              .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+                message: "must be an http:// or https:// URL, e.g. http://collector:4318",
+              })
+              .optional(),
+            /** Headers sent with each export (an API key): secrets, redacted everywhere. */
+            headers: z.record(z.string(), z.string()).default({}),
+          })
+          .optional(),
+        /** The `service.name` of the spans (default `switchyard`; `OTEL_SERVICE_NAME` wins). */
+        serviceName: z.string().min(1).optional(),
+      })
+      .optional(),
     log: z
       .strictObject({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

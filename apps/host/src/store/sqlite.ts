@@ -310,7 +310,12 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       markInFlight.run(now, id, row.event);
       // A payload is only dropped once no delivery needs it; guard anyway rather than deliver nothing.
       if (row.payload === null) continue;
-      const delivery: ClaimedDelivery = { key: row.event, action, attempts: row.attempts, payload: row.payload };
+      const delivery: ClaimedDelivery = {
+        key: row.event,
+        action,
+        attempts: row.attempts,
+        payload: row.payload,
+      };
       if (row.trace !== null) delivery.trace = row.trace;
       claimed.push(delivery);
     }
