@@ -122,7 +122,7 @@ describe("http plugin", () => {
     expect((await runAction(send, traced, { trace })).status).toBe("delivered");
     expect((await runAction(send, plain)).status).toBe("delivered");
     const received = await server.waitForDeliveries(2);
-    const headers = (id: string) => received.find((d) => d.event.id === id)?.request.headers;
+    const headers = (id: string) => received.find((d) => d.event?.id === id)?.request.headers;
     expect(headers(traced.id)).toMatchObject(trace);
     expect(headers(plain.id)).not.toHaveProperty("traceparent");
   });
