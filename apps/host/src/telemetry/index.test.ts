@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { finishConfig } from "../config/load.js";
 import { collectSecrets } from "../config/secrets.js";
@@ -88,5 +91,23 @@ describe("telemetry config", () => {
     expect(secrets).toEqual(
       expect.arrayContaining(["team-key-1", "url-pass", "env key 1", "env%20key%201", "plain-2", "dd-key-3"]),
     );
+  });
+});
+
+describe("traces off cost nothing", () => {
+  it("loads the OpenTelemetry SDK from tracing.ts only, which only startTracing imports (when traces are on)", () => {
+    const src = fileURLToPath(new URL("..", import.meta.url));
+    const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter(
+      (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
+    );
+    const read = (file: string) => readFileSync(join(src, file), "utf8");
+    // A value import (not `import type`) of an OpenTelemetry package, or a static import of tracing.js.
+    const importsSdk = (text: string) => /^import (?!type )[^;]*from "@opentelemetry\//m.test(text);
+    const importsTracing = (text: string) => /^import [^;]*from "[^"]*tracing\.js"/m.test(text);
+    expect(files.filter((f) => importsSdk(read(f))).map((f) => relative(src, join(src, f)))).toEqual([
+      join("telemetry", "tracing.ts"),
+    ]);
+    expect(files.filter((f) => importsTracing(read(f)))).toEqual([]);
+    expect(read(join("telemetry", "index.ts"))).toContain('await import("./tracing.js")');
   });
 });
