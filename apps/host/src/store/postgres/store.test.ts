@@ -128,7 +128,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
-  it("upgrades a version 2 schema to 3: latest wins, stale and attempt logs, its rows kept", async () => {
+  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, events' traces, its rows kept", async () => {
     const store = await open();
     await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
     await store.close();
@@ -136,7 +136,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     // Back to version 2's layout, with an attempt recorded as version 2 did.
     await schema.sql(
       `DROP TABLE latest; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
-       UPDATE schema_version SET version = 2`,
+       ALTER TABLE events DROP COLUMN trace; UPDATE schema_version SET version = 2`,
     );
     await schema.sql(
       `INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
@@ -146,9 +146,15 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
       "INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms) VALUES (60000, 'x', 1, 0, 0, 5)",
     );
     const upgraded = await open();
-    expect(await schema.sql("SELECT version FROM schema_version")).toEqual([{ version: 3 }]);
+    expect(await schema.sql("SELECT version FROM schema_version")).toEqual([
+      { version: POSTGRES_SCHEMA_VERSION },
+    ]);
     expect(await upgraded.getCursor()).toBe("c-1");
     expect((await upgraded.stats()).pending).toEqual({ x: 1 });
+    // The event stored before the upgrade has no trace context; its delivery is claimed as before.
+    expect(await upgraded.claim("x", 1, Date.now(), false)).toEqual([
+      expect.not.objectContaining({ trace: expect.anything() }),
+    ]);
     await upgraded.recordAttempts([
       {
         action: "x",
