@@ -140,7 +140,10 @@ async function stop(host: Host) {
 function expectTraced(deliveries: ReadonlyArray<{ headers: Record<string, unknown> }>, eventId: string) {
   const got = spans();
   const intakes = got.filter(
-    (s) => s.name === "switchyard.intake" && s.attributes["cloudevents.event_id"] === eventId,
+    (s) =>
+      s.name === "switchyard.intake" &&
+      s.attributes["cloudevents.event_id"] === eventId &&
+      s.attributes["switchyard.duplicate"] === undefined,
   );
   expect(intakes).toHaveLength(1);
   const intake = intakes[0]!;
@@ -221,7 +224,7 @@ describe("traces", () => {
     expect(attempts.map((a) => a.attributes["switchyard.attempt"])).toEqual([1, 2]);
   });
 
-  it("makes a webhook request's traceparent the parent of its event's intake span", async () => {
+  it("makes a webhook request's traceparent the parent of its event's intake span; a duplicate's intake says so", async () => {
     const receiver = await startFakeServer();
     servers.push(receiver);
     const { host } = await start(receiver.url, {
@@ -230,19 +233,25 @@ describe("traces", () => {
     const url = await waitFor(() => logs.map((l) => /"webhook (http:[^"]+)"/.exec(l)?.[1]).find(Boolean));
     const event = factory.byType["organization.created"]();
     const caller = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" };
-    const answer = await fetch(url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        authorization: "Bearer hook-secret-1",
-        traceparent: `00-${caller.traceId}-${caller.spanId}-01`,
-        tracestate: "auth0=abc",
-      },
-      body: JSON.stringify(event),
-    });
-    expect(answer.status).toBe(200);
+    const post = () =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: "Bearer hook-secret-1",
+          traceparent: `00-${caller.traceId}-${caller.spanId}-01`,
+          tracestate: "auth0=abc",
+        },
+        body: JSON.stringify(event),
+      });
+    expect((await post()).status).toBe(200);
     const deliveries = await receiver.waitForRequests(1);
+    // Auth0 delivers at least once: the repeat is stored as nothing, and its intake span says so.
+    expect((await post()).status).toBe(200);
     await stop(host);
+    expect(receiver.requests).toHaveLength(1);
+    const repeat = spans().filter((s) => s.attributes["switchyard.duplicate"] === true);
+    expect(repeat).toEqual([expect.objectContaining({ name: "switchyard.intake", traceId: caller.traceId })]);
     const { intake } = expectTraced(deliveries, event.id);
     expect(intake).toMatchObject({ traceId: caller.traceId, parentSpanId: caller.spanId });
     expect(intake.attributes["switchyard.source"]).toBe("webhook");
