@@ -3,6 +3,8 @@
 // at a steady 1,000 events/s, peak memory while a 1,000,000-event backlog drains into a slow receiver, and
 // restart time with 100,000 pending deliveries.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { reportBench } from "../../../scripts/bench-report.ts";
@@ -22,7 +24,7 @@ import {
 
 const quick = process.env.BENCH_QUICK === "1";
 /**
- * BENCH_ONLY=throughput|history|order|overhead|latency|memory|restart runs one part; throughput3 is the 3-action
+ * BENCH_ONLY=throughput|history|order|telemetry|overhead|latency|memory|restart runs one part; throughput3 is the 3-action
  * run alone; overhead-file compares the no-op actions as plugins and as file actions.
  */
 const only = process.env.BENCH_ONLY;
@@ -191,6 +193,65 @@ async function overhead(kind: "plugin" | "file") {
   rmSync(dir, { recursive: true, force: true });
   if (!result) throw new Error("the no-op actions did not finish");
   return { ...result, total };
+}
+
+// The cost of traces: the 3-action run exporting every span (an intake span per event, one per attempt) over
+// OTLP/HTTP to a local sink that reads and drops them, against the same run with telemetry off, in
+// alternating pairs (as the history's); reported by the median of the pairs' ratios.
+if (part("telemetry")) {
+  const sink = await startSpanSink();
+  const extra = `telemetry: { otlp: { endpoint: "${sink.url}" } }`;
+  const pairs: Array<{ on: number; off: number }> = [];
+  for (let round = 0; round < (quick ? 3 : 5); round++) {
+    const off = (await throughput(3)) * 3;
+    sink.reset();
+    const on = (await throughput(3, extra)) * 3;
+    console.log(`    the sink got ${sink.spans()} spans in ${sink.requests()} exports (${N * 4} made)`);
+    pairs.push({ on, off });
+  }
+  await sink.close();
+  const ratios = pairs.map((p) => p.on / p.off).sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)]!;
+  const mid = pairs.find((p) => p.on / p.off === median)!;
+  console.log(
+    `traces on vs off, 3 actions: ${pairs.map((p) => `${Math.round(p.on)} vs ${Math.round(p.off)} deliveries/s (${(p.on / p.off).toFixed(2)}×)`).join(", ")}`,
+  );
+  reportBench({
+    name: "3 actions with traces exported (deliveries/s, median of alternating pairs)",
+    unit: "del/s",
+    value: mid.on,
+    baseline: { name: "traces off, del/s", value: mid.off },
+    ratio: median,
+    target: "≥ 0.9× (at most 10% fewer deliveries/s)",
+    pass: median >= 0.9,
+  });
+}
+
+/** An OTLP/HTTP receiver that answers every export at once and counts the spans in it (not decoding them). */
+async function startSpanSink() {
+  let spans = 0;
+  let requests = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      requests++;
+      // Each span of the JSON encoding has one "spanId" key ("parentSpanId" does not match it).
+      spans += Buffer.concat(chunks).toString("latin1").split('"spanId"').length - 1;
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans: () => spans,
+    requests: () => requests,
+    reset() {
+      spans = 0;
+      requests = 0;
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 if (part("overhead")) {

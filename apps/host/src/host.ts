@@ -30,6 +30,7 @@ import { startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
 import { replicaIdFromEnv } from "./store/open.js";
+import { startTracing } from "./telemetry/index.js";
 import { VERSION } from "./version.js";
 
 export interface HostOptions {
@@ -55,6 +56,9 @@ export interface Host {
    */
   reload(next: LoadedConfig): Promise<ReloadSummary>;
 }
+
+/** How long the last spans may take to reach the collector at shutdown (after the deliveries finished). */
+const TRACES_SHUTDOWN_MS = 5_000;
 
 /** Start the host: one stream in, every matching action out, durably. This function only wires the parts. */
 export async function startHost(loaded: LoadedConfig, options: HostOptions = {}): Promise<Host> {
@@ -127,7 +131,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     // Deferred before the runners' stop, so it runs after it: the last attempts are recorded too.
     if (history) life.defer(() => history.flush());
     const replica = store.replicaId ?? replicaIdFromEnv() ?? hostname();
-    const deps = { store, completions, backlog, metrics, log, redact, history, replica };
+    // Deferred before the runners' stop, so it runs after it: the last attempts' spans are exported too.
+    const tracing = await startTracing(config.telemetry, { log, redact, version: VERSION });
+    if (tracing) life.defer(() => tracing.shutdown(TRACES_SHUTDOWN_MS));
+    const deps = { store, completions, backlog, metrics, log, redact, history, replica, tracing };
     const made = await createRunners(loaded, plugins, deps);
     const set = new ActionSet(made.runners, made.instances, config.actions, deps);
     const { runners } = set;

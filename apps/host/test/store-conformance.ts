@@ -149,6 +149,28 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect(retry).toMatchObject({ key: claimed!.key, attempts: 1 });
     });
 
+    it("gives back each event's trace context with its claims, ordered or not, and none for events without", async () => {
+      const [a, b, c] = factory.many(3);
+      const trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\nvendor=x";
+      await store.ingest(
+        [
+          { ...ingestRow(a!, ["x", "y"]), trace },
+          ingestRow(b!, ["x", "y"]),
+          ingestRow(c!, ["x", "y"], { claimed: true }),
+        ],
+        undefined,
+      );
+      const byId = (claims: Awaited<ReturnType<StateStore["claim"]>>) =>
+        Object.fromEntries(claims.map((d) => [idOf(d.payload), d.trace]));
+      expect(byId(await store.claim("x", 10, Date.now(), false))).toEqual({
+        [a!.id]: trace,
+        [b!.id]: undefined,
+      });
+      const ordered = await store.claim("y", 10, Date.now(), true);
+      expect(byId(ordered)).toEqual({ [a!.id]: trace, [b!.id]: undefined });
+      expect(ordered.find((d) => idOf(d.payload) === b!.id)).not.toHaveProperty("trace");
+    });
+
     it("keeps the delivery of a claimed-at-ingest retry or dead letter", async () => {
       const [a, b] = factory.many(2);
       const { keys } = await store.ingest(

@@ -45,6 +45,17 @@ export interface EventStreamApi {
   attempt: number;
   /** The name of the configured action running this delivery. */
   action: { name: string };
+  /**
+   * This attempt's W3C trace context, when the host exports traces: send it with the delivery (`traceparent`
+   * and `tracestate` headers, or message headers) so the receiver's trace continues the attempt's span.
+   */
+  trace?: TraceContext | undefined;
+}
+
+/** A W3C Trace Context (https://www.w3.org/TR/trace-context/), as the strings its headers carry. */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string | undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ export type {
   Logger,
   MessageApi,
   PluginFactory,
+  TraceContext,
 } from "./action.js";
 export { definePlugin, isAction, missingOption, receiptStatus, validateOptions } from "./action.js";
 export { awsSdkError, isRetryableAwsCode } from "./aws-errors.js";

@@ -5,6 +5,7 @@ import {
   createActionCache,
   executeAction,
   type Logger,
+  type TraceContext,
 } from "@switchyard/core";
 
 /** One line an action logged through `api.log`. */
@@ -27,6 +28,8 @@ export interface RunActionOptions {
   name?: string;
   /** Aborts the attempt from outside, like a host shutting down. */
   signal?: AbortSignal;
+  /** `api.trace`: the attempt's W3C trace context, as a host exporting traces hands it (default none). */
+  trace?: TraceContext;
 }
 
 /** What one run of an action gave, with everything it logged. */
@@ -69,6 +72,7 @@ export async function runAction(
       log,
       attempt: options.attempt ?? 1,
       action: { name: options.name ?? "run-action" },
+      ...(options.trace ? { trace: options.trace } : {}),
     },
     { timeoutMs: options.timeoutMs ?? 10_000, ...(options.signal ? { signal: options.signal } : {}) },
   );

@@ -111,6 +111,22 @@ describe("http plugin", () => {
     expect(delivery?.request.headers["webhook-signature"]).toBeUndefined();
   });
 
+  it("sends the attempt's W3C trace context as traceparent and tracestate, and none without one", async () => {
+    const server = await webhook();
+    const send = action({ url: `${server.url}/in` });
+    const trace = {
+      traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      tracestate: "switchyard=1",
+    };
+    const [traced, plain] = [events.userCreated(), events.userDeleted()];
+    expect((await runAction(send, traced, { trace })).status).toBe("delivered");
+    expect((await runAction(send, plain)).status).toBe("delivered");
+    const received = await server.waitForDeliveries(2);
+    const headers = (id: string) => received.find((d) => d.event?.id === id)?.request.headers;
+    expect(headers(traced.id)).toMatchObject(trace);
+    expect(headers(plain.id)).not.toHaveProperty("traceparent");
+  });
+
   it("uses the configured method and headers", async () => {
     const server = await webhook();
     const headers = { Authorization: "Bearer tok_abc", "X-Tenant": "acme" };

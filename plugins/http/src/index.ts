@@ -54,6 +54,12 @@ function createHttpAction(options: ResolvedHttpOptions): Action {
         "webhook-timestamp",
         String(Math.floor(sentAt / 1000)),
       ];
+      // The host's trace context of this attempt, so the receiver's trace continues it (W3C Trace Context).
+      const trace = api.trace;
+      if (trace) {
+        headers.push("traceparent", trace.traceparent);
+        if (trace.tracestate) headers.push("tracestate", trace.tracestate);
+      }
       if (signers.length > 0) {
         const at = new Date(sentAt);
         headers.push("webhook-signature", signers.map((s) => s.sign(message.id, at, encoded.json)).join(" "));

@@ -23,6 +23,10 @@ async function setup(context: TestContext, extra: Parameters<typeof natsTarget>[
 }
 
 const factory = createEventFactory({ seed: Date.now() % 2 ** 31 });
+const trace = {
+  traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  tracestate: "switchyard=1",
+};
 
 describe("nats plugin", () => {
   it("sends the contract's headers, and fills the subject template", async (context) => {
@@ -39,6 +43,18 @@ describe("nats plugin", () => {
       body: JSON.stringify(event),
       subject: `${target.prefix}.${event.a0tenant}.user.created.auth0|a_b`,
     });
+  });
+
+  it("sends the attempt's W3C trace context as headers, and none without one", async (context) => {
+    const { target, action } = await setup(context);
+    const [traced, plain] = [factory.event("user.created"), factory.event("user.deleted")];
+    expect((await runAction(action, traced, { trace })).status).toBe("delivered");
+    expect((await runAction(action, plain)).status).toBe("delivered");
+    const stored = await target.stored();
+    expect(stored.map((m) => [m.id, m.traceparent, m.tracestate])).toEqual([
+      [traced.id, trace.traceparent, trace.tracestate],
+      [plain.id, undefined, undefined],
+    ]);
   });
 
   it("lets the stream's duplicate window drop a redelivery of the same event", async (context) => {

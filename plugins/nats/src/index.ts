@@ -40,6 +40,11 @@ function createNatsAction(options: ResolvedNatsOptions): Action {
       sent.set("Nats-Msg-Id", message.id);
       sent.set("ce-type", message.type);
       sent.set("Content-Type", CLOUDEVENTS_JSON);
+      // The attempt's trace context (W3C Trace Context), so a consumer's trace continues it.
+      if (api.trace) {
+        sent.set("traceparent", api.trace.traceparent);
+        if (api.trace.tracestate) sent.set("tracestate", api.trace.tracestate);
+      }
       const to = `publish to "${subject}" at ${where}`;
       let ack: Awaited<ReturnType<JetStreamClient["publish"]>>;
       try {

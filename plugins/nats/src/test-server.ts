@@ -16,6 +16,9 @@ export interface StoredMessage extends DestinationMessage {
   subject: string;
   contentType: string | undefined;
   seq: number;
+  /** The W3C Trace Context headers, when the host sent them. */
+  traceparent: string | undefined;
+  tracestate: string | undefined;
 }
 
 /**
@@ -54,6 +57,8 @@ export async function natsTarget(
         body: message.string(),
         subject: message.subject,
         seq,
+        traceparent: message.header.get("traceparent") || undefined,
+        tracestate: message.header.get("tracestate") || undefined,
       });
     }
     return messages;

@@ -25,6 +25,10 @@ async function setup(context: TestContext, target: Parameters<typeof rabbitTarge
 }
 
 const factory = createEventFactory({ seed: Date.now() % 2 ** 31 });
+const trace = {
+  traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  tracestate: "switchyard=1",
+};
 
 describe("rabbitmq plugin", () => {
   it("publishes persistent messages with the contract's properties and the routing key template", async (context) => {
@@ -42,6 +46,17 @@ describe("rabbitmq plugin", () => {
       contentType: "application/cloudevents+json",
       persistent: true,
     });
+  });
+
+  it("sends the attempt's W3C trace context as message headers, and none without one", async (context) => {
+    const { target, action } = await setup(context);
+    const [traced, plain] = [factory.event("user.created"), factory.event("user.deleted")];
+    expect((await runAction(action, traced, { trace })).status).toBe("delivered");
+    expect((await runAction(action, plain)).status).toBe("delivered");
+    await waitFor(() => target.received.length === 2);
+    const byId = new Map(target.received.map((m) => [m.id, m.headers ?? {}]));
+    expect(byId.get(traced.id)).toMatchObject(trace);
+    expect(byId.get(plain.id)).not.toHaveProperty("traceparent");
   });
 
   it("fails an unroutable message (no queue bound) with that reason, then delivers once a queue is bound", async (context) => {

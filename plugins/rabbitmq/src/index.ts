@@ -7,6 +7,7 @@ import {
   errorPrefix,
   RetryableError,
   renderTemplate,
+  type TraceContext,
 } from "@switchyard/core";
 import { Connection, describe, type Link } from "./connection.js";
 import { type ResolvedRabbitmqOptions, rabbitmqOptions } from "./options.js";
@@ -41,6 +42,8 @@ function createRabbitmqAction(options: ResolvedRabbitmqOptions): Action {
       const link = await connection.link(api.signal);
       const confirmed = publish(link, exchange, routingKey, message.id, {
         type: message.type,
+        // The attempt's trace context (W3C Trace Context), so a consumer's trace continues it.
+        headers: api.trace ? traceHeaders(api.trace) : undefined,
         body: Buffer.from(
           message.body.bytes.buffer,
           message.body.bytes.byteOffset,
@@ -81,7 +84,7 @@ function publish(
   exchange: string,
   routingKey: string,
   id: string,
-  content: { type: string; body: Buffer },
+  content: { type: string; body: Buffer; headers: Record<string, string> | undefined },
 ): Promise<boolean> {
   return new Promise((resolve, reject) => {
     link.channel.publish(
@@ -95,6 +98,7 @@ function publish(
         type: content.type,
         contentType: CLOUDEVENTS_JSON,
         timestamp: Math.floor(Date.now() / 1000),
+        ...(content.headers ? { headers: content.headers } : {}),
       },
       (error: unknown) => {
         const returns = link.returned.get(id) ?? 0;
@@ -107,4 +111,11 @@ function publish(
       },
     );
   });
+}
+
+/** `traceparent` (and `tracestate`) as AMQP message headers. */
+function traceHeaders(trace: TraceContext): Record<string, string> {
+  return trace.tracestate
+    ? { traceparent: trace.traceparent, tracestate: trace.tracestate }
+    : { traceparent: trace.traceparent };
 }

@@ -21,6 +21,8 @@ export interface ReceivedMessage extends DestinationMessage {
   routingKey: string;
   contentType: unknown;
   persistent: boolean;
+  /** The message's AMQP headers (the W3C Trace Context, when the host sent it). */
+  headers: Record<string, unknown> | undefined;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function rabbitTarget(
           routingKey: message.fields.routingKey,
           contentType: message.properties.contentType,
           persistent: message.properties.deliveryMode === 2,
+          headers: message.properties.headers,
         });
       },
       { noAck: true },

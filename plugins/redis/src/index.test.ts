@@ -23,8 +23,26 @@ async function setup(context: TestContext, extra: Parameters<typeof redisTarget>
 }
 
 const factory = createEventFactory({ seed: Date.now() % 2 ** 31 });
+const trace = {
+  traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  tracestate: "switchyard=1",
+};
 
 describe("redis plugin", () => {
+  it("adds the attempt's W3C trace context as fields of the entry, and none without one", async (context) => {
+    const { target, action } = await setup(context);
+    const [traced, plain] = [factory.event("user.created"), factory.event("user.deleted")];
+    expect((await runAction(action, traced, { trace })).status).toBe("delivered");
+    expect((await runAction(action, plain)).status).toBe("delivered");
+    const admin = await adminClient();
+    cleanups.push(() => admin.close());
+    const entries = await admin.xRange(target.options.stream, "-", "+");
+    expect(entries.map((e) => e.message)).toEqual([
+      expect.objectContaining({ id: traced.id, ...trace }),
+      expect.not.objectContaining({ traceparent: expect.anything() }),
+    ]);
+  });
+
   it("adds no second entry for a redelivery within the window", async (context) => {
     const { target, action } = await setup(context);
     const event = factory.event("user.created");

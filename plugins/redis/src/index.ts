@@ -22,7 +22,7 @@ const RECONNECT = { initialMs: 100, maxMs: 5_000 };
 
 /**
  * Append each event to a Redis stream (`XADD`), as fields `id` (the event id), `type` and `event` (the
- * CloudEvent JSON). Delivered means the server answered the XADD. A second delivery of the same event id
+ * CloudEvent JSON), and `traceparent`/`tracestate` when the host exports traces. Delivered means the server answered the XADD. A second delivery of the same event id
  * within `dedupeWindowMs` adds no second entry: the check and the XADD run as one Lua script.
  */
 const redis = definePlugin({ name: "redis", options: redisOptions, create: createRedisAction });
@@ -87,6 +87,11 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
         message.type,
         message.body.json,
       ];
+      // The attempt's trace context (W3C Trace Context) as fields, so a consumer's trace continues it.
+      if (api.trace) {
+        args.push("traceparent", api.trace.traceparent);
+        if (api.trace.tracestate) args.push("tracestate", api.trace.tracestate);
+      }
       let reply: unknown;
       try {
         reply = await abortable(

@@ -541,6 +541,36 @@ export const configSchema = z
       })
       .default({ retention: "7d", auditRetention: "90d" })
       .describe("the delivery history the console shows: every attempt, and the audit log"),
+    telemetry: z
+      .strictObject({
+        otlp: z
+          .strictObject({
+            endpoint: z
+              .string()
+              .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+                message: "must be an http:// or https:// URL, e.g. http://collector:4318",
+              })
+              .optional()
+              .describe(
+                "the collector's OTLP/HTTP base URL, e.g. `http://collector:4318` (`/v1/traces` is appended)",
+              ),
+            headers: z
+              .record(z.string(), z.string())
+              .default({})
+              .describe("headers sent with each export (an API key): secrets, redacted everywhere"),
+          })
+          .optional()
+          .describe("where spans are exported (OTLP over HTTP)"),
+        serviceName: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("the `service.name` of the spans (default `switchyard`; `OTEL_SERVICE_NAME` wins)"),
+      })
+      .optional()
+      .describe(
+        "OpenTelemetry traces (docs/operations.md#traces): off unless an endpoint is set here or in `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`",
+      ),
     log: z
       .strictObject({
         level: z

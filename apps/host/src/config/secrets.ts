@@ -9,7 +9,11 @@ export const MIN_SECRET_LENGTH = 4;
  * (`*_TOKEN`, `*_SECRET`, `*_KEY`, …), each action's `secrets`, and option values whose key sounds secret
  * (token, writeKey, clientSecret, authorization headers, …).
  */
-export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<string, string>): string[] {
+export function collectSecrets(
+  config: SwitchyardConfig,
+  fromEnv: ReadonlyMap<string, string>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
   const found = new Set<string>();
   const add = (value: unknown) => {
     if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH) found.add(value);
@@ -36,6 +40,10 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
     }
   };
   for (const secret of urlSecrets(config.state ?? "")) add(secret);
+  // Trace exports: every header value (an API key under any name), and a key in the endpoint's URL.
+  for (const value of Object.values(config.telemetry?.otlp?.headers ?? {})) add(value);
+  for (const secret of urlSecrets(config.telemetry?.otlp?.endpoint ?? "")) add(secret);
+  for (const value of otlpHeaderValues(env)) add(value);
   walk(config.source, false);
   for (const action of config.actions) {
     for (const value of Object.values(action.secrets)) add(value);
@@ -43,6 +51,25 @@ export function collectSecrets(config: SwitchyardConfig, fromEnv: ReadonlyMap<st
   }
   // Longest first, so a secret that contains another is replaced whole.
   return [...found].sort((a, b) => b.length - a.length);
+}
+
+/** The values of `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (`k=v,k2=v2`, URL-encoded). */
+function otlpHeaderValues(env: Readonly<Record<string, string | undefined>>): string[] {
+  const values: string[] = [];
+  for (const list of [env.OTEL_EXPORTER_OTLP_HEADERS, env.OTEL_EXPORTER_OTLP_TRACES_HEADERS]) {
+    for (const pair of list?.split(",") ?? []) {
+      const at = pair.indexOf("=");
+      if (at < 0) continue;
+      const raw = pair.slice(at + 1).trim();
+      values.push(raw);
+      try {
+        values.push(decodeURIComponent(raw));
+      } catch {
+        // Not URL-encoded: the raw value is the secret.
+      }
+    }
+  }
+  return values;
 }
 
 /**

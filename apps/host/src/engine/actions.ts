@@ -11,6 +11,7 @@ import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
 import type { StateStore } from "../store/types.js";
+import type { DeliveryTracing } from "../telemetry/index.js";
 import type { Backlog } from "./backlog.js";
 import type { CompletionWriter } from "./completions.js";
 import type { HistoryWriter } from "./history.js";
@@ -26,6 +27,8 @@ export interface ActionsDeps {
   redact: (text: string) => string;
   /** Where attempts are recorded (undefined: no history). */
   history: HistoryWriter | undefined;
+  /** Spans of attempts (undefined: traces off). */
+  tracing?: DeliveryTracing | undefined;
   /** This host's replica id, recorded with each attempt. */
   replica: string;
 }

@@ -1,8 +1,15 @@
 import type { StreamItem } from "@switchyard/auth0-events";
-import { type Auth0Event, describeError, type EncodedEvent, encodedEvent } from "@switchyard/core";
+import {
+  type Auth0Event,
+  describeError,
+  type EncodedEvent,
+  encodedEvent,
+  type TraceContext,
+} from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { IngestEvent, StateStore } from "../store/types.js";
+import type { DeliveryTracing, IntakeSpan } from "../telemetry/index.js";
 import type { Backlog } from "./backlog.js";
 import type { ActionRunner } from "./runner.js";
 
@@ -12,12 +19,16 @@ export interface IngestDeps {
   backlog: Backlog;
   metrics: Metrics;
   log: HostLogger;
+  /** Intake spans (undefined: traces off). */
+  tracing?: DeliveryTracing | undefined;
 }
 
 /** An event pushed to the host (the webhook source), with the JSON text it arrived as. */
 export interface PushedEvent {
   event: Auth0Event;
   json?: string | undefined;
+  /** The W3C trace context the request carried: the parent of the event's intake span. */
+  trace?: TraceContext | undefined;
 }
 
 /**
@@ -42,7 +53,7 @@ export class Ingest {
       cursor = item.offset;
       if (item.kind === "event") events.push({ event: item.event, json: item.json });
     }
-    await this.serialised(() => this.writeEvents(events, cursor));
+    await this.serialised(() => this.writeEvents(events, cursor, "stream"));
   }
 
   /**
@@ -50,7 +61,7 @@ export class Ingest {
    * duplicates (dropped).
    */
   async push(events: readonly PushedEvent[]): Promise<{ duplicates: number }> {
-    return { duplicates: await this.serialised(() => this.writeEvents(events, undefined)) };
+    return { duplicates: await this.serialised(() => this.writeEvents(events, undefined, "webhook")) };
   }
 
   /** Run `change` between two writes (a reload changing the runners): no write is halfway through it. */
@@ -65,8 +76,12 @@ export class Ingest {
   }
 
   /** Returns how many events were duplicates. */
-  private async writeEvents(events: readonly PushedEvent[], cursor: string | undefined): Promise<number> {
-    const { runners, metrics, store, backlog, log } = this.deps;
+  private async writeEvents(
+    events: readonly PushedEvent[],
+    cursor: string | undefined,
+    source: "stream" | "webhook",
+  ): Promise<number> {
+    const { runners, metrics, store, backlog, log, tracing } = this.deps;
     if (events.length === 0 && cursor === undefined) return 0;
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now; the others read it from the store.
@@ -75,8 +90,10 @@ export class Ingest {
     const encodings: EncodedEvent[] = [];
     const waiting = new Set<ActionRunner>();
     const free = runners.map((runner) => runner.freeSlots());
+    // Traces: each event's intake span, open until the event is stored; its context is stored with it.
+    const intakes: IntakeSpan[] | undefined = tracing ? [] : undefined;
     let newest: Auth0Event | undefined;
-    for (const { event, json } of events) {
+    for (const { event, json, trace } of events) {
       metrics.eventsReceived.labels(event.type).inc();
       newest = event;
       const deliveries: IngestEvent["deliveries"] = [];
@@ -97,7 +114,13 @@ export class Ingest {
       });
       const encoded = encodedEvent(json ?? JSON.stringify(event));
       encodings.push(encoded);
-      rows.push({ event, payload: encoded.json, deliveries });
+      const row: IngestEvent = { event, payload: encoded.json, deliveries };
+      if (intakes) {
+        const intake = tracing!.intake(event, source, trace);
+        intakes.push(intake);
+        row.trace = intake.trace;
+      }
+      rows.push(row);
       takers.push(now);
     }
     if (newest) {
@@ -109,6 +132,7 @@ export class Ingest {
     try {
       ({ keys, declined } = await store.ingest(rows, cursor));
     } catch (error) {
+      if (intakes) for (const intake of intakes) intake.end("failed");
       throw new Error(`the state store cannot be written (${describeError(error)})`, { cause: error });
     }
     // Held deliveries the store wrote as rows instead (an earlier one of their key is unfinished there).
@@ -123,6 +147,7 @@ export class Ingest {
     let duplicates = 0;
     rows.forEach((row, i) => {
       const key = keys[i];
+      intakes?.[i]?.end(key === undefined ? "duplicate" : "stored");
       if (key === undefined) {
         duplicates++;
         metrics.duplicates.inc();
@@ -133,7 +158,14 @@ export class Ingest {
       backlog.added(row.deliveries.length);
       const event = events[i]!.event;
       for (const runner of takers[i]!) {
-        runner.takeHeld(key, event, encodings[i]!, now, runner.ordered ? runner.keyOf(event) : null);
+        runner.takeHeld(
+          key,
+          event,
+          encodings[i]!,
+          now,
+          runner.ordered ? runner.keyOf(event) : null,
+          row.trace,
+        );
       }
     });
     for (const runner of runners) runner.ledger.ingested(newestKey);

@@ -11,6 +11,7 @@ import {
   type Logger,
   type Outcome,
   subjectOf,
+  type TraceContext,
 } from "@switchyard/core";
 import { type AttemptFailure, AttemptMessage, runAttempt } from "@switchyard/core/internal";
 import type { ActionConfig } from "../config/schema.js";
@@ -18,6 +19,7 @@ import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { eventTimeMs, isNewer, newest } from "../store/latest.js";
 import type { AttemptLogLine, AttemptOutcome, Completion, LatestMark, StateStore } from "../store/types.js";
+import type { DeliveryTracing } from "../telemetry/index.js";
 import {
   type ConsoleLevel,
   type ConsoleSink,
@@ -54,6 +56,8 @@ class AttemptApi implements EventStreamApi, AttemptFailure, ConsoleSink {
   lines: AttemptLogLine[] | undefined;
   /** Lines printed past the limit: counted, and said in the last kept line. */
   linesDropped = 0;
+  /** The attempt's trace context, when traces are exported. */
+  trace: TraceContext | undefined;
 
   constructor(
     readonly cache: ActionCache,
@@ -143,6 +147,8 @@ export interface Job {
   hold: Hold | undefined;
   /** Its order key (ordered actions), else null. */
   orderKey: string | null;
+  /** The event's trace context (`IngestEvent.trace`), when it has one. */
+  trace?: string | undefined;
 }
 
 /** Why a delivery went back to the store without an attempt, behind an earlier one of its key. */
@@ -168,6 +174,8 @@ export interface RunnerDeps {
   history?: HistoryWriter | undefined;
   /** This host's replica id, recorded with each attempt. */
   replica?: string;
+  /** Spans of attempts (undefined: traces off, and nothing else here costs anything). */
+  tracing?: DeliveryTracing | undefined;
   /**
    * Why the action could not be started (its plugin failed to load, or its factory threw). A failed runner
    * attempts nothing and cannot be resumed: its deliveries wait in the store until a host starts it.
@@ -340,8 +348,10 @@ export class ActionRunner {
     encoded: EncodedEvent,
     now: number,
     orderKey: string | null = null,
+    trace?: string,
   ): void {
-    this.admit({ key, event, encoded, attempts: 0, hold: this.ledger.hold(key, now, orderKey), orderKey });
+    const hold = this.ledger.hold(key, now, orderKey);
+    this.admit({ key, event, encoded, attempts: 0, hold, orderKey, trace });
     this.pump();
   }
 
@@ -441,8 +451,8 @@ export class ActionRunner {
           const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
           const orderKey = this.ordered ? this.keyOf(event) : null;
-          const { attempts, attemptsBefore } = row;
-          this.admit({ key: row.key, event, encoded, attempts, attemptsBefore, hold: undefined, orderKey });
+          const { key, attempts, attemptsBefore, trace } = row;
+          this.admit({ key, event, encoded, attempts, attemptsBefore, hold: undefined, orderKey, trace });
         }
         this.claiming = false;
         this.pump();
@@ -592,9 +602,20 @@ export class ActionRunner {
       job.event.id,
       redact,
     );
+    const span = this.deps.tracing?.attempt(job.event, job.trace, {
+      action: name,
+      plugin: config.plugin,
+      number: attempt,
+    });
+    if (span) api.trace = span.context;
     const startedAt = Date.now();
     const outcome = await this.invoke(instance, job, api, deadline.expired);
     deadlines.leave(deadline);
+    span?.end(outcome, {
+      status: outcome.status === "delivered" ? undefined : statusOf(outcome.error),
+      exhausted: attempt >= config.retry.maxAttempts,
+      interrupted: this.shuttingDown,
+    });
     this.histogram.observe(outcome.durationMs / 1000);
     // An event its transform skipped (shaping.ts) is done, as if delivered, and recorded as `filtered`.
     const filtered = filteredBy(outcome);

@@ -8,9 +8,16 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import { type Auth0Event, describeError, parseCloudEvent, type UnknownAuth0Event } from "@switchyard/core";
+import {
+  type Auth0Event,
+  describeError,
+  parseCloudEvent,
+  type TraceContext,
+  type UnknownAuth0Event,
+} from "@switchyard/core";
 import { Counter, Registry } from "prom-client";
 import { type ConnectionRefusal, DEFAULT_LIMITS, limitServer, type ServerLimits } from "../http-limits.js";
+import { traceHeaders } from "../telemetry/index.js";
 import { GroupCommit } from "./group-commit.js";
 import { createAuthCheck, type WebhookAuth } from "./webhook-auth.js";
 import { contentTypeError, readBody } from "./webhook-body.js";
@@ -40,6 +47,8 @@ export interface WebhookSourceOptions {
 export interface WebhookEvent {
   event: Auth0Event;
   json: string;
+  /** The W3C trace context (`traceparent`, `tracestate`) the request carried, if any. */
+  trace?: TraceContext | undefined;
 }
 
 /**
@@ -197,7 +206,7 @@ export async function startWebhookSource(
       }
     }
     try {
-      await commit.submit({ event, json: body.text });
+      await commit.submit({ event, json: body.text, trace: traceHeaders(req.headers) });
     } catch (error) {
       log.error(
         { eventId: event.id, error: describeError(error) },

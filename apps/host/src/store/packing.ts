@@ -10,6 +10,8 @@ export interface PackedIngest {
   types: string[];
   times: string[];
   payloads: string[];
+  /** Per event its trace context (`IngestEvent.trace`); absent when no event has one (traces off). */
+  traces?: Array<string | null>;
   /** Per event: the number of its deliveries, then for each its action, order key and claimed (0/1). */
   deliveries: Array<string | number | null>;
 }
@@ -21,6 +23,10 @@ export function packIngest(rows: readonly IngestEvent[]): PackedIngest {
     packed.types.push(row.event.type);
     packed.times.push(row.event.time);
     packed.payloads.push(row.payload);
+    if (row.trace !== undefined) {
+      packed.traces ??= new Array<string | null>(packed.ids.length - 1).fill(null);
+      packed.traces.push(row.trace);
+    } else packed.traces?.push(null);
     packed.deliveries.push(row.deliveries.length);
     for (const d of row.deliveries) packed.deliveries.push(d.action, d.orderKey, d.claimed ? 1 : 0);
   }
@@ -38,6 +44,8 @@ export function unpackIngest(packed: PackedIngest): IngestEvent[] {
       payload: packed.payloads[i]!,
       deliveries: [],
     };
+    const trace = packed.traces?.[i];
+    if (trace != null) row.trace = trace;
     for (let d = 0; d < count; d++, at += 3) {
       row.deliveries.push({
         action: deliveries[at] as string,

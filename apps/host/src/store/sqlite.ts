@@ -49,8 +49,9 @@ CREATE TABLE IF NOT EXISTS events (
   time TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   payload TEXT,
-  claims TEXT                       -- ids of the actions that took the event in memory, e.g. "1,3", each
+  claims TEXT,                      -- ids of the actions that took the event in memory, e.g. "1,3", each
                                     -- with its order key if it has one: "1=auth0%7C42" (see claimOf)
+  trace TEXT                        -- the trace context of its intake span, when traces are exported
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   action INTEGER NOT NULL,
@@ -139,6 +140,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     { table: "events", column: "claims", declaration: "TEXT" },
     // Version 4: a replayed dead letter's attempts before its replays (ClaimedDelivery.attemptsBefore).
     { table: "deliveries", column: "attempts_before", declaration: "INTEGER NOT NULL DEFAULT 0" },
+    // Traces (telemetry/): added without a version, as older code reads the table without it.
+    { table: "events", column: "trace", declaration: "TEXT" },
     ...HISTORY_COLUMNS,
   ]) {
     const columns = db
@@ -186,8 +189,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const setMeta = db.prepare<[string, string]>(
     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
   );
-  const insertEvent = db.prepare<[string, string, string, number, string, string | null], { id: number }>(
-    "INSERT INTO events (event_id, type, time, received_at, payload, claims) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING RETURNING id",
+  const insertEvent = db.prepare<
+    [string, string, string, number, string, string | null, string | null],
+    { id: number }
+  >(
+    "INSERT INTO events (event_id, type, time, received_at, payload, claims, trace) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING RETURNING id",
   );
   const insertDelivery = db.prepare<[number, number, number, number, string | null, number]>(
     "INSERT OR IGNORE INTO deliveries (action, event, status, attempts, due_at, order_key, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
@@ -229,9 +235,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const watermarked = new Set<number>();
   const selectDue = db.prepare<
     [number, number, number],
-    { event: number; attempts: number; attempts_before: number; payload: string }
+    { event: number; attempts: number; attempts_before: number; payload: string; trace: string | null }
   >(
-    `SELECT d.event, d.attempts, d.attempts_before, e.payload FROM deliveries d JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ? ORDER BY d.due_at, d.event LIMIT ?`,
   );
   // Ordered actions: due rows in stream order, but none behind an earlier row of its key that waits for a
@@ -242,9 +248,9 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   // later events forever.
   const selectDueOrdered = db.prepare<
     [number, number, number, number],
-    { event: number; attempts: number; attempts_before: number; payload: string }
+    { event: number; attempts: number; attempts_before: number; payload: string; trace: string | null }
   >(
-    `SELECT d.event, d.attempts, d.attempts_before, e.payload FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
+    `SELECT d.event, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ?
        AND (d.order_key IS NULL OR NOT EXISTS (
          SELECT 1 FROM deliveries p INDEXED BY deliveries_later
@@ -287,6 +293,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           now,
           item.payload,
           claims,
+          item.trace ?? null,
         );
         keys.push(row?.id);
         if (!row) continue;
@@ -315,15 +322,16 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     for (const row of rows) {
       markInFlight.run(now, id, row.event);
       // A payload is only dropped once no delivery needs it; guard anyway rather than deliver nothing.
-      if (row.payload !== null) {
-        claimed.push({
-          key: row.event,
-          action,
-          attempts: row.attempts,
-          payload: row.payload,
-          ...(row.attempts_before > 0 ? { attemptsBefore: row.attempts_before } : {}),
-        });
-      }
+      if (row.payload === null) continue;
+      const delivery: ClaimedDelivery = {
+        key: row.event,
+        action,
+        attempts: row.attempts,
+        payload: row.payload,
+      };
+      if (row.attempts_before > 0) delivery.attemptsBefore = row.attempts_before;
+      if (row.trace !== null) delivery.trace = row.trace;
+      claimed.push(delivery);
     }
     return claimed;
   });

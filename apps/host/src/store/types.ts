@@ -12,6 +12,12 @@ export interface IngestEvent {
   event: Pick<Auth0Event, "id" | "type" | "time">;
   /** The JSON of the event, serialised once. */
   payload: string;
+  /**
+   * The W3C trace context of the event's intake span (`traceparent`, then `tracestate` after a newline), when
+   * the host exports traces: kept with the event and given back with each claim, so that every attempt, on
+   * any replica and after a restart, joins the event's trace (telemetry/tracing.ts).
+   */
+  trace?: string | undefined;
   deliveries: Array<{
     action: string;
     /** Ordering key for actions with `orderBy`, else null. */
@@ -50,6 +56,8 @@ export interface ClaimedDelivery {
    * numbers its attempts on from there; absent when never replayed.
    */
   attemptsBefore?: number;
+  /** The event's trace context, as `IngestEvent.trace` stored it (absent when it has none). */
+  trace?: string;
 }
 
 /**

@@ -127,6 +127,10 @@ ALTER TABLE deliveries ADD COLUMN attempts_before integer NOT NULL DEFAULT 0;
 ALTER TABLE attempt_minutes
   ${LATENCY_COLUMNS.map((c) => `ADD COLUMN ${c} integer NOT NULL DEFAULT 0`).join(",\n  ")};
 `,
+  // 6: traces. The W3C trace context of each event's intake span, so every attempt joins the event's trace.
+  `
+ALTER TABLE events ADD COLUMN trace text;
+`,
 ];
 
 /** The schema version this code writes. */

@@ -129,7 +129,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
-  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, its rows kept", async () => {
+  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, its rows kept", async () => {
     const store = await open();
     await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
     await store.close();
@@ -137,7 +137,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     // Back to version 2's layout, with an attempt recorded as version 2 did.
     await schema.sql(
       `DROP TABLE latest; DROP TABLE audit; DROP TABLE rate_buckets; ALTER TABLE attempts DROP COLUMN logs;
-       ALTER TABLE deliveries DROP COLUMN attempts_before;
+       ALTER TABLE deliveries DROP COLUMN attempts_before; ALTER TABLE events DROP COLUMN trace;
        ALTER TABLE attempt_minutes DROP COLUMN stale, ${LATENCY_COLUMNS.map((c) => `DROP COLUMN ${c}`).join(", ")};
        UPDATE schema_version SET version = 2`,
     );
@@ -156,6 +156,10 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await upgraded.rateBuckets.take("x", { perSecond: 1, burst: 2 }, 3)).toMatchObject({ granted: 2 });
     expect(await upgraded.getCursor()).toBe("c-1");
     expect((await upgraded.stats()).pending).toEqual({ x: 1 });
+    // The event stored before the upgrade has no trace context; its delivery is claimed as before.
+    expect(await upgraded.claim("x", 1, Date.now(), false)).toEqual([
+      expect.not.objectContaining({ trace: expect.anything() }),
+    ]);
     await upgraded.recordAttempts([
       {
         action: "x",

@@ -184,9 +184,9 @@ export async function openPostgresStore(
         const declined: Array<[number, string]> = [];
         if (events.length > 0) {
           const { rows } = await client.query<{ id: string; event_id: string }>(
-            `INSERT INTO events (event_id, type, time, received_at, payload)
-             SELECT event_id, type, time, $5, payload
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(event_id, type, time, payload, n)
+            `INSERT INTO events (event_id, type, time, received_at, payload, trace)
+             SELECT event_id, type, time, $5, payload, trace
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[]) WITH ORDINALITY AS t(event_id, type, time, payload, trace, n)
              ORDER BY n
              ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id`,
             [
@@ -195,6 +195,7 @@ export async function openPostgresStore(
               events.map((e) => e.event.time),
               events.map((e) => e.payload),
               now,
+              events.map((e) => e.trace ?? null),
             ],
           );
           const inserted = new Map(rows.map((row) => [row.event_id, Number(row.id)]));
@@ -276,6 +277,7 @@ export async function openPostgresStore(
           attempts_before: number;
           due_at: string;
           payload: string | null;
+          trace: string | null;
         }>(
           `WITH due AS (
              SELECT d.action, d.event FROM deliveries d
@@ -289,8 +291,8 @@ export async function openPostgresStore(
                }
              ORDER BY ${order} LIMIT $3 FOR UPDATE SKIP LOCKED)
            UPDATE deliveries d SET status = ${IN_FLIGHT}, owner = $4, updated_at = $2
-           FROM due WHERE d.action = due.action AND d.event = due.event
-           RETURNING d.event, d.attempts, d.attempts_before, d.due_at, (SELECT payload FROM events e WHERE e.id = d.event) AS payload`,
+           FROM due, events e WHERE d.action = due.action AND d.event = due.event AND e.id = d.event
+           RETURNING d.event, d.attempts, d.attempts_before, d.due_at, e.payload, e.trace`,
           [action, now, limit, replicaId],
         );
         rows.sort((a, b) =>
@@ -300,15 +302,16 @@ export async function openPostgresStore(
         );
         const claimed: ClaimedDelivery[] = [];
         for (const row of rows) {
-          if (row.payload !== null) {
-            claimed.push({
-              key: Number(row.event),
-              action,
-              attempts: row.attempts,
-              payload: row.payload,
-              ...(row.attempts_before > 0 ? { attemptsBefore: row.attempts_before } : {}),
-            });
-          }
+          if (row.payload === null) continue;
+          const delivery: ClaimedDelivery = {
+            key: Number(row.event),
+            action,
+            attempts: row.attempts,
+            payload: row.payload,
+          };
+          if (row.attempts_before > 0) delivery.attemptsBefore = row.attempts_before;
+          if (row.trace !== null) delivery.trace = row.trace;
+          claimed.push(delivery);
         }
         return claimed;
       }),

@@ -1,0 +1,88 @@
+import type { TraceContext } from "@switchyard/core";
+import type { HostLogger } from "../logger.js";
+
+// Traces are off unless configured, and then cost nothing: this module imports no OpenTelemetry code (the
+// SDK is imported by `startTracing` only when an endpoint is configured), and the engine's hot paths check
+// one optional `DeliveryTracing` for undefined. See tracing.ts for the spans and how a trace survives
+// retries, restarts and replicas.
+
+import type { DeliveryTracing, TelemetryConfig, TracingSettings } from "./types.js";
+
+export type {
+  AttemptSpan,
+  DeliveryTracing,
+  IntakeEnd,
+  IntakeSpan,
+  TelemetryConfig,
+  TracingSettings,
+} from "./types.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The tracing settings, or undefined when traces are off: on when `telemetry.otlp.endpoint`,
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set, unless `OTEL_SDK_DISABLED=true`
+ * or `OTEL_TRACES_EXPORTER=none`.
+ */
+export function tracingSettings(
+  config: TelemetryConfig | undefined,
+  env: Env = process.env,
+): TracingSettings | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
+  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "none") return undefined;
+  const configured = config?.otlp?.endpoint;
+  const fromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!configured && !fromEnv) return undefined;
+  const url = configured ? tracesUrl(configured) : undefined;
+  return {
+    url,
+    headers: config?.otlp?.headers ?? {},
+    serviceName: config?.serviceName ?? "switchyard",
+    describe: url
+      ? `OTLP/HTTP ${originOf(url)} (config)`
+      : `OTLP/HTTP ${originOf(fromEnv!)} (OTEL_* variables)`,
+  };
+}
+
+/** A collector's base URL (`http://collector:4318`) to its traces URL, as for `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+export function tracesUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  if (!url.pathname.endsWith("/v1/traces")) url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/traces`;
+  return url.href;
+}
+
+/** The scheme, host and port only: a URL's path or query may hold a key. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
+/** Start exporting traces (loads the OpenTelemetry SDK), or undefined when they are off. */
+export async function startTracing(
+  config: TelemetryConfig | undefined,
+  deps: { log: HostLogger; redact: (text: string) => string; version: string },
+  env: Env = process.env,
+): Promise<DeliveryTracing | undefined> {
+  const settings = tracingSettings(config, env);
+  if (!settings) return undefined;
+  const { createTracing } = await import("./tracing.js");
+  const tracing = createTracing(settings, deps);
+  deps.log.info({ traces: settings.describe, service: settings.serviceName }, "exporting traces");
+  return tracing;
+}
+
+/** The W3C Trace Context headers of a request, if it carries a `traceparent` of a plausible size. */
+export function traceHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): TraceContext | undefined {
+  const traceparent = headers.traceparent;
+  if (typeof traceparent !== "string" || traceparent.length > 128) return undefined;
+  const tracestate = headers.tracestate;
+  // The spec lets a vendor drop tracestate past 512 characters; a longer one is not kept with the event.
+  return typeof tracestate === "string" && tracestate.length <= 512
+    ? { traceparent, tracestate }
+    : { traceparent };
+}

@@ -1,0 +1,288 @@
+// OpenTelemetry traces end to end: a host exports to an OTLP/HTTP receiver started here, which decodes what
+// it is sent (the exporter's JSON encoding), and an HTTP destination records the `traceparent` of each
+// delivery. Every delivery must name a span the receiver got, in the trace of its event's intake span.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { createEventFactory, type FakeServer, startFakeServer, waitFor } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { finishConfig } from "../src/config/load.js";
+import type { SwitchyardConfigInput } from "../src/config/schema.js";
+import { type Host, startHost } from "../src/host.js";
+import { memorySource } from "./memory-source.js";
+
+/** A span as the receiver decoded it. */
+interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  attributes: Record<string, string | number | boolean>;
+  status: { code?: number; message?: string };
+  service: string;
+}
+
+/** Decode an OTLP/JSON ExportTraceServiceRequest (ids hex, attributes as typed values). */
+function decodeSpans(body: unknown): ReceivedSpan[] {
+  type Value = {
+    stringValue?: string;
+    intValue?: string | number;
+    boolValue?: boolean;
+    doubleValue?: number;
+  };
+  type KeyValue = { key: string; value: Value };
+  const decodeValue = (v: Value) =>
+    v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ""));
+  const attributes = (list: KeyValue[] | undefined) =>
+    Object.fromEntries((list ?? []).map((a) => [a.key, decodeValue(a.value)]));
+  const request = body as {
+    resourceSpans: Array<{
+      resource: { attributes: KeyValue[] };
+      scopeSpans: Array<{
+        spans: Array<{
+          traceId: string;
+          spanId: string;
+          parentSpanId?: string;
+          name: string;
+          attributes?: KeyValue[];
+          status?: { code?: number; message?: string };
+        }>;
+      }>;
+    }>;
+  };
+  return request.resourceSpans.flatMap((rs) =>
+    rs.scopeSpans.flatMap((ss) =>
+      ss.spans.map((span) => ({
+        traceId: span.traceId,
+        spanId: span.spanId,
+        parentSpanId: span.parentSpanId ?? "",
+        name: span.name,
+        attributes: attributes(span.attributes),
+        status: span.status ?? {},
+        service: String(attributes(rs.resource.attributes)["service.name"]),
+      })),
+    ),
+  );
+}
+
+/** `00-<trace id>-<span id>-<flags>` */
+function parseTraceparent(value: unknown): { traceId: string; spanId: string } {
+  const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(String(value));
+  if (!match) throw new Error(`not a traceparent: ${String(value)}`);
+  return { traceId: match[1]!, spanId: match[2]! };
+}
+
+const factory = createEventFactory({ seed: 25 });
+let dir: string;
+let hosts: Host[] = [];
+let servers: FakeServer[] = [];
+let logs: string[] = [];
+let otlp: FakeServer;
+const spans = () => otlp.requests.flatMap((r) => (r.path === "/v1/traces" ? decodeSpans(r.json) : []));
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-traces-"));
+  logs = [];
+  otlp = await startFakeServer(() => ({
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: {},
+  }));
+  servers = [otlp];
+});
+afterEach(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  hosts = [];
+  await Promise.all(servers.map((s) => s.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(receiver: string, extra: Partial<SwitchyardConfigInput> = {}, source = memorySource()) {
+  const loaded = finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+      state: join(dir, "state"),
+      server: { port: 0 },
+      log: { level: "info" },
+      telemetry: { otlp: { endpoint: otlp.url, headers: { "x-collector-key": "collector-s3cret" } } },
+      actions: [
+        {
+          name: "hook",
+          plugin: "@switchyard/plugin-http",
+          events: ["*"],
+          with: { url: `${receiver}/in` },
+          retry: { maxAttempts: 3, initialDelayMs: 20 },
+        },
+      ],
+      ...extra,
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(...String(chunk).trim().split("\n"));
+      callback();
+    },
+  });
+  const host = await startHost(loaded, { source, logDestination: sink });
+  hosts.push(host);
+  return { host, source };
+}
+
+async function stop(host: Host) {
+  await host.stop();
+  hosts = hosts.filter((h) => h !== host);
+}
+
+/** Each delivery's traceparent names an attempt span the receiver got, child of the event's intake span. */
+function expectTraced(deliveries: ReadonlyArray<{ headers: Record<string, unknown> }>, eventId: string) {
+  const got = spans();
+  const intakes = got.filter(
+    (s) =>
+      s.name === "switchyard.intake" &&
+      s.attributes["cloudevents.event_id"] === eventId &&
+      s.attributes["switchyard.duplicate"] === undefined,
+  );
+  expect(intakes).toHaveLength(1);
+  const intake = intakes[0]!;
+  const attempts = deliveries.map((delivery) => {
+    const { traceId, spanId } = parseTraceparent(delivery.headers.traceparent);
+    const span = got.find((s) => s.spanId === spanId);
+    expect(span, `the span ${spanId} of a delivery's traceparent`).toBeDefined();
+    expect(span!.traceId).toBe(traceId);
+    expect(span!.traceId).toBe(intake.traceId);
+    expect(span!.parentSpanId).toBe(intake.spanId);
+    expect(span!.name).toBe("switchyard.attempt hook");
+    return span!;
+  });
+  return { intake, attempts };
+}
+
+describe("traces", () => {
+  it("puts an event's intake and every attempt, retries included, in one trace that each delivery continues", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    receiver.failNext({ status: 503 });
+    const { host, source } = await start(receiver.url);
+    const event = factory.byType["user.created"]();
+    source.push(event);
+    const deliveries = await receiver.waitForRequests(2);
+    // Shutdown exports the spans still buffered (the batch processor's delay is 5 s).
+    await stop(host);
+    const { intake, attempts } = expectTraced(deliveries, event.id);
+    expect(intake.attributes).toMatchObject({
+      "switchyard.source": "stream",
+      "cloudevents.event_type": "user.created",
+    });
+    expect(intake.service).toBe("switchyard");
+    expect(attempts.map((a) => a.attributes)).toEqual([
+      expect.objectContaining({
+        "switchyard.action": "hook",
+        "switchyard.plugin": "@switchyard/plugin-http",
+        "switchyard.attempt": 1,
+        "switchyard.outcome": "retrying",
+        "http.response.status_code": 503,
+        "error.type": "RetryableError",
+      }),
+      expect.objectContaining({ "switchyard.attempt": 2, "switchyard.outcome": "delivered" }),
+    ]);
+    expect(attempts[0]!.status).toMatchObject({ code: 2, message: expect.stringContaining("503") });
+    // The collector's key went with each export and never to the log.
+    expect(otlp.requests[0]!.headers["x-collector-key"]).toBe("collector-s3cret");
+    expect(logs.join("\n")).not.toContain("collector-s3cret");
+    expect(logs.join("\n")).toContain("exporting traces");
+  });
+
+  it("continues the event's trace in a retry after a restart: the context is stored with the event", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    receiver.failNext({ status: 500 });
+    const extra = {
+      actions: [
+        {
+          name: "hook",
+          plugin: "@switchyard/plugin-http",
+          events: ["*"],
+          with: { url: `${receiver.url}/in` },
+          // Due long after the first host stopped: the second host claims it from the store.
+          retry: { maxAttempts: 3, initialDelayMs: 1_500 },
+        },
+      ],
+    };
+    const first = await start(receiver.url, extra);
+    const event = factory.byType["user.deleted"]();
+    first.source.push(event);
+    await receiver.waitForRequests(1);
+    await stop(first.host);
+    expect(receiver.requests).toHaveLength(1);
+    const second = await start(receiver.url, extra);
+    const deliveries = await receiver.waitForRequests(2);
+    await stop(second.host);
+    const { attempts } = expectTraced(deliveries, event.id);
+    expect(attempts.map((a) => a.attributes["switchyard.attempt"])).toEqual([1, 2]);
+  });
+
+  it("makes a webhook request's traceparent the parent of its event's intake span; a duplicate's intake says so", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    const { host } = await start(receiver.url, {
+      source: { webhook: { port: 0, path: "/auth0/events", auth: { bearer: "hook-secret-1" } } },
+    });
+    const url = await waitFor(() => logs.map((l) => /"webhook (http:[^"]+)"/.exec(l)?.[1]).find(Boolean));
+    const event = factory.byType["organization.created"]();
+    const caller = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" };
+    const post = () =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: "Bearer hook-secret-1",
+          traceparent: `00-${caller.traceId}-${caller.spanId}-01`,
+          tracestate: "auth0=abc",
+        },
+        body: JSON.stringify(event),
+      });
+    expect((await post()).status).toBe(200);
+    const deliveries = await receiver.waitForRequests(1);
+    // Auth0 delivers at least once: the repeat is stored as nothing, and its intake span says so.
+    expect((await post()).status).toBe(200);
+    await stop(host);
+    expect(receiver.requests).toHaveLength(1);
+    const repeat = spans().filter((s) => s.attributes["switchyard.duplicate"] === true);
+    expect(repeat).toEqual([expect.objectContaining({ name: "switchyard.intake", traceId: caller.traceId })]);
+    const { intake } = expectTraced(deliveries, event.id);
+    expect(intake).toMatchObject({ traceId: caller.traceId, parentSpanId: caller.spanId });
+    expect(intake.attributes["switchyard.source"]).toBe("webhook");
+    expect(deliveries[0]!.headers.tracestate).toBe("auth0=abc");
+  });
+
+  it("delivers as usual while the collector is unreachable, and stops in bounded time", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    const gone = await startFakeServer();
+    const deadUrl = gone.url;
+    await gone.close();
+    const { host, source } = await start(receiver.url, { telemetry: { otlp: { endpoint: deadUrl } } });
+    const events = factory.many(20);
+    source.push(...events);
+    await receiver.waitForRequests(20);
+    const stopping = Date.now();
+    await stop(host);
+    expect(Date.now() - stopping).toBeLessThan(8_000);
+    expect(receiver.requests.every((r) => typeof r.headers.traceparent === "string")).toBe(true);
+  });
+
+  it("sends no traceparent and exports nothing when telemetry is not configured", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    const { host, source } = await start(receiver.url, { telemetry: undefined });
+    source.push(factory.byType["user.created"]());
+    const [delivery] = await receiver.waitForRequests(1);
+    await stop(host);
+    expect(delivery!.headers.traceparent).toBeUndefined();
+    expect(otlp.requests).toHaveLength(0);
+    expect(logs.join("\n")).not.toContain("exporting traces");
+  });
+});
