@@ -207,3 +207,33 @@ export const Field = ({
     <dd>{children}</dd>
   </div>
 );
+
+/**
+ * Newest / Newer / Older over a cursor-paged list. `cursors` are the cursors of the pages before this one
+ * ("Newer" goes back one; the first page is live); `next` is the answer's cursor of the next older page.
+ */
+export function Paging(props: {
+  cursors: readonly string[];
+  next: string | undefined;
+  onChange: (cursors: string[]) => void;
+}) {
+  const { cursors, next, onChange } = props;
+  return (
+    <nav class="paging" aria-label="Paging">
+      <button type="button" disabled={cursors.length === 0} onClick={() => onChange([])}>
+        Newest
+      </button>
+      <button type="button" disabled={cursors.length === 0} onClick={() => onChange(cursors.slice(0, -1))}>
+        Newer
+      </button>
+      <button
+        type="button"
+        disabled={next === undefined}
+        onClick={() => next !== undefined && onChange([...cursors, next])}
+      >
+        Older
+      </button>
+      <span>{cursors.length === 0 ? "Newest first, live" : `Page ${cursors.length + 1}`}</span>
+    </nav>
+  );
+}

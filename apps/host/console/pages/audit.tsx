@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { type AuditEntry, api } from "../api.ts";
 import { usePoll } from "../poll.ts";
-import { ErrorLine, Time } from "../ui.tsx";
+import { ErrorLine, Paging, Time } from "../ui.tsx";
 
 /** An entry's fields as `key=value` pairs (values that are not text as JSON). */
 const pairs = (fields: Record<string, unknown>) =>
@@ -23,26 +23,7 @@ export function AuditPage() {
         the CLI (<code>cli:user@host</code>).
       </p>
       <ErrorLine error={error} />
-      <nav class="paging" aria-label="Paging">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          Newest
-        </button>
-        <button
-          type="button"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          disabled={data?.next === undefined}
-          onClick={() => data?.next !== undefined && setCursors([...cursors, data.next])}
-        >
-          Older
-        </button>
-        <span>{cursors.length === 0 ? "Newest first, live" : `Page ${cursors.length + 1}`}</span>
-      </nav>
+      <Paging cursors={cursors} next={data?.next} onChange={setCursors} />
       {data && data.items.length > 0 && (
         <table aria-label="Audit log">
           <thead>

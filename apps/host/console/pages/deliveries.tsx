@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { usePoll } from "../poll.ts";
-import { AttemptsTable, ErrorLine, type FilterField, Filters } from "../ui.tsx";
+import { AttemptsTable, ErrorLine, type FilterField, Filters, Paging } from "../ui.tsx";
 
 const FIELDS: FilterField[] = ["eventId", "type", "action", "outcome", "since", "until"];
 
@@ -23,26 +23,7 @@ function DeliveriesList({ params }: { params: URLSearchParams }) {
       <h1>Deliveries</h1>
       <Filters page="deliveries" params={params} fields={FIELDS} label="Filter deliveries" />
       <ErrorLine error={error} />
-      <nav class="paging" aria-label="Paging">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          Newest
-        </button>
-        <button
-          type="button"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors(cursors.slice(0, -1))}
-        >
-          Newer
-        </button>
-        <button
-          type="button"
-          disabled={data?.next === undefined}
-          onClick={() => data?.next !== undefined && setCursors([...cursors, data.next])}
-        >
-          Older
-        </button>
-        <span>{cursors.length === 0 ? "Newest first, live" : `Page ${cursors.length + 1}`}</span>
-      </nav>
+      <Paging cursors={cursors} next={data?.next} onChange={setCursors} />
       {data && <AttemptsTable label="Deliveries" attempts={data.items} withEvent />}
       {data && data.items.length === 0 && <p>No deliveries match.</p>}
     </main>
