@@ -17,10 +17,11 @@ import type { Auth0Event } from "./events.js";
 export function subjectOf(event: Auth0Event): string | undefined {
   const object = event.data?.object as Record<string, unknown> | undefined;
   if (object === null || typeof object !== "object") return undefined;
-  const family = event.type.slice(0, event.type.indexOf("."));
-  if (family === "user") return idOf(object.user_id);
-  if (family === "organization") return idOf(refOf(object.organization)) ?? idOf(object.id);
-  if (family === "group") return idOf(refOf(object.group)) ?? idOf(object.id);
+  // startsWith, not a slice of the family: this runs for every event of every ordered action.
+  const type = event.type;
+  if (type.startsWith("user.")) return idOf(object.user_id);
+  if (type.startsWith("organization.")) return idOf(refOf(object.organization)) ?? idOf(object.id);
+  if (type.startsWith("group.")) return idOf(refOf(object.group)) ?? idOf(object.id);
   return idOf(object.id);
 }
 

@@ -84,8 +84,8 @@ export class Ingest {
     const { runners, metrics, store, backlog, log, tracing } = this.deps;
     if (events.length === 0 && cursor === undefined) return 0;
     const rows: IngestEvent[] = [];
-    // Per row: the runners that take the delivery now; the others read it from the store.
-    const takers: ActionRunner[][] = [];
+    // Per row: the runners that take the delivery now, with its order key; the others read it from the store.
+    const takers: Array<Array<[ActionRunner, string | null]>> = [];
     // One encoding per event, handed to every action (`event.encoded`) and stored as its payload.
     const encodings: EncodedEvent[] = [];
     const waiting = new Set<ActionRunner>();
@@ -97,7 +97,7 @@ export class Ingest {
       metrics.eventsReceived.labels(event.type).inc();
       newest = event;
       const deliveries: IngestEvent["deliveries"] = [];
-      const now: ActionRunner[] = [];
+      const now: Array<[ActionRunner, string | null]> = [];
       runners.forEach((runner, i) => {
         if (!runner.accepts(event)) return;
         const orderKey = runner.keyOf(event);
@@ -106,7 +106,7 @@ export class Ingest {
         const held = free[i]! > 0 && runner.canHold(orderKey);
         if (held) {
           free[i]!--;
-          now.push(runner);
+          now.push([runner, orderKey]);
         } else {
           waiting.add(runner);
         }
@@ -137,10 +137,10 @@ export class Ingest {
     }
     // Held deliveries the store wrote as rows instead (an earlier one of their key is unfinished there).
     for (const [index, action] of declined ?? []) {
-      const runner = takers[index]!.find((r) => r.name === action);
-      if (!runner) continue;
-      takers[index] = takers[index]!.filter((r) => r !== runner);
-      waiting.add(runner);
+      const taker = takers[index]!.find(([r]) => r.name === action);
+      if (!taker) continue;
+      takers[index] = takers[index]!.filter((t) => t !== taker);
+      waiting.add(taker[0]);
     }
     const now = Date.now();
     let newestKey = 0;
@@ -157,15 +157,8 @@ export class Ingest {
       newestKey = key;
       backlog.added(row.deliveries.length);
       const event = events[i]!.event;
-      for (const runner of takers[i]!) {
-        runner.takeHeld(
-          key,
-          event,
-          encodings[i]!,
-          now,
-          runner.ordered ? runner.keyOf(event) : null,
-          row.trace,
-        );
+      for (const [runner, orderKey] of takers[i]!) {
+        runner.takeHeld(key, event, encodings[i]!, now, orderKey, row.trace);
       }
     });
     for (const runner of runners) runner.ledger.ingested(newestKey);

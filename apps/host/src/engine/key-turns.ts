@@ -5,8 +5,11 @@
  * order, whether they came from the ingest step (held) or from the store (claimed). Other keys never wait.
  */
 export class KeyTurns<T> {
-  /** Keys with a delivery queued or running, and what waits behind it. */
-  private readonly turns = new Map<string, T[]>();
+  /**
+   * Keys with a delivery queued or running, and what waits behind it: null until something does (most keys
+   * never have a second delivery waiting, so they get no array of their own).
+   */
+  private readonly turns = new Map<string, T[] | null>();
   /** Items waiting behind a key, all keys together (they count against the runner's room). */
   private waitingCount = 0;
 
@@ -29,10 +32,11 @@ export class KeyTurns<T> {
   enter(key: string, item: T): boolean {
     const waiting = this.turns.get(key);
     if (waiting === undefined) {
-      this.turns.set(key, []);
+      this.turns.set(key, null);
       return true;
     }
-    waiting.push(item);
+    if (waiting === null) this.turns.set(key, [item]);
+    else waiting.push(item);
     this.waitingCount++;
     return false;
   }
@@ -48,8 +52,9 @@ export class KeyTurns<T> {
 
   /** Give up the key's turn; returns what waited behind it (to be sent back to the store). */
   leave(key: string): T[] {
-    const waiting = this.turns.get(key) ?? [];
+    const waiting = this.turns.get(key);
     this.turns.delete(key);
+    if (!waiting) return [];
     this.waitingCount -= waiting.length;
     return waiting;
   }
@@ -57,7 +62,11 @@ export class KeyTurns<T> {
   /** Everything waiting behind any key, removed; the keys' current deliveries keep their turns. */
   drainWaiting(): T[] {
     const all: T[] = [];
-    for (const waiting of this.turns.values()) all.push(...waiting.splice(0));
+    for (const [key, waiting] of this.turns) {
+      if (waiting === null) continue;
+      all.push(...waiting);
+      this.turns.set(key, null);
+    }
     this.waitingCount = 0;
     return all;
   }

@@ -9,7 +9,7 @@ type Lookup = (event: Auth0Event) => string | null;
  */
 export function orderKeyFor(orderBy: string): Lookup | undefined {
   if (orderBy === "none") return undefined;
-  if (orderBy === "subject") return (event) => subjectOf(event) ?? null;
+  if (orderBy === "subject") return subjectKey;
   if (orderBy === "user") return userOf;
   if (orderBy === "organization") return organizationOf;
   const path = orderBy.split(".");
@@ -21,6 +21,19 @@ export function orderKeyFor(orderBy: string): Lookup | undefined {
     }
     return typeof node === "string" || typeof node === "number" ? String(node) : null;
   };
+}
+
+// The ingest step asks every action for the key of one event before the next: actions ordered by subject
+// (every action, by default) share the one answer.
+let lastEvent: Auth0Event | undefined;
+let lastSubject: string | null = null;
+
+function subjectKey(event: Auth0Event): string | null {
+  if (event !== lastEvent) {
+    lastSubject = subjectOf(event) ?? null;
+    lastEvent = event;
+  }
+  return lastSubject;
 }
 
 function userOf(event: Auth0Event): string | null {

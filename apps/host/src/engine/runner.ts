@@ -621,7 +621,6 @@ export class ActionRunner {
     const filtered = filteredBy(outcome);
     if (filtered === undefined) this.attemptCounters[outcome.status].inc();
     const orderKey = job.orderKey;
-    const keyed = orderKey !== null ? { orderKey } : {};
     if (outcome.status === "delivered" || filtered !== undefined) {
       if (filtered === undefined) this.failures = 0;
       this.finishedCounters[filtered === undefined ? "delivered" : "filtered"].inc();
@@ -665,7 +664,7 @@ export class ActionRunner {
           result: "dead",
           attempts: attempt,
           error: reason,
-          ...keyed,
+          ...(orderKey !== null ? { orderKey } : {}),
         });
         // A dead letter does not hold its subject back: the next event of the key may run.
         this.rowFinished = true;

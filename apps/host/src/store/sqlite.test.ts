@@ -46,6 +46,26 @@ describe("sqlite store", () => {
     expect(store.countUnfinished()).toBe(3);
   });
 
+  // The host never offers this (one key's events in a batch are all held or all not), but the ingest skips
+  // the per-key question for an action with no pending keyed row, so it must notice the rows it writes itself.
+  it("declines a held delivery behind a row of its key written earlier in the same batch", () => {
+    const [y1, x1, x2, y2] = factory.many(4);
+    // y1 asks first, while the action has no pending keyed row; x1 then writes one.
+    const result = store.ingest(
+      [
+        row(y1!, ["o"], true, "y"),
+        row(x1!, ["o"], false, "x"),
+        row(x2!, ["o"], true, "x"),
+        row(y2!, ["o"], true, "y"),
+      ],
+      undefined,
+    );
+    expect(result.declined).toEqual([[2, "o"]]);
+    // And in the next batch, from the stored row.
+    const [x3] = factory.many(1);
+    expect(store.ingest([row(x3!, ["o"], true, "x")], undefined).declined).toEqual([[0, "o"]]);
+  });
+
   it("claims due deliveries once, and completes them", () => {
     const events = factory.many(5);
     store.ingest(

@@ -225,6 +225,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const keyUnfinished = db.prepare<[number, string], { one: number }>(
     `SELECT 1 AS one FROM deliveries WHERE action = ? AND order_key = ? AND status = ${PENDING} LIMIT 1`,
   );
+  // Whether the action has any pending keyed row at all: asked once per batch, so that an action with none
+  // (the usual case) asks nothing per delivery.
+  const anyKeyPending = db.prepare<[number], { one: number }>(
+    `SELECT 1 AS one FROM deliveries INDEXED BY deliveries_later WHERE action = ? AND order_key IS NOT NULL AND status = ${PENDING} LIMIT 1`,
+  );
   // Ingest creates an action's watermark, just below its first claim, before any claim can need it.
   const startWatermark = db.prepare<[number, number]>(
     "INSERT OR IGNORE INTO watermarks (action, upto) VALUES (?, ?)",
@@ -272,12 +277,22 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       const keys: Array<number | undefined> = [];
       const declined: Array<[number, string]> = [];
       const declinedDeliveries = new Set<object>();
+      // Per action: whether a pending keyed row may exist (then each held delivery asks about its key).
+      const keysPending = new Map<number, boolean>();
+      const mayWait = (action: number): boolean => {
+        let pending = keysPending.get(action);
+        if (pending === undefined) {
+          pending = anyKeyPending.get(action) !== undefined;
+          keysPending.set(action, pending);
+        }
+        return pending;
+      };
       for (const [index, item] of events.entries()) {
         let claims: string | null = null;
         for (const delivery of item.deliveries) {
           if (!delivery.claimed) continue;
           const action = actionId(delivery.action);
-          if (delivery.orderKey !== null && keyUnfinished.get(action, delivery.orderKey)) {
+          if (delivery.orderKey !== null && mayWait(action) && keyUnfinished.get(action, delivery.orderKey)) {
             // Its row is written below, pending, once the event has its key.
             declined.push([index, delivery.action]);
             declinedDeliveries.add(delivery);
@@ -301,6 +316,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           const action = actionId(delivery.action);
           if (!delivery.claimed || declinedDeliveries.has(delivery)) {
             insertDelivery.run(action, row.id, PENDING, now, delivery.orderKey, now);
+            if (delivery.orderKey !== null) keysPending.set(action, true);
           } else if (!watermarked.has(action)) {
             startWatermark.run(action, row.id - 1);
             watermarked.add(action);
