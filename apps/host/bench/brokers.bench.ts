@@ -226,7 +226,13 @@ async function alone(broker: Broker, namespace: Namespace, events: Auth0Event[])
 /** The host delivering the tenant's N events to one broker action; deliveries per second, broker side. */
 async function hostRun(peer: Awaited<ReturnType<typeof startPeer>>, namespace: Namespace): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-brokers-"));
-  const config = writeConfig(dir, peer.ready, `  - name: broker\n    events: ["*"]\n    ${namespace.action}`);
+  // BENCH_ACTION="orderBy: none" adds a line to the action (to compare settings).
+  const extra = process.env.BENCH_ACTION ? `\n    ${process.env.BENCH_ACTION}` : "";
+  const config = writeConfig(
+    dir,
+    peer.ready,
+    `  - name: broker\n    events: ["*"]\n    ${namespace.action}${extra}`,
+  );
   const host = startHost(config);
   let first = 0;
   let last = 0;
@@ -258,14 +264,18 @@ function answers(port: number): Promise<boolean> {
 }
 
 const peer = await startPeer();
-await peer.call("appendMany", { count: N });
+// BENCH_DISTINCT_SUBJECTS=1: the tenant's events all about different subjects, as a tenant's users are (the
+// plugin-alone run's are); without it the fake tenant's lazy log repeats 65 subjects (see e2e.bench.ts).
+await peer.call(process.env.BENCH_DISTINCT_SUBJECTS === "1" ? "appendDistinct" : "appendMany", { count: N });
 // Bodies the size and shape of the host's: realistic events of every type.
 const factory = createEventFactory({ seed: 9 });
 const bodies = factory
   .many(N)
   .map((event) => ({ id: event.id, type: event.type, json: JSON.stringify(event) }));
 
-for (const broker of [rabbitmq, nats, redis]) {
+// BENCH_ONLY=rabbitmq|nats|redis runs one broker.
+const only = process.env.BENCH_ONLY;
+for (const broker of [rabbitmq, nats, redis].filter((b) => !only || b.name === only)) {
   if (!(await answers(broker.port))) {
     console.log(`${broker.name}: skipped, nothing answers on 127.0.0.1:${broker.port}`);
     continue;
