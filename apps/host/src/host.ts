@@ -5,7 +5,7 @@ import { adminTokensOf } from "./admin/roles.js";
 import { consoleHandler } from "./admin/static.js";
 import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import type { LoadedConfig } from "./config/load.js";
-import { retentionMs } from "./config/schema.js";
+import { retentionMs, type SwitchyardConfig } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
 import { ActionSet, type ReloadSummary } from "./engine/action-set.js";
 import { attachRunners, createRunners } from "./engine/actions.js";
@@ -14,22 +14,22 @@ import { CompletionWriter } from "./engine/completions.js";
 import { ActionControl } from "./engine/control.js";
 import { HistoryWriter } from "./engine/history.js";
 import { Ingest } from "./engine/ingest.js";
-import { leadStream } from "./engine/leader.js";
 import { Lifecycle } from "./engine/lifecycle.js";
 import { startMaintenance } from "./engine/maintenance.js";
 import { openState } from "./engine/open-state.js";
-import { startReading, streamHooks } from "./engine/reader.js";
-import { newStatus, readiness } from "./engine/status.js";
+import { type HostStatus, newStatus, readiness } from "./engine/status.js";
 import { type CodeLocation, guardUncaught } from "./engine/uncaught.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
-import { startOpsServer } from "./server.js";
+import { type OpsServer, startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./source.js";
-import { startWebhookSource, type WebhookSourceOptions } from "./sources/webhook.js";
+import { type Source, startSources, streamSource, webhookSource } from "./sources/source.js";
+import type { WebhookSourceOptions } from "./sources/webhook.js";
 import { replicaIdFromEnv } from "./store/open.js";
+import type { StateStore } from "./store/types.js";
 import { startTracing } from "./telemetry/index.js";
 import { VERSION } from "./version.js";
 
@@ -63,10 +63,8 @@ const TRACES_SHUTDOWN_MS = 5_000;
 /** Start the host: one stream in, every matching action out, durably. This function only wires the parts. */
 export async function startHost(loaded: LoadedConfig, options: HostOptions = {}): Promise<Host> {
   const { config } = loaded;
-  // A reload adds the new config's secrets: everything that redacts calls through this one function.
-  let secrets = loaded.secrets;
-  let redactSecrets = createRedactor(secrets);
-  const redact = (text: string) => redactSecrets(text);
+  const secrets = new Secrets(loaded.secrets);
+  const redact = secrets.redact;
   const log = createLogger(config.log.level, redact, options.logDestination, config.log.format);
   const plugins = await resolveActions(loaded, { keepBroken: true });
   warnUnknownTypes(loaded, log);
@@ -83,19 +81,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     }
     const status = newStatus();
     const metrics = createMetrics();
-    const ops = config.server.enabled
-      ? await startOpsServer({
-          host: config.server.host,
-          port: config.server.port,
-          registry: metrics.registry,
-          readiness: () => readiness(status),
-          adminTokens: adminTokensOf(config.server),
-          redact,
-          pages: consoleHandler(),
-          onError: (error) => log.error({ err: error }, "an ops server request failed"),
-          limits: config.server,
-        })
-      : undefined;
+    const ops = await openOps(config, status, metrics, redact, log);
     if (ops) life.defer(() => ops.close());
 
     const opening = new AbortController();
@@ -109,25 +95,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const backlog = new Backlog(config.delivery.maxPending);
     backlog.reset(await store.countUnfinished());
 
-    const shared = store.leadership !== undefined;
-    const completions = new CompletionWriter(
-      store,
-      (error) =>
-        shared
-          ? log.error({ err: error }, "results not written to the state database: kept, written again in 1 s")
-          : life.fail(
-              new Error(
-                `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost`,
-              ),
-            ),
-      { retry: shared },
-    );
+    const completions = completionWriter(store, log, life);
     life.defer(() => completions.flush());
     const historyRetentionMs = retentionMs(config.history.retention);
-    const history =
-      historyRetentionMs > 0
-        ? new HistoryWriter(store, log, (count) => metrics.historyDropped.inc(count))
-        : undefined;
+    const history = historyRetentionMs > 0 ? historyWriter(store, log, metrics) : undefined;
     // Deferred before the runners' stop, so it runs after it: the last attempts are recorded too.
     if (history) life.defer(() => history.flush());
     const replica = store.replicaId ?? replicaIdFromEnv() ?? hostname();
@@ -145,7 +116,6 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const control = new ActionControl({ ...deps, runners, actions: () => set.actions });
     await control.start();
     status.failedActions = runners.flatMap((r) => (r.failure !== undefined ? [r.name] : []));
-    const dedupeWindowMs = config.delivery.dedupeWindowMs;
     const auditRetentionMs = Math.max(historyRetentionMs, retentionMs(config.history.auditRetention));
     life.defer(
       startMaintenance({
@@ -153,7 +123,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         runners,
         control,
         status,
-        dedupeWindowMs,
+        dedupeWindowMs: config.delivery.dedupeWindowMs,
         historyRetentionMs,
         auditRetentionMs,
       }),
@@ -162,58 +132,10 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     for (const runner of runners) runner.start();
 
     const ingest = new Ingest({ ...deps, runners });
-    const source = options.source ?? auth0Source(config);
-    if (source) {
-      const hooks = streamHooks(status, metrics, log, redact, source.describe);
-      // Shared state: read ahead into the store only while another replica is there to take rows from it.
-      const leader = leadStream({
-        leadership: store.leadership,
-        onPeers: (alive) => {
-          status.readingAhead = alive;
-        },
-        status,
-        metrics,
-        log,
-        fatal: (error) =>
-          life.fail(
-            new Error(
-              `${error.message}: stopping so that nothing is lost; the stream resumes from the last stored cursor`,
-            ),
-          ),
-        read: async (onFailure) =>
-          startReading(
-            {
-              source,
-              ingest,
-              runners,
-              backlog,
-              hooks,
-              cursor: await store.getCursor(),
-              readAhead: () => status.readingAhead,
-              onBacklogFull: (unfinished) =>
-                log.warn(
-                  { unfinished },
-                  "backpressure: the store holds its cap of unfinished deliveries, pausing the stream",
-                ),
-            },
-            onFailure,
-          ),
-      });
-      life.defer(() => leader.stop());
-    }
-    const webhook = config.source.webhook
-      ? await startWebhookSource(
-          config.source.webhook as WebhookSourceOptions,
-          (events) => ingest.push(events),
-          {
-            log,
-            registry: metrics.registry,
-            onInvalid: (event) => metrics.invalid.labels(event.type).inc(),
-            baseDir: loaded.dir,
-          },
-        )
-      : undefined;
-    if (webhook) life.defer(() => webhook.close());
+    const fail = (error: Error) => life.fail(error);
+    const context = { ...deps, ingest, runners, status, fail, baseDir: loaded.dir };
+    const sources = await startSources(configuredSources(config, options.source), context);
+    for (const source of sources) life.defer(() => source.stop());
     // The admin API reads the actions from here: a reload replaces `loaded`.
     const admin = {
       loaded,
@@ -223,62 +145,154 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       control,
       replica,
       version: VERSION,
-      streamConfigured: source !== undefined,
-      webhookUrl: webhook?.url,
+      streamConfigured: sources.some((s) => s.kind === "stream"),
+      webhookUrl: sources.find((s) => s.kind === "webhook")?.url,
       ready: () => readiness(status).ready,
     };
     ops?.attach(admin);
     life.defer(() => log.info("stopping: no new events; finishing in-flight deliveries"));
     log.info(
       {
-        sources: [source?.describe, webhook && `webhook ${webhook.url}`].filter(Boolean),
+        sources: sources.map((s) => s.describe),
         actions: runners.map((r) => r.name),
         state: loaded.stateDir,
         recoveredInFlight: recovered,
         pending: backlog.unfinished,
-        ...(ops
-          ? {
-              console: consoleUrl(config.server.host, ops.port),
-              metrics: `${consoleUrl(config.server.host, ops.port)}metrics`,
-            }
-          : {}),
+        ...(ops ? opsUrls(config.server.host, ops.port) : {}),
       },
       "switchyard started",
     );
-    const reload = async (next: LoadedConfig): Promise<ReloadSummary> => {
-      if (life.stopped) throw new Error("the host is stopping");
-      const fixed = needsRestart(loaded, next);
-      if (fixed.length > 0) {
-        throw new ConfigError(
-          `${next.file}: ${fixed.join(", ")} cannot change while the host runs: restart it to apply (nothing was changed)`,
-        );
-      }
-      const prepared = await set.prepare(next, await resolveActions(next));
-      warnUnknownTypes(next, log);
-      if (life.stopped) {
-        await set.discard(prepared);
-        throw new Error("the host is stopping");
-      }
-      const summary = await ingest.exclusive(() => {
-        secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
-        redactSecrets = createRedactor(secrets);
-        admin.loaded = next;
-        ops?.setAdminTokens(adminTokensOf(next.config.server));
-        return set.apply(prepared, {
-          adopt: (runner) => control.adopt(runner),
-          graceMs: config.delivery.shutdownGraceMs,
-        });
-      });
-      // Apply the stored paused states to the added actions now, not at the next chore.
-      await control.sync();
-      log.info({ file: next.file, ...summary }, "config reloaded");
-      return summary;
-    };
+    const reload = reloader({ current: loaded, secrets, log, life, set, control, ingest, admin, ops });
     return { port: ops?.port, log, done: life.done, stop: () => life.stop(), reload };
   } catch (error) {
     await life.stop();
     throw error;
   }
+}
+
+/** The config's secrets, growing at each reload: everything that redacts calls `redact`. */
+class Secrets {
+  private values: string[];
+  private redactor: (text: string) => string;
+
+  constructor(values: readonly string[]) {
+    this.values = [...values];
+    this.redactor = createRedactor(this.values);
+  }
+
+  readonly redact = (text: string): string => this.redactor(text);
+
+  /** Add a reloaded config's secrets (the old ones stay: lines already queued may hold them). */
+  add(values: readonly string[]): void {
+    this.values = [...new Set([...this.values, ...values])].sort((a, b) => b.length - a.length);
+    this.redactor = createRedactor(this.values);
+  }
+}
+
+/** The ops server (health, metrics, the admin API and the console), when the config enables it. */
+async function openOps(
+  config: SwitchyardConfig,
+  status: HostStatus,
+  metrics: Metrics,
+  redact: (text: string) => string,
+  log: HostLogger,
+): Promise<OpsServer | undefined> {
+  if (!config.server.enabled) return undefined;
+  return startOpsServer({
+    host: config.server.host,
+    port: config.server.port,
+    registry: metrics.registry,
+    readiness: () => readiness(status),
+    adminTokens: adminTokensOf(config.server),
+    redact,
+    pages: consoleHandler(),
+    onError: (error) => log.error({ err: error }, "an ops server request failed"),
+    limits: config.server,
+  });
+}
+
+/**
+ * Where results go to the store. State only this host uses: a write that fails stops the host (nothing is
+ * lost). Shared state: results are kept and written again, while the other replicas go on.
+ */
+function completionWriter(store: StateStore, log: HostLogger, life: Lifecycle): CompletionWriter {
+  const shared = store.leadership !== undefined;
+  return new CompletionWriter(
+    store,
+    (error) =>
+      shared
+        ? log.error({ err: error }, "results not written to the state database: kept, written again in 1 s")
+        : life.fail(
+            new Error(
+              `the state store cannot be written (${describeError(error)}): stopping so that nothing is lost`,
+            ),
+          ),
+    { retry: shared },
+  );
+}
+
+/** Where the attempts' history goes (in batches, off the delivery path); what it drops is counted. */
+function historyWriter(store: StateStore, log: HostLogger, metrics: Metrics): HistoryWriter {
+  return new HistoryWriter(store, log, (count) => metrics.historyDropped.inc(count));
+}
+
+/** The config's sources: the tenant's stream (or the one a test or benchmark gives) and the webhook. */
+function configuredSources(config: SwitchyardConfig, given: EventSource | undefined): Source[] {
+  const events = given ?? auth0Source(config);
+  return [
+    ...(events ? [streamSource(events)] : []),
+    ...(config.source.webhook ? [webhookSource(config.source.webhook as WebhookSourceOptions)] : []),
+  ];
+}
+
+function opsUrls(host: string, port: number): { console: string; metrics: string } {
+  return { console: consoleUrl(host, port), metrics: `${consoleUrl(host, port)}metrics` };
+}
+
+interface ReloadDeps {
+  current: LoadedConfig;
+  secrets: Secrets;
+  log: HostLogger;
+  life: Lifecycle;
+  set: ActionSet;
+  control: ActionControl;
+  ingest: Ingest;
+  admin: { loaded: LoadedConfig };
+  ops: OpsServer | undefined;
+}
+
+/**
+ * A running host's reload: the new config's actions replace the old between two ingest batches; settings
+ * that need a restart are refused, changing nothing.
+ */
+function reloader(deps: ReloadDeps): (next: LoadedConfig) => Promise<ReloadSummary> {
+  const { secrets, log, life, set, control, ingest, admin, ops } = deps;
+  const graceMs = deps.current.config.delivery.shutdownGraceMs;
+  return async (next) => {
+    if (life.stopped) throw new Error("the host is stopping");
+    const fixed = needsRestart(admin.loaded, next);
+    if (fixed.length > 0) {
+      throw new ConfigError(
+        `${next.file}: ${fixed.join(", ")} cannot change while the host runs: restart it to apply (nothing was changed)`,
+      );
+    }
+    const prepared = await set.prepare(next, await resolveActions(next));
+    warnUnknownTypes(next, log);
+    if (life.stopped) {
+      await set.discard(prepared);
+      throw new Error("the host is stopping");
+    }
+    const summary = await ingest.exclusive(() => {
+      secrets.add(next.secrets);
+      admin.loaded = next;
+      ops?.setAdminTokens(adminTokensOf(next.config.server));
+      return set.apply(prepared, { adopt: (runner) => control.adopt(runner), graceMs });
+    });
+    // Apply the stored paused states to the added actions now, not at the next chore.
+    await control.sync();
+    log.info({ file: next.file, ...summary }, "config reloaded");
+    return summary;
+  };
 }
 
 /** Where each action's code lives (its file, or its plugin's folder), to attribute its uncaught errors. */

@@ -54,3 +54,12 @@ it("finds a cycle when there is one", () => {
   ]);
   expect(cycles(edges)).toEqual([["a.ts", "b.ts", "c.ts", "a.ts"]]);
 });
+
+// Issue 28's seam: `startHost` only wires the parts; what each part does lives in its own module.
+it("keeps startHost to at most 110 lines of wiring", () => {
+  const text = readFileSync(join(SRC, "host.ts"), "utf8").split("\n");
+  const first = text.findIndex((line) => line.startsWith("export async function startHost("));
+  const last = text.findIndex((line, i) => i > first && line === "}");
+  expect(first).toBeGreaterThan(-1);
+  expect(last - first + 1).toBeLessThanOrEqual(110);
+});
