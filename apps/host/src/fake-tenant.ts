@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { startFakeTenant } from "@switchyard/testing";
 import { finishConfig, type LoadedConfig, readConfig } from "./config/load.js";
-import { subscribedTypes } from "./source.js";
+import { subscribedTypes } from "./sources/auth0-stream.js";
 
 /** The order the demo's events come in: mostly users and memberships, as a real tenant's, with the rest mixed in. */
 export const DEMO_MIX = [

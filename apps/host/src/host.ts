@@ -25,7 +25,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { type OpsServer, startOpsServer } from "./server.js";
-import { auth0Source, type EventSource } from "./source.js";
+import { auth0Source, type EventSource } from "./sources/auth0-stream.js";
 import { type Source, startSources, streamSource, webhookSource } from "./sources/source.js";
 import type { WebhookSourceOptions } from "./sources/webhook.js";
 import { replicaIdFromEnv } from "./store/open.js";

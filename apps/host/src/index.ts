@@ -5,6 +5,6 @@ export { defineConfig } from "./config/schema.js";
 export type { Host, HostOptions } from "./host.js";
 export { startHost } from "./host.js";
 export { resolveActions } from "./plugins/resolve-actions.js";
-export type { EventSource } from "./source.js";
+export type { EventSource } from "./sources/auth0-stream.js";
 export { openStore } from "./store/open.js";
 export type { DeadLetter, DeadLetterFilter, StateStore } from "./store/types.js";

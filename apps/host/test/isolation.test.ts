@@ -10,7 +10,7 @@ import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import { type Host, startHost } from "../src/host.js";
-import type { EventSource } from "../src/source.js";
+import type { EventSource } from "../src/sources/auth0-stream.js";
 
 const EVENTS = 20_000;
 setFlagsFromString("--expose-gc");

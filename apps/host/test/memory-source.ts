@@ -1,6 +1,6 @@
 import type { StreamHooks, StreamItem } from "@switchyard/auth0-events";
 import type { Auth0Event } from "@switchyard/core";
-import type { EventSource } from "../src/source.js";
+import type { EventSource } from "../src/sources/auth0-stream.js";
 
 /** An in-memory event stream for in-process host tests: resumes after the cursor, as the real one does. */
 export function memorySource() {

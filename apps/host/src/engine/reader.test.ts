@@ -1,7 +1,7 @@
 import type { StreamItem } from "@switchyard/auth0-events";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { describe, expect, it } from "vitest";
-import type { EventSource } from "../source.js";
+import type { EventSource } from "../sources/auth0-stream.js";
 import { Backlog } from "./backlog.js";
 import type { Ingest } from "./ingest.js";
 import { readStream } from "./reader.js";

@@ -1,7 +1,7 @@
 import type { StreamHooks, StreamItem } from "@switchyard/auth0-events";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { EventSource } from "../source.js";
+import type { EventSource } from "../sources/auth0-stream.js";
 import type { Backlog } from "./backlog.js";
 import type { Ingest } from "./ingest.js";
 import { type ActionRunner, READ_AHEAD } from "./runner.js";

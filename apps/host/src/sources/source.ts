@@ -6,7 +6,7 @@ import type { ActionRunner } from "../engine/runner.js";
 import type { HostStatus } from "../engine/status.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { EventSource } from "../source.js";
+import type { EventSource } from "../sources/auth0-stream.js";
 import type { StateStore } from "../store/types.js";
 import { startWebhookSource, type WebhookSourceOptions } from "./webhook.js";
 

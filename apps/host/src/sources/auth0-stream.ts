@@ -1,6 +1,6 @@
 import { type StreamHooks, type StreamItem, streamBatches } from "@switchyard/auth0-events";
 import { expandEventTypes } from "@switchyard/core";
-import type { ActionConfig, SwitchyardConfig } from "./config/schema.js";
+import type { ActionConfig, SwitchyardConfig } from "../config/schema.js";
 
 /** Where events come from. The host reads one stream for all its actions. */
 export interface EventSource {

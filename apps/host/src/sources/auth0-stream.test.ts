@@ -2,10 +2,10 @@ import type { StreamItem } from "@switchyard/auth0-events";
 import type { Auth0Event } from "@switchyard/core";
 import { events, type FakeTenant, startFakeTenant } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { finishConfig } from "./config/load.js";
-import type { SwitchyardConfigInput } from "./config/schema.js";
-import { ActionMatcher } from "./engine/matching.js";
-import { auth0Source, subscribedTypes } from "./source.js";
+import { finishConfig } from "../config/load.js";
+import type { SwitchyardConfigInput } from "../config/schema.js";
+import { ActionMatcher } from "../engine/matching.js";
+import { auth0Source, subscribedTypes } from "./auth0-stream.js";
 
 let tenant: FakeTenant | undefined;
 afterEach(() => tenant?.close());
