@@ -1,6 +1,12 @@
 import { hostname, userInfo } from "node:os";
 import type { LoadedConfig } from "./config/load.js";
-import type { ActionState, DeadLetterFilter, StateStore, SupersededDeadLetter } from "./store/types.js";
+import type {
+  ActionState,
+  BreakerRecord,
+  DeadLetterFilter,
+  StateStore,
+  SupersededDeadLetter,
+} from "./store/types.js";
 
 // The operator's operations on the state, shared by the CLI (`switchyard actions`, `switchyard dlq`) and the
 // admin API behind the console, so that both select, count and change exactly the same things, and both
@@ -54,6 +60,47 @@ export interface ActionSummary {
   rateLimit?: string;
   /** Its circuit breaker, as configured: `20 failures, 30000 ms cool-down`. */
   circuitBreaker?: string;
+  /** Its circuit breaker's state now, over the replicas running it (when it has a breaker, or one has a record). */
+  circuit?: CircuitSummary;
+}
+
+/**
+ * An action's breakers as the store has them: each replica keeps its own, so each one that is not closed is
+ * listed, and `state` is the worst of them (open, then half-open, then closed).
+ */
+export interface CircuitSummary {
+  state: "closed" | "open" | "half-open";
+  replicas: CircuitReplica[];
+}
+
+/** One replica's breaker that is not closed. */
+export interface CircuitReplica {
+  replica: string;
+  /** Open: nothing is attempted until `until`; half-open: one delivery probes (or will, when one is due). */
+  state: "open" | "half-open";
+  /** Since when (ISO 8601). */
+  since: string;
+  /** Open: when the cool-down ends (ISO 8601). */
+  until?: string;
+}
+
+/** The breakers of one action now: an open breaker whose cool-down has ended lets a probe through (half-open). */
+export function summarizeCircuit(records: readonly BreakerRecord[], now = Date.now()): CircuitSummary {
+  const replicas = records.map((r): CircuitReplica => {
+    const open = r.state === "open" && (r.until === undefined || r.until > now);
+    return {
+      replica: r.replica,
+      state: open ? "open" : "half-open",
+      since: new Date(open || r.until === undefined ? r.since : Math.max(r.since, r.until)).toISOString(),
+      ...(open && r.until !== undefined ? { until: new Date(r.until).toISOString() } : {}),
+    };
+  });
+  const state = replicas.some((r) => r.state === "open")
+    ? "open"
+    : replicas.length > 0
+      ? "half-open"
+      : "closed";
+  return { state, replicas };
 }
 
 /** A rate limit for people: `5/s`, `30/min, burst 3`. */
@@ -68,8 +115,14 @@ export function describeRateLimit(limit: {
 
 /** Every configured action, in config order, with its stored state and counts. */
 export async function summarizeActions(loaded: LoadedConfig, store: StateStore): Promise<ActionSummary[]> {
-  const [states, stats] = await Promise.all([store.actionStates(), store.stats()]);
+  const [states, stats, breakers] = await Promise.all([
+    store.actionStates(),
+    store.stats(),
+    store.breakers(),
+  ]);
+  const now = Date.now();
   return loaded.config.actions.map((action) => {
+    const records = breakers.filter((b) => b.action === action.name);
     const state: ActionState | undefined = states[action.name];
     const paused = state?.paused === true;
     const failed = state?.failed;
@@ -92,6 +145,7 @@ export async function summarizeActions(loaded: LoadedConfig, store: StateStore):
             circuitBreaker: `${action.circuitBreaker.failures} failures, ${action.circuitBreaker.coolDownMs} ms cool-down`,
           }
         : {}),
+      ...(action.circuitBreaker || records.length > 0 ? { circuit: summarizeCircuit(records, now) } : {}),
     };
   });
 }

@@ -369,6 +369,11 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     const down = page.getByRole("region", { name: "Action down" });
     await down.getByRole("status").filter({ hasText: "circuit open" }).waitFor({ timeout: 20_000 });
     await down.getByText(/Circuit breaker open: after 1 consecutive failures/).waitFor();
+    // This host's breaker, as recorded in the state for every replica's console: open until its cool-down ends.
+    await down
+      .getByRole("list", { name: "Circuit breakers of down" })
+      .getByText(/^open until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d on replica \S+$/)
+      .waitFor();
     await screenshot(page, "overview-paced");
     await closePage(page);
   });

@@ -492,6 +492,50 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect((await store.actionStates()).z).toEqual({ paused: false });
     });
 
+    describe("circuit breakers (each replica's, for every reader)", () => {
+      it("records a breaker that is not closed, replaces it on a change, and removes it when it closes", async () => {
+        // Replica ids must be alive on engines shared by replicas: each store's own.
+        const other = await open();
+        const me = store.replicaId ?? "host-a";
+        const them = other.replicaId ?? "host-b";
+        const now = Date.now();
+        expect(await store.breakers()).toEqual([]);
+        await store.setBreaker({ action: "x", replica: me, state: "open", since: now, until: now + 30_000 });
+        await other.setBreaker({ action: "x", replica: them, state: "half-open", since: now });
+        await store.setBreaker({ action: "y", replica: me, state: "open", since: now, until: now + 1_000 });
+        const byReplica = (records: Awaited<ReturnType<StateStore["breakers"]>>) =>
+          [...records].sort((a, b) => `${a.action} ${a.replica}`.localeCompare(`${b.action} ${b.replica}`));
+        // Another reader (the CLI opens the state apart from the host) sees them all.
+        const reader = await open();
+        expect(byReplica(await reader.breakers())).toEqual(
+          byReplica([
+            { action: "x", replica: me, state: "open", since: now, until: now + 30_000 },
+            { action: "x", replica: them, state: "half-open", since: now },
+            { action: "y", replica: me, state: "open", since: now, until: now + 1_000 },
+          ]),
+        );
+        await store.setBreaker({ action: "y", replica: me, state: "closed" });
+        await store.setBreaker({ action: "x", replica: me, state: "half-open", since: now + 5 });
+        expect(byReplica(await reader.breakers())).toEqual(
+          byReplica([
+            { action: "x", replica: me, state: "half-open", since: now + 5 },
+            { action: "x", replica: them, state: "half-open", since: now },
+          ]),
+        );
+        // Closing one that is closed already is no error.
+        await store.setBreaker({ action: "y", replica: me, state: "closed" });
+      });
+
+      it("forgets at a host's start what its replica recorded before", async () => {
+        const me = store.replicaId ?? "host-a";
+        const now = Date.now();
+        await store.setBreaker({ action: "x", replica: me, state: "open", since: now, until: now + 30_000 });
+        await store.setBreaker({ action: "z", replica: me, state: "half-open", since: now });
+        await store.resetBreakers(me);
+        expect(await store.breakers()).toEqual([]);
+      });
+    });
+
     it("recovers, after a crash, the deliveries that were running and nothing finished", async () => {
       const [done, running, held, waiting] = factory.many(4);
       const { keys } = await store.ingest(

@@ -24,7 +24,6 @@ const secret = z.string().refine(isSigningSecret, {
 
 /** The options of the http plugin; see the README for each one. */
 export const httpOptions = z.strictObject({
-  /** Where to send each event. */
   url: z
     .url({
       protocol: /^https?$/,
@@ -33,10 +32,14 @@ export const httpOptions = z.strictObject({
     })
     .refine((url) => !URL.canParse(url) || !/^[a-z]+:\/\/[^/?#]*@/i.test(url), {
       error: "must not hold credentials: put them in headers",
-    }),
-  /** One `whsec_…` secret, or several while rotating: every one signs each request. */
-  secret: z.union([secret, z.array(secret).min(1, { error: "must name at least one secret" })]).optional(),
-  /** Extra request headers, e.g. an API key. */
+    })
+    .describe("where to send each event: `http:` or `https:`, no credentials in it (use `headers`)"),
+  secret: z
+    .union([secret, z.array(secret).min(1, { error: "must name at least one secret" })])
+    .optional()
+    .describe(
+      "`whsec_…` signing secret, or several during a rotation (the old and the new one): every one signs each request; without it, no `webhook-signature` is sent",
+    ),
   headers: z
     .record(z.string(), z.string())
     .superRefine((headers, context) => {
@@ -50,16 +53,30 @@ export const httpOptions = z.strictObject({
         }
       }
     })
-    .default({}),
-  /** Longest wait for connecting, for the response headers and for each pause in the body; the host budget applies too. */
-  timeoutMs: z.number().int().positive().max(120_000).default(15_000),
-  /** The HTTP method. */
-  method: z.enum(["POST", "PUT", "PATCH"]).default("POST"),
-  /**
-   * Keep-alive connections to the receiver. With one request per connection at a time, throughput is about
-   * connections ÷ round trip: raise it (and the action's `concurrency`) for a distant receiver.
-   */
-  connections: z.number().int().min(1).max(256).default(16),
+    .default({})
+    .describe(
+      "extra request headers, e.g. an API key; names the plugin sets itself (`content-type`, `webhook-*`, …) are refused",
+    ),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .max(120_000)
+    .default(15_000)
+    .describe(
+      "longest wait for each step of a request (connecting, the response headers, each pause in the body); the host's time budget applies too",
+    ),
+  method: z.enum(["POST", "PUT", "PATCH"]).default("POST").describe("the HTTP method"),
+  // With one request per connection at a time, throughput is about connections ÷ round trip.
+  connections: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(16)
+    .describe(
+      "keep-alive connections to the receiver (1-256): throughput is about connections ÷ round trip, so raise it, and the action's `concurrency`, for a distant receiver",
+    ),
 });
 
 /** Options as written in the config. */

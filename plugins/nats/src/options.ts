@@ -8,11 +8,12 @@ const server = z.url({
 
 /** The options of the nats plugin; see the README for each one. */
 export const natsOptions = z.strictObject({
-  /** The servers: one `nats://[user:password@]host:port` URL, or several (comma-separated or a list). */
   servers: z
     .union([z.string().transform((value) => value.split(",").map((url) => url.trim())), z.array(z.string())])
-    .pipe(z.array(server).min(1, { error: "must name at least one server" })),
-  /** The subject to publish to; `{type}`, `{tenant}` and `{subject}` are filled per event. A stream must capture it. */
+    .pipe(z.array(server).min(1, { error: "must name at least one server" }))
+    .describe(
+      "`nats://[user:password@]host:port` (or `tls://`), several comma-separated or as a list; the password is never logged",
+    ),
   subject: z
     .string()
     .min(1)
@@ -21,11 +22,22 @@ export const natsOptions = z.strictObject({
     })
     .refine((value) => !/[\s*>]/.test(value.replace(/\{[a-z]+\}/g, "")), {
       error: "must not hold spaces or the wildcards * and >",
-    }),
-  /** A token, when the server expects one (or put user:password in the URL). */
-  token: z.string().min(1).optional(),
-  /** Longest wait for one connection attempt; each delivery is bounded by the host's budget too. */
-  connectTimeoutMs: z.number().int().positive().max(120_000).default(10_000),
+    })
+    .describe(
+      "the subject to publish to, which a JetStream stream must capture; `{type}`, `{tenant}` and `{subject}` are filled per event (`.`, `*`, `>` in tenant and subject become `_`)",
+    ),
+  token: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("a token, when the server expects one (or put user:password in the URL)"),
+  connectTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .max(120_000)
+    .default(10_000)
+    .describe("longest wait for one connection attempt; each delivery is bounded by the host's budget too"),
 });
 
 /** Options as written in the config. */

@@ -30,23 +30,36 @@ const channelName = z.string().trim().min(1, "must be a channel id or name");
 
 /** The options schema (zod): unknown keys are rejected so that typos surface at start-up. */
 export const optionsSchema: z.ZodType<SlackOptions, SlackOptions> = z.strictObject({
-  token: z.string().trim().min(1, "must be a Slack token"),
-  channel: z.union(
-    [
-      channelName,
-      z
-        .record(z.string(), channelName)
-        .superRefine((map, ctx) => patternKeys(ctx, map))
-        .refine((map) => Object.keys(map).length > 0, "must name at least one event pattern"),
-    ],
-    {
-      error: (issue) =>
-        issue.input === undefined
-          ? "expected a channel, received undefined"
-          : "must be a channel id or name, or a map from event pattern to channel",
-    },
-  ),
-  apiUrl: z.url({ protocol: /^https?$/ }).optional(),
+  token: z
+    .string()
+    .trim()
+    .min(1, "must be a Slack token")
+    .describe("bot token (`xoxb-…`) with the `chat:write` scope; never in errors or logs"),
+  channel: z
+    .union(
+      [
+        channelName,
+        z
+          .record(z.string(), channelName)
+          .superRefine((map, ctx) => patternKeys(ctx, map))
+          .refine((map) => Object.keys(map).length > 0, "must name at least one event pattern"),
+      ],
+      {
+        error: (issue) =>
+          issue.input === undefined
+            ? "expected a channel, received undefined"
+            : "must be a channel id or name, or a map from event pattern to channel",
+      },
+    )
+    .describe(
+      "channel id or name for every event, or a map from event pattern (`*`, `user.*`, `user.created`) to channel: the most specific pattern wins (exact type, then the longest prefix, then `*`)",
+    ),
+  apiUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(
+      "base URL of Slack's Web API (default `https://slack.com/api/`): a proxy, or a fake server in tests",
+    ),
   templates: z
     .record(
       z.string(),
@@ -55,6 +68,14 @@ export const optionsSchema: z.ZodType<SlackOptions, SlackOptions> = z.strictObje
       }),
     )
     .superRefine((map, ctx) => patternKeys(ctx, map))
-    .optional(),
-  timeoutMs: z.number().int().positive().optional(),
+    .optional()
+    .describe(
+      "message per event type or pattern (matched as `channel`): a string with `{{path.to.field}}` placeholders, or (in code) a function; other events get the default message",
+    ),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("timeout of one HTTP request (default 10000 ms); the delivery's own time budget applies too"),
 });

@@ -20,21 +20,23 @@ export const RESERVED_COLUMNS = [
 
 /** The options of the sql plugin; see the README for each one. */
 export const sqlOptions = z.strictObject({
-  /** `postgres://…` (PostgreSQL, with `pg`) or `mysql://…` / `mariadb://…` (MySQL or MariaDB, with `mysql2`). */
   url: z
     .string()
     .refine((url) => /^(postgres|postgresql|mysql|mariadb):\/\/./.test(url) && URL.canParse(url), {
       // Never echo the value: it may hold a password.
       error: (issue) =>
         issue.input === undefined ? undefined : "must be a postgres://, mysql:// or mariadb:// URL",
-    }),
-  /** The users table. */
-  table: tableName.default("auth0_users"),
-  /** The organizations table, written when the action is subscribed to organization.created/updated/deleted. */
-  organizationsTable: tableName.default("auth0_organizations"),
-  /** The memberships table, written when subscribed to organization.member.added/deleted. */
-  membershipsTable: tableName.default("auth0_organization_members"),
-  /** Extra columns of the users table (text), each filled from a path in the event: `{ email: "data.object.email" }`. */
+    })
+    .describe(
+      "`postgres://…` or `postgresql://…` (PostgreSQL, with `pg`), `mysql://…` or `mariadb://…` (MySQL or MariaDB, with `mysql2`); never logged",
+    ),
+  table: tableName.default("auth0_users").describe("the users table (`schema.table` allowed)"),
+  organizationsTable: tableName
+    .default("auth0_organizations")
+    .describe("the organizations table, written for organization.created/updated/deleted"),
+  membershipsTable: tableName
+    .default("auth0_organization_members")
+    .describe("the memberships table, written for organization.member.added/deleted"),
   columns: z
     .record(
       z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: "must be a lower-case column name" }),
@@ -49,13 +51,22 @@ export const sqlOptions = z.strictObject({
         error: `must not name the plugin's own columns (${RESERVED_COLUMNS.join(", ")})`,
       },
     )
-    .default({}),
-  /** Keep deleted rows with `deleted_at` set, instead of deleting them. */
-  softDelete: z.boolean().default(false),
-  /** Connections to the database. */
-  poolSize: z.number().int().min(1).max(64).default(4),
-  /** Most events written in one transaction (concurrent deliveries are coalesced up to this). */
-  batchSize: z.number().int().min(1).max(1000).default(100),
+    .default({})
+    .describe(
+      'extra text columns of the users table, each filled from a path in the event: `{ email: "data.object.email" }`',
+    ),
+  softDelete: z
+    .boolean()
+    .default(false)
+    .describe("keep deleted rows with `deleted_at` set, instead of deleting them"),
+  poolSize: z.number().int().min(1).max(64).default(4).describe("connections to the database (1-64)"),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe("most changes written in one transaction (concurrent deliveries are coalesced up to this)"),
 });
 
 /** Options as written in the config. */

@@ -142,6 +142,7 @@ function ActionTile(props: {
     return d + f === 0 ? 0 : (100 * f) / (d + f);
   });
   const hour = action.lastHour;
+  const circuit = circuitOf(action);
   return (
     <section class={`tile ${action.state}`} aria-label={`Action ${action.name}`}>
       <header>
@@ -155,9 +156,9 @@ function ActionTile(props: {
             rate-limited {action.rateLimit.limit}
           </span>
         )}
-        {action.circuitBreaker && action.circuitBreaker.state !== "closed" && (
-          <span class={`badge breaker ${action.circuitBreaker.state}`} role="status">
-            circuit {action.circuitBreaker.state}
+        {circuit !== "closed" && (
+          <span class={`badge breaker ${circuit}`} role="status">
+            circuit {circuit}
           </span>
         )}
         {canChange && action.state !== "disabled" && action.state !== "failed" && (
@@ -186,12 +187,28 @@ function ActionTile(props: {
           {action.pausedReason && `: ${action.pausedReason}`}
         </p>
       )}
-      {action.circuitBreaker && action.circuitBreaker.state !== "closed" && (
-        <p class="reason">
-          Circuit breaker {action.circuitBreaker.state}: after {action.circuitBreaker.failures} consecutive
-          failures nothing is attempted for {action.circuitBreaker.coolDownMs} ms, then one delivery probes.
-          Its deliveries wait, their attempts untouched.
-        </p>
+      {action.circuitBreaker && circuit !== "closed" && (
+        <div class="reason">
+          <p>
+            Circuit breaker {circuit}: after {action.circuitBreaker.failures} consecutive failures nothing is
+            attempted for {action.circuitBreaker.coolDownMs} ms, then one delivery probes. Its deliveries
+            wait, their attempts untouched.
+          </p>
+          <ul aria-label={`Circuit breakers of ${action.name}`}>
+            {action.circuitBreaker.replicas.map((r) => (
+              <li key={r.replica}>
+                {r.state}
+                {r.until !== undefined && (
+                  <>
+                    {" until "}
+                    <Time iso={r.until} />
+                  </>
+                )}{" "}
+                on replica {r.replica}
+              </li>
+            ))}
+          </ul>
+        </div>
       )}
       {action.state === "disabled" && <p class="reason">Disabled in the config.</p>}
       {action.state === "failed" && (
@@ -243,4 +260,13 @@ function ActionTile(props: {
       <ErrorLine error={error} />
     </section>
   );
+}
+
+/** An action's breaker at its worst: this host's state, or any replica's recorded one (open, then half-open). */
+function circuitOf(action: Action): "closed" | "open" | "half-open" {
+  const breaker = action.circuitBreaker;
+  if (!breaker) return "closed";
+  const states = [breaker.state, ...breaker.replicas.map((r) => r.state)];
+  if (states.includes("open")) return "open";
+  return states.includes("half-open") ? "half-open" : "closed";
 }

@@ -3,6 +3,7 @@
 import { EVENT_LIMITS, nestedDeeperThan, patternError } from "@switchyard/core";
 import type { z } from "zod";
 import {
+  type ActionSummary,
   pauseAction,
   purgeDeadLetters,
   replayDeadLetters,
@@ -136,7 +137,7 @@ export async function actions(ctx: AdminContext): Promise<In<typeof ActionsAnswe
         queueDepth: a.pending,
         deadLetters: a.dead,
         ...(last ? { lastError: { at: iso(last.startedAt), message: last.error ?? "" } } : {}),
-        ...pacingOf(ctx, a.name, a.rateLimit),
+        ...pacingOf(ctx, a),
       };
     }),
   };
@@ -154,13 +155,22 @@ function latencyOf(counts: readonly number[]) {
   };
 }
 
-/** This host's view of an action's rate limit and circuit breaker. */
-function pacingOf(ctx: AdminContext, name: string, limit: string | undefined) {
+/** This host's view of an action's rate limit and circuit breaker, and every replica's breaker as recorded. */
+function pacingOf(ctx: AdminContext, action: ActionSummary) {
+  const { name, rateLimit: limit } = action;
   const view = ctx.control.pacing(name);
   const breaker = ctx.loaded.config.actions.find((a) => a.name === name)?.circuitBreaker;
   return {
     ...(limit !== undefined ? { rateLimit: { limit, waiting: view?.rateLimited ?? false } } : {}),
-    ...(breaker ? { circuitBreaker: { state: view?.breaker ?? "closed", ...breaker } } : {}),
+    ...(breaker
+      ? {
+          circuitBreaker: {
+            state: view?.breaker ?? "closed",
+            ...breaker,
+            replicas: action.circuit?.replicas ?? [],
+          },
+        }
+      : {}),
   };
 }
 

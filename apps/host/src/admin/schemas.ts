@@ -100,6 +100,22 @@ export const ActionView = z
           ),
         failures: z.number().int(),
         coolDownMs: z.number().int(),
+        replicas: z
+          .array(
+            z.object({
+              replica: z.string(),
+              state: z
+                .enum(["open", "half-open"])
+                .describe(
+                  "Half-open: its cool-down has ended, and one delivery probes (or will, when one is due)",
+                ),
+              since: isoTime,
+              until: isoTime.optional().describe("Open: when its cool-down ends"),
+            }),
+          )
+          .describe(
+            "Every replica's breaker that is not closed, as recorded in the state (this host's too); a replica that stopped is not listed",
+          ),
       })
       .optional()
       .describe("The action's circuit breaker, when it has one; each replica keeps its own"),

@@ -1,6 +1,13 @@
 import type { Command } from "commander";
 import type { LoadedConfig } from "../config/load.js";
-import { type ActionSummary, cliActor, pauseAction, resumeAction, summarizeActions } from "../operations.js";
+import {
+  type ActionSummary,
+  type CircuitSummary,
+  cliActor,
+  pauseAction,
+  resumeAction,
+  summarizeActions,
+} from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { StateStore } from "../store/types.js";
 import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
@@ -19,7 +26,7 @@ export function formatActions(actions: readonly ActionSummary[]): string {
       a.name,
       a.plugin,
       a.events.join(","),
-      a.circuitBreaker ? `${status(a)}, circuit breaker (${a.circuitBreaker})` : status(a),
+      `${status(a)}${a.circuit ? `, ${formatCircuit(a.circuit)}` : ""}${a.circuitBreaker ? ` [breaker: ${a.circuitBreaker}]` : ""}`,
       String(a.pending),
       String(a.dead),
     ]),
@@ -33,6 +40,20 @@ export function formatActions(actions: readonly ActionSummary[]): string {
         .trimEnd(),
     )
     .join("\n")}\n`;
+}
+
+/**
+ * An action's breakers for people: `circuit closed`, or each replica's that is not:
+ * `circuit open until 12:00:30Z (replica r1), half-open (replica r2)`.
+ */
+export function formatCircuit(circuit: CircuitSummary, now = Date.now()): string {
+  if (circuit.replicas.length === 0) return "circuit closed";
+  const today = new Date(now).toISOString().slice(0, 10);
+  const at = (iso: string) => (iso.slice(0, 10) === today ? `${iso.slice(11, 19)}Z` : iso);
+  const parts = circuit.replicas.map(
+    (r) => `${r.state}${r.until !== undefined ? ` until ${at(r.until)}` : ""} (replica ${r.replica})`,
+  );
+  return `circuit ${parts.join(", ")}`;
 }
 
 async function withStore<T>(

@@ -3,13 +3,17 @@ import { configJsonSchema } from "./json-schema.js";
 // The README's config tables are generated from the config's JSON Schema, whose descriptions come from the
 // zod schemas in schema.ts (`.describe(…)`): one text per field, shown by editors and in the README alike.
 // `pnpm --filter @switchyard/host docs:config` rewrites the README between the markers below; a test checks
-// that it is up to date.
+// that it is up to date. Each plugin's options table in its README comes the same way from its options'
+// schema (plugins/*/src/options.ts), as the config's JSON Schema holds it under `with`.
 
 type Node = Record<string, unknown>;
 
 export const TABLES_START =
   "<!-- config-tables: generated from src/config/schema.ts by `pnpm --filter @switchyard/host docs:config`; edit the descriptions there -->";
 export const TABLES_END = "<!-- /config-tables -->";
+export const OPTIONS_START =
+  "<!-- options-table: generated from src/options.ts by `pnpm --filter @switchyard/host docs:config`; edit the descriptions there -->";
+export const OPTIONS_END = "<!-- /options-table -->";
 
 /** One documented field: its dotted name, its default as the table shows it, and its description. */
 export interface FieldRow {
@@ -67,22 +71,39 @@ export function fieldRows(node: Node, prefix = "", within?: string): FieldRow[] 
   return rows;
 }
 
-/** Every property of the config's own schema (plugins' `with` options aside) that has no description. */
+/** Each plugin's `with` options in the config's JSON Schema, by the `plugin` value that selects them. */
+export function pluginOptions(schema: Node = configJsonSchema()): Record<string, Node> {
+  const item = unwrap((schema.properties as Record<string, Node>).actions!).items as Node;
+  const found: Record<string, Node> = {};
+  for (const branch of (item.allOf as Node[] | undefined) ?? []) {
+    const plugin = unwrap(((branch.if as Node).properties as Record<string, Node>).plugin!).const;
+    found[String(plugin)] = ((branch.then as Node).properties as Record<string, Node>).with!;
+  }
+  return found;
+}
+
+/**
+ * Every property of the config's schema that has no description: the config's own, and each plugin's `with`
+ * options (named `with(<plugin>).<option>`), nested objects, lists and map values included.
+ */
 export function undescribed(schema: Node = configJsonSchema()): string[] {
   const missing: string[] = [];
   const walk = (node: Node, path: string) => {
+    const own = unwrap(node);
     for (const [key, child] of Object.entries(propertiesOf(node) ?? {})) {
       const at = path ? `${path}.${key}` : key;
-      const own = unwrap(child);
-      if (typeof own.description !== "string" || own.description.trim() === "") missing.push(at);
-      if (key === "with") continue;
-      walk(child, at);
-      for (const form of (own.anyOf as Node[] | undefined) ?? []) walk(form, at);
-      const items = own.items as Node | undefined;
-      if (items) walk(items, `${at}[]`);
+      const field = unwrap(child);
+      if (typeof field.description !== "string" || field.description.trim() === "") missing.push(at);
+      if (key !== "with") walk(child, at);
     }
+    for (const form of (own.anyOf as Node[] | undefined) ?? []) walk(form, path);
+    const items = own.items as Node | undefined;
+    if (items) walk(items, `${path}[]`);
+    const values = own.additionalProperties;
+    if (typeof values === "object" && values !== null) walk(values as Node, `${path}.*`);
   };
   walk(schema, "");
+  for (const [plugin, options] of Object.entries(pluginOptions(schema))) walk(options, `with(${plugin})`);
   return missing;
 }
 
@@ -114,8 +135,28 @@ export function configTables(schema: Node = configJsonSchema()): string {
 
 /** `readme` with its config tables replaced by freshly generated ones. */
 export function withConfigTables(readme: string, tables = configTables()): string {
-  const start = readme.indexOf(TABLES_START);
-  const end = readme.indexOf(TABLES_END);
-  if (start < 0 || end < start) throw new Error(`the README has no ${TABLES_START} … ${TABLES_END} block`);
-  return `${readme.slice(0, start + TABLES_START.length)}\n\n${tables}\n\n${readme.slice(end)}`;
+  return between(readme, TABLES_START, TABLES_END, tables);
+}
+
+/** Where a first-party plugin's README is in this repository (`plugins/<name>/README.md`); none for others. */
+export function pluginReadmePath(plugin: string, repoRoot: string): string | undefined {
+  const name = /^@switchyard\/plugin-([a-z0-9-]+)$/.exec(plugin)?.[1];
+  return name ? `${repoRoot}/plugins/${name}/README.md` : undefined;
+}
+
+/** A plugin's options table, in markdown, from its options' JSON Schema (see `pluginOptions`). */
+export function optionsTable(options: Node): string {
+  return table("option", fieldRows(options));
+}
+
+/** A plugin's `readme` with its options table replaced by a freshly generated one. */
+export function withOptionsTable(readme: string, options: Node): string {
+  return between(readme, OPTIONS_START, OPTIONS_END, optionsTable(options));
+}
+
+function between(text: string, startMarker: string, endMarker: string, content: string): string {
+  const start = text.indexOf(startMarker);
+  const end = text.indexOf(endMarker);
+  if (start < 0 || end < start) throw new Error(`the README has no ${startMarker} … ${endMarker} block`);
+  return `${text.slice(0, start + startMarker.length)}\n\n${content}\n\n${text.slice(end)}`;
 }

@@ -4,7 +4,14 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { firstPartyOptionSchemas } from "../plugins/first-party.js";
-import { configTables, undescribed, withConfigTables } from "./config-tables.js";
+import {
+  configTables,
+  pluginOptions,
+  pluginReadmePath,
+  undescribed,
+  withConfigTables,
+  withOptionsTable,
+} from "./config-tables.js";
 import { configJsonSchema } from "./json-schema.js";
 
 const repo = (path: string) => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
@@ -87,8 +94,49 @@ describe("switchyard schema (the config's JSON Schema)", () => {
     expect(missing).toEqual([]);
   });
 
-  it("describes every field of the config (plugins' `with` options aside)", () => {
+  it("describes every field of the config and every option of each plugin's `with`", () => {
+    // Every bundled and first-party plugin's options are in the schema, so the walk below covers them all.
+    expect(Object.keys(pluginOptions(schema)).sort()).toEqual(
+      [
+        "console",
+        ...["http", "slack", "segment", "eventbridge", "sqs", "sql", "nats", "rabbitmq", "redis"].map(
+          (name) => `@switchyard/plugin-${name}`,
+        ),
+      ].sort(),
+    );
     expect(undescribed(schema)).toEqual([]);
+    // The walk does look into plugins' options, nested objects and map values: it names what lacks a text.
+    expect(
+      undescribed({
+        properties: {
+          actions: {
+            items: {
+              properties: {},
+              allOf: [
+                {
+                  if: { properties: { plugin: { const: "p" } } },
+                  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited.
+                  then: {
+                    properties: {
+                      with: {
+                        properties: {
+                          a: { type: "string" },
+                          b: {
+                            description: "b",
+                            properties: { c: { type: "string" } },
+                            additionalProperties: { anyOf: [{ properties: { d: {} } }] },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      }),
+    ).toEqual(["actions", "with(p).a", "with(p).b.c", "with(p).b.*.d"]);
     const actions = (
       schema as { properties: { actions: { items: { properties: Record<string, unknown> } } } }
     ).properties.actions.items.properties;
@@ -100,6 +148,18 @@ describe("switchyard schema (the config's JSON Schema)", () => {
     const readme = readFileSync(repo("apps/host/README.md"), "utf8");
     expect(readme).toBe(withConfigTables(readme, configTables(schema)));
     expect(readme).toContain("| `redact`");
+  });
+
+  it("has each plugin README's options table generated from its options' descriptions (`pnpm --filter @switchyard/host docs:config`)", () => {
+    let tables = 0;
+    for (const [plugin, options] of Object.entries(pluginOptions(schema))) {
+      const file = pluginReadmePath(plugin, repo(""));
+      if (!file) continue;
+      const readme = readFileSync(file, "utf8");
+      expect(readme, file).toBe(withOptionsTable(readme, options));
+      tables++;
+    }
+    expect(tables).toBe(9);
   });
 
   it("is the committed apps/host/switchyard.schema.json (run `switchyard schema > switchyard.schema.json`)", () => {

@@ -1,7 +1,19 @@
 import { finishConfig, type LoadedConfig, readConfig } from "./load.js";
 
-/** The action fields that decide which events an action gets and how its deliveries are ordered. */
-const ACTION_FIELDS = ["name", "plugin", "events", "orderBy", "testEvents", "enabled"] as const;
+/**
+ * The action fields that decide which events an action gets and how its deliveries are ordered, and its
+ * pacing, which `actions list` shows (no credentials in either).
+ */
+const ACTION_FIELDS = [
+  "name",
+  "plugin",
+  "events",
+  "orderBy",
+  "testEvents",
+  "enabled",
+  "rateLimit",
+  "circuitBreaker",
+] as const;
 
 /** Never read: the state commands do not connect to the tenant. */
 const SOURCE_STAND_IN = { auth0: { domain: "(not loaded)", token: "(not loaded)" } };
@@ -16,7 +28,7 @@ function pick(value: unknown, keys: readonly string[]): unknown {
 
 /**
  * The part of a config raw that the state commands (`dlq`, `actions`, `send-test`) need: the state folder,
- * the store's durability and each action's name, patterns, ordering and switches, at the same paths so that
+ * the store's durability and each action's name, patterns, ordering, switches and pacing, at the same paths so that
  * errors still point at the file's lines. Everything else (credentials, plugin options, secrets) is left out.
  */
 export function stateFields(raw: unknown): unknown {

@@ -59,6 +59,11 @@ export class CircuitBreaker {
     return this.current;
   }
 
+  /** While open: when its cool-down ends (epoch ms, by its timers' clock). */
+  get until(): number | undefined {
+    return this.current === "open" ? this.openUntil : undefined;
+  }
+
   setConfig(config: BreakerConfig): void {
     this.config = config;
   }

@@ -16,6 +16,8 @@ export interface ControlDeps {
   backlog: Backlog;
   metrics: Metrics;
   log: HostLogger;
+  /** This host's replica id (its breakers' records name it). */
+  replica: string;
   /** The configured actions (their `alert` settings), as of the last reload. */
   actions: () => ReadonlyArray<{ name: string; alert?: string | undefined }>;
 }
@@ -41,11 +43,14 @@ export class ActionControl {
   }
 
   /**
-   * At start: record in the store which actions this host could not start (for `actions list`, the console
-   * and the other replicas), clear the failure of those it started, and apply the stored paused states.
+   * At start: forget this replica's earlier breakers; record in the store which actions this host could not
+   * start (for `actions list`, the console and the other replicas), clear the failure of those it started,
+   * and apply the stored paused states.
    */
   async start(now = Date.now()): Promise<void> {
     const { store, metrics, log } = this.deps;
+    // Every breaker starts closed: what this replica recorded in an earlier life (and the dead's) is gone.
+    await store.resetBreakers(this.deps.replica);
     const states = await store.actionStates();
     for (const runner of this.deps.runners) {
       const state = states[runner.name];

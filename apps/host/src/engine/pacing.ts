@@ -2,6 +2,7 @@ import type { Outcome } from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import type { BreakerStore } from "../store/types.js";
 import { BREAKER_GAUGE, type BreakerState, CircuitBreaker, verdictOf } from "./breaker.js";
 import { type RateBuckets, RateGate, rateLimitOf, realTimers, type Timers } from "./rate-limit.js";
 
@@ -10,6 +11,10 @@ export interface PacingDeps {
   config: ActionConfig;
   /** Where the rate limit's tokens come from (shared by replicas on Postgres). */
   buckets: RateBuckets;
+  /** Where the breaker's changes are recorded, for `actions list` and the other replicas' consoles. */
+  breakers: BreakerStore;
+  /** This host's replica id, which the records name. */
+  replica: string;
   metrics: Metrics;
   log: HostLogger;
   /** Deliveries that waited may be able to start now: the runner looks at its queue again. */
@@ -42,6 +47,11 @@ export class Pacing {
   private readonly second = new Float64Array(RATE_WINDOW_S);
   private readonly waitHistogram;
   private coolDownMs: number | undefined;
+  /** The breaker's records, written one after the other so that the last change is the one kept. */
+  private recording: Promise<void> = Promise.resolve();
+  /** The state last recorded: a breaker that never opened writes nothing. */
+  private recorded: BreakerState = "closed";
+  private closed = false;
 
   constructor(private readonly deps: PacingDeps) {
     this.timers = deps.timers ?? realTimers;
@@ -156,10 +166,16 @@ export class Pacing {
     return sum / RATE_WINDOW_S;
   }
 
-  /** The runner stops: no timer may wake it. */
-  close(): void {
+  /**
+   * The runner stops: no timer may wake it, and with no runner here its breaker is closed (its record is
+   * removed). Resolves when the last record is written.
+   */
+  close(): Promise<void> {
     this.rate?.close();
     this.breaker?.dispose();
+    this.record("closed");
+    this.closed = true;
+    return this.recording;
   }
 
   private changed(state: BreakerState): void {
@@ -171,6 +187,27 @@ export class Pacing {
       );
     } else if (state === "closed") log.info({ action: name }, "circuit breaker closed: delivering again");
     else log.info({ action: name }, "circuit breaker half-open: one delivery probes");
+    this.record(state);
+  }
+
+  /**
+   * Record the breaker's new state in the store, off the delivery path: a failed write is logged, and the
+   * next change writes the whole state again.
+   */
+  private record(state: BreakerState): void {
+    if (this.closed || state === this.recorded) return;
+    this.recorded = state;
+    const { name: action, replica, breakers, log } = this.deps;
+    const until = this.breaker?.until;
+    const record =
+      state === "closed"
+        ? { action, replica, state }
+        : { action, replica, state, since: this.timers.now(), ...(until !== undefined ? { until } : {}) };
+    this.recording = this.recording
+      .then(() => breakers.setBreaker(record))
+      .catch((error: unknown) =>
+        log.warn({ action, err: error }, "could not record the circuit breaker's state in the store"),
+      );
   }
 }
 

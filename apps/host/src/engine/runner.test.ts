@@ -122,6 +122,14 @@ describe("ActionRunner", () => {
     expect(runner.load().inflight).toBe(0);
     expect(calls).toBe(2);
     expect(await store.countDead({})).toBe(0);
+    // Recorded in the store, for `actions list` and the other replicas (no replica id given: "host").
+    await waitFor(async () => (await store.breakers()).length === 1);
+    const [record] = await store.breakers();
+    expect(record).toMatchObject({ action: "a", replica: "host", state: "open" });
+    expect(record!.until! - record!.since).toBe(60_000);
+    // A runner that stops closes its breaker's record: with no runner, nothing holds deliveries back.
+    await runner.stop(100);
+    expect(await store.breakers()).toEqual([]);
   });
 
   it("dead-letters a PermanentError at once", async () => {

@@ -269,6 +269,8 @@ export class ActionRunner {
       name: this.name,
       config,
       buckets: deps.store.rateBuckets ?? new LocalBuckets(),
+      breakers: deps.store,
+      replica: deps.replica ?? "host",
       metrics: m,
       log: deps.log,
       onReady: () => this.pump(),
@@ -820,7 +822,7 @@ export class ActionRunner {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.pacing.close();
+    const recorded = this.pacing.close();
     clearInterval(this.pollTimer);
     clearTimeout(this.wakeTimer);
     if (this.inflight > 0) {
@@ -842,6 +844,7 @@ export class ActionRunner {
         else this.idleWaiters.push(resolve);
       });
     }
+    await recorded;
   }
 }
 

@@ -4,7 +4,12 @@ import { z } from "zod";
 /** The built-in `console` plugin: one line per event on stdout; handy for the demo and for debugging. */
 export default definePlugin({
   name: "console",
-  options: z.strictObject({ format: z.enum(["line", "json"]).default("line") }),
+  options: z.strictObject({
+    format: z
+      .enum(["line", "json"])
+      .default("line")
+      .describe("`line`: time, type, subject and id on one line; `json`: the whole event on one line"),
+  }),
   create: ({ format }) => ({
     onExecuteEventStream({ message }) {
       const object = message.data.object as Record<string, unknown>;

@@ -142,7 +142,28 @@ describe("sqlite schema version", () => {
     expect(store.replayDead({}, 1)).toBe(0);
     store.close();
     const check = new Database(file);
-    expect(check.pragma("user_version", { simple: true })).toBe(4);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("upgrades a version 4 store: it gains the breakers' states and keeps its state", () => {
+    const v4 = openSqliteStore(file);
+    v4.setActionState("x", { paused: true, reason: "operator", since: 7 });
+    v4.close();
+    const db = new Database(file);
+    db.exec("DROP TABLE breakers");
+    db.pragma("user_version = 4");
+    db.close();
+    const store = openSqliteStore(file);
+    expect(store.actionStates()).toEqual({ x: { paused: true, reason: "operator", since: 7 } });
+    const now = Date.now();
+    store.setBreaker({ action: "x", replica: "h", state: "open", since: now, until: now + 1 });
+    expect(store.breakers()).toEqual([
+      { action: "x", replica: "h", state: "open", since: now, until: now + 1 },
+    ]);
+    store.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(5);
     check.close();
   });
 });

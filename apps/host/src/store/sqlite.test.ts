@@ -66,6 +66,24 @@ describe("sqlite store", () => {
     expect(store.ingest([row(x3!, ["o"], true, "x")], undefined).declined).toEqual([[0, "o"]]);
   });
 
+  it("believes the host's breakers while it touches the store or records one, and forgets them at its start", () => {
+    const now = Date.now();
+    store.setBreaker({ action: "x", replica: "h", state: "open", since: now, until: now + 60_000 });
+    // A record is its own sign of life, before the host's first heartbeat.
+    expect(store.breakers()).toEqual([
+      { action: "x", replica: "h", state: "open", since: now, until: now + 60_000 },
+    ]);
+    // A host SIGKILLed 20 s ago: its last heartbeat and its record are older than 15 s.
+    store.setBreaker({ action: "x", replica: "h", state: "open", since: now - 20_000, until: now + 60_000 });
+    store.touch(now - 20_000);
+    expect(store.breakers()).toEqual([]);
+    // While it touches the store, its breaker is believed however old.
+    store.touch(now);
+    expect(store.breakers()).toHaveLength(1);
+    store.resetBreakers("another-host");
+    expect(store.breakers()).toEqual([]);
+  });
+
   it("claims due deliveries once, and completes them", () => {
     const events = factory.many(5);
     store.ingest(

@@ -7,6 +7,7 @@ import { typeClause } from "./dead-filter.js";
 import { eventTimeMs, isNewer } from "./latest.js";
 import { SchemaTooNewError } from "./schema-version.js";
 import { AUDIT_SCHEMA, sqliteAudit } from "./sqlite-audit.js";
+import { BREAKERS_SCHEMA, sqliteBreakers } from "./sqlite-breakers.js";
 import { HISTORY_COLUMNS, HISTORY_SCHEMA, sqliteHistory } from "./sqlite-history.js";
 import type {
   ActionState,
@@ -98,7 +99,7 @@ CREATE TABLE IF NOT EXISTS latest (
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -134,6 +135,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   db.exec(HISTORY_SCHEMA);
   // Version 4 adds the audit log (sqlite-audit.ts).
   db.exec(AUDIT_SCHEMA);
+  // Version 5 adds the breakers' states (sqlite-breakers.ts).
+  db.exec(BREAKERS_SCHEMA);
   // Stores made before claims were recorded: add the column (their deliveries all have rows). Version 3
   // adds columns to the history's tables.
   for (const { table, column, declaration } of [
@@ -463,6 +466,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   return {
     ...sqliteHistory(db, { id: actionId, find: knownAction, name: actionName }),
     ...sqliteAudit(db),
+    ...sqliteBreakers(db),
     getCursor: () => getMeta.get("cursor")?.value,
     ingest: (events, cursor) => ingestTx(events, cursor),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),

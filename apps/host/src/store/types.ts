@@ -198,6 +198,42 @@ export interface ActionState {
 }
 
 /**
+ * An action's circuit breaker on one replica that is not closed (engine/breaker.ts), as the host records it
+ * when it changes, so that `actions list` and every replica's console see it. A closed breaker has no record.
+ */
+export interface BreakerRecord {
+  action: string;
+  /** The replica (or the single host) whose breaker it is: each replica keeps its own. */
+  replica: string;
+  /** `open` until `until`; past it, the breaker lets one delivery probe as soon as one is due (half-open). */
+  state: "open" | "half-open";
+  /** When it took this state (epoch ms, the host's clock). */
+  since: number;
+  /** Open: when its cool-down ends (epoch ms, the host's clock). */
+  until?: number | undefined;
+}
+
+/** Where each replica records its breakers' states (engine/pacing.ts), for everyone who reads the state. */
+export interface BreakerStore {
+  /**
+   * Record the state of `record.action`'s breaker on `record.replica`, replacing the one before; `closed`
+   * removes it. Transitions are rare (one per cool-down at most), so this is off the delivery path.
+   */
+  setBreaker(record: BreakerRecord | { action: string; replica: string; state: "closed" }): Promise<void>;
+  /**
+   * The recorded breakers of replicas that are alive: a replica that stopped without closing its breakers
+   * (SIGKILL) is not believed past its liveness (Postgres: its `touch` expired; SQLite: the host's, by its
+   * heartbeat or its latest record, older than 15 s).
+   */
+  breakers(): Promise<BreakerRecord[]>;
+  /**
+   * A host starts with every breaker closed: forget those `replica` recorded before, and those of every
+   * replica that is not alive (SQLite, one host per folder: every record).
+   */
+  resetBreakers(replica: string): Promise<void>;
+}
+
+/**
  * The stream's leader lease, for engines shared by several replicas (Postgres). Exactly one replica reads the
  * stream: the one holding an unexpired lease, by the database's clock. Each takeover increments a fencing
  * token, and an `ingest` that moves the cursor or claims a delivery commits only while this replica still
@@ -225,7 +261,7 @@ export interface Leadership {
  * caches. Every method that changes state is atomic. An operation that fails rejects; the host stops on a
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
  */
-export interface StateStore extends HistoryStore, AuditStore {
+export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
   /** `sqlite` or `postgres`, for logs and metrics. */
   readonly engine: string;
   /**

@@ -131,6 +131,18 @@ ALTER TABLE attempt_minutes
   `
 ALTER TABLE events ADD COLUMN trace text;
 `,
+  // 7: each replica's circuit breakers that are not closed (BreakerStore): read by `actions list` and the
+  // console, believed only while their replica's liveness (replicas.expires_at) is unexpired.
+  `
+CREATE TABLE breakers (
+  action text NOT NULL,
+  replica text NOT NULL,
+  state text NOT NULL,               -- open, half-open
+  since bigint NOT NULL,
+  until bigint,
+  PRIMARY KEY (action, replica)
+);
+`,
 ];
 
 /** The schema version this code writes. */

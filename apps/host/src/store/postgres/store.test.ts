@@ -33,6 +33,26 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     await schema.drop();
   });
 
+  it("believes a replica's breakers only while it is alive; a starting replica forgets the dead ones", async () => {
+    const a = await open();
+    const b = await open({ leaseMs: 200 });
+    const now = Date.now();
+    await a.setBreaker({ action: "x", replica: a.replicaId, state: "open", since: now, until: now + 60_000 });
+    await b.setBreaker({ action: "x", replica: b.replicaId, state: "open", since: now, until: now + 60_000 });
+    expect((await a.breakers()).map((r) => r.replica).sort()).toEqual([a.replicaId, b.replicaId].sort());
+    // b is SIGKILLed: it stops touching, and its liveness (3 leases) runs out. Its record stays, unbelieved.
+    await schema.sql(
+      "UPDATE replicas SET expires_at = clock_timestamp() - interval '1 second' WHERE id = $1",
+      [b.replicaId],
+    );
+    expect((await a.breakers()).map((r) => r.replica)).toEqual([a.replicaId]);
+    expect(await schema.sql("SELECT count(*)::int AS n FROM breakers")).toEqual([{ n: 2 }]);
+    // A replica that starts removes the records of the dead ones, and its own earlier ones.
+    const c = await open();
+    await c.resetBreakers(c.replicaId);
+    expect(await schema.sql("SELECT replica FROM breakers")).toEqual([{ replica: a.replicaId }]);
+  });
+
   it("writes claimed-at-ingest deliveries in flight, owned by the replica, ordered keys waiting behind them", async () => {
     const store = await open();
     const [a1, a2] = factory.many(2);
@@ -129,14 +149,14 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
-  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, its rows kept", async () => {
+  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, breakers, its rows kept", async () => {
     const store = await open();
     await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
     await store.close();
     stores = [];
     // Back to version 2's layout, with an attempt recorded as version 2 did.
     await schema.sql(
-      `DROP TABLE latest; DROP TABLE audit; DROP TABLE rate_buckets; ALTER TABLE attempts DROP COLUMN logs;
+      `DROP TABLE latest; DROP TABLE audit; DROP TABLE rate_buckets; DROP TABLE breakers; ALTER TABLE attempts DROP COLUMN logs;
        ALTER TABLE deliveries DROP COLUMN attempts_before; ALTER TABLE events DROP COLUMN trace;
        ALTER TABLE attempt_minutes DROP COLUMN stale, ${LATENCY_COLUMNS.map((c) => `DROP COLUMN ${c}`).join(", ")};
        UPDATE schema_version SET version = 2`,
@@ -188,6 +208,11 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await upgraded.latency(60_000)).toEqual([{ action: "x", counts: LATENCY_COLUMNS.map(() => 0) }]);
     await upgraded.recordAudit({ at: 1, actor: "cli:a@b", operation: "purge", selection: {}, result: {} });
     expect(await upgraded.searchAudit({ limit: 1 })).toMatchObject([{ operation: "purge" }]);
+    // Version 7: the breakers' states.
+    await upgraded.setBreaker({ action: "x", replica: upgraded.replicaId, state: "half-open", since: 1 });
+    expect(await upgraded.breakers()).toEqual([
+      { action: "x", replica: upgraded.replicaId, state: "half-open", since: 1 },
+    ]);
   });
 
   it("survives its connections being terminated: operations fail, then work again", async () => {

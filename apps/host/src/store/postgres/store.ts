@@ -13,6 +13,7 @@ import type {
   SupersededDeadLetter,
 } from "../types.js";
 import { postgresAudit } from "./audit.js";
+import { postgresBreakers } from "./breakers.js";
 import { deadLetterQuery } from "./dead-letters.js";
 import { postgresHistory } from "./history.js";
 import { StreamLease } from "./lease.js";
@@ -165,6 +166,7 @@ export async function openPostgresStore(
     rateBuckets: new PostgresBuckets(query),
     ...postgresHistory(query, tx),
     ...postgresAudit(query),
+    ...postgresBreakers(query),
 
     async getCursor() {
       const { rows } = await query<{ value: string }>("SELECT value FROM meta WHERE key = 'cursor'");

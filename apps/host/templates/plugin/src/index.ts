@@ -5,18 +5,30 @@ import { z } from "zod";
 /** "[switchyard] [{{name}}]": every error message starts with it. */
 const PREFIX = errorPrefix("{{name}}");
 
-/** The options of the {{name}} plugin, checked when an action is created (bad ones fail the config). */
+/**
+ * The options of the {{name}} plugin, checked when an action is created (bad ones fail the config). Each
+ * one's `.describe()` is its documentation: `switchyard schema` carries it to editors.
+ */
 export const options = z.strictObject({
-  /** Where to POST each event. */
-  url: z.url({
-    protocol: /^https?$/,
-    // A missing url keeps zod's own message, which core turns into `missing option "url"`.
-    error: (issue) => (issue.input === undefined ? undefined : "must be an http(s) URL"),
-  }),
-  /** Sent as `authorization: Bearer <token>`; it never appears in errors or logs. */
-  token: z.string().min(1).optional(),
-  /** Time allowed for one request; the host's own time budget (about 10 s) applies too. */
-  timeoutMs: z.number().int().positive().max(120_000).default(10_000),
+  url: z
+    .url({
+      protocol: /^https?$/,
+      // A missing url keeps zod's own message, which core turns into `missing option "url"`.
+      error: (issue) => (issue.input === undefined ? undefined : "must be an http(s) URL"),
+    })
+    .describe("where to POST each event"),
+  token: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("sent as `authorization: Bearer <token>`; it never appears in errors or logs"),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .max(120_000)
+    .default(10_000)
+    .describe("time allowed for one request; the host's own time budget (about 10 s) applies too"),
 });
 
 /** Options as written in the config's `with:`. */
