@@ -1,6 +1,8 @@
 // The AWS and SQL plugins (issue 27), each beside a bare loop with the same client in the same run:
 // - sql: users' events through the built host into a PostgreSQL table, upserts/s, against a hand-written
-//   loop of batched guarded upserts with `pg` (the same pool size and batch size);
+//   loop of batched guarded upserts with `pg` (the same pool size and batch size); beside them, to tell where
+//   the time goes, the same host with a no-op action file (the host's own pace, the most any plugin can reach
+//   through it) and the plugin's action called directly (the plugin's own pace);
 // - eventbridge and sqs: entries/s through the plugin's action (deliveries called concurrently, as the host
 //   calls them), against the bare SDK sending full 10-entry calls, on the same fake on 127.0.0.1.
 // Pairs alternate (ours, then the baseline, RUNS times); the median ratio is reported.
@@ -8,12 +10,14 @@
 // the host; BENCH_QUICK=1 smaller; BENCH_ONLY=sql|eventbridge|sqs one part).
 import { setMaxListeners } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { type Action, type Auth0Event, createActionCache } from "@switchyard/core";
 import eventbridge from "@switchyard/plugin-eventbridge";
+import sql from "@switchyard/plugin-sql";
 import sqs from "@switchyard/plugin-sqs";
 import { createEventFactory, startFakeEventBridge, startFakeSqs, startFakeTenant } from "@switchyard/testing";
 import pg from "pg";
@@ -88,6 +92,68 @@ actions:
     await stopHost(host);
     await tenant.close();
     rmSync(dir, { recursive: true, force: true });
+    await pgQuery(`DROP TABLE IF EXISTS ${table}`);
+    await pgQuery(`DROP TABLE IF EXISTS ${table}_applied`);
+  }
+}
+
+/**
+ * The same host and events with a no-op action file: deliveries/s from the first delivery to the last. No plugin
+ * can be faster through the host than this.
+ */
+async function noopThroughHost(events: Auth0Event[]): Promise<number> {
+  const tenant = await startFakeTenant({ heartbeatMs: 1_000 });
+  tenant.append(events);
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-noop-"));
+  const done = join(dir, "rate.txt");
+  writeFileSync(
+    join(dir, "noop.mjs"),
+    `import { writeFileSync } from "node:fs";
+let seen = 0;
+let first = 0;
+export async function onExecuteEventStream() {
+  if (seen++ === 0) first = performance.now();
+  if (seen === ${events.length}) writeFileSync(${JSON.stringify(done)}, String(seen / ((performance.now() - first) / 1000)));
+}
+`,
+  );
+  const config = join(dir, "switchyard.yaml");
+  writeFileSync(
+    config,
+    `source:
+  auth0: { domain: "${tenant.url}", token: "${tenant.token}", fromTimestamp: "2000-01-01T00:00:00Z" }
+state: ./state
+server: { enabled: false }
+log: { level: warn }
+actions:
+  - name: users
+    plugin: ./noop.mjs
+    events: ["user.*"]
+    concurrency: 400
+`,
+  );
+  const host = startHost(config);
+  try {
+    const rate = async () => Number(await readFile(done, "utf8").catch(() => "0"));
+    if (!(await until(async () => (await rate()) > 0, 300_000, 20)))
+      throw new Error("the no-op host never finished");
+    return await rate();
+  } finally {
+    await stopHost(host);
+    await tenant.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The plugin's action called directly, 400 deliveries under way (as the host's concurrency runs them). */
+async function sqlPluginAlone(events: Auth0Event[], table: string): Promise<number> {
+  const action = sql({ url: POSTGRES_URL, table, poolSize: 4, batchSize: 100 });
+  try {
+    // The first delivery creates the table: that is start-up, not throughput.
+    await throughAction(action, events.slice(0, 1), 1);
+    return await throughAction(action, events.slice(1), 400);
+  } finally {
+    await action.close?.();
     await pgQuery(`DROP TABLE IF EXISTS ${table}`);
     await pgQuery(`DROP TABLE IF EXISTS ${table}_applied`);
   }
@@ -307,10 +373,20 @@ if ((!only || only === "sql") && (await postgresAvailable())) {
   const events = userEvents(quick ? 1_000 : 2_000, quick ? 4 : 9);
   const ours: number[] = [];
   const bare: number[] = [];
+  const noop: number[] = [];
+  const alone: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     ours.push(await sqlThroughHost(events, `bench_sql_host_${process.pid}_${run}`));
+    noop.push(await noopThroughHost(events));
+    alone.push(await sqlPluginAlone(events, `bench_sql_alone_${process.pid}_${run}`));
     bare.push(await sqlBareLoop(events, `bench_sql_bare_${process.pid}_${run}`));
   }
+  // Where the time goes: the host's own pace (no-op action) and the plugin's own (no host), each against the
+  // same run's baseline; and the plugin through the host against the no-op host.
+  const ratios = (a: number[], b: number[]) => a.map((value, i) => (value / b[i]!).toFixed(2)).join(", ");
+  console.log(
+    `sql, where the time goes: no-op host ${noop.map(Math.round).join(", ")} deliveries/s (vs bare: ${ratios(noop, bare)}); plugin alone ${alone.map(Math.round).join(", ")} upserts/s (vs bare: ${ratios(alone, bare)}); through the host vs the no-op host: ${ratios(ours, noop)}`,
+  );
   reportPair(
     "sql: upserts/s through the host (PostgreSQL) vs batched upserts with pg",
     "upserts/s",
