@@ -9,7 +9,7 @@
 // `node --conditions=@switchyard/source --import tsx bench/destinations.bench.ts` (needs `pnpm build` for
 // the host; BENCH_QUICK=1 smaller; BENCH_ONLY=sql|eventbridge|sqs one part).
 import { setMaxListeners } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import { createEventFactory, startFakeEventBridge, startFakeSqs, startFakeTenant
 import pg from "pg";
 import { reportBench } from "../../../scripts/bench-report.ts";
 import { POSTGRES_URL, postgresAvailable } from "../test/postgres.ts";
-import { startHost, stopHost, until } from "./harness.ts";
+import { cpuSeconds, startHost, stopHost, until } from "./harness.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const only = process.env.BENCH_ONLY;
@@ -49,6 +49,34 @@ async function pgQuery(sql: string, params: unknown[] = []) {
   } finally {
     await client.end();
   }
+}
+
+/** CPU µs per event of each part, beside the rates: steadier than rates on a shared machine. */
+const spent = { host: new Map<string, number[]>(), postgres: new Map<string, number[]>() };
+function record(kind: keyof typeof spent, part: string, seconds: number, events: number) {
+  const list = spent[kind].get(part) ?? [];
+  list.push((seconds * 1e6) / events);
+  spent[kind].set(part, list);
+}
+
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes (from /proc; 0 when it runs elsewhere).
+ * Other clients of the same server count too: on a shared machine, read it beside the baseline's.
+ */
+function postgresCpu(): number {
+  let seconds = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes(" (postgres) ")) continue;
+      const fields = stat.split(") ")[1]!.split(" ");
+      seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return seconds;
 }
 
 /** The plugin through the built host: events/s from the host's start to the table's final state. */
@@ -77,18 +105,31 @@ actions:
 `,
   );
   const host = startHost(config);
+  // One connection for the polls: a new one each time would cost the server a process start per poll.
+  const poller = new pg.Client({ connectionString: POSTGRES_URL });
+  await poller.connect();
   try {
     // The clock starts at the first row: the host's start-up (a second or two) is not the plugin's throughput.
-    const exists = async () => (await pgQuery(`SELECT 1 FROM ${table} LIMIT 1`).catch(() => [])).length > 0;
+    const exists = async () =>
+      ((await poller.query(`SELECT 1 FROM ${table} LIMIT 1`).catch(() => undefined))?.rows.length ?? 0) > 0;
     if (!(await until(exists, 60_000, 20))) throw new Error("the host wrote no row");
     const started = performance.now();
+    const host0 = cpuSeconds(host.pid!).total;
+    const postgres0 = postgresCpu();
     // The table appears with the first delivery: until then the count fails, and counts as not done.
     const finalRows = async () =>
-      Number((await pgQuery(`SELECT count(*) AS n FROM ${table} WHERE event_id = ANY($1)`, [finals]))[0]?.n);
+      Number(
+        (await poller.query(`SELECT count(*) AS n FROM ${table} WHERE event_id = ANY($1)`, [finals])).rows[0]
+          ?.n,
+      );
     const done = await until(async () => (await finalRows().catch(() => 0)) === finals.length, 300_000, 100);
     if (!done) throw new Error("the table never reached its final state");
-    return events.length / ((performance.now() - started) / 1000);
+    const rate = events.length / ((performance.now() - started) / 1000);
+    record("host", "sql", cpuSeconds(host.pid!).total - host0, events.length);
+    record("postgres", "sql", postgresCpu() - postgres0, events.length);
+    return rate;
   } finally {
+    await poller.end();
     await stopHost(host);
     await tenant.close();
     rmSync(dir, { recursive: true, force: true });
@@ -106,14 +147,18 @@ async function noopThroughHost(events: Auth0Event[]): Promise<number> {
   tenant.append(events);
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-noop-"));
   const done = join(dir, "rate.txt");
+  const first = join(dir, "first.txt");
   writeFileSync(
     join(dir, "noop.mjs"),
     `import { writeFileSync } from "node:fs";
 let seen = 0;
-let first = 0;
+let started = 0;
 export async function onExecuteEventStream() {
-  if (seen++ === 0) first = performance.now();
-  if (seen === ${events.length}) writeFileSync(${JSON.stringify(done)}, String(seen / ((performance.now() - first) / 1000)));
+  if (seen++ === 0) {
+    started = performance.now();
+    writeFileSync(${JSON.stringify(first)}, "");
+  }
+  if (seen === ${events.length}) writeFileSync(${JSON.stringify(done)}, String(seen / ((performance.now() - started) / 1000)));
 }
 `,
   );
@@ -135,8 +180,13 @@ actions:
   const host = startHost(config);
   try {
     const rate = async () => Number(await readFile(done, "utf8").catch(() => "0"));
+    // As for the plugin, the host's CPU is counted from its first delivery (the action marks it in a file).
+    if (!(await until(async () => existsSync(first), 60_000, 20)))
+      throw new Error("the no-op host never started");
+    const host0 = cpuSeconds(host.pid!).total;
     if (!(await until(async () => (await rate()) > 0, 300_000, 20)))
       throw new Error("the no-op host never finished");
+    record("host", "no-op", cpuSeconds(host.pid!).total - host0, events.length);
     return await rate();
   } finally {
     await stopHost(host);
@@ -151,7 +201,10 @@ async function sqlPluginAlone(events: Auth0Event[], table: string): Promise<numb
   try {
     // The first delivery creates the table: that is start-up, not throughput.
     await throughAction(action, events.slice(0, 1), 1);
-    return await throughAction(action, events.slice(1), 400);
+    const postgres0 = postgresCpu();
+    const rate = await throughAction(action, events.slice(1), 400);
+    record("postgres", "alone", postgresCpu() - postgres0, events.length);
+    return rate;
   } finally {
     await action.close?.();
     await pgQuery(`DROP TABLE IF EXISTS ${table}`);
@@ -166,6 +219,7 @@ async function sqlBareLoop(events: Auth0Event[], table: string): Promise<number>
   );
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
   const started = performance.now();
+  const postgres0 = postgresCpu();
   let next = 0;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
@@ -195,6 +249,7 @@ async function sqlBareLoop(events: Auth0Event[], table: string): Promise<number>
     }),
   );
   const rate = events.length / ((performance.now() - started) / 1000);
+  record("postgres", "bare", postgresCpu() - postgres0, events.length);
   await pool.end();
   await pgQuery(`DROP TABLE IF EXISTS ${table}`);
   return rate;
@@ -384,6 +439,11 @@ if ((!only || only === "sql") && (await postgresAvailable())) {
   // Where the time goes: the host's own pace (no-op action) and the plugin's own (no host), each against the
   // same run's baseline; and the plugin through the host against the no-op host.
   const ratios = (a: number[], b: number[]) => a.map((value, i) => (value / b[i]!).toFixed(2)).join(", ");
+  const perEvent = (map: Map<string, number[]>) =>
+    [...map].map(([part, values]) => `${part} ${values.map(Math.round).join("/")}`).join(", ");
+  console.log(
+    `sql, CPU µs per event: host ${perEvent(spent.host)}; local postgres ${perEvent(spent.postgres)}`,
+  );
   console.log(
     `sql, where the time goes: no-op host ${noop.map(Math.round).join(", ")} deliveries/s (vs bare: ${ratios(noop, bare)}); plugin alone ${alone.map(Math.round).join(", ")} upserts/s (vs bare: ${ratios(alone, bare)}); through the host vs the no-op host: ${ratios(ours, noop)}`,
   );
