@@ -9,7 +9,7 @@
 // `node --conditions=@switchyard/source --import tsx bench/destinations.bench.ts` (needs `pnpm build` for
 // the host; BENCH_QUICK=1 smaller; BENCH_ONLY=sql|eventbridge|sqs one part).
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import { createEventFactory, startFakeEventBridge, startFakeSqs, startFakeTenant
 import pg from "pg";
 import { reportBench } from "../../../scripts/bench-report.ts";
 import { POSTGRES_URL, postgresAvailable } from "../test/postgres.ts";
-import { cpuSeconds, startHost, stopHost, until } from "./harness.ts";
+import { cpuSeconds, postgresCpu, startHost, stopHost, until } from "./harness.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const only = process.env.BENCH_ONLY;
@@ -57,26 +57,6 @@ function record(kind: keyof typeof spent, part: string, seconds: number, events:
   const list = spent[kind].get(part) ?? [];
   list.push((seconds * 1e6) / events);
   spent[kind].set(part, list);
-}
-
-/**
- * CPU seconds used so far by the local PostgreSQL server's processes (from /proc; 0 when it runs elsewhere).
- * Other clients of the same server count too: on a shared machine, read it beside the baseline's.
- */
-function postgresCpu(): number {
-  let seconds = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (!stat.includes(" (postgres) ")) continue;
-      const fields = stat.split(") ")[1]!.split(" ");
-      seconds += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return seconds;
 }
 
 /** The plugin through the built host: events/s from the host's start to the table's final state. */
