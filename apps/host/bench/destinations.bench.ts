@@ -1,25 +1,29 @@
 // The AWS and SQL plugins (issue 27), each beside a bare loop with the same client in the same run:
 // - sql: users' events through the built host into a PostgreSQL table, upserts/s, against a hand-written
-//   loop of batched guarded upserts with `pg` (the same pool size and batch size);
+//   loop of batched guarded upserts with `pg` (the same pool size and batch size); beside them, to tell where
+//   the time goes, the same host with a no-op action file (the host's own pace, the most any plugin can reach
+//   through it) and the plugin's action called directly (the plugin's own pace);
 // - eventbridge and sqs: entries/s through the plugin's action (deliveries called concurrently, as the host
 //   calls them), against the bare SDK sending full 10-entry calls, on the same fake on 127.0.0.1.
 // Pairs alternate (ours, then the baseline, RUNS times); the median ratio is reported.
 // `node --conditions=@switchyard/source --import tsx bench/destinations.bench.ts` (needs `pnpm build` for
 // the host; BENCH_QUICK=1 smaller; BENCH_ONLY=sql|eventbridge|sqs one part).
 import { setMaxListeners } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { type Action, type Auth0Event, createActionCache } from "@switchyard/core";
 import eventbridge from "@switchyard/plugin-eventbridge";
+import sql from "@switchyard/plugin-sql";
 import sqs from "@switchyard/plugin-sqs";
 import { createEventFactory, startFakeEventBridge, startFakeSqs, startFakeTenant } from "@switchyard/testing";
 import pg from "pg";
 import { reportBench } from "../../../scripts/bench-report.ts";
 import { POSTGRES_URL, postgresAvailable } from "../test/postgres.ts";
-import { startHost, stopHost, until } from "./harness.ts";
+import { cpuSeconds, postgresCpu, startHost, stopHost, until } from "./harness.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const only = process.env.BENCH_ONLY;
@@ -45,6 +49,14 @@ async function pgQuery(sql: string, params: unknown[] = []) {
   } finally {
     await client.end();
   }
+}
+
+/** CPU µs per event of each part, beside the rates: steadier than rates on a shared machine. */
+const spent = { host: new Map<string, number[]>(), postgres: new Map<string, number[]>() };
+function record(kind: keyof typeof spent, part: string, seconds: number, events: number) {
+  const list = spent[kind].get(part) ?? [];
+  list.push((seconds * 1e6) / events);
+  spent[kind].set(part, list);
 }
 
 /** The plugin through the built host: events/s from the host's start to the table's final state. */
@@ -73,21 +85,108 @@ actions:
 `,
   );
   const host = startHost(config);
+  // One connection for the polls: a new one each time would cost the server a process start per poll.
+  const poller = new pg.Client({ connectionString: POSTGRES_URL });
+  await poller.connect();
   try {
     // The clock starts at the first row: the host's start-up (a second or two) is not the plugin's throughput.
-    const exists = async () => (await pgQuery(`SELECT 1 FROM ${table} LIMIT 1`).catch(() => [])).length > 0;
+    const exists = async () =>
+      ((await poller.query(`SELECT 1 FROM ${table} LIMIT 1`).catch(() => undefined))?.rows.length ?? 0) > 0;
     if (!(await until(exists, 60_000, 20))) throw new Error("the host wrote no row");
     const started = performance.now();
+    const host0 = cpuSeconds(host.pid!).total;
+    const postgres0 = postgresCpu();
     // The table appears with the first delivery: until then the count fails, and counts as not done.
     const finalRows = async () =>
-      Number((await pgQuery(`SELECT count(*) AS n FROM ${table} WHERE event_id = ANY($1)`, [finals]))[0]?.n);
+      Number(
+        (await poller.query(`SELECT count(*) AS n FROM ${table} WHERE event_id = ANY($1)`, [finals])).rows[0]
+          ?.n,
+      );
     const done = await until(async () => (await finalRows().catch(() => 0)) === finals.length, 300_000, 100);
     if (!done) throw new Error("the table never reached its final state");
-    return events.length / ((performance.now() - started) / 1000);
+    const rate = events.length / ((performance.now() - started) / 1000);
+    record("host", "sql", cpuSeconds(host.pid!).total - host0, events.length);
+    record("postgres", "sql", postgresCpu() - postgres0, events.length);
+    return rate;
+  } finally {
+    await poller.end();
+    await stopHost(host);
+    await tenant.close();
+    rmSync(dir, { recursive: true, force: true });
+    await pgQuery(`DROP TABLE IF EXISTS ${table}`);
+    await pgQuery(`DROP TABLE IF EXISTS ${table}_applied`);
+  }
+}
+
+/**
+ * The same host and events with a no-op action file: deliveries/s from the first delivery to the last. No plugin
+ * can be faster through the host than this.
+ */
+async function noopThroughHost(events: Auth0Event[]): Promise<number> {
+  const tenant = await startFakeTenant({ heartbeatMs: 1_000 });
+  tenant.append(events);
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-noop-"));
+  const done = join(dir, "rate.txt");
+  const first = join(dir, "first.txt");
+  writeFileSync(
+    join(dir, "noop.mjs"),
+    `import { writeFileSync } from "node:fs";
+let seen = 0;
+let started = 0;
+export async function onExecuteEventStream() {
+  if (seen++ === 0) {
+    started = performance.now();
+    writeFileSync(${JSON.stringify(first)}, "");
+  }
+  if (seen === ${events.length}) writeFileSync(${JSON.stringify(done)}, String(seen / ((performance.now() - started) / 1000)));
+}
+`,
+  );
+  const config = join(dir, "switchyard.yaml");
+  writeFileSync(
+    config,
+    `source:
+  auth0: { domain: "${tenant.url}", token: "${tenant.token}", fromTimestamp: "2000-01-01T00:00:00Z" }
+state: ./state
+server: { enabled: false }
+log: { level: warn }
+actions:
+  - name: users
+    plugin: ./noop.mjs
+    events: ["user.*"]
+    concurrency: 400
+`,
+  );
+  const host = startHost(config);
+  try {
+    const rate = async () => Number(await readFile(done, "utf8").catch(() => "0"));
+    // As for the plugin, the host's CPU is counted from its first delivery (the action marks it in a file).
+    if (!(await until(async () => existsSync(first), 60_000, 20)))
+      throw new Error("the no-op host never started");
+    const host0 = cpuSeconds(host.pid!).total;
+    if (!(await until(async () => (await rate()) > 0, 300_000, 20)))
+      throw new Error("the no-op host never finished");
+    record("host", "no-op", cpuSeconds(host.pid!).total - host0, events.length);
+    return await rate();
   } finally {
     await stopHost(host);
     await tenant.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The plugin's action called directly, 400 deliveries under way (as the host's concurrency runs them). */
+async function sqlPluginAlone(events: Auth0Event[], table: string): Promise<number> {
+  const action = sql({ url: POSTGRES_URL, table, poolSize: 4, batchSize: 100 });
+  try {
+    // The first delivery creates the table: that is start-up, not throughput.
+    await throughAction(action, events.slice(0, 1), 1);
+    const postgres0 = postgresCpu();
+    const rate = await throughAction(action, events.slice(1), 400);
+    record("postgres", "alone", postgresCpu() - postgres0, events.length);
+    return rate;
+  } finally {
+    await action.close?.();
     await pgQuery(`DROP TABLE IF EXISTS ${table}`);
     await pgQuery(`DROP TABLE IF EXISTS ${table}_applied`);
   }
@@ -100,6 +199,7 @@ async function sqlBareLoop(events: Auth0Event[], table: string): Promise<number>
   );
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
   const started = performance.now();
+  const postgres0 = postgresCpu();
   let next = 0;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
@@ -129,6 +229,7 @@ async function sqlBareLoop(events: Auth0Event[], table: string): Promise<number>
     }),
   );
   const rate = events.length / ((performance.now() - started) / 1000);
+  record("postgres", "bare", postgresCpu() - postgres0, events.length);
   await pool.end();
   await pgQuery(`DROP TABLE IF EXISTS ${table}`);
   return rate;
@@ -307,10 +408,25 @@ if ((!only || only === "sql") && (await postgresAvailable())) {
   const events = userEvents(quick ? 1_000 : 2_000, quick ? 4 : 9);
   const ours: number[] = [];
   const bare: number[] = [];
+  const noop: number[] = [];
+  const alone: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     ours.push(await sqlThroughHost(events, `bench_sql_host_${process.pid}_${run}`));
+    noop.push(await noopThroughHost(events));
+    alone.push(await sqlPluginAlone(events, `bench_sql_alone_${process.pid}_${run}`));
     bare.push(await sqlBareLoop(events, `bench_sql_bare_${process.pid}_${run}`));
   }
+  // Where the time goes: the host's own pace (no-op action) and the plugin's own (no host), each against the
+  // same run's baseline; and the plugin through the host against the no-op host.
+  const ratios = (a: number[], b: number[]) => a.map((value, i) => (value / b[i]!).toFixed(2)).join(", ");
+  const perEvent = (map: Map<string, number[]>) =>
+    [...map].map(([part, values]) => `${part} ${values.map(Math.round).join("/")}`).join(", ");
+  console.log(
+    `sql, CPU µs per event: host ${perEvent(spent.host)}; local postgres ${perEvent(spent.postgres)}`,
+  );
+  console.log(
+    `sql, where the time goes: no-op host ${noop.map(Math.round).join(", ")} deliveries/s (vs bare: ${ratios(noop, bare)}); plugin alone ${alone.map(Math.round).join(", ")} upserts/s (vs bare: ${ratios(alone, bare)}); through the host vs the no-op host: ${ratios(ours, noop)}`,
+  );
   reportPair(
     "sql: upserts/s through the host (PostgreSQL) vs batched upserts with pg",
     "upserts/s",

@@ -237,3 +237,23 @@ export async function throughput(
   );
   return events / ((s.last - s.first) / 1000);
 }
+
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes (from /proc; 0 when it runs elsewhere).
+ * Other clients of the same server count too: on a shared machine, read it beside the baseline's.
+ */
+export function postgresCpu(): number {
+  let seconds = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes(" (postgres) ")) continue;
+      const fields = stat.split(") ")[1]!.split(" ");
+      seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return seconds;
+}

@@ -21,7 +21,7 @@ const DEADLOCK_RETRIES = 5;
 export function createSqlAction(options: ResolvedSqlOptions): Action {
   const postgres = /^postgres(ql)?:/.test(options.url);
   const database: Database = postgres
-    ? postgresDatabase(options.url, options.poolSize)
+    ? postgresDatabase(options.url, options.poolSize, options.batchSize)
     : mysqlDatabase(options.url, options.poolSize);
   const entities = entitiesOf(options);
   const ready = new Map<Entity["kind"], Promise<void>>();

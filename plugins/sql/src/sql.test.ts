@@ -78,6 +78,24 @@ describe.each(DATABASES)("sql plugin on $engine", (database: TestDatabase) => {
     expect((await rows(tables.table)).map((row) => row.user_id)).toEqual([other.data.object.user_id]);
   });
 
+  it("writes batches of every size up to batchSize, each change once", async (context) => {
+    skipUnlessUp(context);
+    const users = action({ batchSize: 7, poolSize: 1 });
+    const factory = createEventFactory({ seed: 13 });
+    // Deliveries started together gather into one batch: 1, 2, … 7 of them, then 9 (a full batch and 2).
+    const rounds = [1, 2, 3, 4, 5, 6, 7, 9].map((size) =>
+      Array.from({ length: size }, () => factory.byType["user.created"]()),
+    );
+    for (const round of rounds) {
+      const results = await Promise.all(round.map((event) => runAction(users, event)));
+      expect(results.map((result) => result.status)).toEqual(round.map(() => "delivered"));
+    }
+    await users.close?.();
+    const written = (await rows(tables.table)).map((row) => `${row.user_id} ${row.event_id}`);
+    const sent = rounds.flat().map((event) => `${event.data.object.user_id} ${event.id}`);
+    expect(written.sort()).toEqual(sent.sort());
+  });
+
   it("softDelete keeps the row with deleted_at set", async (context) => {
     skipUnlessUp(context);
     const users = action({ softDelete: true });
