@@ -24,6 +24,7 @@ import { type CodeLocation, guardUncaught } from "./engine/uncaught.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import { recordReload } from "./operations.js";
 import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { startOpsServer } from "./server.js";
@@ -52,9 +53,11 @@ export interface Host {
   stop(): Promise<void>;
   /**
    * Apply a new config's actions while deliveries flow (SIGHUP, `switchyard reload`). Rejects, changing
-   * nothing, with the reason when the config is invalid or changes a setting that needs a restart.
+   * nothing, with the reason when the config is invalid or changes a setting that needs a restart. An applied
+   * reload is recorded in the audit log with `actor` (who asked: `signal:SIGHUP`, a token's name) and what it
+   * changed.
    */
-  reload(next: LoadedConfig): Promise<ReloadSummary>;
+  reload(next: LoadedConfig, actor?: string): Promise<ReloadSummary>;
 }
 
 /** How long the last spans may take to reach the collector at shutdown (after the deliveries finished). */
@@ -245,7 +248,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
       "switchyard started",
     );
-    const reload = async (next: LoadedConfig): Promise<ReloadSummary> => {
+    const reload = async (next: LoadedConfig, actor = "signal:SIGHUP"): Promise<ReloadSummary> => {
       if (life.stopped) throw new Error("the host is stopping");
       const fixed = needsRestart(loaded, next);
       if (fixed.length > 0) {
@@ -259,6 +262,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
         await set.discard(prepared);
         throw new Error("the host is stopping");
       }
+      const was = admin.loaded;
       const summary = await ingest.exclusive(() => {
         secrets = [...new Set([...secrets, ...next.secrets])].sort((a, b) => b.length - a.length);
         redactSecrets = createRedactor(secrets);
@@ -272,6 +276,9 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       // Apply the stored paused states to the added actions now, not at the next chore.
       await control.sync();
       log.info({ file: next.file, ...summary }, "config reloaded");
+      await recordReload(store, { actor, replica, was, next, summary }).catch((error: unknown) =>
+        log.error({ err: error }, "could not record the config reload in the audit log"),
+      );
       return summary;
     };
     return { port: ops?.port, log, done: life.done, stop: () => life.stop(), reload };

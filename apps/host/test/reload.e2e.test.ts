@@ -102,6 +102,16 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
       actions: Array<{ name: string }>;
     };
     expect(listed.actions.map((a) => a.name).sort()).toEqual(["add", "change", "keep"]);
+    // The audit log says who reloaded and what changed.
+    const audit = (await (await fetch(`${consoleUrl}api/audit`)).json()) as { items: unknown[] };
+    expect(audit.items).toMatchObject([
+      {
+        actor: "signal:SIGHUP",
+        operation: "reload",
+        selection: { file: config },
+        result: { added: ["add"], changed: ["change"], removed: ["remove"], unchanged: 1 },
+      },
+    ]);
     tenant.append(factory.many(300));
 
     // A broken config (a plugin option of the wrong type) is refused through `switchyard reload`, which
