@@ -95,7 +95,7 @@ describe("telemetry config", () => {
 });
 
 describe("traces off cost nothing", () => {
-  it("loads the OpenTelemetry SDK from tracing.ts only, which only startTracing imports (when traces are on)", () => {
+  it("loads the OpenTelemetry SDK from tracing.ts and its export thread only, which only startTracing imports (when traces are on)", () => {
     const src = fileURLToPath(new URL("..", import.meta.url));
     const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter(
       (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
@@ -104,10 +104,16 @@ describe("traces off cost nothing", () => {
     // A value import (not `import type`) of an OpenTelemetry package, or a static import of tracing.js.
     const importsSdk = (text: string) => /^import (?!type )[^;]*from "@opentelemetry\//m.test(text);
     const importsTracing = (text: string) => /^import [^;]*from "[^"]*tracing\.js"/m.test(text);
-    expect(files.filter((f) => importsSdk(read(f))).map((f) => relative(src, join(src, f)))).toEqual([
-      join("telemetry", "tracing.ts"),
-    ]);
+    expect(
+      files
+        .filter((f) => importsSdk(read(f)))
+        .map((f) => relative(src, join(src, f)))
+        .sort(),
+    ).toEqual([join("telemetry", "export-thread.ts"), join("telemetry", "tracing.ts")]);
     expect(files.filter((f) => importsTracing(read(f)))).toEqual([]);
+    // The export thread is started by tracing.ts, by name, and imported by no module.
+    expect(files.filter((f) => /from "[^"]*export-thread\.js"/.test(read(f)))).toEqual([]);
+    expect(read(join("telemetry", "tracing.ts"))).toContain('startThread(import.meta.url, "export-thread"');
     expect(read(join("telemetry", "index.ts"))).toContain('await import("./tracing.js")');
   });
 });

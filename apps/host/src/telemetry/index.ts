@@ -69,7 +69,7 @@ export async function startTracing(
   const settings = tracingSettings(config, env);
   if (!settings) return undefined;
   const { createTracing } = await import("./tracing.js");
-  const tracing = createTracing(settings, deps);
+  const tracing = await createTracing(settings, deps);
   deps.log.info({ traces: settings.describe, service: settings.serviceName }, "exporting traces");
   return tracing;
 }
