@@ -95,7 +95,7 @@ describe("telemetry config", () => {
 });
 
 describe("traces off cost nothing", () => {
-  it("loads the OpenTelemetry SDK from tracing.ts and its export thread only, which only startTracing imports (when traces are on)", () => {
+  it("loads the OpenTelemetry SDK on the export thread (and a sampler), started by tracing.ts, which only startTracing imports (when traces are on)", () => {
     const src = fileURLToPath(new URL("..", import.meta.url));
     const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter(
       (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
@@ -109,11 +109,15 @@ describe("traces off cost nothing", () => {
         .filter((f) => importsSdk(read(f)))
         .map((f) => relative(src, join(src, f)))
         .sort(),
-    ).toEqual([join("telemetry", "export-thread.ts"), join("telemetry", "tracing.ts")]);
+    ).toEqual([join("telemetry", "export-thread.ts"), join("telemetry", "sampler.ts")]);
     expect(files.filter((f) => importsTracing(read(f)))).toEqual([]);
-    // The export thread is started by tracing.ts, by name, and imported by no module.
-    expect(files.filter((f) => /from "[^"]*export-thread\.js"/.test(read(f)))).toEqual([]);
-    expect(read(join("telemetry", "tracing.ts"))).toContain('startThread(import.meta.url, "export-thread"');
     expect(read(join("telemetry", "index.ts"))).toContain('await import("./tracing.js")');
+    // The export thread is started by tracing.ts, by name; the sampler is imported by it, only when named.
+    const tracing = read(join("telemetry", "tracing.ts"));
+    expect(tracing).toContain('startThread(import.meta.url, "export-thread"');
+    expect(tracing).toContain('await import("./sampler.js")');
+    expect(
+      files.filter((f) => /^import (?!type )[^;]*from "[^"]*(export-thread|sampler)\.js"/m.test(read(f))),
+    ).toEqual([]);
   });
 });

@@ -1,18 +1,10 @@
 import { randomFillSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Worker } from "node:worker_threads";
-import { ROOT_CONTEXT, type Sampler, SpanKind, trace } from "@opentelemetry/api";
-import { parseTraceParent, TraceState } from "@opentelemetry/core";
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  ParentBasedSampler,
-  SamplingDecision,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
 import type { Auth0Event, Outcome, TraceContext } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import { startThread } from "../thread.js";
+import type { SampleSpan } from "./sampler.js";
 import {
   type ExportThreadData,
   FIELDS,
@@ -74,33 +66,17 @@ export async function createTracing(
     worker.on("message", ready);
     worker.once("error", failed);
   });
-  return new ThreadTracing(worker, samplerFromEnv(env), deps);
+  // Another sampler loads the SDK's (sampler.ts); the default needs none, and nothing of the SDK is loaded on
+  // this thread: its modules take ~90 ms of CPU to load.
+  const samplerName = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
+  const sampler = DEFAULT_SAMPLERS.has(samplerName)
+    ? undefined
+    : (await import("./sampler.js")).samplerFromEnv(env);
+  return new ThreadTracing(worker, sampler, deps);
 }
 
-/**
- * The sampler OTEL_TRACES_SAMPLER (and OTEL_TRACES_SAMPLER_ARG) name, as the SDK reads them; undefined for
- * the default, parent-based always on, which needs no call: a span is sampled when its parent is, or when it
- * has none.
- */
-export function samplerFromEnv(env: Readonly<Record<string, string | undefined>>): Sampler | undefined {
-  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
-  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG);
-  const ratio = () => new TraceIdRatioBasedSampler(Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1);
-  switch (name) {
-    case "always_on":
-      return new AlwaysOnSampler();
-    case "always_off":
-      return new AlwaysOffSampler();
-    case "traceidratio":
-      return ratio();
-    case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: ratio() });
-    default:
-      return undefined;
-  }
-}
+/** The sampler names that mean the default, parent-based always on (see sampler.ts). */
+const DEFAULT_SAMPLERS = new Set([undefined, "", "parentbased_always_on"]);
 
 class ThreadTracing implements DeliveryTracing {
   private records: unknown[] = [];
@@ -113,7 +89,7 @@ class ThreadTracing implements DeliveryTracing {
 
   constructor(
     private readonly worker: Worker,
-    private readonly sampler: Sampler | undefined,
+    private readonly sampler: SampleSpan | undefined,
     private readonly deps: { log: HostLogger; redact: (text: string) => string },
   ) {
     // The thread never keeps the host running; `shutdown` lets it export what is left first.
@@ -148,24 +124,11 @@ class ThreadTracing implements DeliveryTracing {
     return id;
   }
 
-  /** Whether a new span is sampled (its parent's flag with the default sampler). */
-  sampled(
-    traceId: string,
-    parent: { spanId: string; sampled: boolean; remote: boolean } | undefined,
-    name: string,
-    kind: SpanKind,
-  ): boolean {
-    if (!this.sampler) return parent ? parent.sampled : true;
-    const context = parent
-      ? trace.setSpanContext(ROOT_CONTEXT, {
-          traceId,
-          spanId: parent.spanId,
-          traceFlags: parent.sampled ? 1 : 0,
-          isRemote: parent.remote,
-        })
-      : ROOT_CONTEXT;
-    const decision = this.sampler.shouldSample(context, traceId, name, kind, {}, []).decision;
-    return decision === SamplingDecision.RECORD_AND_SAMPLED;
+  /** Whether a new span is sampled (its parent's flag, or yes without one, with the default sampler). */
+  sampled(...args: Parameters<SampleSpan>): boolean {
+    if (this.sampler) return this.sampler(...args);
+    const parent = args[1];
+    return parent ? parent.sampled : true;
   }
 
   /**
@@ -195,22 +158,15 @@ class ThreadTracing implements DeliveryTracing {
   }
 
   intake(event: Auth0Event, source: "stream" | "webhook", parent: TraceContext | undefined): IntakeSpan {
-    const caller = parent ? parseTraceParent(parent.traceparent) : null;
+    const caller = parent ? parseTraceparent(parent.traceparent) : undefined;
     const traceId = caller?.traceId ?? this.id(16);
-    let tracestate: string | undefined;
-    if (caller && parent?.tracestate) {
-      try {
-        tracestate = new TraceState(parent.tracestate).serialize() || undefined;
-      } catch {
-        // A malformed tracestate is dropped; the traceparent still holds.
-      }
-    }
+    const tracestate = caller && parent?.tracestate ? validTracestate(parent.tracestate) : undefined;
     const of = source === "webhook" ? SpanOf.WebhookIntake : SpanOf.StreamIntake;
     const sampled = this.sampled(
       traceId,
-      caller ? { spanId: caller.spanId, sampled: (caller.traceFlags & 1) === 1, remote: true } : undefined,
+      caller ? { spanId: caller.spanId, sampled: caller.sampled, remote: true } : undefined,
       "switchyard.intake",
-      source === "webhook" ? SpanKind.SERVER : SpanKind.CONSUMER,
+      source === "webhook" ? "server" : "consumer",
     );
     return new Intake(this, event, of, traceId, this.id(8), caller?.spanId ?? "", tracestate, sampled);
   }
@@ -232,7 +188,7 @@ class ThreadTracing implements DeliveryTracing {
         ? { spanId: parentSpanId, sampled: (Number.parseInt(parent.slice(53), 16) & 1) === 1, remote: false }
         : undefined,
       "switchyard.attempt",
-      SpanKind.PRODUCER,
+      "producer",
     );
     const tracestate = parent && newline >= 0 ? stored!.slice(newline + 1) : undefined;
     return new Attempt(
@@ -386,4 +342,40 @@ class Attempt implements AttemptSpan {
 function errorTypeOf(error: unknown, status: "retryable" | "permanent"): string {
   if (error instanceof Error && error.name) return error.name;
   return status === "permanent" ? "PermanentError" : "RetryableError";
+}
+
+// W3C Trace Context (https://www.w3.org/TR/trace-context/): a caller's headers, read as the spec says.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZEROS = /^0+$/;
+const TRACESTATE_MEMBER =
+  /^(?:[a-z0-9][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/** A caller's `traceparent`: its trace id, span id and sampled flag; undefined when it is not valid. */
+export function parseTraceparent(
+  header: string,
+): { traceId: string; spanId: string; sampled: boolean } | undefined {
+  const match = TRACEPARENT.exec(header.trim());
+  if (!match) return undefined;
+  const [, version, traceId, spanId, flags, rest] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string?,
+  ];
+  // Version ff is invalid; version 00 has nothing after the flags (a later version may).
+  if (version === "ff" || (version === "00" && rest !== undefined)) return undefined;
+  if (ZEROS.test(traceId) || ZEROS.test(spanId)) return undefined;
+  return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
+}
+
+/** A caller's `tracestate`, its invalid members left out (at most 32 kept); undefined when none is valid. */
+export function validTracestate(header: string): string | undefined {
+  const members = header
+    .split(",")
+    .map((member) => member.trim())
+    .filter((member) => TRACESTATE_MEMBER.test(member))
+    .slice(0, 32);
+  return members.length > 0 ? members.join(",") : undefined;
 }
