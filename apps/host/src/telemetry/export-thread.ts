@@ -178,7 +178,7 @@ function toSpan(records: unknown[], at: number): ReadableSpan {
 }
 
 // The spans received and not yet handed to the batch processor, as their messages. The main thread sends
-// them in bursts (a message of up to 256 spans at a time, and all it made while this thread was starting),
+// them in bursts (a message of up to 1,024 spans at a time, and all it made while this thread was starting),
 // faster than the processor's own bounded queue takes them: it would drop them. So they wait here, in a queue
 // of the same bound (OTEL_BSP_MAX_QUEUE_SIZE, dropped beyond it), and go on to the processor after each
 // batch (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) it took was exported. Fewer than a batch stay in the processor, for
