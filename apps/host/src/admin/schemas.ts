@@ -289,7 +289,7 @@ export const AuditEntryView = z
     actor: z
       .string()
       .describe(
-        "The admin token's name, `loopback`, `cli:<user>@<host>`, `signal:SIGHUP` (a config reload), or `switchyard` (the host paused an action after too many consecutive failures)",
+        "The admin token's name, `loopback`, `cli:<user>@<host>`, `signal:SIGHUP` (a config reload by a bare signal), or `switchyard` (the host paused an action after too many consecutive failures)",
       ),
     operation: z.string().describe("pause, resume, replay, purge, send-test, reload"),
     selection: z.record(z.string(), z.unknown()).describe("What it was applied to"),

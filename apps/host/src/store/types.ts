@@ -465,7 +465,7 @@ export interface AuditRecord {
   at: number;
   /**
    * Who: the admin token's name, `loopback` (the console without a token), `cli:<user>@<host>`,
-   * `signal:SIGHUP` (a config reload), or `switchyard` (the host, pausing an action after failures).
+   * `signal:SIGHUP` (a reload by a bare signal), or `switchyard` (the host, pausing an action after failures).
    */
   actor: string;
   /** What: `pause`, `resume`, `replay`, `purge`, `reload`. */
