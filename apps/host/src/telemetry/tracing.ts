@@ -55,16 +55,22 @@ export async function createTracing(
   await new Promise<void>((resolve, reject) => {
     const ready = (message: FromExportThread) => {
       if (!("ready" in message)) return;
-      worker.off("error", failed);
-      worker.off("message", ready);
+      settle();
       resolve();
     };
     const failed = (error: Error) => {
-      worker.off("message", ready);
+      settle();
       reject(new Error(`the trace export thread did not start: ${error.message}`));
     };
+    const exited = (code: number) => failed(new Error(`it exited with code ${code}`));
+    const settle = () => {
+      worker.off("message", ready);
+      worker.off("error", failed);
+      worker.off("exit", exited);
+    };
     worker.on("message", ready);
-    worker.once("error", failed);
+    worker.on("error", failed);
+    worker.on("exit", exited);
   });
   // Another sampler loads the SDK's (sampler.ts); the default needs none, and nothing of the SDK is loaded on
   // this thread: its modules take ~90 ms of CPU to load.
@@ -127,9 +133,13 @@ class ThreadTracing implements DeliveryTracing {
   }
 
   /** Whether a new span is sampled (its parent's flag, or yes without one, with the default sampler). */
-  sampled(...args: Parameters<SampleSpan>): boolean {
-    if (this.sampler) return this.sampler(...args);
-    const parent = args[1];
+  sampled(
+    traceId: string,
+    parent: Parameters<SampleSpan>[1],
+    name: string,
+    kind: Parameters<SampleSpan>[3],
+  ): boolean {
+    if (this.sampler) return this.sampler(traceId, parent, name, kind);
     return parent ? parent.sampled : true;
   }
 
