@@ -186,6 +186,8 @@ function toSpan(records: unknown[], at: number): ReadableSpan {
 const maxQueue = positive(process.env.OTEL_BSP_MAX_QUEUE_SIZE, 2048);
 const maxBatch = Math.min(maxQueue, positive(process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512));
 const waiting: unknown[][] = [];
+/** Where the next span of the first message waiting starts. */
+let next = 0;
 let queued = 0;
 /** Spans handed to the processor since its last flush (it exports a full batch on its own, meanwhile). */
 let unflushed = 0;
@@ -207,23 +209,27 @@ function startPump(): void {
 
 async function pump(): Promise<void> {
   while (waiting.length > 0) {
-    const records = waiting.shift()!;
-    const count = records.length / FIELDS;
-    queued -= count;
-    for (let at = 0; at + FIELDS <= records.length; at += FIELDS) processor.onEnd(toSpan(records, at));
-    unflushed += count;
-    if (unflushed >= maxBatch) {
-      unflushed = 0;
-      // A failed export was dropped and said so (WarningExporter).
-      await processor.forceFlush().catch(() => {});
+    const records = waiting[0]!;
+    while (next + FIELDS <= records.length) {
+      processor.onEnd(toSpan(records, next));
+      next += FIELDS;
+      queued--;
+      if (++unflushed >= maxBatch) {
+        unflushed = 0;
+        // A failed export was dropped and said so (WarningExporter).
+        await processor.forceFlush().catch(() => {});
+      }
     }
+    waiting.shift();
+    next = 0;
   }
 }
 
 port.on("message", (message: ToExportThread) => {
   if ("spans" in message) {
     const count = message.spans.length / FIELDS;
-    if (queued + count > maxQueue) return drop(count, "the export queue is full");
+    // A message larger than the bound (a small OTEL_BSP_MAX_QUEUE_SIZE) is taken when nothing waits.
+    if (queued > 0 && queued + count > maxQueue) return drop(count, "the export queue is full");
     waiting.push(message.spans);
     queued += count;
     startPump();
