@@ -30,6 +30,7 @@ import { FAKE_TENANT_STAND_IN, loadWithFakeTenant, startTrickleTenant, trickleTy
 import { consoleUrl, startHost } from "./host.js";
 import { lockStateDir, StateInUseError } from "./lock.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
+import { takeReloadRequest } from "./reload-request.js";
 import { VERSION } from "./version.js";
 
 /** Throw the lock's own message when another host uses `dir`; leave the lock free otherwise. */
@@ -100,9 +101,12 @@ withConfig(program.command("start").description("consume the event stream and de
     let reloading = Promise.resolve();
     reload = () => {
       reloading = reloading.then(async () => {
-        host.log.info({ signal: "SIGHUP", file: loaded.file }, "reloading the config");
+        // `switchyard reload` says who asked (reload-request.ts); a bare signal is `signal:SIGHUP`.
+        const asked = loaded.state.engine === "sqlite" ? takeReloadRequest(loaded.state.dir) : undefined;
+        const actor = asked ?? "signal:SIGHUP";
+        host.log.info({ signal: "SIGHUP", file: loaded.file, actor }, "reloading the config");
         try {
-          await host.reload(await load());
+          await host.reload(await load(), actor);
         } catch (error) {
           const reason = error instanceof ConfigError ? error.message : describeError(error);
           host.log.error({ reason }, "config reload refused: the running config is kept");

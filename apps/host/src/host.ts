@@ -22,6 +22,7 @@ import { type CodeLocation, guardUncaught } from "./engine/uncaught.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { recordReload } from "./operations.js";
 import type { ResolvedPlugin } from "./plugins/load.js";
 import { resolveActions } from "./plugins/resolve-actions.js";
 import { type OpsServer, startOpsServer } from "./server.js";
@@ -52,9 +53,11 @@ export interface Host {
   stop(): Promise<void>;
   /**
    * Apply a new config's actions while deliveries flow (SIGHUP, `switchyard reload`). Rejects, changing
-   * nothing, with the reason when the config is invalid or changes a setting that needs a restart.
+   * nothing, with the reason when the config is invalid or changes a setting that needs a restart. An applied
+   * reload is recorded in the audit log with `actor` (who asked: `signal:SIGHUP`, a token's name) and what it
+   * changed.
    */
-  reload(next: LoadedConfig): Promise<ReloadSummary>;
+  reload(next: LoadedConfig, actor?: string): Promise<ReloadSummary>;
 }
 
 /** How long the last spans may take to reach the collector at shutdown (after the deliveries finished). */
@@ -162,7 +165,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       },
       "switchyard started",
     );
-    const reload = reloader({ current: loaded, secrets, log, life, set, control, ingest, admin, ops });
+    const reload = reloader({ secrets, log, life, set, control, ingest, admin, ops, store, replica });
     return { port: ops?.port, log, done: life.done, stop: () => life.stop(), reload };
   } catch (error) {
     await life.stop();
@@ -250,7 +253,6 @@ function opsUrls(host: string, port: number): { console: string; metrics: string
 }
 
 interface ReloadDeps {
-  current: LoadedConfig;
   secrets: Secrets;
   log: HostLogger;
   life: Lifecycle;
@@ -259,16 +261,19 @@ interface ReloadDeps {
   ingest: Ingest;
   admin: { loaded: LoadedConfig };
   ops: OpsServer | undefined;
+  /** Where the reload is recorded (the audit log), and by which replica. */
+  store: StateStore;
+  replica: string;
 }
 
 /**
  * A running host's reload: the new config's actions replace the old between two ingest batches; settings
  * that need a restart are refused, changing nothing.
  */
-function reloader(deps: ReloadDeps): (next: LoadedConfig) => Promise<ReloadSummary> {
-  const { secrets, log, life, set, control, ingest, admin, ops } = deps;
-  const graceMs = deps.current.config.delivery.shutdownGraceMs;
-  return async (next) => {
+function reloader(deps: ReloadDeps): (next: LoadedConfig, actor?: string) => Promise<ReloadSummary> {
+  const { secrets, log, life, set, control, ingest, admin, ops, store, replica } = deps;
+  const graceMs = admin.loaded.config.delivery.shutdownGraceMs;
+  return async (next, actor = "signal:SIGHUP") => {
     if (life.stopped) throw new Error("the host is stopping");
     const fixed = needsRestart(admin.loaded, next);
     if (fixed.length > 0) {
@@ -282,6 +287,7 @@ function reloader(deps: ReloadDeps): (next: LoadedConfig) => Promise<ReloadSumma
       await set.discard(prepared);
       throw new Error("the host is stopping");
     }
+    const was = admin.loaded;
     const summary = await ingest.exclusive(() => {
       secrets.add(next.secrets);
       admin.loaded = next;
@@ -291,6 +297,9 @@ function reloader(deps: ReloadDeps): (next: LoadedConfig) => Promise<ReloadSumma
     // Apply the stored paused states to the added actions now, not at the next chore.
     await control.sync();
     log.info({ file: next.file, ...summary }, "config reloaded");
+    await recordReload(store, { actor, replica, was, next, summary }).catch((error: unknown) =>
+      log.error({ err: error }, "could not record the config reload in the audit log"),
+    );
     return summary;
   };
 }

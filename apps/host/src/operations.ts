@@ -1,5 +1,7 @@
 import { hostname, userInfo } from "node:os";
+import { adminTokensOf } from "./admin/roles.js";
 import type { LoadedConfig } from "./config/load.js";
+import type { ReloadSummary } from "./engine/action-set.js";
 import type {
   ActionState,
   BreakerRecord,
@@ -11,7 +13,11 @@ import type {
 // The operator's operations on the state, shared by the CLI (`switchyard actions`, `switchyard dlq`) and the
 // admin API behind the console, so that both select, count and change exactly the same things, and both
 // record every change they make in the audit log with who made it (`actor`). A dry run changes nothing and
-// is not recorded.
+// is not recorded. The host records what it changes on its own too: an applied config reload, and an action
+// it paused after too many consecutive failures (actor `switchyard`), so that the log explains every stop.
+
+/** The host itself in the audit log (an action it paused after too many consecutive failures). */
+export const SYSTEM_ACTOR = "switchyard";
 
 /** The CLI's operator in the audit log: `cli:<user>@<host>`. */
 export function cliActor(): string {
@@ -250,4 +256,39 @@ export async function purgeDeadLetters(
     result: { count },
   });
   return count;
+}
+
+/**
+ * Record an applied config reload: who asked (`signal:SIGHUP`, an admin token's name), on which replica, and
+ * what changed: the actions added, changed and removed, and the admin tokens by name (never their values).
+ */
+export async function recordReload(
+  store: StateStore,
+  reload: { actor: string; replica: string; was: LoadedConfig; next: LoadedConfig; summary: ReloadSummary },
+  now = Date.now(),
+): Promise<void> {
+  const { added, changed, removed, unchanged } = reload.summary;
+  const tokens = tokenChanges(reload.was, reload.next);
+  await store.recordAudit({
+    at: now,
+    actor: reload.actor,
+    operation: "reload",
+    selection: { file: reload.next.file, replica: reload.replica },
+    result: { added, changed, removed, unchanged, ...(tokens ? { adminTokens: tokens } : {}) },
+  });
+}
+
+/** The admin tokens a reload added, removed or changed (role or value), by name; undefined: none. */
+function tokenChanges(was: LoadedConfig, next: LoadedConfig) {
+  const before = new Map(adminTokensOf(was.config.server).map((t) => [t.name, t]));
+  const after = new Map(adminTokensOf(next.config.server).map((t) => [t.name, t]));
+  const added = [...after.keys()].filter((name) => !before.has(name));
+  const removed = [...before.keys()].filter((name) => !after.has(name));
+  const changed = [...after.values()]
+    .filter((t) => {
+      const old = before.get(t.name);
+      return old !== undefined && (old.role !== t.role || old.token !== t.token);
+    })
+    .map((t) => t.name);
+  return added.length + removed.length + changed.length > 0 ? { added, removed, changed } : undefined;
 }

@@ -102,6 +102,16 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
       actions: Array<{ name: string }>;
     };
     expect(listed.actions.map((a) => a.name).sort()).toEqual(["add", "change", "keep"]);
+    // The audit log says who reloaded and what changed.
+    const audit = (await (await fetch(`${consoleUrl}api/audit`)).json()) as { items: unknown[] };
+    expect(audit.items).toMatchObject([
+      {
+        actor: "signal:SIGHUP",
+        operation: "reload",
+        selection: { file: config },
+        result: { added: ["add"], changed: ["change"], removed: ["remove"], unchanged: 1 },
+      },
+    ]);
     tenant.append(factory.many(300));
 
     // A broken config (a plugin option of the wrong type) is refused through `switchyard reload`, which
@@ -137,6 +147,13 @@ describe("reloading the config (SIGHUP, `switchyard reload`) while deliveries fl
       timeoutMs: 30_000,
       message: "the second reload",
     });
+    // `switchyard reload` said who asked; the refused reloads are not in the audit log.
+    const audited = (await (await fetch(`${consoleUrl}api/audit`)).json()) as {
+      items: Array<{ actor: string; operation: string; result: Record<string, unknown> }>;
+    };
+    expect(audited.items.map((e) => e.operation)).toEqual(["reload", "reload"]);
+    expect(audited.items[0]!.actor).toMatch(/^cli:.+@.+$/);
+    expect(audited.items[0]!.result).toMatchObject({ added: ["late"], removed: [] });
     tenant.append(factory.many(100));
 
     const all = Array.from({ length: tenant.size }, (_, i) => tenant.eventAt(i).id);

@@ -1,15 +1,22 @@
 // OpenTelemetry traces end to end: a host exports to an OTLP/HTTP receiver started here, which decodes what
 // it is sent (the exporter's JSON encoding), and an HTTP destination records the `traceparent` of each
 // delivery. Every delivery must name a span the receiver got, in the trace of its event's intake span.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { createEventFactory, type FakeServer, startFakeServer, waitFor } from "@switchyard/testing";
+import {
+  createEventFactory,
+  type FakeServer,
+  startFakeServer,
+  startFakeTenant,
+  waitFor,
+} from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
+import { startCli } from "./cli.js";
 import { memorySource } from "./memory-source.js";
 
 /** A span as the receiver decoded it. */
@@ -257,6 +264,84 @@ describe("traces", () => {
     expect(intake.attributes["switchyard.source"]).toBe("webhook");
     expect(deliveries[0]!.headers.tracestate).toBe("auth0=abc");
   });
+
+  it("follows an unsampled caller: its deliveries carry flags 00, and none of its spans is exported", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    const { host, source } = await start(receiver.url, {
+      source: { webhook: { port: 0, path: "/auth0/events", auth: { bearer: "hook-secret-1" } } },
+    });
+    const url = await waitFor(() => logs.map((l) => /"webhook (http:[^"]+)"/.exec(l)?.[1]).find(Boolean));
+    const unsampled = factory.byType["user.created"]();
+    const caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    const answer = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer hook-secret-1",
+        traceparent: caller,
+      },
+      body: JSON.stringify(unsampled),
+    });
+    expect(answer.status).toBe(200);
+    // An event of the stream (no caller) in the same run is sampled, as the default sampler says.
+    const sampled = factory.byType["user.deleted"]();
+    source.push(sampled);
+    const deliveries = await receiver.waitForRequests(2);
+    await stop(host);
+    const of = (id: string) => deliveries.find((d) => (d.json as { id: string }).id === id)!;
+    expect(String(of(unsampled.id).headers.traceparent)).toMatch(
+      /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/,
+    );
+    expect(spans().filter((s) => s.traceId === "4bf92f3577b34da6a3ce929d0e0e4736")).toEqual([]);
+    expectTraced([of(sampled.id)], sampled.id);
+  });
+
+  it("exports the last spans when the CLI is stopped with SIGTERM", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    const tenant = await startFakeTenant({ heartbeatMs: 500 });
+    try {
+      const config = join(dir, "switchyard.yaml");
+      writeFileSync(
+        config,
+        [
+          "source:",
+          '  auth0: { domain: "${AUTH0_DOMAIN}", clientId: "${AUTH0_CLIENT_ID}", clientSecret: "${AUTH0_CLIENT_SECRET}" }',
+          "state: ./state",
+          "server: { port: 0 }",
+          `telemetry: { otlp: { endpoint: "${otlp.url}" } }`,
+          "actions:",
+          "  - name: hook",
+          '    plugin: "@switchyard/plugin-http"',
+          '    events: ["*"]',
+          `    with: { url: "${receiver.url}/in" }`,
+          "",
+        ].join("\n"),
+      );
+      const env = {
+        AUTH0_DOMAIN: tenant.url,
+        AUTH0_CLIENT_ID: tenant.clientId,
+        AUTH0_CLIENT_SECRET: tenant.clientSecret,
+      };
+      const cli = startCli(["start", "--config", config], env, dir);
+      try {
+        await cli.waitForLog("stream connected");
+        const event = factory.byType["user.created"]();
+        tenant.append([event]);
+        const deliveries = await receiver.waitForRequests(1);
+        // Within the batch processor's 5 s delay: only the shutdown exports them.
+        expect(spans()).toEqual([]);
+        cli.child.kill("SIGTERM");
+        expect((await cli.exited).code).toBe(0);
+        expectTraced(deliveries, event.id);
+      } finally {
+        cli.child.kill("SIGKILL");
+      }
+    } finally {
+      await tenant.close();
+    }
+  }, 30_000);
 
   it("delivers as usual while the collector is unreachable, and stops in bounded time", async () => {
     const receiver = await startFakeServer();

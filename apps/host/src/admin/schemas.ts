@@ -302,8 +302,12 @@ export const AuditEntryView = z
   .object({
     id: z.number().int().describe("Increasing: newer entries have larger ids"),
     at: isoTime,
-    actor: z.string().describe("The admin token's name, `loopback`, or `cli:<user>@<host>`"),
-    operation: z.string().describe("pause, resume, replay, purge, send-test"),
+    actor: z
+      .string()
+      .describe(
+        "The admin token's name, `loopback`, `cli:<user>@<host>`, `signal:SIGHUP` (a config reload by a bare signal), or `switchyard` (the host paused an action after too many consecutive failures)",
+      ),
+    operation: z.string().describe("pause, resume, replay, purge, send-test, reload"),
     selection: z.record(z.string(), z.unknown()).describe("What it was applied to"),
     result: z.record(z.string(), z.unknown()).describe("What it changed, e.g. `count` dead letters"),
   })

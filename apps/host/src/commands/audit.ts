@@ -50,7 +50,9 @@ export function registerAudit(program: Command): void {
   withConfig(
     program
       .command("audit")
-      .description("list operator operations (pause, resume, replay, purge): who, when, what, newest first"),
+      .description(
+        "list operator operations (pause, resume, replay, purge, config reloads) and the host's own pauses: who, when, what, newest first",
+      ),
   )
     .option("--since <when>", "made at or after: 30m, 2h, 7d ago, or a timestamp", (v) => parseWhen(v))
     .option("-n, --limit <n>", "at most this many, newest first (default 100)", positiveInt)

@@ -3,14 +3,17 @@ import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { FAKE_TENANT_STAND_IN, loadWithFakeTenant } from "../fake-tenant.js";
 import { holderPid, lockStateDir } from "../lock.js";
+import { cliActor } from "../operations.js";
 import { resolveActions } from "../plugins/resolve-actions.js";
+import { requestReload } from "../reload-request.js";
 import { type ConfigOptions, configPath, loadFullConfig, withConfig } from "./config-options.js";
 
 /**
  * `switchyard reload`: check the config, then send SIGHUP to the host that runs on its state. The host is
  * found by the pid it records in its state folder's lock (`host.lock`), or given with `--pid` (Postgres
  * state has no folder: each replica is signalled on its own machine). The host re-reads the config file it
- * was started with and logs "config reloaded", or the reason it refused and kept the running config.
+ * was started with and logs "config reloaded", or the reason it refused and kept the running config. With
+ * SQLite state the operator (`cli:<user>@<host>`) is left in the state folder for the host's audit log.
  */
 export function registerReload(program: Command): void {
   withConfig(
@@ -35,6 +38,8 @@ export function registerReload(program: Command): void {
       }
       pid = runningHost(loaded.state.dir);
     }
+    // Who asked, for the audit log (a signal does not say); Postgres state has no folder: `signal:SIGHUP`.
+    if (loaded.state.engine === "sqlite") requestReload(loaded.state.dir, cliActor());
     process.kill(pid, "SIGHUP");
     process.stdout.write(
       `sent SIGHUP to the host (pid ${pid}): it re-reads the config it was started with; its log says "config reloaded" or why it refused\n`,

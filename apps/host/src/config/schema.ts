@@ -536,7 +536,7 @@ export const configSchema = z
           .regex(/^\d+[mhd]$/, "must be a duration such as 90d, 24h or 90m")
           .default("90d")
           .describe(
-            "the audit log (operators' pauses, resumes, replays, purges) is kept as long as `retention`, and at least this long",
+            "the audit log (operators' pauses, resumes, replays, purges, reloads) is kept as long as `retention`, and at least this long",
           ),
       })
       .default({ retention: "7d", auditRetention: "90d" })

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Auth0Event } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { SYSTEM_ACTOR } from "../operations.js";
 import type { StateStore } from "../store/types.js";
 import type { Backlog } from "./backlog.js";
 import type { PacingView } from "./pacing.js";
@@ -113,7 +114,16 @@ export class ActionControl {
       "action paused after too many consecutive failures; its deliveries wait in the store: resume it with `switchyard actions resume`",
     );
     try {
-      await store.setActionState(runner.name, { paused: true, reason, since: Date.now() });
+      const now = Date.now();
+      await store.setActionState(runner.name, { paused: true, reason, since: now });
+      // The audit log shows why the action stopped, beside the operators' pauses and resumes.
+      await store.recordAudit({
+        at: now,
+        actor: SYSTEM_ACTOR,
+        operation: "pause",
+        selection: { action: runner.name },
+        result: { wasPaused: false, reason },
+      });
       const target = this.deps.actions().find((a) => a.name === runner.name)?.alert;
       if (target) await this.alert(target, runner.name, reason);
     } catch (error) {

@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startThread } from "../thread.js";
 import { packAttempts, packCompletions, packIngest } from "./packing.js";
 import type { SqliteStoreOptions } from "./sqlite.js";
 import type { StateStore } from "./types.js";
@@ -124,14 +123,5 @@ function revive(error: SerializedError): Error {
 }
 
 function spawnWorker(workerData: WorkerData): Worker {
-  if (!import.meta.url.endsWith(".ts")) {
-    return new Worker(new URL("./worker.js", import.meta.url), { workerData });
-  }
-  // Running from the TypeScript sources (tests, tsx): the thread registers tsx's ESM loader before its entry.
-  const tsx = createRequire(import.meta.url)
-    .resolve("tsx/esm/api")
-    .replace(/\.cjs$/, ".mjs");
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  const code = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return startThread(import.meta.url, "worker", workerData);
 }

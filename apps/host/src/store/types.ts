@@ -491,16 +491,20 @@ export interface HistoryStore {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The audit log: every change an operator made (pause, resume, replay, purge) through the CLI, the admin API
-// or the console, with who made it. Kept at least as long as the history (see `pruneAudit`).
+// The audit log: every change an operator made (pause, resume, replay, purge, a config reload) through the
+// CLI, the admin API, the console or a signal, with who made it, and the actions the host paused itself.
+// Kept at least as long as the history (see `pruneAudit`).
 
 /** One operator operation, as the host or the CLI records it after it changed the state. */
 export interface AuditRecord {
   /** When it was made (epoch ms). */
   at: number;
-  /** Who: the admin token's name, `loopback` (the console without a token), or `cli:<user>@<host>`. */
+  /**
+   * Who: the admin token's name, `loopback` (the console without a token), `cli:<user>@<host>`,
+   * `signal:SIGHUP` (a reload by a bare signal), or `switchyard` (the host, pausing an action after failures).
+   */
   actor: string;
-  /** What: `pause`, `resume`, `replay`, `purge`. */
+  /** What: `pause`, `resume`, `replay`, `purge`, `reload`. */
   operation: string;
   /** What it was applied to: the action's name, or the dead letters' selection (plain JSON). */
   selection: Record<string, unknown>;

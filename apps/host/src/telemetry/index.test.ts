@@ -95,7 +95,7 @@ describe("telemetry config", () => {
 });
 
 describe("traces off cost nothing", () => {
-  it("loads the OpenTelemetry SDK from tracing.ts only, which only startTracing imports (when traces are on)", () => {
+  it("loads the OpenTelemetry SDK on the export thread (and a sampler), started by tracing.ts, which only startTracing imports (when traces are on)", () => {
     const src = fileURLToPath(new URL("..", import.meta.url));
     const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter(
       (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
@@ -104,10 +104,20 @@ describe("traces off cost nothing", () => {
     // A value import (not `import type`) of an OpenTelemetry package, or a static import of tracing.js.
     const importsSdk = (text: string) => /^import (?!type )[^;]*from "@opentelemetry\//m.test(text);
     const importsTracing = (text: string) => /^import [^;]*from "[^"]*tracing\.js"/m.test(text);
-    expect(files.filter((f) => importsSdk(read(f))).map((f) => relative(src, join(src, f)))).toEqual([
-      join("telemetry", "tracing.ts"),
-    ]);
+    expect(
+      files
+        .filter((f) => importsSdk(read(f)))
+        .map((f) => relative(src, join(src, f)))
+        .sort(),
+    ).toEqual([join("telemetry", "export-thread.ts"), join("telemetry", "sampler.ts")]);
     expect(files.filter((f) => importsTracing(read(f)))).toEqual([]);
     expect(read(join("telemetry", "index.ts"))).toContain('await import("./tracing.js")');
+    // The export thread is started by tracing.ts, by name; the sampler is imported by it, only when named.
+    const tracing = read(join("telemetry", "tracing.ts"));
+    expect(tracing).toContain('startThread(import.meta.url, "export-thread"');
+    expect(tracing).toContain('await import("./sampler.js")');
+    expect(
+      files.filter((f) => /^import (?!type )[^;]*from "[^"]*(export-thread|sampler)\.js"/m.test(read(f))),
+    ).toEqual([]);
   });
 });

@@ -1,10 +1,10 @@
 import type { TraceContext } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 
-// Traces are off unless configured, and then cost nothing: this module imports no OpenTelemetry code (the
-// SDK is imported by `startTracing` only when an endpoint is configured), and the engine's hot paths check
-// one optional `DeliveryTracing` for undefined. See tracing.ts for the spans and how a trace survives
-// retries, restarts and replicas.
+// Traces are off unless configured, and then cost nothing: this module imports no OpenTelemetry code
+// (`startTracing` imports tracing.ts only when an endpoint is configured, which starts the export thread,
+// where the SDK is loaded), and the engine's hot paths check one optional `DeliveryTracing` for undefined.
+// See tracing.ts for the spans, how a trace survives retries, restarts and replicas, and what it costs.
 
 import type { DeliveryTracing, TelemetryConfig, TracingSettings } from "./types.js";
 
@@ -69,7 +69,7 @@ export async function startTracing(
   const settings = tracingSettings(config, env);
   if (!settings) return undefined;
   const { createTracing } = await import("./tracing.js");
-  const tracing = createTracing(settings, deps);
+  const tracing = await createTracing(settings, deps);
   deps.log.info({ traces: settings.describe, service: settings.serviceName }, "exporting traces");
   return tracing;
 }

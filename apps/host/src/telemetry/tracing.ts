@@ -1,35 +1,17 @@
-import {
-  type Context,
-  ROOT_CONTEXT,
-  type Span,
-  type SpanContext,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from "@opentelemetry/api";
-import { ExportResultCode, parseTraceParent, TraceState } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import {
-  defaultResource,
-  detectResources,
-  envDetector,
-  resourceFromAttributes,
-} from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_SERVICE_NAME,
-  ATTR_SERVICE_VERSION,
-} from "@opentelemetry/semantic-conventions";
+import { randomFillSync } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type { Worker } from "node:worker_threads";
 import type { Auth0Event, Outcome, TraceContext } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
+import { startThread } from "../thread.js";
+import type { SampleSpan } from "./sampler.js";
+import {
+  type ExportThreadData,
+  FIELDS,
+  type FromExportThread,
+  SpanOf,
+  type ToExportThread,
+} from "./span-record.js";
 import type { AttemptSpan, DeliveryTracing, IntakeEnd, IntakeSpan, TracingSettings } from "./types.js";
 
 // One trace per event. Its root (or, for a webhook request that carried a `traceparent`, the child of the
@@ -42,67 +24,163 @@ import type { AttemptSpan, DeliveryTracing, IntakeEnd, IntakeSpan, TracingSettin
 // with every claim of its deliveries. It is not derived from the event id because a webhook's caller chooses
 // the trace id. An event stored while traces were off has none: its attempts start traces of their own.
 //
-// Spans are exported by a batch processor (bounded queue, `OTEL_BSP_*`): a slow or unreachable collector
-// drops spans, never delays a delivery. `shutdown` exports what is left, within a time limit.
+// The cost is kept off the delivery path (docs/performance.md, "Traces"). The main thread only draws ids,
+// reads the clock twice and appends a span's plain values to a flat array (span-record.ts), which goes to the
+// export thread (export-thread.ts) in one message per batch; there the SDK's batch processor and OTLP/HTTP
+// exporter encode and send them. The OpenTelemetry tracer is not used here: its per-span context, attribute
+// and time objects cost ~9 µs per span on the main thread, and the JSON encoding as much again. The sampler
+// is the SDK's, from OTEL_TRACES_SAMPLER (default: parent-based, always on; then no sampler is called).
 
-/** Semantic-convention names still in the incubating set, copied as the conventions recommend. */
-const CLOUDEVENTS_EVENT_ID = "cloudevents.event_id";
-const CLOUDEVENTS_EVENT_TYPE = "cloudevents.event_type";
+/** Spans per message to the export thread; fewer are sent after BATCH_DELAY_MS. */
+const BATCH_SPANS = 1024;
+const BATCH_DELAY_MS = 200;
+/** Random bytes drawn at once for span and trace ids. */
+const POOL_BYTES = 16 * 1024;
+const VALID_STORED = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** At most one warning a minute about spans that could not be exported. */
-const WARN_EVERY_MS = 60_000;
-
-export function createTracing(
+/** Start the export thread; resolves once it is ready (the SDK loaded), before the first span is made. */
+export async function createTracing(
   settings: TracingSettings,
   deps: { log: HostLogger; redact: (text: string) => string; version: string },
-): DeliveryTracing {
-  const exporter = new LoggingExporter(
-    new OTLPTraceExporter({
-      ...(settings.url ? { url: settings.url } : {}),
-      ...(Object.keys(settings.headers).length > 0 ? { headers: settings.headers } : {}),
-    }),
-    deps.log,
-  );
-  // The config names the service; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win.
-  const resource = defaultResource()
-    .merge(
-      resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: settings.serviceName,
-        [ATTR_SERVICE_VERSION]: deps.version,
-      }),
-    )
-    .merge(detectResources({ detectors: [envDetector] }));
-  // The sampler comes from OTEL_TRACES_SAMPLER (default: parent-based, always on).
-  const provider = new BasicTracerProvider({
-    resource,
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<DeliveryTracing> {
+  const data: ExportThreadData = {
+    url: settings.url,
+    headers: settings.headers,
+    serviceName: settings.serviceName,
+    version: deps.version,
+    timeOrigin: performance.timeOrigin,
+  };
+  const worker = startThread(import.meta.url, "export-thread", data);
+  await new Promise<void>((resolve, reject) => {
+    const ready = (message: FromExportThread) => {
+      if (!("ready" in message)) return;
+      settle();
+      resolve();
+    };
+    const failed = (error: Error) => {
+      settle();
+      reject(new Error(`the trace export thread did not start: ${error.message}`));
+    };
+    const exited = (code: number) => failed(new Error(`it exited with code ${code}`));
+    const settle = () => {
+      worker.off("message", ready);
+      worker.off("error", failed);
+      worker.off("exit", exited);
+    };
+    worker.on("message", ready);
+    worker.on("error", failed);
+    worker.on("exit", exited);
   });
-  return new SdkTracing(provider, provider.getTracer("switchyard", deps.version), deps.redact);
+  // Another sampler loads the SDK's (sampler.ts); the default needs none, and nothing of the SDK is loaded on
+  // this thread: its modules take ~90 ms of CPU to load.
+  const samplerName = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
+  const sampler = DEFAULT_SAMPLERS.has(samplerName)
+    ? undefined
+    : (await import("./sampler.js")).samplerFromEnv(env);
+  return new ThreadTracing(worker, sampler, deps);
 }
 
-class SdkTracing implements DeliveryTracing {
+/** The sampler names that mean the default, parent-based always on (see sampler.ts). */
+const DEFAULT_SAMPLERS = new Set([undefined, "", "parentbased_always_on"]);
+
+class ThreadTracing implements DeliveryTracing {
+  private records: unknown[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pool = Buffer.allocUnsafe(POOL_BYTES);
+  private poolHex = "";
+  private used = POOL_BYTES;
+  private closed = false;
   private stopped: Promise<void> | undefined;
+  private readonly onClosed = new Set<() => void>();
 
   constructor(
-    private readonly provider: BasicTracerProvider,
-    private readonly tracer: Tracer,
-    private readonly redact: (text: string) => string,
-  ) {}
+    private readonly worker: Worker,
+    private readonly sampler: SampleSpan | undefined,
+    private readonly deps: { log: HostLogger; redact: (text: string) => string },
+  ) {
+    // The thread never keeps the host running; `shutdown` lets it export what is left first.
+    worker.unref();
+    worker.on("message", (message: FromExportThread) => {
+      if ("ready" in message) return;
+      if ("warn" in message) {
+        deps.log.warn(
+          { spans: message.warn.spans, error: message.warn.error },
+          "traces could not be exported to the collector; spans dropped (deliveries are not affected)",
+        );
+      } else {
+        for (const done of this.onClosed) done();
+      }
+    });
+    worker.on("error", (error) => {
+      // Spans are dropped from here on; deliveries go on.
+      this.closed = true;
+      deps.log.error({ err: error }, "the trace export thread failed: no more spans are exported");
+      for (const done of this.onClosed) done();
+    });
+  }
+
+  /** `bytes` random bytes as hex (8 for a span id, 16 for a trace id). */
+  id(bytes: number): string {
+    if (this.used + bytes > POOL_BYTES) {
+      // One conversion per pool: a Buffer's toString per id costs ~0.5 µs, a slice of this string ~20 ns.
+      this.poolHex = randomFillSync(this.pool).toString("hex");
+      this.used = 0;
+    }
+    const id = this.poolHex.slice(this.used * 2, (this.used + bytes) * 2);
+    this.used += bytes;
+    return id;
+  }
+
+  /** Whether a new span is sampled (its parent's flag, or yes without one, with the default sampler). */
+  sampled(
+    traceId: string,
+    parent: Parameters<SampleSpan>[1],
+    name: string,
+    kind: Parameters<SampleSpan>[3],
+  ): boolean {
+    if (this.sampler) return this.sampler(traceId, parent, name, kind);
+    return parent ? parent.sampled : true;
+  }
+
+  /**
+   * The array a finished span appends its FIELDS values to, in the order of Field (span-record.ts); then
+   * `appended()`. Undefined when spans are no longer exported.
+   */
+  batch(): unknown[] | undefined {
+    return this.closed ? undefined : this.records;
+  }
+
+  /** A span was appended: send the batch when full, or after BATCH_DELAY_MS. */
+  appended(): void {
+    if (this.records.length >= BATCH_SPANS * FIELDS) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), BATCH_DELAY_MS);
+      this.timer.unref();
+    }
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.records.length === 0 || this.closed) return;
+    const message: ToExportThread = { spans: this.records };
+    this.records = [];
+    this.worker.postMessage(message);
+  }
 
   intake(event: Auth0Event, source: "stream" | "webhook", parent: TraceContext | undefined): IntakeSpan {
-    const span = this.tracer.startSpan(
+    const caller = parent ? parseTraceparent(parent.traceparent) : undefined;
+    const traceId = caller?.traceId ?? this.id(16);
+    const tracestate = caller && parent?.tracestate ? validTracestate(parent.tracestate) : undefined;
+    const of = source === "webhook" ? SpanOf.WebhookIntake : SpanOf.StreamIntake;
+    const sampled = this.sampled(
+      traceId,
+      caller ? { spanId: caller.spanId, sampled: caller.sampled, remote: true } : undefined,
       "switchyard.intake",
-      {
-        kind: source === "webhook" ? SpanKind.SERVER : SpanKind.CONSUMER,
-        attributes: {
-          "switchyard.source": source,
-          [CLOUDEVENTS_EVENT_ID]: event.id,
-          [CLOUDEVENTS_EVENT_TYPE]: event.type,
-        },
-      },
-      parent ? contextOf(parent, true) : ROOT_CONTEXT,
+      source === "webhook" ? "server" : "consumer",
     );
-    return new Intake(span, stored(span.spanContext()));
+    return new Intake(this, event, of, traceId, this.id(8), caller?.spanId ?? "", tracestate, sampled);
   }
 
   attempt(
@@ -110,165 +188,206 @@ class SdkTracing implements DeliveryTracing {
     stored: string | undefined,
     attempt: { action: string; plugin: string; number: number },
   ): AttemptSpan {
-    const span = this.tracer.startSpan(
-      `switchyard.attempt ${attempt.action}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          "switchyard.action": attempt.action,
-          "switchyard.plugin": attempt.plugin,
-          "switchyard.attempt": attempt.number,
-          [CLOUDEVENTS_EVENT_ID]: event.id,
-          [CLOUDEVENTS_EVENT_TYPE]: event.type,
-        },
-      },
-      stored ? contextOf(parseStored(stored), false) : ROOT_CONTEXT,
+    // The stored context: `traceparent`, then `tracestate` after a newline (see Intake.trace).
+    const newline = stored ? stored.indexOf("\n") : -1;
+    const traceparent = stored && newline >= 0 ? stored.slice(0, newline) : stored;
+    const parent = traceparent && VALID_STORED.test(traceparent) ? traceparent : undefined;
+    const traceId = parent ? parent.slice(3, 35) : this.id(16);
+    const parentSpanId = parent ? parent.slice(36, 52) : "";
+    const sampled = this.sampled(
+      traceId,
+      parent
+        ? { spanId: parentSpanId, sampled: (Number.parseInt(parent.slice(53), 16) & 1) === 1, remote: false }
+        : undefined,
+      "switchyard.attempt",
+      "producer",
     );
-    return new Attempt(span, this.redact);
+    const tracestate = parent && newline >= 0 ? stored!.slice(newline + 1) : undefined;
+    return new Attempt(
+      this,
+      this.deps.redact,
+      event,
+      attempt,
+      traceId,
+      this.id(8),
+      parentSpanId,
+      tracestate,
+      sampled,
+    );
   }
 
   shutdown(timeoutMs: number): Promise<void> {
     this.stopped ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.closed = true;
+        void this.worker.terminate();
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
       timer.unref();
-      this.provider.shutdown().then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      );
+      if (this.closed) return done();
+      this.onClosed.add(done);
+      // Kept alive until the last batch is exported (or the time is up).
+      this.worker.ref();
+      this.flush();
+      this.worker.postMessage({ shutdown: true } satisfies ToExportThread);
     });
     return this.stopped;
   }
 }
 
+/** A span's `traceparent` (flags 01: sampled, 00: not). */
+function traceparentOf(traceId: string, spanId: string, sampled: boolean): string {
+  return `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`;
+}
+
 class Intake implements IntakeSpan {
+  readonly trace: string;
+  private readonly start = performance.now();
+
   constructor(
-    private readonly span: Span,
-    readonly trace: string,
-  ) {}
+    private readonly tracing: ThreadTracing,
+    private readonly event: Auth0Event,
+    private readonly of: number,
+    private readonly traceId: string,
+    private readonly spanId: string,
+    private readonly parentSpanId: string,
+    private readonly tracestate: string | undefined,
+    private readonly sampled: boolean,
+  ) {
+    const traceparent = traceparentOf(traceId, spanId, sampled);
+    this.trace = tracestate ? `${traceparent}\n${tracestate}` : traceparent;
+  }
 
   end(how: IntakeEnd): void {
-    if (how === "duplicate") this.span.setAttribute("switchyard.duplicate", true);
-    if (how === "failed") {
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: "the event could not be stored" });
-    }
-    this.span.end();
+    if (!this.sampled) return;
+    const batch = this.tracing.batch();
+    if (!batch) return;
+    const { event } = this;
+    batch.push(
+      this.of,
+      this.traceId,
+      this.spanId,
+      this.parentSpanId,
+      this.tracestate,
+      this.start,
+      performance.now(),
+      event.id,
+      event.type,
+      how,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    );
+    this.tracing.appended();
   }
 }
 
 class Attempt implements AttemptSpan {
   readonly context: TraceContext;
+  private readonly start = performance.now();
 
   constructor(
-    private readonly span: Span,
+    private readonly tracing: ThreadTracing,
     private readonly redact: (text: string) => string,
+    private readonly event: Auth0Event,
+    private readonly attempt: { action: string; plugin: string; number: number },
+    private readonly traceId: string,
+    private readonly spanId: string,
+    private readonly parentSpanId: string,
+    private readonly tracestate: string | undefined,
+    private readonly sampled: boolean,
   ) {
-    const sc = span.spanContext();
-    this.context = traceContext(sc);
+    const traceparent = traceparentOf(traceId, spanId, sampled);
+    this.context = tracestate ? { traceparent, tracestate } : { traceparent };
   }
 
   end(
     outcome: Outcome,
     detail: { status?: number | undefined; exhausted: boolean; interrupted: boolean },
   ): void {
-    const span = this.span;
-    if (detail.status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, detail.status);
-    if (outcome.status === "delivered") {
-      span.setAttribute("switchyard.outcome", "delivered");
-    } else {
-      const result =
+    if (!this.sampled) return;
+    let result = "delivered";
+    let errorType: string | undefined;
+    let message: string | undefined;
+    if (outcome.status !== "delivered") {
+      result =
         detail.interrupted && outcome.status !== "permanent"
           ? "interrupted"
           : outcome.status === "permanent" || detail.exhausted
             ? "dead"
             : "retrying";
-      span.setAttribute("switchyard.outcome", result);
-      span.setAttribute(ATTR_ERROR_TYPE, errorType(outcome.error, outcome.status));
+      errorType = errorTypeOf(outcome.error, outcome.status);
       // The same redacted, bounded text the attempt's record keeps.
-      span.setStatus({ code: SpanStatusCode.ERROR, message: this.redact(outcome.message).slice(0, 2000) });
+      message = this.redact(outcome.message).slice(0, 2000);
     }
-    span.end();
+    const batch = this.tracing.batch();
+    if (!batch) return;
+    const { event, attempt } = this;
+    batch.push(
+      SpanOf.Attempt,
+      this.traceId,
+      this.spanId,
+      this.parentSpanId,
+      this.tracestate,
+      this.start,
+      performance.now(),
+      event.id,
+      event.type,
+      attempt.action,
+      attempt.plugin,
+      attempt.number,
+      result,
+      detail.status,
+      errorType,
+      message,
+    );
+    this.tracing.appended();
   }
-}
-
-/** An exporter that says (at most once a minute, in the host's log) when spans could not be sent. */
-class LoggingExporter implements SpanExporter {
-  private warnedAt = 0;
-  private failed = 0;
-
-  constructor(
-    private readonly inner: SpanExporter,
-    private readonly log: HostLogger,
-  ) {}
-
-  export(spans: ReadableSpan[], done: Parameters<SpanExporter["export"]>[1]): void {
-    this.inner.export(spans, (result) => {
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.failed += spans.length;
-        const now = Date.now();
-        if (now - this.warnedAt >= WARN_EVERY_MS) {
-          this.warnedAt = now;
-          this.log.warn(
-            { spans: this.failed, error: result.error?.message },
-            "traces could not be exported to the collector; spans dropped (deliveries are not affected)",
-          );
-          this.failed = 0;
-        }
-      }
-      done(result);
-    });
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
-}
-
-/** The context whose span is `parent` (a caller's, or the stored intake span). */
-function contextOf(parent: TraceContext | undefined, remote: boolean): Context {
-  const parsed = parent && parseTraceParent(parent.traceparent);
-  if (!parsed) return ROOT_CONTEXT;
-  const spanContext: SpanContext = { ...parsed, isRemote: remote };
-  if (parent.tracestate) {
-    try {
-      spanContext.traceState = new TraceState(parent.tracestate);
-    } catch {
-      // A malformed tracestate is dropped; the traceparent still holds.
-    }
-  }
-  return trace.setSpanContext(ROOT_CONTEXT, spanContext);
-}
-
-function traceContext(sc: SpanContext): TraceContext {
-  const traceparent = `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}`;
-  const tracestate = sc.traceState?.serialize();
-  return tracestate ? { traceparent, tracestate } : { traceparent };
-}
-
-/** A span context as the events table keeps it: `traceparent`, then `tracestate` after a newline. */
-function stored(sc: SpanContext): string {
-  const { traceparent, tracestate } = traceContext(sc);
-  return tracestate ? `${traceparent}\n${tracestate}` : traceparent;
-}
-
-function parseStored(text: string): TraceContext {
-  const newline = text.indexOf("\n");
-  return newline < 0
-    ? { traceparent: text }
-    : { traceparent: text.slice(0, newline), tracestate: text.slice(newline + 1) };
 }
 
 /** `error.type`: the error's class name (`RetryableError`, `PermanentError`, `TypeError`…), never its text. */
-function errorType(error: unknown, status: "retryable" | "permanent"): string {
+function errorTypeOf(error: unknown, status: "retryable" | "permanent"): string {
   if (error instanceof Error && error.name) return error.name;
   return status === "permanent" ? "PermanentError" : "RetryableError";
+}
+
+// W3C Trace Context (https://www.w3.org/TR/trace-context/): a caller's headers, read as the spec says.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZEROS = /^0+$/;
+const TRACESTATE_MEMBER =
+  /^(?:[a-z0-9][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/** A caller's `traceparent`: its trace id, span id and sampled flag; undefined when it is not valid. */
+export function parseTraceparent(
+  header: string,
+): { traceId: string; spanId: string; sampled: boolean } | undefined {
+  const match = TRACEPARENT.exec(header.trim());
+  if (!match) return undefined;
+  const [, version, traceId, spanId, flags, rest] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string?,
+  ];
+  // Version ff is invalid; version 00 has nothing after the flags (a later version may).
+  if (version === "ff" || (version === "00" && rest !== undefined)) return undefined;
+  if (ZEROS.test(traceId) || ZEROS.test(spanId)) return undefined;
+  return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
+}
+
+/** A caller's `tracestate`, its invalid members left out (at most 32 kept); undefined when none is valid. */
+export function validTracestate(header: string): string | undefined {
+  const members = header
+    .split(",")
+    .map((member) => member.trim())
+    .filter((member) => TRACESTATE_MEMBER.test(member))
+    .slice(0, 32);
+  return members.length > 0 ? members.join(",") : undefined;
 }
