@@ -50,7 +50,10 @@ export class Connection {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     let model: ChannelModel | undefined;
     const attempt = (async () => {
-      model = await connect(this.url, { timeout: this.connectTimeoutMs });
+      // noDelay: a publish is a small write, and each waits for its confirm; with Nagle on, one sent while
+      // another is unacknowledged waits for the broker's ACK (measured: 16 in flight through the host made
+      // 1,700 publishes/s where the same plugin alone made 5,000).
+      model = await connect(this.url, { timeout: this.connectTimeoutMs, noDelay: true });
       const channel = await model.createConfirmChannel();
       await this.prepare(channel);
       return { model, channel };
