@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
-import { startCli } from "./cli.js";
+import { startCli, tenantEnv } from "./cli.js";
 import { memorySource } from "./memory-source.js";
 
 // Auth0 Event Stream Action code, run as file actions: `api.message.fail`, and the console.
@@ -203,9 +203,7 @@ describe("console inside a file action (real process)", () => {
         ].join("\n"),
       );
       const cli = startCli(["start", "--config", config], {
-        AUTH0_DOMAIN: tenant.url,
-        AUTH0_CLIENT_ID: tenant.clientId,
-        AUTH0_CLIENT_SECRET: tenant.clientSecret,
+        ...tenantEnv(tenant),
         SCIM_TOKEN: SECRET,
       });
       try {

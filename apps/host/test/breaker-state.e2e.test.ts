@@ -15,7 +15,7 @@ import {
 } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ActionSummary } from "../src/operations.js";
-import { type CliProcess, runCli, startCli } from "./cli.js";
+import { type CliProcess, runCli, startCli, tenantEnv } from "./cli.js";
 import { createTestSchema, postgresAvailable, type TestSchema } from "./postgres.js";
 
 const available = await postgresAvailable();
@@ -35,9 +35,7 @@ beforeEach(async () => {
   failing = await startFakeServer();
   fine = await startFakeServer();
   env = {
-    AUTH0_DOMAIN: tenant.url,
-    AUTH0_CLIENT_ID: tenant.clientId,
-    AUTH0_CLIENT_SECRET: tenant.clientSecret,
+    ...tenantEnv(tenant),
   };
 });
 afterEach(async () => {

@@ -18,7 +18,7 @@ import {
   waitFor,
 } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliProcess, runCli, startCli } from "./cli.js";
+import { type CliProcess, runCli, startCli, tenantEnv } from "./cli.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/issue-config", import.meta.url));
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -53,9 +53,7 @@ beforeAll(async () => {
   });
   notify = await startFakeServer();
   env = {
-    AUTH0_DOMAIN: tenant.url,
-    AUTH0_CLIENT_ID: tenant.clientId,
-    AUTH0_CLIENT_SECRET: tenant.clientSecret,
+    ...tenantEnv(tenant),
     SLACK_TOKEN: slack.token,
     SLACK_API_URL: slack.url,
     SEGMENT_WRITE_KEY: "e2e-segment-write-key",

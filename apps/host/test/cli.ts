@@ -13,6 +13,19 @@ export const NODE_ARGS = [
   CLI,
 ];
 
+/** The environment a test's config reads its fake tenant from (`${AUTH0_DOMAIN}` and the client's id and secret). */
+export function tenantEnv(tenant: {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+}): NodeJS.ProcessEnv {
+  return {
+    AUTH0_DOMAIN: tenant.url,
+    AUTH0_CLIENT_ID: tenant.clientId,
+    AUTH0_CLIENT_SECRET: tenant.clientSecret,
+  };
+}
+
 export interface CliProcess {
   child: ChildProcess;
   /** Every stdout line so far. */

@@ -10,7 +10,7 @@ import {
   waitFor,
 } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliProcess, runCli, startCli } from "./cli.js";
+import { type CliProcess, runCli, startCli, tenantEnv } from "./cli.js";
 
 let dir: string;
 let config: string;
@@ -25,9 +25,7 @@ beforeAll(async () => {
   tenant = await startFakeTenant({ heartbeatMs: 500 });
   receiver = await startFakeServer();
   env = {
-    AUTH0_DOMAIN: tenant.url,
-    AUTH0_CLIENT_ID: tenant.clientId,
-    AUTH0_CLIENT_SECRET: tenant.clientSecret,
+    ...tenantEnv(tenant),
   };
 });
 

@@ -16,7 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
-import { startCli } from "./cli.js";
+import { startCli, tenantEnv } from "./cli.js";
 import { memorySource } from "./memory-source.js";
 
 /** A span as the receiver decoded it. */
@@ -320,9 +320,7 @@ describe("traces", () => {
         ].join("\n"),
       );
       const env = {
-        AUTH0_DOMAIN: tenant.url,
-        AUTH0_CLIENT_ID: tenant.clientId,
-        AUTH0_CLIENT_SECRET: tenant.clientSecret,
+        ...tenantEnv(tenant),
       };
       const cli = startCli(["start", "--config", config], env, dir);
       try {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createEventFactory, startFakeTenant, waitFor } from "@switchyard/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCli } from "./cli.js";
+import { startCli, tenantEnv } from "./cli.js";
 
 // Plugin code that throws where no attempt awaits it (a timer, an emitter, a forgotten promise) never stops
 // the host: a real process, since the point is that it does not exit.
@@ -66,9 +66,7 @@ describe("an uncaught error from plugin code", () => {
     const cli = startCli(
       ["start", "--config", config],
       {
-        AUTH0_DOMAIN: tenant.url,
-        AUTH0_CLIENT_ID: tenant.clientId,
-        AUTH0_CLIENT_SECRET: tenant.clientSecret,
+        ...tenantEnv(tenant),
       },
       dir,
     );
