@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEventFactory, waitFor } from "@switchyard/testing";
+import { createEventFactory } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStoreThread } from "./client.js";
 import type { StateStore } from "./types.js";
@@ -25,29 +25,6 @@ async function open(onFailure?: (error: Error) => void) {
 }
 
 describe("the store on its own thread", () => {
-  // The store's connection checkpoints only past 128 MB of WAL: the pages reach the database file because the
-  // checkpointer's thread copies them (a checkpoint on the store's thread held up the ingest behind it).
-  it("has its WAL checkpointed by a thread of its own, and ends the WAL at close", async () => {
-    const file = join(dir, "switchyard.db");
-    const store = await open();
-    const before = statSync(file).size;
-    await store.ingest(
-      factory.many(500).map((event) => ({
-        event,
-        payload: JSON.stringify(event),
-        deliveries: [{ action: "a", orderKey: null, claimed: false }],
-      })),
-      "cursor-1",
-    );
-    await waitFor(() => statSync(file).size > before + 64 * 1024, {
-      timeoutMs: 10_000,
-      message: "the checkpointer to copy the WAL into the database file",
-    });
-    await store.close();
-    opened.splice(opened.indexOf(store), 1);
-    expect(existsSync(`${file}-wal`)).toBe(false);
-  });
-
   it("answers in the order asked: a claim sees the completions sent before it", async () => {
     const store = await open();
     const events = factory.many(3);

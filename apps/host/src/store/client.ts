@@ -1,13 +1,9 @@
 import type { Worker } from "node:worker_threads";
 import { startThread } from "../thread.js";
-import type { CheckpointerData } from "./checkpointer.js";
 import { packAttempts, packCompletions, packIngest } from "./packing.js";
 import type { SqliteStoreOptions } from "./sqlite.js";
 import type { StateStore } from "./types.js";
 import type { OpName, Reply, Request, SerializedError, ThreadOps, WorkerData } from "./worker.js";
-
-/** How often the checkpointer copies the WAL into the database file (PASSIVE: it waits for nobody). */
-const CHECKPOINT_EVERY_MS = 1_000;
 
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void };
 
@@ -21,7 +17,7 @@ export async function openStoreThread(
   options: SqliteStoreOptions,
   onFailure: (error: Error) => void = () => {},
 ): Promise<StateStore> {
-  const worker = spawnWorker({ file, options: { ...options, checkpointsElsewhere: true } });
+  const worker = spawnWorker({ file, options });
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let broken: Error | undefined;
@@ -53,14 +49,6 @@ export async function openStoreThread(
   } finally {
     worker.off("message", opening.message).off("error", opening.error).off("exit", opening.exit);
   }
-
-  // The WAL's checkpoints run on a thread of their own, once the store's thread made the file (checkpointer.ts).
-  const checkpointer = startThread(import.meta.url, "checkpointer", {
-    file,
-    everyMs: CHECKPOINT_EVERY_MS,
-  } satisfies CheckpointerData);
-  // A checkpointer that fails leaves the store's own checkpoints (past 128 MB of WAL): nothing is lost.
-  checkpointer.on("error", () => {});
 
   worker.on("message", ([id, value, error]: Reply) => {
     const call = pending.get(id);
@@ -123,7 +111,6 @@ export async function openStoreThread(
     touch: (now) => call("touch", now),
     async close() {
       if (closed) return;
-      await stopCheckpointer(checkpointer);
       if (!broken) await call("close").catch(() => {});
       closed = true;
       await worker.terminate();
@@ -133,17 +120,6 @@ export async function openStoreThread(
 
 function revive(error: SerializedError): Error {
   return Object.assign(new Error(error.message), error);
-}
-
-/** Close the checkpointer's connection before the store's, so that the store's close (the last) ends the WAL. */
-async function stopCheckpointer(checkpointer: Worker): Promise<void> {
-  const closed = new Promise<void>((resolve) => {
-    checkpointer.on("message", (message) => message === "closed" && resolve());
-    checkpointer.once("exit", () => resolve());
-  });
-  checkpointer.postMessage("close");
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-  await checkpointer.terminate();
 }
 
 function spawnWorker(workerData: WorkerData): Worker {

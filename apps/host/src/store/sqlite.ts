@@ -108,11 +108,6 @@ const DEAD = 3;
 export interface SqliteStoreOptions {
   /** `normal` (default) survives a killed process; `full` also survives a power cut, ~10% slower. */
   synchronous?: "normal" | "full";
-  /**
-   * Another connection checkpoints the WAL (the host's store thread has a checkpointer, checkpointer.ts):
-   * this one checkpoints only when the WAL grows past 128 MB, should that one fall behind.
-   */
-  checkpointsElsewhere?: boolean;
 }
 
 /** The embedded store: one SQLite file in WAL mode (better-sqlite3). */
@@ -127,7 +122,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   // Checkpoint every 4,000 pages (16 MB of WAL), not SQLite's 1,000: each commit dirties a page of the
   // event-id index per event (the ids are random), and a checkpoint copies each page once however often it
   // changed since the last, so rarer checkpoints copy far fewer. Measured: ~21 -> ~17 µs of CPU per event.
-  db.pragma(`wal_autocheckpoint = ${options.checkpointsElsewhere ? 32_000 : 4000}`);
+  db.pragma("wal_autocheckpoint = 4000");
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   db.pragma("foreign_keys = OFF");
   const version = db.pragma("user_version", { simple: true }) as number;
