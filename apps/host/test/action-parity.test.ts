@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createEventFactory, startFakeTenant, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { startCli, tenantEnv } from "./cli.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 
 // Auth0 Event Stream Action code, run as file actions: `api.message.fail`, and the console.
@@ -46,12 +46,7 @@ async function start(actions: SwitchyardConfigInput["actions"]) {
     join(dir, "switchyard.yaml"),
     {},
   );
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).trim().split("\n")) logs.push(JSON.parse(line));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(JSON.parse(line)));
   const source = memorySource();
   const host = await startHost(loaded, { source, logDestination: sink });
   hosts.push(host);

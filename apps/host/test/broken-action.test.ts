@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { formatActions } from "../src/commands/actions.js";
@@ -10,6 +9,7 @@ import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { summarizeActions } from "../src/operations.js";
 import { openStore } from "../src/store/open.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 import { delivered, RECORDER } from "./recorder.js";
 
@@ -47,12 +47,7 @@ function config(actions: SwitchyardConfigInput["actions"]) {
 
 async function start(actions: SwitchyardConfigInput["actions"], source = memorySource()) {
   const loaded = config(actions);
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).trim().split("\n")) logs.push(JSON.parse(line));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(JSON.parse(line)));
   const host = await startHost(loaded, { source, logDestination: sink });
   hosts.push(host);
   return { host, source, loaded, base: `http://127.0.0.1:${host.port}` };

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createEventFactory, startFakeServer, waitFor } from "@switchyard/testing";
 import Database from "better-sqlite3";
@@ -10,6 +9,7 @@ import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { openStore } from "../src/store/open.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 import { delivered, RECORDER, recorded } from "./recorder.js";
 
@@ -61,12 +61,7 @@ async function start(
     join(dir, "switchyard.yaml"),
     {},
   );
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(...String(chunk).trim().split("\n"));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(line));
   const host = await startHost(loaded, { source, logDestination: sink });
   hosts.push(host);
   return { host, source, loaded };

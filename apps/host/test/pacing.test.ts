@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { createEventFactory, type FakeServer, startFakeServer, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { allowedIn, busiestWindow } from "./arrivals.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 
 const factory = createEventFactory({ seed: 24 });
@@ -80,12 +80,7 @@ async function start(actions: SwitchyardConfigInput["actions"]) {
     {},
   );
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(...String(chunk).trim().split("\n"));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(line));
   host = await startHost(loaded, { source, logDestination: sink });
   const base = `http://127.0.0.1:${host.port}`;
   return {

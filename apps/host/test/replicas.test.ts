@@ -11,6 +11,7 @@ import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { openStore } from "../src/store/open.js";
 import { runCli } from "./cli.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 import { freePort } from "./ports.js";
 import { createTestSchema, POSTGRES_URL, postgresAvailable, type TestSchema } from "./postgres.js";
@@ -54,12 +55,7 @@ function configFor(actions: SwitchyardConfigInput["actions"]) {
 
 async function replica(actions: SwitchyardConfigInput["actions"], source: ReturnType<typeof memorySource>) {
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(...String(chunk).trim().split("\n"));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(line));
   const host = await startHost(configFor(actions), { source, logDestination: sink });
   hosts.push(host);
   const readyz = async () =>

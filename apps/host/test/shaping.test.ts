@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { Auth0Event } from "@switchyard/core";
 import {
   createEventFactory,
@@ -17,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 
 // `redact` and `transform` (engine/shaping.ts) end to end: the real plugins against fakes on 127.0.0.1.
@@ -66,12 +66,7 @@ async function start(actions: SwitchyardConfigInput["actions"]) {
     join(dir, "switchyard.yaml"),
     {},
   );
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(...String(chunk).trim().split("\n"));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(line));
   const source = memorySource();
   const host = await startHost(loaded, { source, logDestination: sink });
   hosts.push(host);

@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import {
   createEventFactory,
   type FakeServer,
@@ -17,6 +16,7 @@ import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { startCli, tenantEnv } from "./cli.js";
+import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 
 /** A span as the receiver decoded it. */
@@ -127,12 +127,7 @@ async function start(receiver: string, extra: Partial<SwitchyardConfigInput> = {
     join(dir, "switchyard.yaml"),
     {},
   );
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      logs.push(...String(chunk).trim().split("\n"));
-      callback();
-    },
-  });
+  const sink = lineSink((line) => logs.push(line));
   const host = await startHost(loaded, { source, logDestination: sink });
   hosts.push(host);
   return { host, source };
