@@ -10,9 +10,11 @@ import { Pool, request } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteStore, type SqliteStore } from "../store/sqlite.js";
 import {
+  startWebhookServer,
   startWebhookSource,
   type WebhookAuth,
   type WebhookEvent,
+  type WebhookRoute,
   type WebhookSink,
   type WebhookSource,
   type WebhookSourceOptions,
@@ -21,7 +23,7 @@ import {
 const TOKEN = "bearer-token-0123456789";
 let dir: string;
 let store: SqliteStore;
-let sources: WebhookSource[] = [];
+let sources: Array<Pick<WebhookSource, "close">> = [];
 let logs: string[] = [];
 let sinkCalls: Array<ReadonlyArray<WebhookEvent>> = [];
 
@@ -124,7 +126,7 @@ describe("the webhook source, driven as Auth0 drives it", () => {
     expect(sinkCalls.map((items) => items.map((i) => i.event.id))).toEqual(Array(4).fill([event.id]));
     // Auth0's exact bytes are what the store keeps.
     expect(sinkCalls[0]![0]!.json).toBe(body);
-    expect(await counter(registry, "switchyard_webhook_events_total")).toBe(4);
+    expect(await counter(registry, "switchyard_webhook_events_total", '{tenant="default"}')).toBe(4);
   });
 
   it("answers only after the sink resolved", async () => {
@@ -134,10 +136,10 @@ describe("the webhook source, driven as Auth0 drives it", () => {
     });
     let answered = false;
     let sinkEntered = false;
-    const { source } = await start({}, async (items) => {
+    const { source } = await start({}, async (items, tenant) => {
       sinkEntered = true;
       await gate;
-      return storeSink(items);
+      return storeSink(items, tenant);
     });
     const response = post(source.url, JSON.stringify(events.userUpdated())).then((r) => {
       answered = true;
@@ -176,16 +178,18 @@ describe("the webhook source, driven as Auth0 drives it", () => {
 
   it("answers 503 with Retry-After when the store cannot be written, and recovers", async () => {
     let writable = false;
-    const { source, registry } = await start({}, async (items) => {
+    const { source, registry } = await start({}, async (items, tenant) => {
       if (!writable) throw new Error("SQLITE_FULL: database or disk is full");
-      return storeSink(items);
+      return storeSink(items, tenant);
     });
     const body = JSON.stringify(events.userDeleted());
     const refused = await post(source.url, body);
     expect(refused.status).toBe(503);
     expect(refused.headers["retry-after"]).toBe("5");
     expect(storedIds()).toEqual([]);
-    expect(await counter(registry, "switchyard_webhook_refused_total", '{reason="unavailable"}')).toBe(1);
+    expect(
+      await counter(registry, "switchyard_webhook_refused_total", '{reason="unavailable",tenant="default"}'),
+    ).toBe(1);
     writable = true;
     expect((await post(source.url, body)).status).toBe(200);
     expect(storedIds()).toHaveLength(1);
@@ -219,7 +223,11 @@ describe("the webhook source, driven as Auth0 drives it", () => {
     }
     expect(storedIds()).toHaveLength(1);
     expect(
-      await counter(registry, "switchyard_webhook_refused_total", '{reason="unsupported_media_type"}'),
+      await counter(
+        registry,
+        "switchyard_webhook_refused_total",
+        '{reason="unsupported_media_type",tenant="default"}',
+      ),
     ).toBe(3);
   });
 
@@ -238,12 +246,14 @@ describe("the webhook source, driven as Auth0 drives it", () => {
   });
 
   it("answers 405 for other methods and 404 for other paths", async () => {
-    const { source } = await start();
+    const { source, registry } = await start();
     const get = await post(source.url, "", {}, "GET");
     expect(get.status).toBe(405);
     expect(get.headers.allow).toBe("POST");
     expect((await post(source.url, "{}", {}, "PUT")).status).toBe(405);
     expect((await post(source.url.replace("/auth0/events", "/other"), "{}")).status).toBe(404);
+    // Before a path matched there is no tenant to count it under.
+    expect(await counter(registry, "switchyard_webhook_refused_total", '{reason="not_found"}')).toBe(1);
     expect((await post(`${source.url}?x=1`, JSON.stringify(events.userCreated()))).status).toBe(200);
   });
 
@@ -263,7 +273,9 @@ describe("the webhook source, driven as Auth0 drives it", () => {
     await streamed.body.dump();
     expect(storedIds()).toEqual([]);
     expect(sinkCalls).toEqual([]);
-    expect(await counter(registry, "switchyard_webhook_refused_total", '{reason="too_large"}')).toBe(2);
+    expect(
+      await counter(registry, "switchyard_webhook_refused_total", '{reason="too_large",tenant="default"}'),
+    ).toBe(2);
     expect((await post(source.url, JSON.stringify(events.userCreated()))).status).toBe(200);
   });
 
@@ -284,7 +296,12 @@ describe("the webhook source, driven as Auth0 drives it", () => {
       socket.resume();
     });
     await waitFor(
-      async () => (await counter(registry, "switchyard_webhook_refused_total", '{reason="aborted"}')) === 1,
+      async () =>
+        (await counter(
+          registry,
+          "switchyard_webhook_refused_total",
+          '{reason="aborted",tenant="default"}',
+        )) === 1,
     );
     expect(sinkCalls).toEqual([]);
     expect(storedIds()).toEqual([]);
@@ -353,9 +370,120 @@ describe("authorization, as the Event Stream sends it", () => {
       200,
     );
     expect(storedIds()).toEqual([event.id]);
-    expect(await counter(registry, "switchyard_webhook_refused_total", '{reason="unauthorized"}')).toBe(
-      c.bad.length,
-    );
+    expect(
+      await counter(registry, "switchyard_webhook_refused_total", '{reason="unauthorized",tenant="default"}'),
+    ).toBe(c.bad.length);
     expect(logs.join("\n")).not.toContain(c.secret);
+  });
+});
+
+describe("several tenants on one server, each on its own path with its own credentials", () => {
+  const TOKEN_A = "tenant-a-token-0123456789";
+  const TOKEN_B = "tenant-b-token-9876543210";
+  const routes: WebhookRoute[] = [
+    { tenant: "a", path: "/a/events", auth: { bearer: TOKEN_A }, a0tenants: ["acme"] },
+    { tenant: "b", path: "/b/events", auth: { bearer: TOKEN_B }, a0tenants: ["globex", "globex-eu"] },
+  ];
+  let calls: Array<{ tenant: string; a0tenants: string[] }> = [];
+  const recordingSink: WebhookSink = async (items, tenant) => {
+    calls.push({ tenant, a0tenants: items.map((item) => item.event.a0tenant) });
+    return storeSink(items, tenant);
+  };
+  beforeEach(() => {
+    calls = [];
+  });
+
+  async function startServer(registry = new Registry()) {
+    const server = await startWebhookServer({ port: 0 }, routes, recordingSink, { log, registry });
+    sources.push(server);
+    const url = (tenant: string) => server.urls.find((route) => route.tenant === tenant)!.url;
+    return { server, registry, url };
+  }
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  const from = (a0tenant: string) => JSON.stringify(events.userCreated(undefined, { a0tenant }));
+
+  it("takes each path's own credentials only, and sinks its events under its tenant", async () => {
+    const { server, registry, url } = await startServer();
+    expect(server.urls).toEqual([
+      { tenant: "a", url: `http://127.0.0.1:${server.port}/a/events` },
+      { tenant: "b", url: `http://127.0.0.1:${server.port}/b/events` },
+    ]);
+    // Each tenant's token is refused on the other's path.
+    expect((await post(url("b"), from("globex"), as(TOKEN_A))).status).toBe(401);
+    expect((await post(url("a"), from("acme"), as(TOKEN_B))).status).toBe(401);
+    expect(calls).toEqual([]);
+    expect(storedIds()).toEqual([]);
+
+    expect((await post(url("a"), from("acme"), as(TOKEN_A))).status).toBe(200);
+    expect((await post(url("b"), from("globex"), as(TOKEN_B))).status).toBe(200);
+    expect(calls).toEqual([
+      { tenant: "a", a0tenants: ["acme"] },
+      { tenant: "b", a0tenants: ["globex"] },
+    ]);
+    expect(storedIds()).toHaveLength(2);
+    for (const tenant of ["a", "b"]) {
+      const labels = `{reason="unauthorized",tenant="${tenant}"}`;
+      expect(await counter(registry, "switchyard_webhook_refused_total", labels)).toBe(1);
+      expect(await counter(registry, "switchyard_webhook_events_total", `{tenant="${tenant}"}`)).toBe(1);
+    }
+    const logged = logs.join("\n");
+    expect(logged).not.toContain(TOKEN_A);
+    expect(logged).not.toContain(TOKEN_B);
+  });
+
+  it("refuses an event from an Auth0 tenant the path does not serve, and sinks nothing of it", async () => {
+    const { registry, url } = await startServer();
+    const refused = await post(url("a"), from("globex"), as(TOKEN_A));
+    expect(refused.status).toBe(422);
+    expect(JSON.parse(refused.text)).toEqual({
+      error: "wrong_tenant",
+      message: 'a0tenant "globex" is not accepted at this path',
+    });
+    expect(calls).toEqual([]);
+    expect(storedIds()).toEqual([]);
+    const labels = '{reason="wrong_tenant",tenant="a"}';
+    expect(await counter(registry, "switchyard_webhook_refused_total", labels)).toBe(1);
+    const warning = logs.map((line) => JSON.parse(line)).find((line) => /a0tenant/.test(line.message));
+    expect(warning).toMatchObject({ tenant: "a", a0tenant: "globex" });
+    expect(logs.join("\n")).not.toContain(TOKEN_A);
+  });
+
+  it("accepts an event whose a0tenant is listed, or empty", async () => {
+    const { url } = await startServer();
+    expect((await post(url("b"), from("globex-eu"), as(TOKEN_B))).status).toBe(200);
+    expect((await post(url("a"), from(""), as(TOKEN_A))).status).toBe(200);
+    expect(calls).toEqual([
+      { tenant: "b", a0tenants: ["globex-eu"] },
+      { tenant: "a", a0tenants: [""] },
+    ]);
+    expect(storedIds()).toHaveLength(2);
+  });
+
+  it("never mixes tenants in one sink call, however many requests arrive at once", async () => {
+    const { url } = await startServer();
+    const posts = Array.from({ length: 40 }, (_, i) =>
+      i % 2 === 0 ? post(url("a"), from("acme"), as(TOKEN_A)) : post(url("b"), from("globex"), as(TOKEN_B)),
+    );
+    expect((await Promise.all(posts)).map((answer) => answer.status)).toEqual(Array(40).fill(200));
+    expect(storedIds()).toHaveLength(40);
+    const expected: Record<string, string> = { a: "acme", b: "globex" };
+    for (const call of calls) expect(new Set(call.a0tenants)).toEqual(new Set([expected[call.tenant]]));
+  });
+
+  it("refuses two routes on one path, naming both tenants", async () => {
+    const clash = [...routes, { tenant: "c", path: "/a/events", auth: { bearer: "tenant-c-token-000000" } }];
+    await expect(startWebhookServer({ port: 0 }, clash, recordingSink, { log })).rejects.toThrow(
+      /tenants "a" and "c" both use the path \/a\/events/,
+    );
+  });
+
+  it("lets two servers share one registry, counting into the same counters", async () => {
+    const registry = new Registry();
+    const first = await startServer(registry);
+    const second = await startServer(registry);
+    expect(first.server.port).not.toBe(second.server.port);
+    expect((await post(first.url("a"), from("acme"), as(TOKEN_A))).status).toBe(200);
+    expect((await post(second.url("a"), from("acme"), as(TOKEN_A))).status).toBe(200);
+    expect(await counter(registry, "switchyard_webhook_events_total", '{tenant="a"}')).toBe(2);
   });
 });

@@ -15,23 +15,21 @@ import {
   type TraceContext,
   type UnknownAuth0Event,
 } from "@switchyard/core";
-import { Counter, Registry } from "prom-client";
-import { type ConnectionRefusal, DEFAULT_LIMITS, limitServer, type ServerLimits } from "../http-limits.js";
+import { Registry } from "prom-client";
+import { DEFAULT_LIMITS, limitServer, type ServerLimits } from "../http-limits.js";
 import { traceHeaders } from "../telemetry/index.js";
 import { GroupCommit } from "./group-commit.js";
-import { createAuthCheck, type WebhookAuth } from "./webhook-auth.js";
+import { type AuthCheck, createAuthCheck, type WebhookAuth } from "./webhook-auth.js";
 import { contentTypeError, readBody } from "./webhook-body.js";
+import { REFUSALS, type Refusal, webhookMetrics } from "./webhook-metrics.js";
 
 export type { WebhookAuth } from "./webhook-auth.js";
 
-/** `source.webhook` of the config: where Auth0 Event Streams POST their CloudEvents. */
-export interface WebhookSourceOptions {
+/** Where a webhook server listens and how it bounds its clients; what it serves are its routes. */
+export interface WebhookServerOptions {
   port: number;
   /** Listen address (default 127.0.0.1: put a TLS-terminating proxy in front, or set `tls`). */
   host?: string | undefined;
-  /** The path Auth0 POSTs to; any other path answers 404. */
-  path: string;
-  auth: WebhookAuth;
   /** PEM files of the certificate (chain) and its key: serve HTTPS. Relative paths resolve against `baseDir`. */
   tls?: { cert: string; key: string } | undefined;
   /** Larger bodies are refused with 413 (default 1 MiB). */
@@ -41,6 +39,29 @@ export interface WebhookSourceOptions {
   /** Time to send a request's headers (default 30 s) and the whole request (60 s): then 408 and closed. */
   headersTimeoutMs?: number | undefined;
   requestTimeoutMs?: number | undefined;
+}
+
+/** `source.webhook` of the config: one server with one path, for the tenant "default". */
+export interface WebhookSourceOptions extends WebhookServerOptions {
+  /** The path Auth0 POSTs to; any other path answers 404. */
+  path: string;
+  auth: WebhookAuth;
+}
+
+/** One path of a webhook server: the tenant whose Event Stream posts there, and its credentials. */
+export interface WebhookRoute {
+  /** The tenant this path belongs to (the config's `sources[].tenant`; "default" for the single `source`). */
+  tenant: string;
+  /** The path Auth0 POSTs to, exactly (a query string is ignored). */
+  path: string;
+  /** The credentials this path accepts; another route's never pass here. */
+  auth: WebhookAuth;
+  /**
+   * The `a0tenant` values (Auth0's tenant names) an event posted here may carry; undefined: no check (the
+   * single legacy `source`). An event with another `a0tenant` is refused with 422 `wrong_tenant`; one with an
+   * empty `a0tenant` is accepted.
+   */
+  a0tenants?: readonly string[] | undefined;
 }
 
 /** One accepted event and its JSON text, exactly as Auth0 sent it. */
@@ -53,9 +74,13 @@ export interface WebhookEvent {
 
 /**
  * Stores events and their deliveries; resolves only once they are durable. It drops event ids it has seen
- * (Auth0 delivers at least once) and says how many; it rejects when the store cannot be written.
+ * (Auth0 delivers at least once) and says how many; it rejects when the store cannot be written. One call
+ * carries the events of one route, hence of one `tenant`.
  */
-export type WebhookSink = (events: ReadonlyArray<WebhookEvent>) => Promise<{ duplicates: number }>;
+export type WebhookSink = (
+  events: ReadonlyArray<WebhookEvent>,
+  tenant: string,
+) => Promise<{ duplicates: number }>;
 
 /** The pino-like logger the source writes to (no secret is ever passed to it). */
 export interface WebhookLogger {
@@ -75,6 +100,15 @@ export interface WebhookDeps {
   baseDir?: string | undefined;
 }
 
+/** A running webhook server: one port, one URL per route. */
+export interface WebhookServer {
+  port: number;
+  /** Each route's `http(s)://host:port/path`, the URL to give its tenant's Event Stream (behind its public name). */
+  urls: Array<{ tenant: string; url: string }>;
+  /** Stop accepting, wait for the requests under way (their events are stored or refused), close sockets. */
+  close(): Promise<void>;
+}
+
 export interface WebhookSource {
   /** `http(s)://host:port/path`, the URL to give Auth0 (behind its public name). */
   url: string;
@@ -83,57 +117,73 @@ export interface WebhookSource {
   close(): Promise<void>;
 }
 
-/** Why a request was refused, as the `reason` label of `switchyard_webhook_refused_total`. */
-type Refusal =
-  | "not_found"
-  | "method_not_allowed"
-  | "unauthorized"
-  | "unsupported_media_type"
-  | "too_large"
-  | "bad_request"
-  | "aborted"
-  | "unavailable"
-  | "internal"
-  | "timeout"
-  | "headers_too_large"
-  | "too_many_connections";
-
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /** Events written in one sink call at most, when many requests arrive at once. */
 const MAX_GROUP = 256;
 /** Seconds Auth0 is asked to wait after a 503 (the store could not be written). */
 const RETRY_AFTER_S = 5;
+/** Characters of a client's `a0tenant` that a refusal logs and echoes at most. */
+const MAX_ECHO = 256;
+
+/** The tenant of `startWebhookSource`'s one route (the config's single `source`). */
+export const DEFAULT_TENANT = "default";
 
 /**
- * Receive Auth0 Event Streams' webhook deliveries: one CloudEvent per POST at `path`, authenticated as the
- * stream is configured to send, answered 2xx only once `sink` has stored the event (so that Auth0 retries
- * anything that was not), 4xx for requests that will never succeed, 503 when the store is not writable.
+ * Receive Auth0 Event Streams' webhook deliveries at one path: `startWebhookServer` with one route for the
+ * tenant "default", whose events' `a0tenant` is not checked.
  */
 export async function startWebhookSource(
   options: WebhookSourceOptions,
   sink: WebhookSink,
   deps: WebhookDeps,
 ): Promise<WebhookSource> {
+  const { path, auth, ...serverOptions } = options;
+  const server = await startWebhookServer(
+    serverOptions,
+    [{ tenant: DEFAULT_TENANT, path, auth }],
+    sink,
+    deps,
+  );
+  return { url: server.urls[0]!.url, port: server.port, close: () => server.close() };
+}
+
+/** A route as the server holds it: its credentials' check, and the group commit of its own events. */
+interface ServedRoute {
+  tenant: string;
+  auth: AuthCheck;
+  a0tenants: ReadonlySet<string> | undefined;
+  commit: GroupCommit<WebhookEvent, { duplicates: number }>;
+}
+
+/**
+ * Receive Auth0 Event Streams' webhook deliveries for several tenants on one port: one CloudEvent per POST at
+ * a route's `path`, authenticated with that route's credentials only, answered 2xx only once `sink` has
+ * stored the event under the route's tenant (so that Auth0 retries anything that was not), 4xx for requests
+ * that will never succeed, 503 when the store is not writable.
+ */
+export async function startWebhookServer(
+  options: WebhookServerOptions,
+  routes: readonly WebhookRoute[],
+  sink: WebhookSink,
+  deps: WebhookDeps,
+): Promise<WebhookServer> {
   const { log } = deps;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const host = options.host ?? "127.0.0.1";
-  const auth = createAuthCheck(options.auth);
+  const served = serveRoutes(routes, sink, options.port);
   const metrics = webhookMetrics(deps.registry ?? new Registry());
-  const commit = new GroupCommit<WebhookEvent, { duplicates: number }>(
-    (events) => Promise.resolve().then(() => sink(events)),
-    MAX_GROUP,
-  );
   const inFlight = new Set<Promise<void>>();
 
   const refuse = (
     res: ServerResponse,
+    tenant: string | undefined,
     status: number,
     reason: Refusal,
     message: string,
     headers: Record<string, string> = {},
     closeConnection = false,
   ) => {
-    metrics.refused.labels(reason).inc();
+    metrics.refused(reason, tenant);
     if (res.headersSent || res.destroyed) return;
     const body = JSON.stringify({ error: reason, message });
     res.writeHead(status, {
@@ -145,28 +195,35 @@ export async function startWebhookSource(
     res.end(body);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = req.url ?? "/";
-    const query = url.indexOf("?");
-    const path = query < 0 ? url : url.slice(0, query);
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: ServedRoute | undefined,
+  ): Promise<void> => {
     // A body the request still carries is not read for a refusal: `connection: close` makes Node end the
     // socket once the answer is out, rather than keep it alive for a body nobody wants.
     const unread =
       req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
-    if (path !== options.path) return refuse(res, 404, "not_found", "no such path", {}, unread);
+    if (route === undefined) return refuse(res, undefined, 404, "not_found", "no such path", {}, unread);
+    const { tenant } = route;
     if (req.method !== "POST") {
-      return refuse(res, 405, "method_not_allowed", "only POST", { allow: "POST" }, unread);
+      return refuse(res, tenant, 405, "method_not_allowed", "only POST", { allow: "POST" }, unread);
     }
-    if (!auth.verify(req.headers)) {
-      log.warn({ remote: req.socket.remoteAddress }, "webhook request refused: missing or wrong credentials");
-      const challenge: Record<string, string> = auth.challenge ? { "www-authenticate": auth.challenge } : {};
-      return refuse(res, 401, "unauthorized", "missing or wrong credentials", challenge, unread);
+    if (!route.auth.verify(req.headers)) {
+      log.warn(
+        { tenant, remote: req.socket.remoteAddress },
+        "webhook request refused: missing or wrong credentials",
+      );
+      const challenge: Record<string, string> = route.auth.challenge
+        ? { "www-authenticate": route.auth.challenge }
+        : {};
+      return refuse(res, tenant, 401, "unauthorized", "missing or wrong credentials", challenge, unread);
     }
     const typeError = contentTypeError(req.headers["content-type"]);
-    if (typeError) return refuse(res, 415, "unsupported_media_type", typeError, {}, unread);
+    if (typeError) return refuse(res, tenant, 415, "unsupported_media_type", typeError, {}, unread);
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > maxBodyBytes) {
-      return refuse(res, 413, "too_large", `the body exceeds ${maxBodyBytes} bytes`, {}, true);
+      return refuse(res, tenant, 413, "too_large", `the body exceeds ${maxBodyBytes} bytes`, {}, true);
     }
     // Only an authenticated request that may succeed is asked for its body (Node would have said
     // "100 Continue" to anyone, before the checks above).
@@ -175,28 +232,46 @@ export async function startWebhookSource(
     const body = await readBody(req, maxBodyBytes);
     if (!body.ok) {
       if (body.reason === "too_large") {
-        return refuse(res, 413, "too_large", `the body exceeds ${maxBodyBytes} bytes`, {}, true);
+        return refuse(res, tenant, 413, "too_large", `the body exceeds ${maxBodyBytes} bytes`, {}, true);
       }
-      if (body.reason === "not_utf8") return refuse(res, 400, "bad_request", "the body is not UTF-8");
-      metrics.refused.labels("aborted").inc();
-      log.debug({ remote: req.socket.remoteAddress }, "webhook request aborted before its body ended");
+      if (body.reason === "not_utf8") return refuse(res, tenant, 400, "bad_request", "the body is not UTF-8");
+      metrics.refused("aborted", tenant);
+      log.debug(
+        { tenant, remote: req.socket.remoteAddress },
+        "webhook request aborted before its body ended",
+      );
       return;
     }
     let value: unknown;
     try {
       value = JSON.parse(body.text);
     } catch (error) {
-      return refuse(res, 400, "bad_request", `the body is not JSON (${(error as Error).message})`);
+      return refuse(res, tenant, 400, "bad_request", `the body is not JSON (${(error as Error).message})`);
     }
     const parsed = parseCloudEvent(value);
     if (!parsed.ok) {
-      return refuse(res, 400, "bad_request", `the body is not an Auth0 CloudEvent: ${parsed.error.message}`);
+      const message = `the body is not an Auth0 CloudEvent: ${parsed.error.message}`;
+      return refuse(res, tenant, 400, "bad_request", message);
     }
     const event = parsed.value;
+    // 422, not 400: the body is a well-formed CloudEvent with the right credentials, only from an Auth0
+    // tenant this path does not serve (a stream given another tenant's URL and credentials), which no retry
+    // fixes. Auth0 retries any non-2xx alike; the distinct code tells a misrouted stream from a malformed
+    // body in Auth0's delivery log. An empty `a0tenant` names no tenant, so it cannot be the wrong one.
+    if (route.a0tenants !== undefined && event.a0tenant !== "" && !route.a0tenants.has(event.a0tenant)) {
+      // The schema puts no bound on `a0tenant`: a client's string is cut before it is logged or echoed.
+      const a0tenant = event.a0tenant.slice(0, MAX_ECHO);
+      log.warn(
+        { tenant, a0tenant, eventId: event.id },
+        "webhook event refused: its a0tenant is not one this path accepts",
+      );
+      const message = `a0tenant ${JSON.stringify(a0tenant)} is not accepted at this path`;
+      return refuse(res, tenant, 422, "wrong_tenant", message);
+    }
     if (parsed.invalid !== undefined) {
       const reason = parsed.invalid;
       log.warn(
-        { eventId: event.id, type: event.type, reason },
+        { tenant, eventId: event.id, type: event.type, reason },
         "accepted an event whose data deviates from the schema of its type",
       );
       try {
@@ -206,27 +281,30 @@ export async function startWebhookSource(
       }
     }
     try {
-      await commit.submit({ event, json: body.text, trace: traceHeaders(req.headers) });
+      await route.commit.submit({ event, json: body.text, trace: traceHeaders(req.headers) });
     } catch (error) {
       log.error(
-        { eventId: event.id, error: describeError(error) },
+        { tenant, eventId: event.id, error: describeError(error) },
         "webhook event not stored: answering 503",
       );
-      return refuse(res, 503, "unavailable", "the event could not be stored; retry later", {
+      return refuse(res, tenant, 503, "unavailable", "the event could not be stored; retry later", {
         "retry-after": String(RETRY_AFTER_S),
       });
     }
-    metrics.events.inc();
+    metrics.accepted(tenant);
     const answer = JSON.stringify({ id: event.id });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) });
     res.end(answer);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const done = handle(req, res)
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const route = served.get(query < 0 ? url : url.slice(0, query));
+    const done = handle(req, res, route)
       .catch((error: unknown) => {
-        log.error({ error: describeError(error) }, "webhook request failed");
-        refuse(res, 500, "internal", "internal error");
+        log.error({ tenant: route?.tenant, error: describeError(error) }, "webhook request failed");
+        refuse(res, route?.tenant, 500, "internal", "internal error");
       })
       .finally(() => inFlight.delete(done));
     inFlight.add(done);
@@ -249,7 +327,7 @@ export async function startWebhookSource(
       )
     : createHttpServer(onRequest);
   server.on("checkContinue", onRequest);
-  limitServer(server, limits, (reason) => metrics.refused.labels(REFUSALS[reason]).inc());
+  limitServer(server, limits, (reason) => metrics.refused(REFUSALS[reason], undefined));
 
   await new Promise<void>((ready, fail) => {
     server.once("error", fail);
@@ -262,12 +340,14 @@ export async function startWebhookSource(
   const port = (server.address() as AddressInfo).port;
   const scheme = options.tls ? "https" : "http";
   const shown = host.includes(":") ? `[${host}]` : host;
-  const url = `${scheme}://${shown}:${port}${options.path}`;
-  log.info({ url, auth: authMethod(options.auth) }, "webhook source listening");
+  const urls = routes.map(({ tenant, path }) => ({ tenant, url: `${scheme}://${shown}:${port}${path}` }));
+  for (const [i, { tenant, url }] of urls.entries()) {
+    log.info({ tenant, url, auth: authMethod(routes[i]!.auth) }, "webhook source listening");
+  }
 
   return {
-    url,
     port,
+    urls,
     async close() {
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
@@ -278,14 +358,31 @@ export async function startWebhookSource(
   };
 }
 
-/** A connection closed before a request was read, by its label in `switchyard_webhook_refused_total`. */
-const REFUSALS: Record<ConnectionRefusal, Refusal> = {
-  limit: "too_many_connections",
-  timeout: "timeout",
-  headers_too_large: "headers_too_large",
-  malformed: "bad_request",
-  aborted: "aborted",
-};
+/** The routes by path, each with its own group commit so that one sink call never mixes tenants. */
+function serveRoutes(routes: readonly WebhookRoute[], sink: WebhookSink, port: number) {
+  if (routes.length === 0) throw new Error(`webhook server on port ${port}: no routes to serve`);
+  const served = new Map<string, ServedRoute>();
+  for (const route of routes) {
+    const taken = served.get(route.path);
+    if (taken !== undefined) {
+      throw new Error(
+        `webhook server on port ${port}: tenants "${taken.tenant}" and "${route.tenant}" both use the path ` +
+          `${route.path}; each tenant needs a path of its own`,
+      );
+    }
+    const { tenant } = route;
+    served.set(route.path, {
+      tenant,
+      auth: createAuthCheck(route.auth),
+      a0tenants: route.a0tenants === undefined ? undefined : new Set(route.a0tenants),
+      commit: new GroupCommit<WebhookEvent, { duplicates: number }>(
+        (events) => Promise.resolve().then(() => sink(events, tenant)),
+        MAX_GROUP,
+      ),
+    });
+  }
+  return served;
+}
 
 function authMethod(auth: WebhookAuth): string {
   return auth.bearer !== undefined ? "bearer" : auth.basic !== undefined ? "basic" : "header";
@@ -299,25 +396,4 @@ function readPem(file: string, what: string): Buffer {
       `source.webhook.tls.${what}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`,
     );
   }
-}
-
-/** The source's counters; registered once per registry. */
-function webhookMetrics(registry: Registry) {
-  const existing = (name: string) => registry.getSingleMetric(name);
-  const refused =
-    (existing("switchyard_webhook_refused_total") as Counter<"reason"> | undefined) ??
-    new Counter({
-      name: "switchyard_webhook_refused_total",
-      help: "Webhook requests refused (or abandoned by the client), by reason.",
-      labelNames: ["reason"] as const,
-      registers: [registry],
-    });
-  const events =
-    (existing("switchyard_webhook_events_total") as Counter | undefined) ??
-    new Counter({
-      name: "switchyard_webhook_events_total",
-      help: "Webhook events accepted (stored, or a duplicate of a stored one) and answered 2xx.",
-      registers: [registry],
-    });
-  return { refused, events };
 }
