@@ -5,7 +5,7 @@ import { adminTokensOf } from "./admin/roles.js";
 import { consoleHandler } from "./admin/static.js";
 import { describeUnknownType, unknownEventTypes } from "./config/event-warnings.js";
 import type { LoadedConfig } from "./config/load.js";
-import { retentionMs, type SwitchyardConfig } from "./config/schema.js";
+import { retentionMs, type SwitchyardConfig, tenantSources } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
 import { ActionSet, type ReloadSummary } from "./engine/action-set.js";
 import { attachRunners, createRunners } from "./engine/actions.js";
@@ -28,7 +28,7 @@ import { resolveActions } from "./plugins/resolve-actions.js";
 import { type OpsServer, startOpsServer } from "./server.js";
 import { auth0Source, type EventSource } from "./sources/auth0-stream.js";
 import { type Source, startSources, streamSource, webhookSource } from "./sources/source.js";
-import type { WebhookSourceOptions } from "./sources/webhook.js";
+import type { WebhookRoute, WebhookSourceOptions } from "./sources/webhook.js";
 import { replicaIdFromEnv } from "./store/open.js";
 import type { StateStore } from "./store/types.js";
 import { startTracing } from "./telemetry/index.js";
@@ -83,7 +83,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       life.defer(lockStateDir(loaded.state.dir));
     }
     const status = newStatus();
-    const metrics = createMetrics();
+    const metrics = createMetrics({ tenants: config.sources !== undefined });
     const ops = await openOps(config, status, metrics, redact, log);
     if (ops) life.defer(() => ops.close());
 
@@ -136,7 +136,8 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
 
     const ingest = new Ingest({ ...deps, runners });
     const fail = (error: Error) => life.fail(error);
-    const context = { ...deps, ingest, runners, status, fail, baseDir: loaded.dir };
+    const tenanted = config.sources !== undefined;
+    const context = { ...deps, ingest, runners, status, fail, baseDir: loaded.dir, tenanted };
     const sources = await startSources(configuredSources(config, options.source), context);
     for (const source of sources) life.defer(() => source.stop());
     // The admin API reads the actions from here: a reload replaces `loaded`.
@@ -150,6 +151,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
       version: VERSION,
       streamConfigured: sources.some((s) => s.kind === "stream"),
       webhookUrl: sources.find((s) => s.kind === "webhook")?.url,
+      webhookUrls: sources.flatMap((s) => s.urls ?? []),
       ready: () => readiness(status).ready,
     };
     ops?.attach(admin);
@@ -239,13 +241,32 @@ function historyWriter(store: StateStore, log: HostLogger, metrics: Metrics): Hi
   return new HistoryWriter(store, log, (count) => metrics.historyDropped.inc(count));
 }
 
-/** The config's sources: the tenant's stream (or the one a test or benchmark gives) and the webhook. */
+/**
+ * The config's sources: each tenant's stream (the first tenant's may be one a test or benchmark gives), and
+ * one webhook server per port with each tenant's path on it.
+ */
 function configuredSources(config: SwitchyardConfig, given: EventSource | undefined): Source[] {
-  const events = given ?? auth0Source(config);
-  return [
-    ...(events ? [streamSource(events)] : []),
-    ...(config.source.webhook ? [webhookSource(config.source.webhook as WebhookSourceOptions)] : []),
-  ];
+  const tenants = tenantSources(config);
+  const streams = tenants.flatMap((source, index) => {
+    const events = (index === 0 ? given : undefined) ?? auth0Source(source, config);
+    return events ? [streamSource(events, source.tenant)] : [];
+  });
+  // Tenants that share a port share its server (the config checked they agree on its settings).
+  const servers = new Map<string, { options: WebhookSourceOptions; routes: WebhookRoute[] }>();
+  tenants.forEach((source, index) => {
+    const webhook = source.webhook as WebhookSourceOptions | undefined;
+    if (!webhook) return;
+    const port = webhook.port === 0 ? `any ${index}` : String(webhook.port);
+    const server = servers.get(port) ?? { options: webhook, routes: [] };
+    server.routes.push({
+      tenant: source.tenant,
+      path: webhook.path,
+      auth: webhook.auth,
+      a0tenants: source.a0tenants,
+    });
+    servers.set(port, server);
+  });
+  return [...streams, ...[...servers.values()].map((s) => webhookSource(s.options, s.routes))];
 }
 
 function opsUrls(host: string, port: number): { console: string; metrics: string } {

@@ -9,51 +9,63 @@ import {
 } from "prom-client";
 import type { StateStore, StoreStats } from "./store/types.js";
 
-/** The host's Prometheus metrics, on a registry of its own. */
-export function createMetrics() {
+/**
+ * The host's Prometheus metrics, on a registry of its own. `tenants`: the config lists `sources`, so the
+ * sources' metrics (events read, the stream's) carry a `tenant` label; a single `source` keeps them as they
+ * always were, unlabelled.
+ */
+export function createMetrics(options: { tenants?: boolean } = {}) {
   const registry = new Registry();
+  const byTenant = options.tenants === true;
+  const tenantLabel = byTenant ? (["tenant"] as const) : ([] as const);
   /** The store the queue-depth and dead-letter gauges are read from, once it is open. */
   let store: StateStore | undefined;
   const eventsReceived = typeCounter({
     name: "switchyard_events_received_total",
     help: "Events read from the stream, by type (a type outside the catalog counts as `other`).",
-    labelNames: ["type"] as const,
+    labelNames: byTenant ? (["type", "tenant"] as const) : (["type"] as const),
     registers: [registry],
   });
   const duplicates = new Counter({
     name: "switchyard_events_duplicate_total",
     help: "Events dropped because their id was already seen.",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const invalid = typeCounter({
     name: "switchyard_events_invalid_total",
     help: "Events delivered as they are although their data deviates from the schema of their type, by type (`other` outside the catalog).",
-    labelNames: ["type"] as const,
+    labelNames: byTenant ? (["type", "tenant"] as const) : (["type"] as const),
     registers: [registry],
   });
   const malformed = new Counter({
     name: "switchyard_stream_malformed_total",
     help: "Stream frames skipped because they were malformed.",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const reconnects = new Counter({
     name: "switchyard_stream_reconnects_total",
     help: "Stream reconnects.",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const streamErrors = new Counter({
     name: "switchyard_stream_errors_total",
     help: "Retryable stream failures (network, error frames, 5xx).",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const streamBytes = new Counter({
     name: "switchyard_stream_bytes_total",
     help: "Bytes read from the stream.",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const connected = new Gauge({
     name: "switchyard_stream_connected",
     help: "1 while the stream is connected.",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const paused = new Gauge({
@@ -77,11 +89,13 @@ export function createMetrics() {
   const leader = new Gauge({
     name: "switchyard_stream_leader",
     help: "1 while this host reads the stream (with shared state, the one replica that leads).",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const lag = new Gauge({
     name: "switchyard_stream_lag_seconds",
     help: "Age of the newest event read, at the time it was read.",
+    labelNames: tenantLabel,
     registers: [registry],
   });
   const deliveries = countedCounter({
@@ -170,8 +184,31 @@ export function createMetrics() {
       for (const name of actionNames.keys()) this.set({ action: name }, s?.dead[name] ?? 0);
     },
   });
+  const sources = new Map<string, SourceMetrics>();
+  /** The metrics of one tenant's sources (labelled with it when the config lists `sources`). */
+  const source = (tenant: string): SourceMetrics => {
+    let found = sources.get(tenant);
+    if (!found) {
+      const t = byTenant ? [tenant] : [];
+      found = {
+        eventsReceived: { labels: (type) => eventsReceived.labels(type, ...t) },
+        invalid: { labels: (type) => invalid.labels(type, ...t) },
+        duplicates: duplicates.labels(...t),
+        malformed: malformed.labels(...t),
+        reconnects: reconnects.labels(...t),
+        streamErrors: streamErrors.labels(...t),
+        streamBytes: streamBytes.labels(...t),
+        connected: connected.labels(...t),
+        leader: leader.labels(...t),
+        lag: lag.labels(...t),
+      };
+      sources.set(tenant, found);
+    }
+    return found;
+  };
   return {
     registry,
+    source,
     eventsReceived,
     duplicates,
     /** `invalid.labels(type).inc()`: an event delivered although its `data` deviates from its type's schema. */
@@ -225,6 +262,20 @@ interface CountedChild {
   inc(by?: number): void;
 }
 
+/** One tenant's sources' metrics (see `createMetrics`). */
+export interface SourceMetrics {
+  eventsReceived: { labels(type: string): CountedChild };
+  invalid: { labels(type: string): CountedChild };
+  duplicates: { inc(by?: number): void };
+  malformed: { inc(by?: number): void };
+  reconnects: { inc(by?: number): void };
+  streamErrors: { inc(by?: number): void };
+  streamBytes: { inc(by?: number): void };
+  connected: { set(value: number): void };
+  leader: { set(value: number): void };
+  lag: { set(value: number): void };
+}
+
 /** A labelled Counter whose children count in plain numbers, added to the Counter when it is collected. */
 function countedCounter<T extends string>(config: CounterConfiguration<T>) {
   const children = new Map<string, CountedChild & { labels: Record<string, string>; n: number }>();
@@ -264,11 +315,12 @@ function countedCounter<T extends string>(config: CounterConfiguration<T>) {
  * counts as `other`, since a client may send as many distinct types as it likes, and each label is a
  * series that /metrics keeps for good.
  */
-function typeCounter(config: CounterConfiguration<"type">) {
+function typeCounter(config: CounterConfiguration<"type" | "tenant">) {
   const counter = countedCounter(config);
   return {
-    labels(type: string): CountedChild {
-      return counter.labels(isKnownEventType(type) ? type : OTHER_TYPE);
+    /** `tenant`: when the counter has the label. */
+    labels(type: string, ...tenant: string[]): CountedChild {
+      return counter.labels(isKnownEventType(type) ? type : OTHER_TYPE, ...tenant);
     },
   };
 }

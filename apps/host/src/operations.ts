@@ -184,7 +184,7 @@ export async function resumeAction(store: StateStore, name: string, actor: strin
 
 /** True when the filter says which dead letters (a limit alone does not). */
 export function selectsDeadLetters(filter: DeadLetterFilter): boolean {
-  return [filter.action, filter.eventId, filter.type, filter.since, filter.until].some(
+  return [filter.action, filter.tenant, filter.eventId, filter.type, filter.since, filter.until].some(
     (v) => v !== undefined,
   );
 }

@@ -2,6 +2,7 @@
 // already validated against the route's schemas, and returns its answer; the dispatcher (api.ts) writes it.
 import { EVENT_LIMITS, nestedDeeperThan, patternError } from "@switchyard/core";
 import type { z } from "zod";
+import { tenantSources } from "../config/schema.js";
 import {
   type ActionSummary,
   pauseAction,
@@ -65,6 +66,12 @@ function knownAction(ctx: AdminContext, name: string | undefined): void {
   if (name === undefined || ctx.loaded.config.actions.some((a) => a.name === name)) return;
   const names = ctx.loaded.config.actions.map((a) => a.name).join(", ");
   throw new ApiError(404, `unknown action "${name}" (configured: ${names})`);
+}
+
+function knownTenant(ctx: AdminContext, tenant: string | undefined): void {
+  const known = tenantSources(ctx.loaded.config).map((source) => source.tenant);
+  if (tenant === undefined || known.includes(tenant)) return;
+  throw new ApiError(404, `unknown tenant "${tenant}" (configured: ${known.join(", ")})`);
 }
 
 function typePattern(type: string | undefined): void {
@@ -305,6 +312,7 @@ function deadFilter(
   ctx: AdminContext,
   s: {
     action?: string | undefined;
+    tenant?: string | undefined;
     eventId?: string | undefined;
     type?: string | undefined;
     since?: string | undefined;
@@ -313,7 +321,15 @@ function deadFilter(
 ): DeadLetterFilter {
   typePattern(s.type);
   knownAction(ctx, s.action);
-  return { action: s.action, eventId: s.eventId, type: s.type, since: ms(s.since), until: ms(s.until) };
+  knownTenant(ctx, s.tenant);
+  return {
+    action: s.action,
+    tenant: s.tenant,
+    eventId: s.eventId,
+    type: s.type,
+    since: ms(s.since),
+    until: ms(s.until),
+  };
 }
 
 export async function deadLetters(
@@ -356,7 +372,7 @@ export const bulk =
     if (!selection.all && !selectsDeadLetters(filter)) {
       throw new ApiError(
         400,
-        `${verb} needs a selection (action, eventId, type, since, until) or "all": true`,
+        `${verb} needs a selection (action, tenant, eventId, type, since, until) or "all": true`,
       );
     }
     if (verb === "purge") {

@@ -218,6 +218,11 @@ export const EventAnswer = z
 
 export const DeadLetterQuery = z.object({
   action: z.string().min(1).optional(),
+  tenant: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Only this tenant's (a `sources` tenant; `default` for `source`)"),
   eventId: z.string().min(1).optional(),
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   since: isoTime.optional().describe("Dead-lettered at or after"),
@@ -229,6 +234,7 @@ export const DeadLetterQuery = z.object({
 export const DeadLetterView = z
   .object({
     action: z.string(),
+    tenant: z.string().describe("The tenant whose event it is (`default` for a config with one `source`)"),
     eventId: z.string(),
     eventType: z.string(),
     attempts: z.number().int(),
@@ -250,6 +256,7 @@ export const DeadLettersAnswer = z
 export const DeadLetterSelection = z
   .strictObject({
     action: z.string().min(1).optional(),
+    tenant: z.string().min(1).optional(),
     eventId: z.string().min(1).optional(),
     type: z.string().min(1).optional(),
     since: isoTime.optional(),

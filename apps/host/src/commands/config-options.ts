@@ -3,6 +3,7 @@ import { basename, resolve } from "node:path";
 import { ConfigError } from "@switchyard/core";
 import type { Command } from "commander";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
+import { tenantSources } from "../config/schema.js";
 import { loadStateConfig } from "../config/state-config.js";
 import { DEMO_CONFIG } from "../demo.js";
 
@@ -59,6 +60,16 @@ export const withConfig = (command: Command) =>
     .option("--demo", "use the embedded demo's config and state");
 
 /** The configured action called `name`; any other name exits 2 with the configured ones, before any write. */
+/** Refuse a `--tenant` the config does not list (a typo would select nothing, silently). */
+export function requireTenant(loaded: LoadedConfig, name: string | undefined): void {
+  if (name === undefined) return;
+  const names = tenantSources(loaded.config).map((source) => source.tenant);
+  if (names.includes(name)) return;
+  throw new ConfigError(
+    `unknown tenant "${name}": ${basename(loaded.file)} configures ${names.map((n) => `"${n}"`).join(", ")}`,
+  );
+}
+
 export function requireAction(loaded: LoadedConfig, name: string | undefined): void {
   if (name === undefined) return;
   const names = loaded.config.actions.map((a) => a.name);

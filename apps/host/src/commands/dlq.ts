@@ -3,7 +3,14 @@ import { type Command, InvalidArgumentError } from "commander";
 import { cliActor, purgeDeadLetters, replayDeadLetters, selectsDeadLetters } from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { DeadLetter, DeadLetterFilter } from "../store/types.js";
-import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
+import { DEFAULT_TENANT } from "../tenants.js";
+import {
+  type ConfigOptions,
+  loadConfigForState,
+  requireAction,
+  requireTenant,
+  withConfig,
+} from "./config-options.js";
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -39,6 +46,7 @@ export function positiveInt(value: string): number {
 /** The selection options every `dlq` command takes. */
 export interface DeadLetterOptions extends ConfigOptions {
   action?: string;
+  tenant?: string;
   event?: string;
   type?: string;
   since?: number;
@@ -50,6 +58,7 @@ export interface DeadLetterOptions extends ConfigOptions {
 export function deadLetterFilter(options: DeadLetterOptions): DeadLetterFilter {
   return {
     action: options.action,
+    tenant: options.tenant,
     eventId: options.event,
     type: options.type,
     since: options.since,
@@ -61,6 +70,7 @@ export function deadLetterFilter(options: DeadLetterOptions): DeadLetterFilter {
 const withSelection = (command: Command) =>
   withConfig(command)
     .option("-a, --action <name>", "only this action")
+    .option("--tenant <name>", "only this tenant's events (a `sources` tenant)")
     .option("-e, --event <id>", "only this event id")
     .option("-t, --type <pattern>", "only these event types: user.created, user.*, *", eventPattern)
     .option("--since <when>", "dead-lettered at or after: 30m, 2h, 7d ago, or a timestamp", (v) =>
@@ -76,6 +86,7 @@ async function withStore<T>(
 ): Promise<T> {
   const loaded = await loadConfigForState(options);
   requireAction(loaded, options.action);
+  requireTenant(loaded, options.tenant);
   const store = await openStore(loaded);
   try {
     return await run(store);
@@ -88,9 +99,11 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 
 function formatDeadLetters(dead: ReadonlyArray<Omit<DeadLetter, "key">>): string {
   if (dead.length === 0) return "no dead letters\n";
+  // A config with `sources`: each line says whose event it was.
+  const tenanted = dead.some((d) => d.tenant !== DEFAULT_TENANT);
   const lines = dead.map(
     (d) =>
-      `${d.failedAt}  ${d.action}  ${d.eventType}  ${d.eventId}  attempts=${d.attempts}\n    ${d.lastError}`,
+      `${d.failedAt}  ${d.action}  ${tenanted ? `${d.tenant}  ` : ""}${d.eventType}  ${d.eventId}  attempts=${d.attempts}\n    ${d.lastError}`,
   );
   lines.push(
     `${plural(dead.length, "dead letter", "dead letters")}; replay with: switchyard dlq replay [--action A] [--event ID] [--since 2h]`,
@@ -155,7 +168,7 @@ export function registerDlq(program: Command): void {
       const filter = deadLetterFilter(options);
       if (!options.all && !selectsDeadLetters(filter)) {
         command.error(
-          "error: dlq purge needs a selection (--action, --event, --type, --since, --until) or --all",
+          "error: dlq purge needs a selection (--action, --tenant, --event, --type, --since, --until) or --all",
           { exitCode: 2 },
         );
       }

@@ -124,11 +124,16 @@ export function configTables(schema: Node = configJsonSchema()): string {
   const props = schema.properties as Record<string, Node>;
   const source = propertiesOf(props.source!)!;
   const actions = unwrap(props.actions!).items as Node;
+  const tenant = propertiesOf(unwrap(props.sources!).items as Node)!;
   const { source: _s, actions: _a, ...rest } = props;
   return [
     table("action field", fieldRows(actions)),
     table("source field (`source.auth0.…`)", fieldRows(source.auth0!)),
     table("webhook field", fieldRows(source.webhook!, "source.webhook.")),
+    table(
+      "tenant field (`sources[].…`, beside `auth0` and `webhook` as above)",
+      fieldRows({ properties: { tenant: tenant.tenant!, a0tenant: tenant.a0tenant! } }),
+    ),
     table("top-level field", fieldRows({ properties: rest })),
   ].join("\n\n");
 }

@@ -46,7 +46,7 @@ describe("loadConfig", () => {
   it("loads the issue's config exactly as written, with defaults", async () => {
     const loaded = await loadConfig(ISSUE_CONFIG, env);
     const { config } = loaded;
-    expect(config.source.auth0).toMatchObject({
+    expect(config.source!.auth0).toMatchObject({
       domain: env.AUTH0_DOMAIN,
       clientId: env.AUTH0_CLIENT_ID,
       fromTimestamp: "2026-11-01T00:00:00Z",
@@ -165,7 +165,7 @@ export default defineConfig({
 `,
     );
     const loaded = await loadConfig(file, {});
-    expect(loaded.config.source.auth0?.token).toBe("dev-token");
+    expect(loaded.config.source!.auth0?.token).toBe("dev-token");
     expect(loaded.config.actions[0]!.retry).toMatchObject({ maxAttempts: 2, initialDelayMs: 1000 });
   });
 

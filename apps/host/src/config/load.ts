@@ -135,11 +135,18 @@ export function finishConfig(
     }
   }
   const dir = file.startsWith("<") ? process.cwd() : dirname(file);
-  if (parsed.success && parsed.data.source.webhook?.tls) {
-    for (const issue of tlsIssues(parsed.data.source.webhook.tls, dir)) {
-      const path = ["source", "webhook", "tls", issue.field];
-      issues.push({ path: formatPath(path), message: issue.message });
-      locations.set(formatPath(path), locate(path));
+  if (parsed.success) {
+    const { source, sources } = parsed.data;
+    const webhooks: Array<[Array<string | number>, NonNullable<typeof source>["webhook"]]> = source
+      ? [[["source"], source.webhook]]
+      : (sources ?? []).map((entry, index) => [["sources", index], entry.webhook]);
+    for (const [at, webhook] of webhooks) {
+      if (!webhook?.tls) continue;
+      for (const issue of tlsIssues(webhook.tls, dir)) {
+        const path = [...at, "webhook", "tls", issue.field];
+        issues.push({ path: formatPath(path), message: issue.message });
+        locations.set(formatPath(path), locate(path));
+      }
     }
   }
   if (issues.length > 0) {

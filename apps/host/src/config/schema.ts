@@ -1,5 +1,6 @@
 import { type EventFilter, patternError, redactPathError, validateFilter } from "@switchyard/core";
 import { z } from "zod";
+import { DEFAULT_TENANT } from "../tenants.js";
 
 const duration = z.number().int().nonnegative();
 
@@ -301,6 +302,11 @@ export const actionSchema = z
       .describe(
         "patterns: `*` (everything, future types too), `user.*` (any depth, future `user.…` types too), or exact types",
       ),
+    tenants: z
+      .array(z.string().min(1))
+      .min(1, "must list at least one tenant (or leave `tenants` out: every tenant)")
+      .optional()
+      .describe("the `sources` tenants whose events it gets (default: every tenant)"),
     with: z
       .record(z.string(), z.unknown())
       .default({})
@@ -411,22 +417,55 @@ export const actionSchema = z
     }
   });
 
+/** Where one tenant's events come from: its stream, its webhook, or both. */
+const sourceFields = z
+  .strictObject({
+    auth0: auth0Source.optional(),
+    webhook: webhookSource
+      .optional()
+      .describe("Auth0 Event Streams' webhook deliveries, POSTed to this host"),
+  })
+  .superRefine(needsASource);
+
+function needsASource(source: { auth0?: unknown; webhook?: unknown }, ctx: z.RefinementCtx): void {
+  if (source.auth0 === undefined && source.webhook === undefined) {
+    ctx.addIssue({ code: "custom", message: "needs `auth0` (the event stream), `webhook`, or both" });
+  }
+}
+
+const tenantName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "1-63 lowercase letters, digits and . _ - (e.g. prod, eu-dev)");
+
 export const configSchema = z
   .strictObject({
-    source: z
-      .strictObject({
-        auth0: auth0Source.optional(),
-        webhook: webhookSource
-          .optional()
-          .describe("Auth0 Event Streams' webhook deliveries, POSTed to this host"),
-      })
-      .superRefine((source, ctx) => {
-        if (source.auth0 === undefined && source.webhook === undefined) {
-          ctx.addIssue({ code: "custom", message: "needs `auth0` (the event stream), `webhook`, or both" });
-        }
-      })
+    source: sourceFields
+      .optional()
       .describe(
-        "where events come from: the tenant's stream (`auth0`), Auth0's webhook deliveries (`webhook`), or both",
+        "where events come from, for one tenant: its stream (`auth0`), Auth0's webhook deliveries (`webhook`), or both (or list several tenants in `sources`)",
+      ),
+    sources: z
+      .array(
+        z
+          .strictObject({
+            tenant: tenantName.describe(
+              "the tenant's name here: a label on metrics and logs, and what actions' `tenants` and `--tenant` select",
+            ),
+            ...sourceFields.shape,
+            a0tenant: z
+              .array(z.string().min(1))
+              .min(1)
+              .optional()
+              .describe(
+                "the `a0tenant` (Auth0's tenant name) its webhook accepts events from; default: `tenant` and the first label of `auth0.domain`",
+              ),
+          })
+          .superRefine(needsASource),
+      )
+      .min(1, "must list at least one tenant")
+      .optional()
+      .describe(
+        "several tenants served by one deployment and one state, each with its own stream cursor, dedupe and leader lease (docs/tenants.md); instead of `source`",
       ),
     state: z
       .string()
@@ -624,6 +663,7 @@ export const configSchema = z
       .describe("where events go: each action gets the events its `events` patterns (and `filter`) select"),
   })
   .superRefine((config, ctx) => {
+    checkTenants(config, ctx);
     const seen = new Map<string, number>();
     config.actions.forEach((action, index) => {
       const first = seen.get(action.name);
@@ -650,6 +690,117 @@ export const configSchema = z
       if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["actions", index, "alert"] });
     });
   });
+
+/** One tenant's sources, as `sources` lists them (or the single `source`, as the tenant `default`). */
+export interface TenantSource {
+  tenant: string;
+  auth0?: z.output<typeof auth0Source> | undefined;
+  webhook?: WebhookSourceConfig | undefined;
+  /** The `a0tenant` values its webhook accepts; undefined: any (the single `source`). */
+  a0tenants?: readonly string[] | undefined;
+}
+
+/** The config's tenants and their sources, in order. */
+export function tenantSources(config: Pick<SwitchyardConfig, "source" | "sources">): TenantSource[] {
+  if (config.sources) {
+    return config.sources.map((source) => ({
+      tenant: source.tenant,
+      auth0: source.auth0,
+      webhook: source.webhook,
+      a0tenants: source.a0tenant ?? defaultA0Tenants(source.tenant, source.auth0?.domain),
+    }));
+  }
+  return config.source ? [{ tenant: DEFAULT_TENANT, ...config.source }] : [];
+}
+
+/** The tenant's name, and the first label of its Auth0 domain (`acme` of `acme.us.auth0.com`). */
+function defaultA0Tenants(tenant: string, domain: string | undefined): string[] {
+  const label = domain && !/^https?:/.test(domain) ? domain.split(".")[0] : undefined;
+  return label && label !== tenant ? [tenant, label] : [tenant];
+}
+
+/** The tenants an action serves: its `tenants`, or every tenant of the config. */
+export function tenantsOf(
+  action: Pick<ActionConfig, "tenants">,
+  config: Pick<SwitchyardConfig, "source" | "sources">,
+): string[] {
+  return action.tenants ?? tenantSources(config).map((source) => source.tenant);
+}
+
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** `source` or `sources` (not both); unique tenant names; webhooks that share a port agree; known `tenants`. */
+function checkTenants(config: Omit<ParsedConfig, never>, ctx: z.RefinementCtx): void {
+  if (config.source === undefined && config.sources === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "needs `source` (one tenant) or `sources` (several)",
+      path: ["source"],
+    });
+    return;
+  }
+  if (config.source !== undefined && config.sources !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "give `source` (one tenant) or `sources` (several), not both",
+      path: ["sources"],
+    });
+    return;
+  }
+  const names = new Map<string, number>();
+  const ports = new Map<number, { index: number; webhook: WebhookSourceConfig }>();
+  const paths = new Map<string, number>();
+  (config.sources ?? []).forEach((source, index) => {
+    const first = names.get(source.tenant);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `duplicate tenant "${source.tenant}" (also sources[${first}])`,
+        path: ["sources", index, "tenant"],
+      });
+    }
+    names.set(source.tenant, index);
+    const webhook = source.webhook;
+    if (!webhook) return;
+    const where = `${webhook.port === 0 ? `0#${index}` : webhook.port}`;
+    const path = `${where} ${webhook.path}`;
+    const taken = paths.get(path);
+    if (taken !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `sources[${taken}] already listens on this port and path: each tenant needs its own path`,
+        path: ["sources", index, "webhook", "path"],
+      });
+    }
+    paths.set(path, index);
+    if (webhook.port === 0) return;
+    const shared = ports.get(webhook.port);
+    if (!shared) {
+      ports.set(webhook.port, { index, webhook });
+      return;
+    }
+    const server = ({ path: _, auth: __, ...rest }: WebhookSourceConfig) => JSON.stringify(rest);
+    if (server(shared.webhook) !== server(webhook)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `shares port ${webhook.port} with sources[${shared.index}]: give it the same host, tls and limits (only path and auth may differ), or another port`,
+        path: ["sources", index, "webhook"],
+      });
+    }
+  });
+  const known = tenantSources(config).map((source) => source.tenant);
+  config.actions.forEach((action, index) => {
+    (action.tenants ?? []).forEach((tenant, at) => {
+      if (!known.includes(tenant)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `names no configured tenant (known: ${known.join(", ")})`,
+          path: ["actions", index, "tenants", at],
+        });
+      }
+    });
+  });
+}
 
 /** Whether `host` names this machine only (the admin API may then go without a token). */
 export function isLoopback(host: string): boolean {

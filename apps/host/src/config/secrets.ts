@@ -19,15 +19,9 @@ export function collectSecrets(
     if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH) found.add(value);
   };
   for (const [value, variable] of fromEnv) if (SECRET_KEY.test(variable)) add(value);
-  add(config.source.auth0?.token);
-  add(config.source.auth0?.clientSecret);
   // Optional chaining: run-action collects the secrets of a config that has only actions.
   add(config.server?.adminToken);
   for (const entry of config.server?.adminTokens ?? []) add(entry.token);
-  const webhook = config.source.webhook?.auth;
-  add(webhook?.bearer);
-  add(webhook?.basic?.password);
-  add(webhook?.header?.value);
   const walk = (node: unknown, secretKey: boolean) => {
     if (typeof node === "string") {
       if (secretKey) add(node);
@@ -39,12 +33,20 @@ export function collectSecrets(
       for (const [key, value] of Object.entries(node)) walk(value, secretKey || SECRET_KEY.test(key));
     }
   };
+  const sources = [config.source, ...(config.sources ?? [])];
+  for (const source of sources) {
+    add(source?.auth0?.token);
+    add(source?.auth0?.clientSecret);
+    add(source?.webhook?.auth.bearer);
+    add(source?.webhook?.auth.basic?.password);
+    add(source?.webhook?.auth.header?.value);
+    walk(source, false);
+  }
   for (const secret of urlSecrets(config.state ?? "")) add(secret);
   // Trace exports: every header value (an API key under any name), and a key in the endpoint's URL.
   for (const value of Object.values(config.telemetry?.otlp?.headers ?? {})) add(value);
   for (const secret of urlSecrets(config.telemetry?.otlp?.endpoint ?? "")) add(secret);
   for (const value of otlpHeaderValues(env)) add(value);
-  walk(config.source, false);
   for (const action of config.actions) {
     for (const value of Object.values(action.secrets)) add(value);
     walk(action.with, false);

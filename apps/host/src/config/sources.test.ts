@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ConfigError } from "@switchyard/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "./load.js";
+import { tenantSources, tenantsOf } from "./schema.js";
 import { createRedactor, redactConfig } from "./secrets.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "switchyard-sources-"));
@@ -84,8 +85,8 @@ describe("source.webhook", () => {
       'source:\n  webhook:\n    port: 0\n    path: /auth0/events\n    auth: { bearer: "${HOOK_AUTH}" }\nactions:\n  - { name: a, plugin: console, events: ["*"] }\n',
     );
     const loaded = await loadConfig(file, { HOOK_AUTH: "a-long-bearer-value-123" });
-    expect(loaded.config.source.auth0).toBeUndefined();
-    expect(loaded.config.source.webhook).toEqual({
+    expect(loaded.config.source!.auth0).toBeUndefined();
+    expect(loaded.config.source!.webhook).toEqual({
       port: 0,
       host: "127.0.0.1",
       path: "/auth0/events",
@@ -148,5 +149,85 @@ describe("source.webhook", () => {
     const error = await configError(file);
     expect(error.issues.map((i) => i.path)).toEqual([path]);
     expect(error.issues[0]!.message).toMatch(message);
+  });
+});
+
+describe("several tenants (`sources`)", () => {
+  const TENANTS = `sources:
+  - tenant: prod
+    auth0: { domain: acme.us.auth0.com, clientId: cid, clientSecret: "\${PROD_SECRET}" }
+    webhook: { port: 8443, path: /auth0/prod, auth: { bearer: "\${PROD_WEBHOOK_TOKEN}" } }
+  - tenant: dev
+    auth0: { domain: acme-dev.us.auth0.com, token: "\${DEV_TOKEN}" }
+    webhook: { port: 8443, path: /auth0/dev, auth: { bearer: dev-hook-token-1 } }
+`;
+  const env = {
+    PROD_SECRET: "prod-client-secret",
+    PROD_WEBHOOK_TOKEN: "prod-hook-token",
+    DEV_TOKEN: "dev-management-token",
+  };
+
+  it("loads each tenant's sources; actions serve every tenant unless they name theirs", async () => {
+    const file = write(
+      "tenants.yaml",
+      `${TENANTS}actions:\n  - { name: signups, plugin: console, tenants: [prod], events: [user.created] }\n  - { name: all, plugin: console, events: ["*"] }\n`,
+    );
+    const loaded = await loadConfig(file, env);
+    const sources = tenantSources(loaded.config);
+    expect(sources.map((s) => [s.tenant, s.auth0?.domain, s.webhook?.path, s.a0tenants])).toEqual([
+      ["prod", "acme.us.auth0.com", "/auth0/prod", ["prod", "acme"]],
+      ["dev", "acme-dev.us.auth0.com", "/auth0/dev", ["dev", "acme-dev"]],
+    ]);
+    expect(loaded.config.actions.map((a) => tenantsOf(a, loaded.config))).toEqual([
+      ["prod"],
+      ["prod", "dev"],
+    ]);
+    // Every tenant's credentials are secrets.
+    const redact = createRedactor(loaded.secrets);
+    for (const secret of [...Object.values(env), "dev-hook-token-1"]) {
+      expect(redact(`x ${secret} y`)).not.toContain(secret);
+    }
+  });
+
+  it("keeps the single `source` as the tenant `default`, whose webhook accepts any a0tenant", async () => {
+    const loaded = await loadConfig(
+      write("one.yaml", `${SOURCE}actions:\n  - { name: a, plugin: console, events: ["*"] }\n`),
+      {},
+    );
+    const [only, ...more] = tenantSources(loaded.config);
+    expect(more).toEqual([]);
+    expect(only!.tenant).toBe("default");
+    expect(only!.a0tenants).toBeUndefined();
+  });
+
+  it("names the file, line and field of each mistake", async () => {
+    const file = write(
+      "bad-tenants.yaml",
+      `${TENANTS}  - tenant: dev
+    webhook: { port: 8443, host: 0.0.0.0, path: /auth0/prod, auth: { bearer: another-token } }
+actions:
+  - { name: a, plugin: console, tenants: [prod, staging], events: ["*"] }
+`,
+    );
+    const message = (await configError(file, env)).message;
+    expect(message).toContain(`${file}:9:`);
+    expect(message).toContain('sources[2].tenant: duplicate tenant "dev" (also sources[1])');
+    expect(message).toContain("sources[2].webhook.path: sources[0] already listens on this port and path");
+    expect(message).toContain("sources[2].webhook: shares port 8443 with sources[0]");
+    expect(message).toContain("actions[0].tenants[1]: names no configured tenant (known: prod, dev, dev)");
+  });
+
+  it("refuses `source` and `sources` together, and neither", async () => {
+    const both = write(
+      "both.yaml",
+      `${SOURCE}${TENANTS}actions:\n  - { name: a, plugin: console, events: ["*"] }\n`,
+    );
+    expect((await configError(both, env)).message).toContain(
+      "give `source` (one tenant) or `sources` (several), not both",
+    );
+    const neither = write("neither.yaml", `actions:\n  - { name: a, plugin: console, events: ["*"] }\n`);
+    expect((await configError(neither)).message).toContain(
+      "needs `source` (one tenant) or `sources` (several)",
+    );
   });
 });

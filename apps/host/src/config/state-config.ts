@@ -8,6 +8,7 @@ const ACTION_FIELDS = [
   "name",
   "plugin",
   "events",
+  "tenants",
   "orderBy",
   "testEvents",
   "enabled",
@@ -34,8 +35,12 @@ function pick(value: unknown, keys: readonly string[]): unknown {
 export function stateFields(raw: unknown): unknown {
   if (!isObject(raw)) return raw;
   const delivery = isObject(raw.delivery) ? pick(raw.delivery, ["synchronous"]) : raw.delivery;
+  // The tenants' names stay (`--tenant` selects by them); their credentials are not read.
+  const sources = Array.isArray(raw.sources)
+    ? raw.sources.map((entry) => ({ ...SOURCE_STAND_IN, tenant: isObject(entry) ? entry.tenant : entry }))
+    : undefined;
   return {
-    source: SOURCE_STAND_IN,
+    ...(sources ? { sources } : { source: SOURCE_STAND_IN }),
     ...("state" in raw ? { state: raw.state } : {}),
     ...(delivery === undefined ? {} : { delivery }),
     actions: Array.isArray(raw.actions) ? raw.actions.map((a) => pick(a, ACTION_FIELDS)) : raw.actions,

@@ -10,6 +10,7 @@ import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { IngestEvent, StateStore } from "../store/types.js";
 import type { DeliveryTracing, IntakeSpan } from "../telemetry/index.js";
+import { DEFAULT_TENANT } from "../tenants.js";
 import type { Backlog } from "./backlog.js";
 import type { ActionRunner } from "./runner.js";
 
@@ -45,23 +46,28 @@ export class Ingest {
 
   constructor(private readonly deps: IngestDeps) {}
 
-  /** Write one stream batch and its cursor (the offset of its last item). */
-  async write(batch: readonly StreamItem[]): Promise<void> {
+  /** Write one batch of `tenant`'s stream and its cursor (the offset of its last item). */
+  async write(batch: readonly StreamItem[], tenant: string = DEFAULT_TENANT): Promise<void> {
     const events: PushedEvent[] = [];
     let cursor: string | undefined;
     for (const item of batch) {
       cursor = item.offset;
       if (item.kind === "event") events.push({ event: item.event, json: item.json });
     }
-    await this.serialised(() => this.writeEvents(events, cursor, "stream"));
+    await this.serialised(() => this.writeEvents(events, cursor, "stream", tenant));
   }
 
   /**
-   * Write events pushed to the host (no cursor); resolves once they are durably stored, with how many were
-   * duplicates (dropped).
+   * Write events of `tenant` pushed to the host (no cursor); resolves once they are durably stored, with how
+   * many were duplicates (dropped).
    */
-  async push(events: readonly PushedEvent[]): Promise<{ duplicates: number }> {
-    return { duplicates: await this.serialised(() => this.writeEvents(events, undefined, "webhook")) };
+  async push(
+    events: readonly PushedEvent[],
+    tenant: string = DEFAULT_TENANT,
+  ): Promise<{ duplicates: number }> {
+    return {
+      duplicates: await this.serialised(() => this.writeEvents(events, undefined, "webhook", tenant)),
+    };
   }
 
   /** Run `change` between two writes (a reload changing the runners): no write is halfway through it. */
@@ -80,9 +86,11 @@ export class Ingest {
     events: readonly PushedEvent[],
     cursor: string | undefined,
     source: "stream" | "webhook",
+    tenant: string,
   ): Promise<number> {
-    const { runners, metrics, store, backlog, log, tracing } = this.deps;
+    const { runners, store, backlog, log, tracing } = this.deps;
     if (events.length === 0 && cursor === undefined) return 0;
+    const metrics = this.deps.metrics.source(tenant);
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now, with its order key; the others read it from the store.
     const takers: Array<Array<[ActionRunner, string | null]>> = [];
@@ -99,7 +107,7 @@ export class Ingest {
       const deliveries: IngestEvent["deliveries"] = [];
       const now: Array<[ActionRunner, string | null]> = [];
       runners.forEach((runner, i) => {
-        if (!runner.accepts(event)) return;
+        if (!runner.accepts(event, tenant)) return;
         const orderKey = runner.keyOf(event);
         // Events of one key in this batch are all held or all not: room only shrinks along the batch, and
         // the store declines a later one when it declines (or was given as a row) an earlier one.
@@ -130,7 +138,7 @@ export class Ingest {
     let keys: Array<number | undefined>;
     let declined: Array<[number, string]> | undefined;
     try {
-      ({ keys, declined } = await store.ingest(rows, cursor));
+      ({ keys, declined } = await store.ingest(rows, cursor, tenant));
     } catch (error) {
       if (intakes) for (const intake of intakes) intake.end("failed");
       throw new Error(`the state store cannot be written (${describeError(error)})`, { cause: error });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createMetrics } from "../metrics.js";
 import type { Leadership } from "../store/types.js";
 import { leadStream } from "./leader.js";
-import { type HostStatus, newStatus } from "./status.js";
+import { newStreamStatus, type StreamStatus } from "./status.js";
 
 const log = pino({ level: "silent" });
 
@@ -51,13 +51,13 @@ function fakeReader() {
 describe("leadStream", () => {
   it("alone on its state, reads from start to stop, and a failure is fatal", async () => {
     const { reader, read } = fakeReader();
-    const status: HostStatus = newStatus();
+    const status: StreamStatus = newStreamStatus();
     const fatal: Error[] = [];
     const leader = leadStream({
       leadership: undefined,
       read,
       status,
-      metrics: createMetrics(),
+      metrics: createMetrics().source("default"),
       log,
       fatal: (e) => fatal.push(e),
     });
@@ -72,10 +72,17 @@ describe("leadStream", () => {
   it("with shared state, reads only while it holds the lease, steps down when it loses it, and takes it back", async () => {
     const { lease, leadership } = handLease("a");
     const { reader, read } = fakeReader();
-    const status: HostStatus = newStatus();
+    const status: StreamStatus = newStreamStatus();
     const metrics = createMetrics();
     lease.holder = "b";
-    const leader = leadStream({ leadership, read, status, metrics, log, fatal: () => {} });
+    const leader = leadStream({
+      leadership,
+      read,
+      status,
+      metrics: metrics.source("default"),
+      log,
+      fatal: () => {},
+    });
     try {
       await waitFor(() => lease.asked >= 2);
       expect(reader.starts).toBe(0);
@@ -118,8 +125,8 @@ describe("leadStream", () => {
     const leader = leadStream({
       leadership,
       read,
-      status: newStatus(),
-      metrics: createMetrics(),
+      status: newStreamStatus(),
+      metrics: createMetrics().source("default"),
       log: recording,
       fatal: () => {},
     });
@@ -151,8 +158,8 @@ describe("leadStream", () => {
     const leader = leadStream({
       leadership,
       read,
-      status: newStatus(),
-      metrics: createMetrics(),
+      status: newStreamStatus(),
+      metrics: createMetrics().source("default"),
       log,
       fatal: () => {},
       onPeers: (alive) => told.push(alive),

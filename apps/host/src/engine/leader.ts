@@ -1,18 +1,19 @@
 import { describeError } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
+import type { SourceMetrics } from "../metrics.js";
 import type { Leadership } from "../store/types.js";
-import type { HostStatus } from "./status.js";
+import type { StreamStatus } from "./status.js";
 
 export interface LeaderDeps {
   /** Undefined for state only this host uses (SQLite): it always reads. */
   leadership: Leadership | undefined;
   /** Start reading the stream from the stored cursor; `onFailure` hears why it stopped. Returns `stop`. */
   read: (onFailure: (error: Error) => void) => Promise<() => Promise<void>>;
-  metrics: Metrics;
+  /** The tenant's source metrics (the leader gauge). */
+  metrics: Pick<SourceMetrics, "leader">;
   log: HostLogger;
   /** Where `leading` is shown (readiness). */
-  status: HostStatus;
+  status: StreamStatus;
   /** A failure of the stream with state only this host uses: the host stops (nothing is lost). */
   fatal: (error: Error) => void;
   /** Shared state: told, at each renewal while leading, whether another replica is alive. */
@@ -74,6 +75,12 @@ export function leadStream(deps: LeaderDeps): StreamLeader {
     if (!holds) {
       if (stopReading) await stepDown("another replica holds the lease");
       await noteStandby();
+      return;
+    }
+    if (stopReading && leadership.shouldYield && (await leadership.shouldYield().catch(() => false))) {
+      // Streams spread over the replicas: one that leads fewer takes this one (store/postgres/lease.ts).
+      await stepDown("another replica leads fewer streams: it takes this one over");
+      await leadership.release().catch(() => {});
       return;
     }
     if (deps.onPeers) {

@@ -12,17 +12,22 @@ export class ActionMatcher {
   private readonly matches: (type: string) => boolean;
   private readonly filter: CompiledFilter | undefined;
   private readonly orderKey: ((event: Auth0Event) => string | null) | undefined;
+  /** The tenants whose events it gets; undefined: every tenant. */
+  private readonly tenants: ReadonlySet<string> | undefined;
 
   constructor(private readonly config: ActionConfig) {
     this.name = config.name;
     this.orderKey = orderKeyFor(config.orderBy);
     this.ordered = this.orderKey !== undefined;
     this.matches = createMatcher(config.events);
+    this.tenants = config.tenants ? new Set(config.tenants) : undefined;
     // The config was validated when it loaded, so compiling cannot fail here.
     this.filter = config.filter ? compileFilter(config.filter) : undefined;
   }
 
-  accepts(event: Auth0Event): boolean {
+  /** Whether it takes `event`, an event of `tenant` (undefined: whichever, as `send-test` asks). */
+  accepts(event: Auth0Event, tenant?: string): boolean {
+    if (tenant !== undefined && this.tenants !== undefined && !this.tenants.has(tenant)) return false;
     if (event.a0purpose === "test" && !this.config.testEvents) return false;
     if (!this.matches(event.type)) return false;
     return this.filter === undefined || this.filter.test(event);

@@ -47,6 +47,7 @@ async function reading(runner: ReturnType<typeof fakeRunner>, readAhead?: () => 
       backlog: new Backlog(1_000_000),
       hooks: {},
       cursor: undefined,
+      tenant: "default",
       onBacklogFull: () => {},
       ...(readAhead ? { readAhead } : {}),
     },

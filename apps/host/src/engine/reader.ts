@@ -1,14 +1,16 @@
 import type { StreamHooks, StreamItem } from "@switchyard/auth0-events";
 import type { HostLogger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
+import type { SourceMetrics } from "../metrics.js";
 import type { EventSource } from "../sources/auth0-stream.js";
 import type { Backlog } from "./backlog.js";
 import type { Ingest } from "./ingest.js";
 import { type ActionRunner, READ_AHEAD } from "./runner.js";
-import type { HostStatus } from "./status.js";
+import type { StreamStatus } from "./status.js";
 
 export interface ReaderDeps {
   source: EventSource;
+  /** The tenant whose stream it is (its events, cursor and lease). */
+  tenant: string;
   ingest: Ingest;
   runners: readonly ActionRunner[];
   backlog: Backlog;
@@ -68,7 +70,7 @@ export async function readStream(deps: ReaderDeps, signal: AbortSignal): Promise
       const size = Math.max(READ_AHEAD, room.largest());
       const piece: StreamItem[] =
         start === 0 && size >= batch.length ? batch : batch.slice(start, start + size);
-      await ingest.write(piece);
+      await ingest.write(piece, deps.tenant);
       start += size;
     }
     if (backlog.full()) {
@@ -115,8 +117,8 @@ class RoomWaiter {
 
 /** The stream client's hooks: metrics and log lines, and the connected flag. */
 export function streamHooks(
-  status: HostStatus,
-  metrics: Metrics,
+  status: StreamStatus,
+  metrics: SourceMetrics,
   log: HostLogger,
   redact: (text: string) => string,
   describe: string,

@@ -279,8 +279,8 @@ export class ActionRunner {
   }
 
   /** Whether this action gets the event (its patterns, and its test-event setting). */
-  accepts(event: Auth0Event): boolean {
-    return this.matcher.accepts(event);
+  accepts(event: Auth0Event, tenant?: string): boolean {
+    return this.matcher.accepts(event, tenant);
   }
 
   keyOf(event: Auth0Event): string | null {

@@ -122,7 +122,7 @@ describe("plugin options in the config", () => {
       TEST_TOKEN: "4242",
       TEST_TIMEOUT: "3000",
     });
-    expect(loaded.config.source.auth0?.clientSecret).toBe("12345");
+    expect(loaded.config.source!.auth0?.clientSecret).toBe("12345");
     expect(loaded.config.server.port).toBe(9999);
     await resolveActions(loaded);
     expect(loaded.config.actions[0]!.with).toEqual({ token: "4242", channel: "#x", timeoutMs: 3000 });

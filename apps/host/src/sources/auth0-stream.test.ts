@@ -3,7 +3,7 @@ import type { Auth0Event } from "@switchyard/core";
 import { events, type FakeTenant, startFakeTenant } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { finishConfig } from "../config/load.js";
-import type { SwitchyardConfigInput } from "../config/schema.js";
+import { type SwitchyardConfigInput, tenantSources } from "../config/schema.js";
 import { ActionMatcher } from "../engine/matching.js";
 import { auth0Source, subscribedTypes } from "./auth0-stream.js";
 
@@ -51,7 +51,11 @@ describe("a type that did not exist when the host was built", () => {
 
     const controller = new AbortController();
     const items: StreamItem[] = [];
-    for await (const batch of auth0Source(config)!.batches(undefined, controller.signal, {})) {
+    for await (const batch of auth0Source(tenantSources(config)[0]!, config)!.batches(
+      undefined,
+      controller.signal,
+      {},
+    )) {
       items.push(...batch);
       if (items.filter((i) => i.kind === "event").length >= 2) controller.abort();
     }

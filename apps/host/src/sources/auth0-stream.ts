@@ -1,6 +1,6 @@
 import { type StreamHooks, type StreamItem, streamBatches } from "@switchyard/auth0-events";
 import { expandEventTypes } from "@switchyard/core";
-import type { ActionConfig, SwitchyardConfig } from "../config/schema.js";
+import type { ActionConfig, SwitchyardConfig, TenantSource } from "../config/schema.js";
 
 /** Where events come from. The host reads one stream for all its actions. */
 export interface EventSource {
@@ -20,11 +20,15 @@ export function subscribedTypes(actions: readonly ActionConfig[]): string[] | un
   return expanded.all ? undefined : expanded.types;
 }
 
-/** The tenant's event stream, as the config describes it; undefined when the config reads none. */
-export function auth0Source(config: SwitchyardConfig): EventSource | undefined {
-  const auth0 = config.source.auth0;
+/**
+ * A tenant's event stream, as its `auth0` source describes it, asking only for the types the actions that
+ * serve this tenant subscribe to; undefined when the tenant has no stream.
+ */
+export function auth0Source(source: TenantSource, config: SwitchyardConfig): EventSource | undefined {
+  const auth0 = source.auth0;
   if (!auth0) return undefined;
-  const eventTypes = subscribedTypes(config.actions);
+  const actions = config.actions.filter((a) => a.tenants === undefined || a.tenants.includes(source.tenant));
+  const eventTypes = subscribedTypes(actions);
   const auth = auth0.token
     ? { token: auth0.token }
     : {

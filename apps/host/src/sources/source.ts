@@ -3,12 +3,13 @@ import type { Ingest } from "../engine/ingest.js";
 import { leadStream } from "../engine/leader.js";
 import { startReading, streamHooks } from "../engine/reader.js";
 import type { ActionRunner } from "../engine/runner.js";
-import type { HostStatus } from "../engine/status.js";
+import { type HostStatus, newStreamStatus } from "../engine/status.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { EventSource } from "../sources/auth0-stream.js";
 import type { StateStore } from "../store/types.js";
-import { startWebhookSource, type WebhookSourceOptions } from "./webhook.js";
+import { DEFAULT_TENANT } from "../tenants.js";
+import { startWebhookServer, type WebhookRoute, type WebhookServerOptions } from "./webhook.js";
 
 /** What the engine gives a source to start it: where its events go, and what it reports to. */
 export interface SourceContext {
@@ -24,15 +25,21 @@ export interface SourceContext {
   fail: (error: Error) => void;
   /** The config file's folder (relative paths in a source's options). */
   baseDir: string;
+  /** The config lists `sources`: log lines carry the tenant. */
+  tenanted?: boolean;
 }
 
 /** A source once started: what it reads or listens on, and how to stop it. */
 export interface RunningSource {
   kind: "stream" | "webhook";
+  /** The tenants whose events it brings. */
+  tenants: string[];
   /** For the startup log line. */
   describe: string;
-  /** Where it listens, for a source that does. */
-  url?: string;
+  /** Where it listens, for a source that does (its first path's URL). */
+  url?: string | undefined;
+  /** Where each tenant posts, for a webhook. */
+  urls?: Array<{ tenant: string; url: string }>;
   stop(): Promise<void>;
 }
 
@@ -42,22 +49,27 @@ export interface Source {
 }
 
 /**
- * The tenant's event stream: read while this host leads it (always, on state only it uses), into the ingest
- * step, paced by the actions' room.
+ * A tenant's event stream: read while this host leads it (always, on state only it uses), into the ingest
+ * step, paced by the actions' room. Each tenant's stream has its own cursor and, on shared state, its own
+ * lease, so different replicas may lead different tenants.
  */
-export function streamSource(events: EventSource): Source {
+export function streamSource(events: EventSource, tenant: string = DEFAULT_TENANT): Source {
   return {
     async start(context) {
-      const { store, status, metrics, log, redact } = context;
-      const hooks = streamHooks(status, metrics, log, redact, events.describe);
+      const { store, metrics, redact } = context;
+      const log = context.tenanted ? context.log.child({ tenant }) : context.log;
+      const own = newStreamStatus();
+      context.status.streams.set(tenant, own);
+      const tenantMetrics = metrics.source(tenant);
+      const hooks = streamHooks(own, tenantMetrics, log, redact, events.describe);
       const leader = leadStream({
-        leadership: store.leadership,
+        leadership: store.leadershipOf?.(tenant) ?? store.leadership,
         // Shared state: read ahead into the store only while another replica is there to take rows from it.
         onPeers: (alive) => {
-          status.readingAhead = alive;
+          own.readingAhead = alive;
         },
-        status,
-        metrics,
+        status: own,
+        metrics: tenantMetrics,
         log,
         fatal: (error) =>
           context.fail(
@@ -69,12 +81,13 @@ export function streamSource(events: EventSource): Source {
           startReading(
             {
               source: events,
+              tenant,
               ingest: context.ingest,
               runners: context.runners,
               backlog: context.backlog,
               hooks,
-              cursor: await store.getCursor(),
-              readAhead: () => status.readingAhead,
+              cursor: await store.getCursor(tenant),
+              readAhead: () => own.readingAhead,
               onBacklogFull: (unfinished) =>
                 log.warn(
                   { unfinished },
@@ -84,26 +97,37 @@ export function streamSource(events: EventSource): Source {
             onFailure,
           ),
       });
-      return { kind: "stream", describe: events.describe, stop: () => leader.stop() };
+      return { kind: "stream", tenants: [tenant], describe: events.describe, stop: () => leader.stop() };
     },
   };
 }
 
-/** Auth0 Event Streams posting to this host: events go to the ingest step as requests arrive. */
-export function webhookSource(options: WebhookSourceOptions): Source {
+/**
+ * Auth0 Event Streams posting to this host: one server per port, one path (and credentials) per tenant on
+ * it; events go to the ingest step as requests arrive, as their path's tenant's.
+ */
+export function webhookSource(options: WebhookServerOptions, routes: readonly WebhookRoute[]): Source {
   return {
     async start(context) {
-      const webhook = await startWebhookSource(options, (events) => context.ingest.push(events), {
-        log: context.log,
-        registry: context.metrics.registry,
-        onInvalid: (event) => context.metrics.invalid.labels(event.type).inc(),
-        baseDir: context.baseDir,
-      });
+      const server = await startWebhookServer(
+        options,
+        routes,
+        (events, tenant) => context.ingest.push(events, tenant),
+        {
+          log: context.log,
+          registry: context.metrics.registry,
+          onInvalid: (event, _reason, tenant) =>
+            context.metrics.source(tenant).invalid.labels(event.type).inc(),
+          baseDir: context.baseDir,
+        },
+      );
       return {
         kind: "webhook",
-        describe: `webhook ${webhook.url}`,
-        url: webhook.url,
-        stop: () => webhook.close(),
+        tenants: routes.map((route) => route.tenant),
+        describe: `webhook ${server.urls.map((u) => u.url).join(", ")}`,
+        url: server.urls[0]?.url,
+        urls: server.urls,
+        stop: () => server.close(),
       };
     },
   };

@@ -18,6 +18,7 @@ import {
 import { Registry } from "prom-client";
 import { DEFAULT_LIMITS, limitServer, type ServerLimits } from "../http-limits.js";
 import { traceHeaders } from "../telemetry/index.js";
+import { DEFAULT_TENANT } from "../tenants.js";
 import { GroupCommit } from "./group-commit.js";
 import { type AuthCheck, createAuthCheck, type WebhookAuth } from "./webhook-auth.js";
 import { contentTypeError, readBody } from "./webhook-body.js";
@@ -95,7 +96,7 @@ export interface WebhookDeps {
   /** Where `switchyard_webhook_*` metrics are registered (the host's registry); a private one if absent. */
   registry?: Registry | undefined;
   /** An event accepted although its `data` deviates from its type's schema (count it as the stream does). */
-  onInvalid?: ((event: UnknownAuth0Event, reason: string) => void) | undefined;
+  onInvalid?: ((event: UnknownAuth0Event, reason: string, tenant: string) => void) | undefined;
   /** Folder that relative `tls` paths resolve against (the config file's). */
   baseDir?: string | undefined;
 }
@@ -124,9 +125,6 @@ const MAX_GROUP = 256;
 const RETRY_AFTER_S = 5;
 /** Characters of a client's `a0tenant` that a refusal logs and echoes at most. */
 const MAX_ECHO = 256;
-
-/** The tenant of `startWebhookSource`'s one route (the config's single `source`). */
-export const DEFAULT_TENANT = "default";
 
 /**
  * Receive Auth0 Event Streams' webhook deliveries at one path: `startWebhookServer` with one route for the
@@ -275,7 +273,7 @@ export async function startWebhookServer(
         "accepted an event whose data deviates from the schema of its type",
       );
       try {
-        deps.onInvalid?.(parsed.value, reason);
+        deps.onInvalid?.(parsed.value, reason, tenant);
       } catch {
         // A hook is for metrics and logs; it never refuses an event.
       }

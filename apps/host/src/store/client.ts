@@ -78,7 +78,7 @@ export async function openStoreThread(
     engine: "sqlite",
     inFlightOrder: "host",
     getCursor: () => call("getCursor"),
-    ingest: (events, cursor) => call("ingest", packIngest(events), cursor),
+    ingest: (events, cursor, tenant) => call("ingest", packIngest(events), cursor, tenant),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),
     complete: (completions, watermarks) => call("complete", packCompletions(completions, watermarks)),
     recover: () => call("recover"),

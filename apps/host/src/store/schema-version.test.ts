@@ -163,7 +163,42 @@ describe("sqlite schema version", () => {
     ]);
     store.close();
     const check = new Database(file);
-    expect(check.pragma("user_version", { simple: true })).toBe(5);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("upgrades a version 5 store: its events become the tenant `default`'s, and ids dedupe per tenant", () => {
+    const v5 = openSqliteStore(file);
+    const row = (id: string) => ({
+      event: { id, type: "user.created", time: "2026-12-01T00:00:00.000Z" },
+      payload: `{"id":"${id}"}`,
+      deliveries: [{ action: "x", orderKey: null, claimed: false }],
+    });
+    const [first] = v5.ingest([row("evt_1")], "c-5").keys;
+    v5.close();
+    // Version 5's events table: ids unique across the store, no tenant.
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE events_v5 (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+        time TEXT NOT NULL, received_at INTEGER NOT NULL, payload TEXT, claims TEXT, trace TEXT);
+      INSERT INTO events_v5 SELECT id, event_id, type, time, received_at, payload, claims, trace FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_v5 RENAME TO events;`);
+    db.pragma("user_version = 5");
+    db.close();
+    const store = openSqliteStore(file);
+    expect(store.getCursor()).toBe("c-5");
+    expect(store.getCursor("dev")).toBeUndefined();
+    // The same id: a duplicate for the tenant that had it, a new event for another tenant.
+    expect(store.ingest([row("evt_1")], undefined).keys).toEqual([undefined]);
+    const [dev] = store.ingest([row("evt_1")], "d-1", "dev").keys;
+    expect(dev).toBeGreaterThan(first!);
+    expect(store.getCursor("dev")).toBe("d-1");
+    expect(store.getCursor()).toBe("c-5");
+    expect(store.stats().pending).toEqual({ x: 2 });
+    store.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     check.close();
   });
 });

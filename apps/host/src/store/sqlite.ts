@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
+import { cursorKey, DEFAULT_TENANT } from "../tenants.js";
 import { actionStateOf, actionStateRow } from "./action-state.js";
 import { typeClause } from "./dead-filter.js";
 import { eventTimeMs, isNewer } from "./latest.js";
@@ -27,7 +28,7 @@ import type {
 export type SqliteStore = {
   [K in Exclude<
     keyof StateStore,
-    "engine" | "replicaId" | "leadership" | "inFlightOrder" | "rateBuckets"
+    "engine" | "replicaId" | "leadership" | "leadershipOf" | "inFlightOrder" | "rateBuckets"
   >]-?: StateStore[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never;
 };
 
@@ -45,14 +46,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID
 CREATE TABLE IF NOT EXISTS actions (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,
-  event_id TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL DEFAULT 'default', -- version 6: the config's tenant it came from (ids dedupe per tenant)
+  event_id TEXT NOT NULL,
   type TEXT NOT NULL,
   time TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   payload TEXT,
   claims TEXT,                      -- ids of the actions that took the event in memory, e.g. "1,3", each
                                     -- with its order key if it has one: "1=auth0%7C42" (see claimOf)
-  trace TEXT                        -- the trace context of its intake span, when traces are exported
+  trace TEXT,                       -- the trace context of its intake span, when traces are exported
+  UNIQUE (tenant, event_id)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   action INTEGER NOT NULL,
@@ -99,7 +102,7 @@ CREATE TABLE IF NOT EXISTS latest (
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 5;
+export const SQLITE_SCHEMA_VERSION = 6;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -131,6 +134,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     throw new SchemaTooNewError(file, version, SQLITE_SCHEMA_VERSION);
   }
   db.exec(SCHEMA);
+  // Version 6: events carry their tenant, and ids are unique per tenant.
+  migrateEventTenants(db);
   // Version 2 adds the delivery history's tables (sqlite-history.ts).
   db.exec(HISTORY_SCHEMA);
   // Version 4 adds the audit log (sqlite-audit.ts).
@@ -193,10 +198,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
   );
   const insertEvent = db.prepare<
-    [string, string, string, number, string, string | null, string | null],
+    [string, string, string, string, number, string, string | null, string | null],
     { id: number }
   >(
-    "INSERT INTO events (event_id, type, time, received_at, payload, claims, trace) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING RETURNING id",
+    "INSERT INTO events (tenant, event_id, type, time, received_at, payload, claims, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(tenant, event_id) DO NOTHING RETURNING id",
   );
   const insertDelivery = db.prepare<[number, number, number, number, string | null, number]>(
     "INSERT OR IGNORE INTO deliveries (action, event, status, attempts, due_at, order_key, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
@@ -275,7 +280,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   );
 
   const ingestTx = db.transaction(
-    (events: readonly IngestEvent[], cursor: string | undefined): IngestResult => {
+    (events: readonly IngestEvent[], cursor: string | undefined, tenant: string): IngestResult => {
       const now = Date.now();
       const keys: Array<number | undefined> = [];
       const declined: Array<[number, string]> = [];
@@ -305,6 +310,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           claims = claims === null ? claim : `${claims},${claim}`;
         }
         const row = insertEvent.get(
+          tenant,
           item.event.id,
           item.event.type,
           item.event.time,
@@ -326,7 +332,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           }
         }
       }
-      if (cursor !== undefined) setMeta.run("cursor", cursor);
+      if (cursor !== undefined) setMeta.run(cursorKey(tenant), cursor);
       if (declined.length === 0) return { keys };
       // A duplicate event wrote no row: nothing of it was declined.
       const written = declined.filter(([index]) => keys[index] !== undefined);
@@ -417,6 +423,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       clauses.push("e.event_id = ?");
       params.push(filter.eventId);
     }
+    if (filter.tenant !== undefined) {
+      clauses.push("e.tenant = ?");
+      params.push(filter.tenant);
+    }
     const type = typeClause(filter.type);
     if (type) {
       clauses.push(type.op === "LIKE" ? "e.type LIKE ? ESCAPE '\\'" : "e.type = ?");
@@ -467,8 +477,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     ...sqliteHistory(db, { id: actionId, find: knownAction, name: actionName }),
     ...sqliteAudit(db),
     ...sqliteBreakers(db),
-    getCursor: () => getMeta.get("cursor")?.value,
-    ingest: (events, cursor) => ingestTx(events, cursor),
+    getCursor: (tenant = DEFAULT_TENANT) => getMeta.get(cursorKey(tenant))?.value,
+    ingest: (events, cursor, tenant = DEFAULT_TENANT) => ingestTx(events, cursor, tenant),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),
     complete(completions, watermarks = []) {
       if (completions.length > 0 || watermarks.length > 0) completeTx(completions, watermarks);
@@ -491,6 +501,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           {
             action: number;
             event: number;
+            tenant: string;
             event_id: string;
             type: string;
             time: string;
@@ -499,13 +510,14 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
             updated_at: number;
           }
         >(
-          `SELECT d.action, d.event, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+          `SELECT d.action, d.event, e.tenant, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
            FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         )
         .all(...params);
       return rows.map(
         (row): DeadLetter => ({
           action: actionName(row.action),
+          tenant: row.tenant,
           eventId: row.event_id,
           eventType: row.type,
           attempts: row.attempts,
@@ -683,4 +695,35 @@ function parseClaim(claim: string): { action: number; orderKey: string | null } 
   const at = claim.indexOf("=");
   if (at === -1) return { action: Number(claim), orderKey: null };
   return { action: Number(claim.slice(0, at)), orderKey: decodeURIComponent(claim.slice(at + 1)) };
+}
+
+/**
+ * Version 6: give the events table its `tenant` column, and make ids unique per tenant (they were unique
+ * across the store). SQLite cannot change a table's constraints, so the table is rebuilt, in one
+ * transaction, keeping every row's key; its events belong to the tenant `default` (the single `source`).
+ */
+function migrateEventTenants(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
+  if (columns.some((c) => c.name === "tenant")) return;
+  const kept = columns.map((c) => c.name).join(", ");
+  db.transaction(() => {
+    db.exec(`
+      CREATE TABLE events_by_tenant (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL DEFAULT 'default',
+        event_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        payload TEXT,
+        claims TEXT,
+        trace TEXT,
+        UNIQUE (tenant, event_id)
+      );
+      INSERT INTO events_by_tenant (${kept}) SELECT ${kept} FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_by_tenant RENAME TO events;
+      CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+    `);
+  })();
 }

@@ -120,6 +120,8 @@ export interface SupersededDeadLetter {
 /** A dead-lettered delivery, as `switchyard dlq list --json` prints it. */
 export interface DeadLetter {
   action: string;
+  /** The tenant whose event it is (`default` for a config with the single `source`). */
+  tenant: string;
   eventId: string;
   eventType: string;
   attempts: number;
@@ -143,6 +145,8 @@ export interface DeadLetterPosition {
 /** Which dead letters an operation touches; every field narrows the selection. */
 export interface DeadLetterFilter {
   action?: string | undefined;
+  /** Only dead letters of this tenant's events. */
+  tenant?: string | undefined;
   eventId?: string | undefined;
   /** An event type pattern: `user.created`, `user.*`, `*`. */
   type?: string | undefined;
@@ -254,6 +258,11 @@ export interface Leadership {
   leader(): Promise<string | undefined>;
   /** How many other replicas are alive (their liveness unexpired): those that can take rows from the store. */
   peers(): Promise<number>;
+  /**
+   * While leading: whether to give this stream up so that streams spread over the replicas (this replica
+   * leads two or more more than another live one). A replica that does not take it back for a lease period.
+   */
+  shouldYield?(): Promise<boolean>;
 }
 
 /**
@@ -269,8 +278,13 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
    * flight. `touch` renews its liveness; `recover` on any replica frees the rows of replicas that stopped.
    */
   readonly replicaId?: string;
-  /** Engines shared by replicas (Postgres) only: SQLite has one host per folder, which always reads the stream. */
+  /**
+   * Engines shared by replicas (Postgres) only: the lease of the tenant `default`'s stream. SQLite has one
+   * host per folder, which always reads every stream.
+   */
   readonly leadership?: Leadership;
+  /** Engines shared by replicas: each tenant's stream has a lease of its own (the same object per tenant). */
+  readonly leadershipOf?: (tenant: string) => Leadership;
   /**
    * What orders an ordered action's later deliveries behind one of their key in flight. `host`: every row
    * in flight is in this host's memory (SQLite: one host per folder), whose runner queues the later ones
@@ -283,9 +297,14 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
    * budget is shared, not multiplied. Without it (SQLite: one host per folder) the host keeps them in memory.
    */
   readonly rateBuckets?: RateBuckets;
-  getCursor(): Promise<string | undefined>;
-  /** Write new events, their deliveries and the new cursor in one transaction. */
-  ingest(events: readonly IngestEvent[], cursor: string | undefined): Promise<IngestResult>;
+  /** Where `tenant`'s stream resumes (default: the tenant `default`, a config's single `source`). */
+  getCursor(tenant?: string): Promise<string | undefined>;
+  /**
+   * Write new events of `tenant` (default `default`), their deliveries and the tenant's new cursor in one
+   * transaction. Event ids are deduplicated per tenant. On shared state, moving a cursor is fenced by that
+   * tenant's lease (`leadershipOf`).
+   */
+  ingest(events: readonly IngestEvent[], cursor: string | undefined, tenant?: string): Promise<IngestResult>;
   /**
    * Claim up to `limit` due deliveries of one action, marking them in flight. For an ordered action, in
    * stream order, and a delivery is due only when no earlier one with the same order key waits: pending and

@@ -21,7 +21,11 @@ export interface WorkerData {
  * packed (packing.ts).
  */
 export type ThreadOps = Omit<SqliteStore, "ingest" | "complete" | "recordAttempts"> & {
-  ingest(packed: PackedIngest, cursor: string | undefined): ReturnType<SqliteStore["ingest"]>;
+  ingest(
+    packed: PackedIngest,
+    cursor: string | undefined,
+    tenant: string | undefined,
+  ): ReturnType<SqliteStore["ingest"]>;
   complete(packed: PackedCompletions): void;
   recordAttempts(packed: PackedAttempts): void;
 };
@@ -49,7 +53,7 @@ try {
 
 const operations: ThreadOps = {
   ...store,
-  ingest: (packed, cursor) => store.ingest(unpackIngest(packed), cursor),
+  ingest: (packed, cursor, tenant) => store.ingest(unpackIngest(packed), cursor, tenant),
   complete: (packed) => store.complete(...unpackCompletions(packed)),
   recordAttempts: (packed) => store.recordAttempts(unpackAttempts(packed)),
 };

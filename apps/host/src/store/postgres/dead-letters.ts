@@ -22,6 +22,7 @@ export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly 
   }
   if (filter.action !== undefined) clauses.push(`d.action = ${param(filter.action)}`);
   if (filter.eventId !== undefined) clauses.push(`e.event_id = ${param(filter.eventId)}`);
+  if (filter.tenant !== undefined) clauses.push(`e.tenant = ${param(filter.tenant)}`);
   const type = typeClause(filter.type);
   if (type)
     clauses.push(type.op === "LIKE" ? `e.type LIKE ${param(type.value)}` : `e.type = ${param(type.value)}`);

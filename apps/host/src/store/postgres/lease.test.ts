@@ -50,6 +50,57 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
     await schema.drop();
   });
 
+  it("gives each tenant's stream a lease of its own, spread over the live replicas (2/1, not 3/0)", async () => {
+    const a = await open();
+    const b = await open();
+    const lease = (store: PostgresStore, tenant: string) => store.leadershipOf!(tenant);
+    expect(await lease(a, "t1").acquire()).toBe(true);
+    // b is alive and leads nothing: a takes no further stream.
+    expect(await lease(a, "t2").acquire()).toBe(false);
+    expect(await lease(b, "t2").acquire()).toBe(true);
+    // Both lead one: either may take the third; not a fourth for b then.
+    expect(await lease(b, "t3").acquire()).toBe(true);
+    expect(await lease(a, "t1").acquire()).toBe(true);
+    expect(await lease(a, "t2").acquire()).toBe(false);
+    expect(await lease(b, "t2").leader()).toBe(b.replicaId);
+    expect(await lease(a, "t1").shouldYield!()).toBe(false);
+    // Each tenant's cursor moves only under its own lease.
+    const row = ingestRow(factory.many(1)[0]!, ["x"]);
+    await expect(a.ingest([row], "t1-cursor", "t1")).resolves.toBeDefined();
+    await expect(a.ingest([row], "t2-cursor", "t2")).rejects.toMatchObject({ code: "SWITCHYARD_FENCED" });
+    expect(await a.getCursor("t1")).toBe("t1-cursor");
+    expect(await a.getCursor("t2")).toBeUndefined();
+    // The same event id is another event for another tenant, a duplicate for its own.
+    expect((await b.ingest([row], "t2-cursor", "t2")).keys[0]).toBeDefined();
+    expect((await b.ingest([row], undefined, "t2")).keys).toEqual([undefined]);
+  });
+
+  it("a replica that leads two more streams than another live one yields its last, and the other takes it", async () => {
+    const a = await open();
+    const lease = (store: PostgresStore, tenant: string) => store.leadershipOf!(tenant);
+    for (const tenant of ["t1", "t2", "t3"]) expect(await lease(a, tenant).acquire()).toBe(true);
+    const b = await open();
+    expect(await lease(a, "t1").shouldYield!()).toBe(false);
+    expect(await lease(a, "t3").shouldYield!()).toBe(true);
+    await lease(a, "t3").release();
+    // Freed: a, which leads more, does not take it back; b does.
+    expect(await lease(a, "t3").acquire()).toBe(false);
+    expect(await lease(b, "t3").acquire()).toBe(true);
+    expect(await lease(a, "t2").shouldYield!()).toBe(false);
+  });
+
+  it("a free lease nobody else takes for a lease period is anyone's (a live replica that does not read it)", async () => {
+    const a = await open(200);
+    const b = await open(200);
+    const lease = (store: PostgresStore, tenant: string) => store.leadershipOf!(tenant);
+    expect(await lease(a, "t1").acquire()).toBe(true);
+    expect(await lease(b, "t0").acquire()).toBe(true);
+    await lease(b, "t0").release();
+    // b leads none now; a may not take t0 until it has been free for a lease period.
+    expect(await lease(a, "t0").acquire()).toBe(false);
+    await waitFor(async () => lease(a, "t0").acquire(), { message: "a takes the unclaimed lease" });
+  });
+
   it("has one holder at a time; only the holder ingests", async () => {
     const a = await open();
     const b = await open();

@@ -143,6 +143,16 @@ CREATE TABLE breakers (
   PRIMARY KEY (action, replica)
 );
 `,
+  // 8: tenants (config `sources`). Events carry their tenant and their ids are unique per tenant; each
+  // tenant's stream has a lease row of its own. What existed belongs to the tenant \`default\`.
+  `
+ALTER TABLE events ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+ALTER TABLE events DROP CONSTRAINT events_event_id_key;
+ALTER TABLE events ADD CONSTRAINT events_tenant_event_id_key UNIQUE (tenant, event_id);
+ALTER TABLE stream_lease ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+ALTER TABLE stream_lease DROP COLUMN id;
+ALTER TABLE stream_lease ADD PRIMARY KEY (tenant);
+`,
 ];
 
 /** The schema version this code writes. */

@@ -158,6 +158,9 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     await schema.sql(
       `DROP TABLE latest; DROP TABLE audit; DROP TABLE rate_buckets; DROP TABLE breakers; ALTER TABLE attempts DROP COLUMN logs;
        ALTER TABLE deliveries DROP COLUMN attempts_before; ALTER TABLE events DROP COLUMN trace;
+       ALTER TABLE events DROP COLUMN tenant; ALTER TABLE events ADD CONSTRAINT events_event_id_key UNIQUE (event_id);
+       ALTER TABLE stream_lease DROP COLUMN tenant;
+       ALTER TABLE stream_lease ADD COLUMN id integer NOT NULL DEFAULT 1 PRIMARY KEY CHECK (id = 1);
        ALTER TABLE attempt_minutes DROP COLUMN stale, ${LATENCY_COLUMNS.map((c) => `DROP COLUMN ${c}`).join(", ")};
        UPDATE schema_version SET version = 2`,
     );

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { CacheRecord } from "@switchyard/core";
 import pg from "pg";
+import { cursorKey, DEFAULT_TENANT } from "../../tenants.js";
 import { actionStateOf, actionStateRow } from "../action-state.js";
 import { eventTimeMs, isNewer } from "../latest.js";
 import type {
@@ -144,6 +145,15 @@ export async function openPostgresStore(
     pool.query<R>(sql, params);
 
   const leadership = new StreamLease(pool, replicaId, leaseMs);
+  const leases = new Map<string, StreamLease>([[DEFAULT_TENANT, leadership]]);
+  const leaseOf = (tenant: string): StreamLease => {
+    let lease = leases.get(tenant);
+    if (!lease) {
+      lease = new StreamLease(pool, replicaId, leaseMs, tenant);
+      leases.set(tenant, lease);
+    }
+    return lease;
+  };
   const touch = async () => {
     await query(
       `INSERT INTO replicas (id, expires_at) VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')
@@ -168,29 +178,33 @@ export async function openPostgresStore(
     ...postgresAudit(query),
     ...postgresBreakers(query),
 
-    async getCursor() {
-      const { rows } = await query<{ value: string }>("SELECT value FROM meta WHERE key = 'cursor'");
+    leadershipOf: leaseOf,
+
+    async getCursor(tenant = DEFAULT_TENANT) {
+      const { rows } = await query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [
+        cursorKey(tenant),
+      ]);
       return rows[0]?.value;
     },
 
-    ingest: (events, cursor) =>
+    ingest: (events, cursor, tenant = DEFAULT_TENANT) =>
       tx(async (client) => {
         // The stream's position belongs to the leader. An ingest that moves no cursor (the webhook source on
         // any replica, `switchyard send-test`) only adds events, deduped by id; the deliveries it holds in
         // memory are written in flight, owned by this replica, as any claim is.
         if (cursor !== undefined) {
-          await leadership.fence(client);
+          await leaseOf(tenant).fence(client);
         }
         const now = Date.now();
         const keys: Array<number | undefined> = [];
         const declined: Array<[number, string]> = [];
         if (events.length > 0) {
           const { rows } = await client.query<{ id: string; event_id: string }>(
-            `INSERT INTO events (event_id, type, time, received_at, payload, trace)
-             SELECT event_id, type, time, $5, payload, trace
+            `INSERT INTO events (tenant, event_id, type, time, received_at, payload, trace)
+             SELECT $7, event_id, type, time, $5, payload, trace
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[]) WITH ORDINALITY AS t(event_id, type, time, payload, trace, n)
              ORDER BY n
-             ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id`,
+             ON CONFLICT (tenant, event_id) DO NOTHING RETURNING id, event_id`,
             [
               events.map((e) => e.event.id),
               events.map((e) => e.event.type),
@@ -198,6 +212,7 @@ export async function openPostgresStore(
               events.map((e) => e.payload),
               now,
               events.map((e) => e.trace ?? null),
+              tenant,
             ],
           );
           const inserted = new Map(rows.map((row) => [row.event_id, Number(row.id)]));
@@ -254,8 +269,8 @@ export async function openPostgresStore(
         }
         if (cursor !== undefined) {
           await client.query(
-            "INSERT INTO meta (key, value) VALUES ('cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [cursor],
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [cursorKey(tenant), cursor],
           );
         }
         return declined.length > 0 ? { keys, declined } : { keys };
@@ -440,6 +455,7 @@ export async function openPostgresStore(
       const { rows } = await query<{
         action: string;
         event: string;
+        tenant: string;
         event_id: string;
         type: string;
         time: string;
@@ -447,13 +463,14 @@ export async function openPostgresStore(
         last_error: string | null;
         updated_at: string;
       }>(
-        `SELECT d.action, d.event, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+        `SELECT d.action, d.event, e.tenant, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
          FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         params,
       );
       return rows.map(
         (row): DeadLetter => ({
           action: row.action,
+          tenant: row.tenant,
           eventId: row.event_id,
           eventType: row.type,
           attempts: row.attempts,
