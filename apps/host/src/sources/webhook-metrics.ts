@@ -1,5 +1,6 @@
 import { Counter, type Registry } from "prom-client";
 import type { ConnectionRefusal } from "../http-limits.js";
+import { DEFAULT_TENANT } from "../tenants.js";
 
 /** Why a request was refused, as the `reason` label of `switchyard_webhook_refused_total`. */
 export type Refusal =
@@ -31,7 +32,7 @@ export interface WebhookMetrics {
   /**
    * A refused request, under the tenant of the path it was sent to. Before a path matched (404, and
    * connections closed before a request was read) there is no tenant: the series has no `tenant` label,
-   * which PromQL matches as `tenant=""`.
+   * which PromQL matches as `tenant=""`; nor has the tenant `default` (a config's single `source`).
    */
   refused(reason: Refusal, tenant: string | undefined): void;
   /** An event answered 2xx (stored, or a duplicate of a stored one). */
@@ -60,8 +61,10 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
       labelNames: ["tenant"] as const,
       registers: [registry],
     });
+  // The single `source`'s tenant (`default`) is not a label: a config without `sources` keeps its series.
+  const labelled = (tenant: string | undefined) => tenant !== undefined && tenant !== DEFAULT_TENANT;
   return {
-    refused: (reason, tenant) => refused.inc(tenant === undefined ? { reason } : { reason, tenant }),
-    accepted: (tenant) => events.inc({ tenant }),
+    refused: (reason, tenant) => refused.inc(labelled(tenant) ? { reason, tenant: tenant! } : { reason }),
+    accepted: (tenant) => events.inc(labelled(tenant) ? { tenant } : {}),
   };
 }
