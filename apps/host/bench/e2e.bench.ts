@@ -371,7 +371,7 @@ if (part("restart")) {
     const rows = factory.many(1_000).map((event) => ({
       event,
       payload: JSON.stringify(event),
-      deliveries: [{ action: "a1", orderKey: null, claimed: false }],
+      deliveries: [{ action: "a1", orderKey: null, held: false }],
     }));
     store.ingest(rows, undefined);
   }

@@ -162,7 +162,7 @@ if (part("replicas")) {
       const rows = events.slice(i, i + 1_000).map((event) => ({
         event,
         payload: JSON.stringify(event),
-        deliveries: [{ action: "a1", orderKey: null, claimed: false }],
+        deliveries: [{ action: "a1", orderKey: null, held: false }],
       }));
       await store.ingest(rows, undefined);
     }

@@ -87,7 +87,7 @@ async function webhook(): Promise<{ rate: number; stored: number }> {
         items.map(({ event, json }) => ({
           event,
           payload: json,
-          deliveries: [{ action: "a1", orderKey: null, claimed: false }],
+          deliveries: [{ action: "a1", orderKey: null, held: false }],
         })),
         undefined,
       );

@@ -38,7 +38,7 @@ export async function sendTestEvent(
           deliveries: matching.map((spec) => ({
             action: spec.name,
             orderKey: spec.keyOf(event),
-            claimed: false,
+            held: false,
           })),
         },
       ],

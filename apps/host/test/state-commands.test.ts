@@ -47,7 +47,7 @@ async function deadLetter(store: StateStore, action: string, types: string[]): P
     events.map((event) => ({
       event,
       payload: JSON.stringify(event),
-      deliveries: [{ action, orderKey: null, claimed: false }],
+      deliveries: [{ action, orderKey: null, held: false }],
     })),
     undefined,
   );
@@ -171,7 +171,7 @@ describe("switchyard dlq with a selection (no credentials set)", () => {
         [old, newer].map((event) => ({
           event,
           payload: JSON.stringify(event),
-          deliveries: [{ action: "warehouse", orderKey: "auth0|replay", claimed: false }],
+          deliveries: [{ action: "warehouse", orderKey: "auth0|replay", held: false }],
         })),
         undefined,
       );

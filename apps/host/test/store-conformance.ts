@@ -20,14 +20,14 @@ const factory = createEventFactory({ seed: 21 });
 export const ingestRow = (
   event: Auth0Event,
   actions: string[],
-  options: { claimed?: boolean; orderKey?: string | null } = {},
+  options: { held?: boolean; orderKey?: string | null } = {},
 ): IngestEvent => ({
   event,
   payload: JSON.stringify(event),
   deliveries: actions.map((action) => ({
     action,
     orderKey: options.orderKey ?? null,
-    claimed: options.claimed ?? false,
+    held: options.held ?? false,
   })),
 });
 
@@ -156,7 +156,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
         [
           { ...ingestRow(a!, ["x", "y"]), trace },
           ingestRow(b!, ["x", "y"]),
-          ingestRow(c!, ["x", "y"], { claimed: true }),
+          ingestRow(c!, ["x", "y"], { held: true }),
         ],
         undefined,
       );
@@ -171,10 +171,50 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect(ordered.find((d) => idOf(d.payload) === b!.id)).not.toHaveProperty("trace");
     });
 
-    it("keeps the delivery of a claimed-at-ingest retry or dead letter", async () => {
+    it("keeps held deliveries as its `heldDeliveries` declares: no row (watermark), or a row in flight (row)", async () => {
       const [a, b] = factory.many(2);
       const { keys } = await store.ingest(
-        [ingestRow(a!, ["x"], { claimed: true }), ingestRow(b!, ["x"], { claimed: true })],
+        [ingestRow(a!, ["x"], { held: true }), ingestRow(b!, ["x"])],
+        undefined,
+      );
+      const pendingAfterIngest = (await store.stats()).pending.x;
+      if (store.heldDeliveries === "row") {
+        // Both have rows: the held one in flight (no claim returns it), the other pending.
+        expect(pendingAfterIngest).toBe(2);
+        expect((await store.claim("x", 5, Date.now(), false)).map((c) => c.key)).toEqual([keys[1]]);
+        await store.complete([delivered("x", keys[0]!), delivered("x", keys[1]!)]);
+      } else {
+        // Only the row of the delivery nobody holds; the held one is covered by the action's watermark.
+        expect(store.heldDeliveries).toBe("watermark");
+        expect(pendingAfterIngest).toBe(1);
+        await store.complete([delivered("x", keys[0]!, true)], [{ action: "x", upto: keys[1]! }]);
+        expect((await store.claim("x", 5, Date.now(), false)).map((c) => c.key)).toEqual([keys[1]]);
+        await store.complete([delivered("x", keys[1]!)]);
+      }
+      expect((await store.stats()).pending.x ?? 0).toBe(0);
+    });
+
+    it("dedupes event ids per tenant; dead letters carry their tenant and select by it", async () => {
+      const [a] = factory.many(1);
+      expect((await store.ingest([ingestRow(a!, ["x"])], undefined)).keys[0]).toBeDefined();
+      expect((await store.ingest([ingestRow(a!, ["x"])], undefined)).keys).toEqual([undefined]);
+      expect((await store.ingest([ingestRow(a!, ["x"])], undefined, "dev")).keys[0]).toBeDefined();
+      expect((await store.ingest([ingestRow(a!, ["x"])], undefined, "dev")).keys).toEqual([undefined]);
+      expect((await store.stats()).pending.x).toBe(2);
+      // Dead letters carry their tenant, and select by it.
+      const rows = await store.claim("x", 5, Date.now(), false);
+      await store.complete(rows.map((row) => dead("x", row.key)));
+      expect((await store.listDead()).map((d) => d.tenant).sort()).toEqual(["default", "dev"]);
+      expect((await store.listDead({ tenant: "dev" })).map((d) => [d.tenant, d.eventId])).toEqual([
+        ["dev", a!.id],
+      ]);
+      expect(await store.countDead({ tenant: "default" })).toBe(1);
+    });
+
+    it("keeps the delivery of a held-at-ingest retry or dead letter", async () => {
+      const [a, b] = factory.many(2);
+      const { keys } = await store.ingest(
+        [ingestRow(a!, ["x"], { held: true }), ingestRow(b!, ["x"], { held: true })],
         undefined,
       );
       const later = Date.now() + 60_000;
@@ -374,13 +414,13 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       const first = await store.ingest(
         [
           ingestRow(a1!, ["o"], { orderKey: "a" }),
-          ingestRow(b1!, ["o"], { orderKey: "b", claimed: true }),
-          ingestRow(c1!, ["o"], { orderKey: null, claimed: true }),
+          ingestRow(b1!, ["o"], { orderKey: "b", held: true }),
+          ingestRow(c1!, ["o"], { orderKey: null, held: true }),
         ],
         undefined,
       );
       expect(first.declined ?? []).toEqual([]);
-      const second = await store.ingest([ingestRow(a2!, ["o"], { orderKey: "a", claimed: true })], undefined);
+      const second = await store.ingest([ingestRow(a2!, ["o"], { orderKey: "a", held: true })], undefined);
       expect(second.declined).toEqual([[0, "o"]]);
       const now = Date.now();
       // Held b1 (Postgres: its row in flight) fails: its retry row keeps key b, so b's later events wait.
@@ -397,7 +437,7 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       ]);
       const [b2] = factory.many(1);
       const third = await store.ingest(
-        [ingestRow(b2!, ["o"], { orderKey: "b", claimed: true }), ingestRow(a3!, ["o"], { orderKey: "a" })],
+        [ingestRow(b2!, ["o"], { orderKey: "b", held: true }), ingestRow(a3!, ["o"], { orderKey: "a" })],
         undefined,
       );
       expect(third.declined).toEqual([[0, "o"]]);
@@ -540,8 +580,8 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       const [done, running, held, waiting] = factory.many(4);
       const { keys } = await store.ingest(
         [
-          ingestRow(done!, ["x"], { claimed: true }),
-          ingestRow(running!, ["x"], { claimed: true }),
+          ingestRow(done!, ["x"], { held: true }),
+          ingestRow(running!, ["x"], { held: true }),
           ingestRow(held!, ["x"]),
           ingestRow(waiting!, ["x"]),
         ],

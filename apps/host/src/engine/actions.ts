@@ -10,7 +10,7 @@ import type { ActionConfig } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
-import type { StateStore } from "../store/types.js";
+import type { StateStore, Watermark } from "../store/types.js";
 import type { DeliveryTracing } from "../telemetry/index.js";
 import type { Backlog } from "./backlog.js";
 import type { CompletionWriter } from "./completions.js";
@@ -140,8 +140,12 @@ export function attachRunners(
 ): void {
   completions.attach({
     watermarks: (out) => {
-      const marks = [];
-      for (const r of runners()) marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
+      // A store that gives held deliveries rows at ingest takes no watermarks (StateStore.heldDeliveries).
+      const marks: Watermark[] = [];
+      for (const r of runners()) {
+        if (r.ledger.tracking === "watermark")
+          marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
+      }
       return marks;
     },
     flushed: (batch) => {

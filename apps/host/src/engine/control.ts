@@ -149,7 +149,7 @@ export class ActionControl {
         {
           event,
           payload: JSON.stringify(event),
-          deliveries: [{ action: target, orderKey: null, claimed: false }],
+          deliveries: [{ action: target, orderKey: null, held: false }],
         },
       ],
       undefined,

@@ -118,7 +118,7 @@ export class Ingest {
         } else {
           waiting.add(runner);
         }
-        deliveries.push({ action: runner.name, orderKey, claimed: held });
+        deliveries.push({ action: runner.name, orderKey, held: held });
       });
       const encoded = encodedEvent(json ?? JSON.stringify(event));
       encodings.push(encoded);

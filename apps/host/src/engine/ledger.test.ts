@@ -50,4 +50,16 @@ describe("DeliveryLedger", () => {
     for (const hold of holds.slice(4000)) ledger.settle(hold);
     expect(ledger.checkpoint(1, [])).toBe(5000);
   });
+
+  it("tracks nothing for a store that gives held deliveries a row at ingest (`heldDeliveries: row`)", () => {
+    const ledger = new DeliveryLedger("a", "row");
+    const hold = ledger.hold(3, 0);
+    ledger.ingested(3);
+    expect(ledger.withoutRow()).toBe(0);
+    const out: Completion[] = [];
+    expect(ledger.checkpoint(ROW_AFTER_MS * 10, out)).toBe(3);
+    expect(out).toEqual([]);
+    // It has a row: its delivered result deletes it.
+    expect(ledger.settle(hold)).toBe(false);
+  });
 });

@@ -23,6 +23,10 @@ import type { Completion } from "../store/types.js";
  * lost. A delivered result that had not reached the store yet is delivered again.
  *
  * This module keeps one action's held deliveries in key order and computes its watermark; it does no I/O.
+ *
+ * All of that is for a store whose `heldDeliveries` is `watermark` (SQLite). A store whose held deliveries
+ * get a row at ingest (`row`: Postgres, shared by replicas) needs none of it: there every hold has its row
+ * from the start, nothing is tracked, and no watermark is sent.
  */
 export const ROW_AFTER_MS = 100;
 
@@ -47,10 +51,16 @@ export class DeliveryLedger {
   /** The newest event key the ingest step wrote (held by this action or not). */
   private ingestedUpto = 0;
 
-  constructor(readonly action: string) {}
+  constructor(
+    readonly action: string,
+    /** How the store keeps held deliveries (`StateStore.heldDeliveries`). */
+    readonly tracking: "watermark" | "row" = "watermark",
+  ) {}
 
   /** Record a delivery held in memory for the event `key` (keys arrive in increasing order). */
   hold(key: number, now: number, orderKey: string | null = null): Hold {
+    // The store wrote it a row at ingest: there is nothing to track.
+    if (this.tracking === "row") return { key, at: now, orderKey, state: ROW };
     const hold: Hold = { key, at: now, orderKey, state: OPEN };
     this.holds.push(hold);
     this.open++;

@@ -63,7 +63,7 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}, u
       events.map((event) => ({
         event,
         payload: JSON.stringify(event),
-        deliveries: [{ action: "a", orderKey: null, claimed: true }],
+        deliveries: [{ action: "a", orderKey: null, held: true }],
       })),
       undefined,
     );
@@ -157,7 +157,7 @@ describe("ActionRunner", () => {
       [deep, next].map((event, i) => ({
         event,
         payload: i === 0 ? text : JSON.stringify(event),
-        deliveries: [{ action: "a", orderKey: null, claimed: true }],
+        deliveries: [{ action: "a", orderKey: null, held: true }],
       })),
       undefined,
     );

@@ -245,7 +245,7 @@ export class ActionRunner {
     this.current = newInstance(deps.action, config, deps.userCode);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
-    this.ledger = new DeliveryLedger(this.name);
+    this.ledger = new DeliveryLedger(this.name, deps.store.heldDeliveries);
     this.failure = deps.failure;
     // Paused for good: the ingest step stores its deliveries (rows) and nothing claims them.
     if (this.failure !== undefined) this.paused = true;
@@ -817,7 +817,7 @@ export class ActionRunner {
 
   /**
    * Stop taking work; let in-flight attempts finish within `graceMs`, then abort them. Queued and aborted
-   * deliveries stay unfinished (in flight in the store, or claimed above the watermark) and run again at the
+   * deliveries stay unfinished (in flight in the store, or held above the watermark) and run again at the
    * next start.
    */
   async stop(graceMs: number): Promise<void> {

@@ -41,7 +41,7 @@ const storeSink: WebhookSink = async (items) => {
     items.map(({ event, json }) => ({
       event,
       payload: json,
-      deliveries: [{ action: "a", orderKey: null, claimed: false }],
+      deliveries: [{ action: "a", orderKey: null, held: false }],
     })),
     undefined,
   );

@@ -32,7 +32,7 @@ describe("the store on its own thread", () => {
       events.map((event) => ({
         event,
         payload: JSON.stringify(event),
-        deliveries: [{ action: "a", orderKey: null, claimed: false }],
+        deliveries: [{ action: "a", orderKey: null, held: false }],
       })),
       "cursor-1",
     );

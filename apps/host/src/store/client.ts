@@ -77,6 +77,7 @@ export async function openStoreThread(
   return {
     engine: "sqlite",
     inFlightOrder: "host",
+    heldDeliveries: "watermark",
     getCursor: () => call("getCursor"),
     ingest: (events, cursor, tenant) => call("ingest", packIngest(events), cursor, tenant),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),

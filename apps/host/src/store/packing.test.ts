@@ -19,7 +19,7 @@ describe("packing for the store thread", () => {
       deliveries: Array.from({ length: i }, (_, d) => ({
         action: `a${d}`,
         orderKey: d % 2 ? `user-${i}` : null,
-        claimed: d === 0,
+        held: d === 0,
       })),
     }));
     expect(unpackIngest(structuredClone(packIngest(rows)))).toEqual(

@@ -12,7 +12,7 @@ export interface PackedIngest {
   payloads: string[];
   /** Per event its trace context (`IngestEvent.trace`); absent when no event has one (traces off). */
   traces?: Array<string | null>;
-  /** Per event: the number of its deliveries, then for each its action, order key and claimed (0/1). */
+  /** Per event: the number of its deliveries, then for each its action, order key and held (0/1). */
   deliveries: Array<string | number | null>;
 }
 
@@ -28,7 +28,7 @@ export function packIngest(rows: readonly IngestEvent[]): PackedIngest {
       packed.traces.push(row.trace);
     } else packed.traces?.push(null);
     packed.deliveries.push(row.deliveries.length);
-    for (const d of row.deliveries) packed.deliveries.push(d.action, d.orderKey, d.claimed ? 1 : 0);
+    for (const d of row.deliveries) packed.deliveries.push(d.action, d.orderKey, d.held ? 1 : 0);
   }
   return packed;
 }
@@ -50,7 +50,7 @@ export function unpackIngest(packed: PackedIngest): IngestEvent[] {
       row.deliveries.push({
         action: deliveries[at] as string,
         orderKey: deliveries[at + 1] as string | null,
-        claimed: deliveries[at + 2] === 1,
+        held: deliveries[at + 2] === 1,
       });
     }
     rows.push(row);

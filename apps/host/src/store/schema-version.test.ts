@@ -172,7 +172,7 @@ describe("sqlite schema version", () => {
     const row = (id: string) => ({
       event: { id, type: "user.created", time: "2026-12-01T00:00:00.000Z" },
       payload: `{"id":"${id}"}`,
-      deliveries: [{ action: "x", orderKey: null, claimed: false }],
+      deliveries: [{ action: "x", orderKey: null, held: false }],
     });
     const [first] = v5.ingest([row("evt_1")], "c-5").keys;
     v5.close();

@@ -350,7 +350,7 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
     event(eventId): EventRecord | undefined {
       const row = selectEvent.get(eventId);
       if (!row) return undefined;
-      // Deliveries the host claimed at ingest and holds in memory have no row (sqlite.ts): only retried,
+      // Deliveries the host holds in memory since ingest have no row (sqlite.ts): only retried,
       // dead-lettered, long-running and backlogged ones show here.
       const deliveries = selectDeliveries
         .all(row.id)

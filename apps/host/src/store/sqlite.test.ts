@@ -24,12 +24,12 @@ afterEach(() => {
 const row = (
   event: Auth0Event,
   actions: string[],
-  claimed = false,
+  held = false,
   orderKey: string | null = null,
 ): IngestEvent => ({
   event,
   payload: JSON.stringify(event),
-  deliveries: actions.map((action) => ({ action, orderKey, claimed })),
+  deliveries: actions.map((action) => ({ action, orderKey, held })),
 });
 
 describe("sqlite store", () => {
@@ -128,7 +128,7 @@ describe("sqlite store", () => {
     expect(store.claim("x", 1, Date.now(), false)[0]?.attempts).toBe(0);
   });
 
-  it("writes no row for claimed deliveries, and recovers those a killed process left unfinished", () => {
+  it("writes no row for held deliveries, and recovers those a killed process left unfinished", () => {
     const events = factory.many(2);
     store.ingest(
       events.map((e) => row(e, ["x"], true)),

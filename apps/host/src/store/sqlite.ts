@@ -4,7 +4,7 @@ import type { CacheRecord } from "@switchyard/core";
 import Database from "better-sqlite3";
 import { cursorKey, DEFAULT_TENANT } from "../tenants.js";
 import { actionStateOf, actionStateRow } from "./action-state.js";
-import { typeClause } from "./dead-filter.js";
+import { deadLetterClauses, limitOf, type SqlValue } from "./dead-filter.js";
 import { eventTimeMs, isNewer } from "./latest.js";
 import { SchemaTooNewError } from "./schema-version.js";
 import { AUDIT_SCHEMA, sqliteAudit } from "./sqlite-audit.js";
@@ -28,7 +28,13 @@ import type {
 export type SqliteStore = {
   [K in Exclude<
     keyof StateStore,
-    "engine" | "replicaId" | "leadership" | "leadershipOf" | "inFlightOrder" | "rateBuckets"
+    | "engine"
+    | "replicaId"
+    | "leadership"
+    | "leadershipOf"
+    | "inFlightOrder"
+    | "heldDeliveries"
+    | "rateBuckets"
   >]-?: StateStore[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never;
 };
 
@@ -37,7 +43,7 @@ export type SqliteStore = {
 // keeps the pending index small however long the host runs.
 //
 // A delivery the host runs at once from memory (nearly all of them) gets no row at all: the event's `claims`
-// lists the actions that took it, and each action's watermark says up to which event all of its claimed
+// lists the actions that took it, and each action's watermark says up to which event all of its held
 // deliveries have finished or have a row. Only retries, dead letters, long-running attempts and backlog get
 // rows. After a crash, `recover` gives a row to every claim above its action's watermark: those are
 // delivered again (at least once), the others are done.
@@ -209,7 +215,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const deleteDelivery = db.prepare<[number, number]>(
     "DELETE FROM deliveries WHERE action = ? AND event = ?",
   );
-  // A retry or a dead letter of a claimed delivery creates its row; one read from the store updates it.
+  // A retry or a dead letter of a held delivery creates its row; one read from the store updates it.
   const settleDelivery = db.prepare<[number, number, number, number, number, string | null, string, number]>(
     `INSERT INTO deliveries (action, event, status, attempts, due_at, order_key, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(action, event) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
@@ -298,7 +304,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       for (const [index, item] of events.entries()) {
         let claims: string | null = null;
         for (const delivery of item.deliveries) {
-          if (!delivery.claimed) continue;
+          if (!delivery.held) continue;
           const action = actionId(delivery.action);
           if (delivery.orderKey !== null && mayWait(action) && keyUnfinished.get(action, delivery.orderKey)) {
             // Its row is written below, pending, once the event has its key.
@@ -323,7 +329,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         if (!row) continue;
         for (const delivery of item.deliveries) {
           const action = actionId(delivery.action);
-          if (!delivery.claimed || declinedDeliveries.has(delivery)) {
+          if (!delivery.held || declinedDeliveries.has(delivery)) {
             insertDelivery.run(action, row.id, PENDING, now, delivery.orderKey, now);
             if (delivery.orderKey !== null) keysPending.set(action, true);
           } else if (!watermarked.has(action)) {
@@ -407,46 +413,28 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     return recovered;
   };
 
-  // A dead letter's time is its row's updated_at (when it was dead-lettered).
+  // The matching dead letters' WHERE clause (dead-filter.ts), its parameters and LIMIT.
   const deadWhere = (filter: DeadLetterFilter = {}, except: readonly SupersededDeadLetter[] = []) => {
     const clauses = [`d.status = ${DEAD}`];
-    const params: Array<string | number> = [];
+    const params: SqlValue[] = [];
+    const bind = (value: SqlValue) => {
+      params.push(value);
+      return "?";
+    };
     if (except.length > 0) {
-      clauses.push(`(d.action, e.event_id) NOT IN (VALUES ${except.map(() => "(?, ?)").join(", ")})`);
-      for (const s of except) params.push(actionId(s.action), s.eventId);
+      const pairs = except.map((s) => `(${bind(actionId(s.action))}, ${bind(s.eventId)})`);
+      clauses.push(`(d.action, e.event_id) NOT IN (VALUES ${pairs.join(", ")})`);
     }
-    if (filter.action !== undefined) {
-      clauses.push("d.action = ?");
-      params.push(actionId(filter.action));
-    }
-    if (filter.eventId !== undefined) {
-      clauses.push("e.event_id = ?");
-      params.push(filter.eventId);
-    }
-    if (filter.tenant !== undefined) {
-      clauses.push("e.tenant = ?");
-      params.push(filter.tenant);
-    }
-    const type = typeClause(filter.type);
-    if (type) {
-      clauses.push(type.op === "LIKE" ? "e.type LIKE ? ESCAPE '\\'" : "e.type = ?");
-      params.push(type.value);
-    }
-    if (filter.since !== undefined) {
-      clauses.push("d.updated_at >= ?");
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      clauses.push("d.updated_at < ?");
-      params.push(filter.until);
-    }
-    if (filter.after !== undefined) {
-      // An action this store never saw sorts before all (ids start at 1).
-      clauses.push("(d.updated_at, d.event, d.action) > (?, ?, ?)");
-      params.push(filter.after.failedAt, filter.after.key, knownAction(filter.after.action) ?? 0);
-    }
-    const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
-    return { where: clauses.join(" AND "), params, limit };
+    clauses.push(
+      ...deadLetterClauses(filter, {
+        bind,
+        action: actionId,
+        // An action this store never saw sorts before all (ids start at 1).
+        positionAction: (name) => knownAction(name) ?? 0,
+        likeEscape: " ESCAPE '\\'",
+      }),
+    );
+    return { where: clauses.join(" AND "), params, limit: limitOf(filter) };
   };
   // The (action, event) pairs of the matching dead letters, oldest first.
   const deadKeys = (filter: DeadLetterFilter, except?: readonly SupersededDeadLetter[]) => {

@@ -23,12 +23,10 @@ export interface IngestEvent {
     /** Ordering key for actions with `orderBy`, else null. */
     orderKey: string | null;
     /**
-     * True when this host holds the delivery in memory and runs it now (see engine/ledger.ts). The store
-     * must make sure a crash cannot lose it: SQLite records the claim on the event and writes a row only
-     * if the delivery is retried, dead-lettered or runs long; Postgres writes it in flight, owned by this
-     * replica.
+     * True when this host holds the delivery in memory and runs it now (engine/ledger.ts). The store must
+     * make sure a crash cannot lose it, as its `heldDeliveries` says.
      */
-    claimed: boolean;
+    held: boolean;
   }>;
 }
 
@@ -36,7 +34,7 @@ export interface IngestResult {
   /** The store's key of each inserted event, in input order; undefined for a duplicate (id seen before). */
   keys: Array<number | undefined>;
   /**
-   * Claimed deliveries the store wrote as pending rows instead, because an earlier delivery of their action
+   * Held deliveries the store wrote as pending rows instead, because an earlier delivery of their action
    * with the same order key waits in the store (pending; on engines shared by replicas, also in flight, as
    * another replica may be running it): [index of the event, action]. The host must not run them now; they
    * wait their turn in the store.
@@ -61,12 +59,12 @@ export interface ClaimedDelivery {
 }
 
 /**
- * An attempt's result. `orderKey`: the delivery's order key, for a row the result creates (a delivery claimed
+ * An attempt's result. `orderKey`: the delivery's order key, for a row the result creates (a delivery held
  * at ingest has none yet): the store orders it as it was ordered at ingest.
  */
 export type Completion =
   /**
-   * `rowless`: the delivery was claimed at ingest and never got a row, so there is nothing to delete.
+   * `rowless`: the delivery was held at ingest and never got a row, so there is nothing to delete.
    * `latest`: a `latestWins` action's subject and the event's time (epoch ms): the subject's mark moves to
    * this event unless it already marks a newer one.
    */
@@ -87,12 +85,12 @@ export type Completion =
       orderKey?: string | null;
     }
   | { key: number; action: string; result: "dead"; attempts: number; error: string; orderKey?: string | null }
-  /** A claimed delivery still running gets a row (in flight), so that its action's watermark can pass it. */
+  /** A held delivery still running gets a row (in flight), so that its action's watermark can pass it. */
   | { key: number; action: string; result: "running"; attempts: number; orderKey?: string | null };
 
 /**
- * Every delivery of `action` that was claimed at ingest, for an event up to the key `upto`, has finished or
- * has a row. Deliveries claimed above it are the ones a crash can interrupt: `recover` gives them rows.
+ * Every delivery of `action` that was held at ingest, for an event up to the key `upto`, has finished or
+ * has a row. Deliveries held above it are the ones a crash can interrupt: `recover` gives them rows.
  */
 export interface Watermark {
   action: string;
@@ -292,6 +290,17 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
    * replica's (Postgres), so a claim holds them back in the store.
    */
   readonly inFlightOrder: "host" | "store";
+  /**
+   * How the store keeps a delivery the host holds in memory (`IngestEvent.deliveries[].held`) from being lost
+   * in a crash (engine/ledger.ts):
+   * - `watermark` (SQLite): it writes no row. The event records the actions that hold it, and the host sends,
+   *   with each `complete`, each action's watermark (every held delivery at or below it has finished or has
+   *   a row) and a `running` row for a held delivery that runs long. `recover` gives a row to every held
+   *   delivery above its action's watermark.
+   * - `row` (Postgres): it writes the delivery as a row in flight, owned by this replica, which `recover`
+   *   makes due again once the replica's liveness expires. The host sends no watermarks.
+   */
+  readonly heldDeliveries: "watermark" | "row";
   /**
    * Engines shared by replicas (Postgres) only: rate-limit buckets every replica takes from, so that the
    * budget is shared, not multiplied. Without it (SQLite: one host per folder) the host keeps them in memory.

@@ -1,4 +1,4 @@
-import { typeClause } from "../dead-filter.js";
+import { deadLetterClauses, limitOf } from "../dead-filter.js";
 import type { DeadLetterFilter, SupersededDeadLetter } from "../types.js";
 
 const DEAD = 3;
@@ -20,19 +20,15 @@ export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly 
       `(d.action, e.event_id) NOT IN (SELECT * FROM unnest(${param(except.map((s) => s.action))}::text[], ${param(except.map((s) => s.eventId))}::text[]))`,
     );
   }
-  if (filter.action !== undefined) clauses.push(`d.action = ${param(filter.action)}`);
-  if (filter.eventId !== undefined) clauses.push(`e.event_id = ${param(filter.eventId)}`);
-  if (filter.tenant !== undefined) clauses.push(`e.tenant = ${param(filter.tenant)}`);
-  const type = typeClause(filter.type);
-  if (type)
-    clauses.push(type.op === "LIKE" ? `e.type LIKE ${param(type.value)}` : `e.type = ${param(type.value)}`);
-  if (filter.since !== undefined) clauses.push(`d.updated_at >= ${param(filter.since)}`);
-  if (filter.until !== undefined) clauses.push(`d.updated_at < ${param(filter.until)}`);
-  if (filter.after !== undefined) {
-    const { failedAt, key, action } = filter.after;
-    clauses.push(`(d.updated_at, d.event, d.action) > (${param(failedAt)}, ${param(key)}, ${param(action)})`);
-  }
-  const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : "";
+  clauses.push(
+    ...deadLetterClauses(filter, {
+      bind: param,
+      action: (name) => name,
+      positionAction: (name) => name,
+      likeEscape: "",
+    }),
+  );
+  const limit = limitOf(filter);
   const where = clauses.join(" AND ");
   const keys = `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`;
   return { where, params, limit, keys };

@@ -118,7 +118,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres stream lease", () => {
     // Adding events without a cursor needs no lease: `send-test`, and the webhook source on any replica,
     // whose deliveries held in memory are this replica's own in-flight rows.
     await b.ingest([ingestRow(factory.many(1)[0]!, ["x"])], undefined);
-    await b.ingest([ingestRow(factory.many(1)[0]!, ["x"], { claimed: true })], undefined);
+    await b.ingest([ingestRow(factory.many(1)[0]!, ["x"], { held: true })], undefined);
     expect(await b.countUnfinished()).toBe(3);
   });
 

@@ -53,11 +53,11 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await schema.sql("SELECT replica FROM breakers")).toEqual([{ replica: a.replicaId }]);
   });
 
-  it("writes claimed-at-ingest deliveries in flight, owned by the replica, ordered keys waiting behind them", async () => {
+  it("writes held-at-ingest deliveries in flight, owned by the replica, ordered keys waiting behind them", async () => {
     const store = await open();
     const [a1, a2] = factory.many(2);
     const { keys } = await store.ingest(
-      [ingestRow(a1!, ["o"], { orderKey: "a", claimed: true }), ingestRow(a2!, ["o"], { orderKey: "a" })],
+      [ingestRow(a1!, ["o"], { orderKey: "a", held: true }), ingestRow(a2!, ["o"], { orderKey: "a" })],
       undefined,
     );
     expect(await schema.sql("SELECT event, status, owner FROM deliveries ORDER BY event")).toEqual([

@@ -26,7 +26,8 @@ import { redactMessage, redactUrl } from "./url.js";
 // - Every store instance is a replica with an id. `touch` renews its row in `replicas` (expires_at = the
 //   database's now + replicaTtlMs); `close` deletes it.
 // - A delivery in flight has an owner: the replica that claimed it (`claim`, `FOR UPDATE SKIP LOCKED`) or
-//   ingested it claimed (`ingest` with `claimed: true`: written in flight, never rowless as in SQLite).
+//   ingested it held (`ingest` with `held: true`: written in flight, never rowless as in SQLite).
+//   So `heldDeliveries` is `row`: the host sends no watermarks.
 // - `recover`, on any replica, makes due again every in-flight row whose owner has no live row. A replica that
 //   was only slow may still finish: its `delivered` deletes the row (at least once, never lost); its retry or
 //   dead letter does not touch a row another replica has claimed since.
@@ -171,6 +172,7 @@ export async function openPostgresStore(
   const store: PostgresStore = {
     engine: "postgres",
     inFlightOrder: "store",
+    heldDeliveries: "row",
     replicaId,
     leadership,
     rateBuckets: new PostgresBuckets(query),
@@ -221,8 +223,8 @@ export async function openPostgresStore(
           const statuses: number[] = [];
           const orderKeys: Array<string | null> = [];
           const owners: Array<string | null> = [];
-          // Which event (its index) each claimed delivery belongs to, to report the ones declined.
-          const claimedAt = new Map<string, number>();
+          // Which event (its index) each held delivery belongs to, to report the ones declined.
+          const heldAt = new Map<string, number>();
           for (const [index, item] of events.entries()) {
             const key = inserted.get(item.event.id);
             // A repeat of an id within the batch is a duplicate of its first occurrence.
@@ -233,15 +235,15 @@ export async function openPostgresStore(
               actions.push(delivery.action);
               eventKeys.push(key);
               // Claimed at ingest: the row is written in flight, owned by this replica (no rowless claims).
-              statuses.push(delivery.claimed ? IN_FLIGHT : PENDING);
+              statuses.push(delivery.held ? IN_FLIGHT : PENDING);
               orderKeys.push(delivery.orderKey);
-              owners.push(delivery.claimed ? replicaId : null);
-              if (delivery.claimed && delivery.orderKey !== null)
-                claimedAt.set(`${delivery.action}\u0000${key}`, index);
+              owners.push(delivery.held ? replicaId : null);
+              if (delivery.held && delivery.orderKey !== null)
+                heldAt.set(`${delivery.action}\u0000${key}`, index);
             }
           }
           if (actions.length > 0) {
-            // A claimed delivery with an order key is written pending instead when an earlier delivery of its
+            // A held delivery with an order key is written pending instead when an earlier delivery of its
             // key is unfinished, on any replica (the host does not run it: `declined`). The host claims at
             // most one delivery per key and batch, so rows of this statement never need to see each other.
             const { rows: declinedRows } = await client.query<{ action: string; event: string }>(
@@ -262,7 +264,7 @@ export async function openPostgresStore(
               [actions, eventKeys, statuses, orderKeys, owners, now],
             );
             for (const row of declinedRows) {
-              const index = claimedAt.get(`${row.action}\u0000${row.event}`);
+              const index = heldAt.get(`${row.action}\u0000${row.event}`);
               if (index !== undefined) declined.push([index, row.action]);
             }
           }
@@ -334,7 +336,8 @@ export async function openPostgresStore(
       }),
 
     async complete(completions) {
-      // Watermarks are SQLite's: here every claim has a row. `running` needs nothing: the row is in flight.
+      // `heldDeliveries: row`: every held delivery has a row, so there are no watermarks, and `running`
+      // (a row for a held delivery running long) needs nothing: the row is in flight already.
       const last = new Map<string, Completion>();
       for (const c of completions) if (c.result !== "running") last.set(`${c.action}\u0000${c.key}`, c);
       if (last.size === 0) return;
