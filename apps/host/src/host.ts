@@ -8,9 +8,8 @@ import type { LoadedConfig } from "./config/load.js";
 import { retentionMs, type SwitchyardConfig, tenantSources } from "./config/schema.js";
 import { createRedactor } from "./config/secrets.js";
 import { ActionSet, type ReloadSummary } from "./engine/action-set.js";
-import { attachRunners, createRunners } from "./engine/actions.js";
+import { createRunners } from "./engine/actions.js";
 import { Backlog } from "./engine/backlog.js";
-import { CompletionWriter } from "./engine/completions.js";
 import { ActionControl } from "./engine/control.js";
 import { HistoryWriter } from "./engine/history.js";
 import { Ingest } from "./engine/ingest.js";
@@ -18,6 +17,7 @@ import { Lifecycle } from "./engine/lifecycle.js";
 import { startMaintenance } from "./engine/maintenance.js";
 import { openState } from "./engine/open-state.js";
 import { type HostStatus, newStatus, readiness } from "./engine/status.js";
+import { CompletionWriter, trackDeliveries } from "./engine/tracking.js";
 import { type CodeLocation, guardUncaught } from "./engine/uncaught.js";
 import { lockStateDir } from "./lock.js";
 import { createLogger, type HostLogger } from "./logger.js";
@@ -112,7 +112,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const made = await createRunners(loaded, plugins, deps);
     const set = new ActionSet(made.runners, made.instances, config.actions, deps);
     const { runners } = set;
-    attachRunners(completions, backlog, () => set.all());
+    trackDeliveries(completions, backlog, () => set.all());
     // Removed after the actions are closed (deferred first, run last): a plugin's close can throw late too.
     life.defer(guardUncaught({ log, metrics, redact, locations: codeLocations(loaded, plugins) }));
     life.defer(() => set.close());

@@ -32,7 +32,7 @@ interface Prepared {
  *   new options, attempts in flight finish on the old one, which is closed after the last (runner.ts).
  * - A removed action's runner takes no new deliveries, hands those waiting in memory back to the store (where
  *   they stay), and lets its attempts in flight finish. It stays in `all()` until then, so that its results
- *   and watermark are written (ledger.ts).
+ *   and watermark are written (tracking.ts).
  *
  * `runners` is the one array the ingest step, the reader, the controls and the chores read: it is changed in
  * place, between two ingest writes (`apply` runs inside `Ingest.exclusive`), so no event is routed to a

@@ -10,13 +10,13 @@ import type { ActionConfig } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
-import type { StateStore, Watermark } from "../store/types.js";
+import type { StateStore } from "../store/types.js";
 import type { DeliveryTracing } from "../telemetry/index.js";
 import type { Backlog } from "./backlog.js";
-import type { CompletionWriter } from "./completions.js";
 import type { HistoryWriter } from "./history.js";
 import { ActionRunner } from "./runner.js";
 import { shapeAction } from "./shaping.js";
+import type { CompletionWriter } from "./tracking.js";
 
 export interface ActionsDeps {
   store: StateStore;
@@ -127,32 +127,6 @@ export async function createRunner(
 ): Promise<ActionRunner> {
   const cache = createActionCache(await persistentCache(deps.store, config.name, deps.log));
   return new ActionRunner({ ...deps, config, action, cache, userCode: plugin.kind === "file" });
-}
-
-/**
- * Connect the runners to the completion writer. `runners` is read at each flush: a reload changes it, and a
- * removed action's runner stays in it until its last results are written, so its watermark keeps moving.
- */
-export function attachRunners(
-  completions: CompletionWriter,
-  backlog: Backlog,
-  runners: () => Iterable<ActionRunner>,
-): void {
-  completions.attach({
-    watermarks: (out) => {
-      // A store that gives held deliveries rows at ingest takes no watermarks (StateStore.heldDeliveries).
-      const marks: Watermark[] = [];
-      for (const r of runners()) {
-        if (r.ledger.tracking === "watermark")
-          marks.push({ action: r.name, upto: r.ledger.checkpoint(Date.now(), out) });
-      }
-      return marks;
-    },
-    flushed: (batch) => {
-      backlog.finished(batch.filter((c) => c.result === "delivered" || c.result === "dead").length);
-      for (const runner of runners()) runner.afterFlush(batch);
-    },
-  });
 }
 
 /** Close every action (flush buffers, release connections), each within 5 s. */

@@ -12,9 +12,9 @@ import { inline } from "../store/open.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import type { StateStore } from "../store/types.js";
 import { Backlog } from "./backlog.js";
-import { CompletionWriter } from "./completions.js";
 import { Ingest } from "./ingest.js";
 import { ActionRunner } from "./runner.js";
+import { CompletionWriter } from "./tracking.js";
 
 const factory = createEventFactory({ seed: 5 });
 const log = pino({ level: "silent" });

@@ -34,7 +34,7 @@ export interface PushedEvent {
 
 /**
  * The ingest step: a batch of events in, durably written, out to the runners. For each event it decides which
- * actions take it, and of those which runners take the delivery in memory now (held, see ledger.ts: a runner
+ * actions take it, and of those which runners take the delivery in memory now (held, see tracking.ts: a runner
  * with free room) and which will read it back from the store (a row). Events, deliveries and the cursor land
  * in one transaction before anything runs; duplicates (an id seen before) create nothing.
  *
@@ -169,7 +169,7 @@ export class Ingest {
         runner.takeHeld(key, event, encodings[i]!, now, orderKey, row.trace);
       }
     });
-    for (const runner of runners) runner.ledger.ingested(newestKey);
+    for (const runner of runners) runner.ingested(newestKey);
     for (const runner of waiting) runner.notifyStoreWork();
     return duplicates;
   }

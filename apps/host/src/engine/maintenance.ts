@@ -58,7 +58,7 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
         await store.prune(now, deps.dedupeWindowMs, deps.historyRetentionMs);
         if (deps.historyRetentionMs > 0) await store.pruneHistory(now - deps.historyRetentionMs);
         await store.pruneAudit(now - deps.auditRetentionMs);
-        const held = runners.reduce((sum, runner) => sum + runner.ledger.withoutRow(), 0);
+        const held = runners.reduce((sum, runner) => sum + runner.heldWithoutRow(), 0);
         backlog.reset((await store.countUnfinished()) + held);
       },
       "pruning the state store failed",

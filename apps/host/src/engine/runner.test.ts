@@ -16,8 +16,8 @@ import { createMetrics } from "../metrics.js";
 import { inline } from "../store/open.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import type { StateStore } from "../store/types.js";
-import { CompletionWriter } from "./completions.js";
 import { ActionRunner } from "./runner.js";
+import { CompletionWriter } from "./tracking.js";
 
 const factory = createEventFactory({ seed: 9 });
 let dir: string;
@@ -55,7 +55,7 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}, u
   });
   runners.push(runner);
   completions.attach({
-    watermarks: (out) => [{ action: "a", upto: runner.ledger.checkpoint(Date.now(), out) }],
+    watermarks: (out) => [runner.checkpoint(Date.now(), out)!],
     flushed: (batch) => runner.afterFlush(batch),
   });
   const hold = async (events: Auth0Event[]) => {

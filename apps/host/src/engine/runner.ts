@@ -18,7 +18,14 @@ import type { ActionConfig } from "../config/schema.js";
 import { actionLogger, type HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { eventTimeMs, isNewer, newest } from "../store/latest.js";
-import type { AttemptLogLine, AttemptOutcome, Completion, LatestMark, StateStore } from "../store/types.js";
+import type {
+  AttemptLogLine,
+  AttemptOutcome,
+  Completion,
+  LatestMark,
+  StateStore,
+  Watermark,
+} from "../store/types.js";
 import type { DeliveryTracing } from "../telemetry/index.js";
 import {
   type ConsoleLevel,
@@ -26,15 +33,15 @@ import {
   installActionConsole,
   withActionConsole,
 } from "./action-console.js";
-import type { CompletionWriter } from "./completions.js";
 import { DeadlineWindows } from "./deadlines.js";
 import type { HistoryWriter } from "./history.js";
 import { KeyTurns } from "./key-turns.js";
-import { DeliveryLedger, type Hold } from "./ledger.js";
 import { ActionMatcher } from "./matching.js";
 import { Pacing, type PacingView } from "./pacing.js";
 import { LocalBuckets, rateLimitOf } from "./rate-limit.js";
 import { filteredBy } from "./shaping.js";
+import type { CompletionWriter } from "./tracking.js";
+import { DeliveryLedger, type Hold } from "./tracking.js";
 
 /** Room (deliveries) an action needs before the next stream read is taken: about one socket read. */
 export const READ_AHEAD = 128;
@@ -185,7 +192,7 @@ export interface RunnerDeps {
 
 /**
  * Runs one action's deliveries: at most `concurrency` at once, from a bounded in-memory queue that the
- * ingest step fills directly (held deliveries, see ledger.ts) and the store refills (retries, backlog,
+ * ingest step fills directly (held deliveries, see tracking.ts) and the store refills (retries, backlog,
  * replays). A slow or failing action only ever fills its own queue; what does not fit waits in the store, so
  * memory stays bounded. A paused runner attempts nothing: its deliveries wait in the store until it resumes.
  */
@@ -214,7 +221,7 @@ export class ActionRunner {
   private readonly marks = new Map<string, LatestMark>();
   /** A delivery that had a row finished: rows of its key may be claimable now (ordered actions). */
   private rowFinished = false;
-  readonly ledger: DeliveryLedger;
+  private readonly ledger: DeliveryLedger;
   /** Called when an attempt finishes or the runner resumes, and it has room for another stream read. */
   onSpace: (() => void) | undefined;
   /** Called once when this runner pauses itself after `pauseAfterFailures` consecutive failed attempts. */
@@ -341,6 +348,25 @@ export class ActionRunner {
   async retire(graceMs: number): Promise<void> {
     this.returnQueued("its action was removed from the config");
     await this.stop(graceMs);
+  }
+
+  /** The ingest step wrote events up to this key (held by this action or not): the watermark may pass them. */
+  ingested(upto: number): void {
+    this.ledger.ingested(upto);
+  }
+
+  /** Held deliveries that are unsettled and have no row: unfinished work the store does not count. */
+  heldWithoutRow(): number {
+    return this.ledger.withoutRow();
+  }
+
+  /**
+   * As results are sent to the store: add rows for held deliveries running long to `out`, and return the
+   * action's watermark; none when the store gives held deliveries rows itself (tracking.ts).
+   */
+  checkpoint(now: number, out: Completion[]): Watermark | undefined {
+    if (this.ledger.tracking !== "watermark") return undefined;
+    return { action: this.name, upto: this.ledger.checkpoint(now, out) };
   }
 
   /** A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. */

@@ -23,7 +23,7 @@ export interface IngestEvent {
     /** Ordering key for actions with `orderBy`, else null. */
     orderKey: string | null;
     /**
-     * True when this host holds the delivery in memory and runs it now (engine/ledger.ts). The store must
+     * True when this host holds the delivery in memory and runs it now (engine/tracking.ts). The store must
      * make sure a crash cannot lose it, as its `heldDeliveries` says.
      */
     held: boolean;
@@ -292,7 +292,7 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
   readonly inFlightOrder: "host" | "store";
   /**
    * How the store keeps a delivery the host holds in memory (`IngestEvent.deliveries[].held`) from being lost
-   * in a crash (engine/ledger.ts):
+   * in a crash (engine/tracking.ts):
    * - `watermark` (SQLite): it writes no row. The event records the actions that hold it, and the host sends,
    *   with each `complete`, each action's watermark (every held delivery at or below it has finished or has
    *   a row) and a `running` row for a held delivery that runs long. `recover` gives a row to every held

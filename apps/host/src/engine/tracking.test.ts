@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Completion } from "../store/types.js";
-import { DeliveryLedger, ROW_AFTER_MS } from "./ledger.js";
+import { DeliveryLedger, ROW_AFTER_MS } from "./tracking.js";
 
 describe("DeliveryLedger", () => {
   it("moves the watermark to the newest ingested key when every held delivery settled", () => {
