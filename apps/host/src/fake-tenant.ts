@@ -54,10 +54,9 @@ export async function loadWithFakeTenant(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
   const { raw, path, locate } = await readConfig(file);
-  const source = {
-    auth0: { domain: tenant.url, clientId: tenant.clientId, clientSecret: tenant.clientSecret },
-  };
-  const replaced = raw && typeof raw === "object" ? { ...(raw as Record<string, unknown>), source } : raw;
+  const auth0 = { domain: tenant.url, clientId: tenant.clientId, clientSecret: tenant.clientSecret };
+  const replaced =
+    raw && typeof raw === "object" ? withFakeSources(raw as Record<string, unknown>, auth0) : raw;
   const loaded = finishConfig(replaced, path, env, locate);
   const dir = fakeTenantState(loaded.dir);
   return {
@@ -66,6 +65,22 @@ export async function loadWithFakeTenant(
     stateDir: dir,
     config: { ...loaded.config, state: dir },
   };
+}
+
+/**
+ * The config with its sources replaced by the fake tenant's stream: the single `source`, or each tenant of
+ * `sources` (keeping its name, which actions' `tenants` select), every one reading the same fake events.
+ */
+function withFakeSources(
+  raw: Record<string, unknown>,
+  auth0: Record<string, string>,
+): Record<string, unknown> {
+  if (!Array.isArray(raw.sources)) return { ...raw, source: { auth0 } };
+  const sources = raw.sources.map((entry: unknown) => ({
+    tenant: (entry as { tenant?: unknown } | null)?.tenant,
+    auth0,
+  }));
+  return { ...raw, sources };
 }
 
 /** The fake tenant's place when only the rest of the config matters (its state, its actions). */

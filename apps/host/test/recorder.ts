@@ -4,7 +4,15 @@ import { fileURLToPath } from "node:url";
 
 export const RECORDER = fileURLToPath(new URL("./fixtures/plugins/recorder.mjs", import.meta.url));
 
-export type Attempt = { id: string; type: string; attempt: number; at: number; done: boolean };
+export type Attempt = {
+  id: string;
+  type: string;
+  /** The event's `a0tenant` (whose tenant it is, when tenants' events share ids). */
+  a0tenant: string;
+  attempt: number;
+  at: number;
+  done: boolean;
+};
 
 /** Every attempt the recorder with this id saw, in order. */
 export const recorded = (id: string): Attempt[] =>

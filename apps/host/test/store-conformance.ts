@@ -92,6 +92,24 @@ export function describeStore(name: string, fresh: () => Promise<StoreHarness>):
       expect(await store.getCursor()).toBe("c-4");
     });
 
+    it("keeps each tenant's cursor apart, and dedupes ids per tenant", async () => {
+      for (const tenant of ["t1", "t2"]) {
+        const lease = store.leadershipOf?.(tenant);
+        if (lease) await waitFor(() => lease.acquire(), { message: `${tenant}'s stream lease` });
+      }
+      const a = factory.byType["user.created"]();
+      expect((await store.ingest([ingestRow(a, ["x"])], "t1-c", "t1")).keys[0]).toBeTypeOf("number");
+      expect(await store.getCursor("t1")).toBe("t1-c");
+      expect(await store.getCursor("t2")).toBeUndefined();
+      expect(await store.getCursor()).toBeUndefined();
+      // The same id on another tenant is another event; on its own tenant, a duplicate.
+      expect((await store.ingest([ingestRow(a, ["x"])], "t2-c", "t2")).keys[0]).toBeTypeOf("number");
+      expect((await store.ingest([ingestRow(a, ["x"])], undefined, "t1")).keys[0]).toBeUndefined();
+      expect(await store.getCursor("t2")).toBe("t2-c");
+      expect(await store.getCursor("t1")).toBe("t1-c");
+      expect(await store.countUnfinished()).toBe(2);
+    });
+
     it("drops a repeat of an id within one batch", async () => {
       const a = factory.byType["user.created"]();
       const { keys } = await store.ingest([ingestRow(a, ["x"]), ingestRow(a, ["x"])], undefined);

@@ -78,7 +78,7 @@ export async function openStoreThread(
     engine: "sqlite",
     inFlightOrder: "host",
     heldDeliveries: "watermark",
-    getCursor: () => call("getCursor"),
+    getCursor: (tenant) => call("getCursor", tenant),
     ingest: (events, cursor, tenant) => call("ingest", packIngest(events), cursor, tenant),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),
     complete: (completions, watermarks) => call("complete", packCompletions(completions, watermarks)),
