@@ -136,8 +136,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
 
     const ingest = new Ingest({ ...deps, runners });
     const fail = (error: Error) => life.fail(error);
-    const tenanted = config.sources !== undefined;
-    const context = { ...deps, ingest, runners, status, fail, baseDir: loaded.dir, tenanted };
+    const context = { ...deps, ingest, runners, status, fail, baseDir: loaded.dir };
     const sources = await startSources(configuredSources(config, options.source), context);
     for (const source of sources) life.defer(() => source.stop());
     // The admin API reads the actions from here: a reload replaces `loaded`.

@@ -208,6 +208,8 @@ export function createMetrics(options: { tenants?: boolean } = {}) {
   };
   return {
     registry,
+    /** The config lists `sources`: the sources' metrics carry a `tenant` label. */
+    byTenant,
     source,
     eventsReceived,
     duplicates,

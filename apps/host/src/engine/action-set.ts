@@ -2,7 +2,7 @@ import { type Action, ConfigError } from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
 import type { ActionConfig } from "../config/schema.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
-import { type ActionsDeps, closeActions, createAction, createRunner } from "./actions.js";
+import { type ActionsDeps, closeActions, createAction, createRunner, runnerDeps } from "./actions.js";
 import type { ActionRunner } from "./runner.js";
 
 /** What a reload did, by action name. */
@@ -85,7 +85,10 @@ export class ActionSet {
         const action = createAction(next, index, plugin, this.deps.redact);
         made.push(action);
         if (!runner) {
-          prepared.added.push({ runner: await createRunner(config, action, plugin, this.deps), action });
+          prepared.added.push({
+            runner: await createRunner(config, action, plugin, runnerDeps(this.deps, next)),
+            action,
+          });
           continue;
         }
         if ((config.orderBy !== undefined) !== runner.ordered) {

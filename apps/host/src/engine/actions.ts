@@ -6,7 +6,7 @@ import {
   describeError,
 } from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
-import type { ActionConfig } from "../config/schema.js";
+import { type ActionConfig, tenantSources } from "../config/schema.js";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { ResolvedPlugin } from "../plugins/load.js";
@@ -33,6 +33,14 @@ export interface ActionsDeps {
   replica: string;
 }
 
+/** The deps of `loaded`'s runners: whether its config lists several tenants (`RunnerDeps.severalTenants`). */
+export function runnerDeps(
+  deps: ActionsDeps,
+  loaded: LoadedConfig,
+): ActionsDeps & { severalTenants: boolean } {
+  return { ...deps, severalTenants: tenantSources(loaded.config).length > 1 };
+}
+
 /**
  * The enabled actions of a config, each made from its plugin, with its persistent `api.cache` and its
  * runner. An action whose plugin is broken or whose factory throws gets a failed runner (`runner.failure`),
@@ -47,6 +55,7 @@ export async function createRunners(
   const actions: Action[] = [];
   /** The instance each started runner's attempts run on (a failed runner has none), by action name. */
   const instances = new Map<string, Action>();
+  deps = runnerDeps(deps, loaded);
   try {
     for (const [index, config] of loaded.config.actions.entries()) {
       if (!config.enabled) continue;

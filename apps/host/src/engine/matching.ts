@@ -1,4 +1,10 @@
-import { type Auth0Event, type CompiledFilter, compileFilter, createMatcher } from "@switchyard/core";
+import {
+  type Auth0Event,
+  type CompiledFilter,
+  compileFilter,
+  createMatcher,
+  subjectOf,
+} from "@switchyard/core";
 import type { ActionConfig } from "../config/schema.js";
 import { orderKeyFor } from "./order-key.js";
 
@@ -12,12 +18,21 @@ export class ActionMatcher {
   private readonly matches: (type: string) => boolean;
   private readonly filter: CompiledFilter | undefined;
   private readonly orderKey: ((event: Auth0Event) => string | null) | undefined;
+  /** Its keys carry the event's tenant (`a0tenant`). */
+  private readonly scoped: boolean;
   /** The tenants whose events it gets; undefined: every tenant. */
   private readonly tenants: ReadonlySet<string> | undefined;
 
-  constructor(private readonly config: ActionConfig) {
+  /** `severalTenants`: the config lists several tenants (`RunnerDeps.severalTenants`). */
+  constructor(
+    private readonly config: ActionConfig,
+    severalTenants = false,
+  ) {
     this.name = config.name;
-    this.orderKey = orderKeyFor(config.orderBy);
+    // Serving several tenants: keys are the tenant's own (`a0tenant`), as ids may repeat across tenants.
+    this.scoped = severalTenants && (config.tenants === undefined || config.tenants.length > 1);
+    const key = orderKeyFor(config.orderBy);
+    this.orderKey = key && this.scoped ? (event) => scopedKey(event, key(event)) : key;
     this.ordered = this.orderKey !== undefined;
     this.matches = createMatcher(config.events);
     this.tenants = config.tenants ? new Set(config.tenants) : undefined;
@@ -43,7 +58,18 @@ export class ActionMatcher {
     return this.filter.explain(event);
   }
 
+  /** The event's subject, for latest wins (scoped by tenant as its order keys are). */
+  subjectOf(event: Auth0Event): string | undefined {
+    const subject = subjectOf(event);
+    return subject !== undefined && this.scoped ? (scopedKey(event, subject) ?? undefined) : subject;
+  }
+
   keyOf(event: Auth0Event): string | null {
     return this.orderKey ? this.orderKey(event) : null;
   }
+}
+
+/** A key within the event's tenant: `<a0tenant>/<key>`. */
+function scopedKey(event: Auth0Event, key: string | null): string | null {
+  return key === null ? null : `${event.a0tenant}/${key}`;
 }

@@ -10,7 +10,6 @@ import {
   encodedEvent,
   type Logger,
   type Outcome,
-  subjectOf,
   type TraceContext,
 } from "@switchyard/core";
 import { type AttemptFailure, AttemptMessage, runAttempt } from "@switchyard/core/internal";
@@ -175,6 +174,11 @@ export interface RunnerDeps {
    * route its console to the host's log as the action's lines.
    */
   userCode: boolean;
+  /**
+   * The config lists several tenants: an action serving more than one keys its subjects (order, latest
+   * wins) by the event's `a0tenant` too, since two tenants may share an id (one Google account's user id).
+   */
+  severalTenants?: boolean | undefined;
   /** How often to look for due deliveries written by others (retries, `dlq replay`, `send-test`). */
   pollMs?: number;
   /** Where each attempt is recorded (undefined: `history.retention: off`). */
@@ -248,7 +252,7 @@ export class ActionRunner {
 
   constructor(private deps: RunnerDeps) {
     const { config } = deps;
-    this.matcher = new ActionMatcher(config);
+    this.matcher = new ActionMatcher(config, deps.severalTenants === true);
     this.current = newInstance(deps.action, config, deps.userCode);
     this.name = this.matcher.name;
     this.ordered = this.matcher.ordered;
@@ -326,7 +330,7 @@ export class ActionRunner {
     const old = this.current;
     this.deps = { ...this.deps, action, config, userCode };
     if (userCode) installActionConsole();
-    this.matcher = new ActionMatcher(config);
+    this.matcher = new ActionMatcher(config, this.deps.severalTenants === true);
     this.capacity = capacityOf(config);
     this.current = newInstance(action, config, userCode);
     this.pacing.configure(config);
@@ -582,7 +586,7 @@ export class ActionRunner {
   ): Promise<
     { mark: { subject: string; time: number } } | { stale: string } | { error: string } | undefined
   > {
-    const subject = subjectOf(job.event);
+    const subject = this.matcher.subjectOf(job.event);
     const time = eventTimeMs(job.event.time);
     if (subject === undefined || time === undefined) return undefined;
     let stored: LatestMark | undefined;

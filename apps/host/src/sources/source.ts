@@ -25,8 +25,6 @@ export interface SourceContext {
   fail: (error: Error) => void;
   /** The config file's folder (relative paths in a source's options). */
   baseDir: string;
-  /** The config lists `sources`: log lines carry the tenant. */
-  tenanted?: boolean;
 }
 
 /** A source once started: what it reads or listens on, and how to stop it. */
@@ -57,7 +55,8 @@ export function streamSource(events: EventSource, tenant: string = DEFAULT_TENAN
   return {
     async start(context) {
       const { store, metrics, redact } = context;
-      const log = context.tenanted ? context.log.child({ tenant }) : context.log;
+      // With `sources`, its lines carry the tenant, as its metrics do.
+      const log = metrics.byTenant ? context.log.child({ tenant }) : context.log;
       const own = newStreamStatus();
       context.status.streams.set(tenant, own);
       const tenantMetrics = metrics.source(tenant);
