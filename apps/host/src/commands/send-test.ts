@@ -1,7 +1,7 @@
 import { patternError } from "@switchyard/core";
 import { type Command, InvalidArgumentError } from "commander";
 import { sendTestEvent } from "../send-test.js";
-import { type ConfigOptions, loadConfigForState, withConfig } from "./config-options.js";
+import { type ConfigOptions, loadConfigForState, requireTenant, withConfig } from "./config-options.js";
 
 /** `switchyard send-test <type>`: needs only the config's state part, like `dlq` and `actions`. */
 export function registerSendTest(program: Command): void {
@@ -14,16 +14,19 @@ export function registerSendTest(program: Command): void {
         if (error || value.includes("*")) throw new InvalidArgumentError(error ?? "give an exact event type");
         return value;
       }),
-  ).action(async (type: string, options: ConfigOptions) => {
-    const loaded = await loadConfigForState(options);
-    const result = await sendTestEvent(loaded, type);
-    process.stdout.write(
-      result.actions.length > 0
-        ? `queued test event ${result.eventId} (${type}) for: ${result.actions.join(", ")}\n`
-        : `test event ${result.eventId} (${type}) matches no action that takes test events\n`,
-    );
-    for (const f of result.filtered) {
-      process.stdout.write(`  filtered out by actions[${f.index}].filter (${f.action}): ${f.reason}\n`);
-    }
-  });
+  )
+    .option("--tenant <name>", "whose event it is (a `sources` tenant; default: the first)")
+    .action(async (type: string, options: ConfigOptions & { tenant?: string }) => {
+      const loaded = await loadConfigForState(options);
+      requireTenant(loaded, options.tenant);
+      const result = await sendTestEvent(loaded, type, options.tenant);
+      process.stdout.write(
+        result.actions.length > 0
+          ? `queued test event ${result.eventId} (${type}) for: ${result.actions.join(", ")}\n`
+          : `test event ${result.eventId} (${type}) matches no action that takes test events\n`,
+      );
+      for (const f of result.filtered) {
+        process.stdout.write(`  filtered out by actions[${f.index}].filter (${f.action}): ${f.reason}\n`);
+      }
+    });
 }
