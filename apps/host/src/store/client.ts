@@ -77,7 +77,7 @@ export async function openStoreThread(
   return {
     engine: "sqlite",
     inFlightOrder: "host",
-    getCursor: () => call("getCursor"),
+    getCursor: (tenant) => call("getCursor", tenant),
     ingest: (events, cursor, tenant) => call("ingest", packIngest(events), cursor, tenant),
     claim: (action, limit, now, ordered) => call("claim", action, limit, now, ordered),
     complete: (completions, watermarks) => call("complete", packCompletions(completions, watermarks)),
