@@ -13,9 +13,11 @@ import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { openSqliteStore } from "../src/store/sqlite.js";
 import { memorySource } from "./memory-source.js";
+import { createTestSchema, postgresAvailable } from "./postgres.js";
 import { delivered, RECORDER } from "./recorder.js";
 
 const SECRET = "s3cret-value-that-must-not-leak";
+const postgresFound = await postgresAvailable();
 const TOKEN = "admin-token-0123456789abcdef";
 
 let dir: string;
@@ -554,6 +556,74 @@ describe("admin API with several tenants (`sources`)", () => {
     expect(status.tenants[0]).not.toHaveProperty("webhook");
     expect(status.tenants[0]!.stream).not.toHaveProperty("leader");
   });
+
+  it.skipIf(!postgresFound)(
+    "with Postgres state, names each tenant's leader on every replica, the one that leads it",
+    async () => {
+      const schema = await createTestSchema();
+      const prod = await startFakeTenant();
+      const dev = await startFakeTenant();
+      fakes.push(prod, dev);
+      const bases: string[] = [];
+      try {
+        for (const replica of ["api-one", "api-two"]) {
+          const loaded = finishConfig(
+            {
+              sources: [
+                { tenant: "prod", auth0: { domain: prod.url, token: prod.token } },
+                { tenant: "dev", auth0: { domain: dev.url, token: dev.token } },
+              ],
+              state: schema.url,
+              server: { port: 0 },
+              actions: [recorder("strict")],
+            },
+            join(dir, "switchyard.yaml"),
+            {},
+          );
+          process.env.SWITCHYARD_REPLICA_ID = replica;
+          try {
+            const host = await startHost(loaded, { logDestination: pino.destination("/dev/null") });
+            hosts.push(host);
+            bases.push(`http://127.0.0.1:${host.port}`);
+          } finally {
+            delete process.env.SWITCHYARD_REPLICA_ID;
+          }
+        }
+        // Each replica's view of each tenant: who leads it (from the lease) and whether this one does.
+        const views = async () => {
+          const statuses = await Promise.all(bases.map((base) => get(base, "/api/status", StatusAnswer)));
+          return statuses.flatMap((status) =>
+            status.tenants.map(({ tenant, stream }) => ({
+              tenant,
+              replica: status.replica,
+              leader: stream?.leader,
+              leading: stream?.leading,
+            })),
+          );
+        };
+        // Leases move while the streams spread over the replicas: wait for a view that agrees.
+        await waitFor(
+          async () => {
+            const all = await views();
+            return ["prod", "dev"].every((tenant) => {
+              const mine = all.filter((view) => view.tenant === tenant);
+              const leader = mine[0]?.leader;
+              return (
+                leader !== undefined &&
+                mine.length === 2 &&
+                mine.every((view) => view.leader === leader && view.leading === (view.replica === leader))
+              );
+            });
+          },
+          { timeoutMs: 20_000, message: "both replicas naming each tenant's leader, which leads it" },
+        );
+      } finally {
+        await Promise.all(hosts.map((h) => h.stop()));
+        hosts = [];
+        await schema.drop();
+      }
+    },
+  );
 
   it("lists each action's tenants, and only those that take a tenant's events with ?tenant=", async () => {
     const { base } = await startTenants();
