@@ -35,7 +35,7 @@ export function cliActor(): string {
 /** A dead-letter selection as the audit log keeps it: the fields set, times as ISO 8601. */
 export function auditSelection(filter: DeadLetterFilter, extra: Record<string, unknown> = {}) {
   const selection: Record<string, unknown> = {};
-  for (const key of ["action", "eventId", "type", "limit"] as const) {
+  for (const key of ["action", "tenant", "eventId", "type", "limit"] as const) {
     if (filter[key] !== undefined) selection[key] = filter[key];
   }
   for (const key of ["since", "until"] as const) {

@@ -683,6 +683,13 @@ describe("admin API with several tenants (`sources`)", () => {
       count: 1,
       dryRun: false,
     });
+    // The audit log says whose: a tenant's purge is not every dead letter's.
+    const audit = (await call(base, "/api/audit")).json as { items: Array<Record<string, unknown>> };
+    expect(audit.items[0]).toMatchObject({
+      operation: "purge",
+      selection: { tenant: "dev" },
+      result: { count: 1 },
+    });
     expect(await listed("")).toMatchObject({ total: 2 });
     expect((await listed("?tenant=dev")).total).toBe(0);
     const replay = await post(base, "/api/dead-letters/replay", { tenant: "prod", dryRun: true });

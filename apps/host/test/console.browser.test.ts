@@ -404,6 +404,11 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     // One dead letter replayed by its tenant, action and id (ids are unique within a tenant only).
     await page.getByRole("button", { name: `Replay strict prod ${prodGroups[0]!.id}` }).click();
     await page.getByRole("status").filter({ hasText: "Replayed 1 dead letter" }).waitFor();
+    const audit = await host.api<{ items: Array<{ operation: string; selection: unknown }> }>("audit");
+    expect(audit.items[0]).toMatchObject({
+      operation: "replay",
+      selection: { action: "strict", tenant: "prod", eventId: prodGroups[0]!.id },
+    });
     await closePage(page);
   });
 

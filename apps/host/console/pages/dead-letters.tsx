@@ -75,10 +75,10 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
       const answer = await api[kind](selection);
       return kind === "replay" ? replayed(answer, selection) : `Purged ${plural(answer.count)}.`;
     });
-  // An event's id is unique within its tenant only: the tenant names the one dead letter.
+  // With several tenants an event's id is unique within its tenant only: the tenant names the one dead letter.
   const replayOne = (action: string, eventId: string, tenant: string) =>
     run(async () => {
-      const one = { action, eventId, tenant };
+      const one = { action, eventId, ...(tenanted ? { tenant } : {}) };
       return replayed(await api.replay(one), one, `: ${action}, event ${eventId}`);
     });
   const replayAnyway = (asked: Selection) =>
