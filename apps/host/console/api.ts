@@ -15,6 +15,7 @@ import type {
 
 // The wire types come from the server's own zod schemas (types only: nothing of zod reaches the bundle).
 export type Status = z.infer<typeof StatusAnswer>;
+export type TenantStatus = Status["tenants"][number];
 export type Actions = z.infer<typeof ActionsAnswer>;
 export type Action = Actions["actions"][number];
 export type Activity = z.infer<typeof ActivityAnswer>;
@@ -110,7 +111,9 @@ export const api = {
   audit: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>
     call<Audit>(`audit${query(filters)}`, { signal }),
   status: (signal?: AbortSignal) => call<Status>("status", { signal }),
-  actions: (signal?: AbortSignal) => call<Actions>("actions", { signal }),
+  /** Every action; with `tenant`, only those that take its events. */
+  actions: (signal?: AbortSignal, tenant?: string) =>
+    call<Actions>(`actions${query({ tenant })}`, { signal }),
   activity: (minutes: number, signal?: AbortSignal) =>
     call<Activity>(`activity${query({ minutes })}`, { signal }),
   pause: (name: string) => call<ActionState>(`actions/${encodeURIComponent(name)}/pause`, { body: {} }),
@@ -124,6 +127,21 @@ export const api = {
   replay: (selection: Selection) => call<Bulk>("dead-letters/replay", { body: selection }),
   purge: (selection: Selection) => call<Bulk>("dead-letters/purge", { body: selection }),
 };
+
+let tenants: Promise<string[]> | undefined;
+
+/** The configured tenants' names, asked once (from /api/status): they change only when the host restarts. */
+export function tenantNames(): Promise<string[]> {
+  if (!tenants) {
+    const asked = api.status().then((status) => status.tenants.map((t) => t.tenant));
+    // A failed answer (the token not given yet, the host starting) is asked again next time.
+    asked.catch(() => {
+      if (tenants === asked) tenants = undefined;
+    });
+    tenants = asked;
+  }
+  return tenants;
+}
 
 /** A thrown value as one line for people. */
 export const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));

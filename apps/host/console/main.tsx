@@ -97,7 +97,7 @@ function Page({ route }: { route: ReturnType<typeof useRoute> }) {
     case "audit":
       return <AuditPage />;
     default:
-      return <OverviewPage />;
+      return <OverviewPage params={route.params} />;
   }
 }
 

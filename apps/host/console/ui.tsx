@@ -3,6 +3,9 @@ import { useEffect, useState } from "preact/hooks";
 import { type Attempt, api } from "./api.ts";
 import { eventHref, href } from "./router.ts";
 
+/** The tenant of a config with one `source` (src/tenants.ts: the console bundles nothing of the server). */
+const DEFAULT_TENANT = "default";
+
 const pad = (n: number) => String(n).padStart(2, "0");
 
 /** Local time, to the second: `2026-12-02 07:10:07`. */
@@ -94,23 +97,34 @@ function localInput(iso: string | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-export type FilterField = "eventId" | "type" | "action" | "outcome" | "since" | "until";
+export type FilterField = "eventId" | "type" | "action" | "tenant" | "outcome" | "since" | "until";
+
+/**
+ * Whether the host has tenants worth naming: a config with `sources`. A single `source` is the one tenant
+ * `default`, which the pages leave out (every event, action and dead letter is its).
+ */
+export const showsTenants = (tenants: readonly string[] | undefined): tenants is readonly string[] =>
+  tenants !== undefined && tenants.length > 0 && !(tenants.length === 1 && tenants[0] === DEFAULT_TENANT);
+
+interface FilterProps {
+  page: string;
+  params: URLSearchParams;
+  fields: FilterField[];
+  label: string;
+  /** The configured tenants, for the `tenant` field (shown only with several: see showsTenants). */
+  tenants?: readonly string[] | undefined;
+}
 
 /**
  * The filters of a list page, kept in the URL's hash: applying them navigates, so a filtered list can be
  * reloaded, linked to, and gone back from.
  */
-export function Filters(props: {
-  page: string;
-  params: URLSearchParams;
-  fields: FilterField[];
-  label: string;
-}) {
+export function Filters(props: FilterProps) {
   // A new URL starts the form over from it.
   return <FilterForm key={props.params.toString()} {...props} />;
 }
 
-function FilterForm(props: { page: string; params: URLSearchParams; fields: FilterField[]; label: string }) {
+function FilterForm(props: FilterProps) {
   const actions = useActionNames();
   const [values, setValues] = useState(() =>
     Object.fromEntries(
@@ -137,6 +151,9 @@ function FilterForm(props: { page: string; params: URLSearchParams; fields: Filt
   };
   const selected = values.action ?? "";
   const actionNames = selected && !actions.includes(selected) ? [...actions, selected] : actions;
+  const tenant = values.tenant ?? "";
+  const tenants = props.tenants ?? [];
+  const tenantNames = tenant && !tenants.includes(tenant) ? [...tenants, tenant] : tenants;
   return (
     <form class="filters" aria-label={props.label} onSubmit={onSubmit}>
       {has("eventId") && (
@@ -155,6 +172,19 @@ function FilterForm(props: { page: string; params: URLSearchParams; fields: Filt
           <select {...bind("action")} onChange={bind("action").onInput}>
             <option value="">any</option>
             {actionNames.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {has("tenant") && (showsTenants(props.tenants) || tenant !== "") && (
+        <label>
+          Tenant
+          <select {...bind("tenant")} onChange={bind("tenant").onInput}>
+            <option value="">any</option>
+            {tenantNames.map((name) => (
               <option key={name} value={name}>
                 {name}
               </option>

@@ -1,6 +1,7 @@
 import { hostname, userInfo } from "node:os";
 import { adminTokensOf } from "./admin/roles.js";
 import type { LoadedConfig } from "./config/load.js";
+import { tenantsOf } from "./config/schema.js";
 import type { ReloadSummary } from "./engine/action-set.js";
 import type {
   ActionState,
@@ -34,7 +35,7 @@ export function cliActor(): string {
 /** A dead-letter selection as the audit log keeps it: the fields set, times as ISO 8601. */
 export function auditSelection(filter: DeadLetterFilter, extra: Record<string, unknown> = {}) {
   const selection: Record<string, unknown> = {};
-  for (const key of ["action", "eventId", "type", "limit"] as const) {
+  for (const key of ["action", "tenant", "eventId", "type", "limit"] as const) {
     if (filter[key] !== undefined) selection[key] = filter[key];
   }
   for (const key of ["since", "until"] as const) {
@@ -50,6 +51,8 @@ export interface ActionSummary {
   name: string;
   plugin: string;
   events: string[];
+  /** The tenants whose events it takes: its `tenants`, or every tenant (`default` for a single `source`). */
+  tenants: string[];
   enabled: boolean;
   paused: boolean;
   /** Why it is paused: `operator`, or the host's own reason when it paused the action itself. */
@@ -119,15 +122,24 @@ export function describeRateLimit(limit: {
   return limit.burst > 1 ? `${rate}, burst ${limit.burst}` : rate;
 }
 
-/** Every configured action, in config order, with its stored state and counts. */
-export async function summarizeActions(loaded: LoadedConfig, store: StateStore): Promise<ActionSummary[]> {
+/**
+ * Every configured action, in config order, with its stored state and counts; with `tenant`, only the actions
+ * that take that tenant's events (the caller checks that the config has it).
+ */
+export async function summarizeActions(
+  loaded: LoadedConfig,
+  store: StateStore,
+  tenant?: string,
+): Promise<ActionSummary[]> {
   const [states, stats, breakers] = await Promise.all([
     store.actionStates(),
     store.stats(),
     store.breakers(),
   ]);
   const now = Date.now();
-  return loaded.config.actions.map((action) => {
+  const serves = (action: (typeof loaded.config.actions)[number]) =>
+    tenant === undefined || tenantsOf(action, loaded.config).includes(tenant);
+  return loaded.config.actions.filter(serves).map((action) => {
     const records = breakers.filter((b) => b.action === action.name);
     const state: ActionState | undefined = states[action.name];
     const paused = state?.paused === true;
@@ -136,6 +148,7 @@ export async function summarizeActions(loaded: LoadedConfig, store: StateStore):
       name: action.name,
       plugin: action.plugin,
       events: action.events,
+      tenants: tenantsOf(action, loaded.config),
       enabled: action.enabled,
       paused,
       ...(paused && state?.reason !== undefined ? { reason: state.reason } : {}),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEventFactory, waitFor } from "@switchyard/testing";
+import { createEventFactory, type FakeTenant, startFakeTenant, waitFor } from "@switchyard/testing";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -13,9 +13,11 @@ import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
 import { openSqliteStore } from "../src/store/sqlite.js";
 import { memorySource } from "./memory-source.js";
+import { createTestSchema, postgresAvailable } from "./postgres.js";
 import { delivered, RECORDER } from "./recorder.js";
 
 const SECRET = "s3cret-value-that-must-not-leak";
+const postgresFound = await postgresAvailable();
 const TOKEN = "admin-token-0123456789abcdef";
 
 let dir: string;
@@ -397,6 +399,13 @@ describe("admin API", () => {
     expect(status).toMatchObject({
       engine: "sqlite",
       stream: { configured: true, connected: true, leading: true, cursor: "o2" },
+      // A single `source` is the one tenant `default`.
+      tenants: [
+        {
+          tenant: "default",
+          stream: { connected: true, leading: true, readingAhead: false, cursor: "o2" },
+        },
+      ],
       ready: true,
     });
     await waitFor(async () => {
@@ -478,6 +487,213 @@ describe("admin API", () => {
     await check("/api/deliveries", "Deliveries");
     await check("/api/dead-letters", "DeadLetters");
     await check("/api/activity", "Activity");
+  });
+});
+
+describe("admin API with several tenants (`sources`)", () => {
+  const HOOK_TOKEN = "stage-hook-token-0123456789";
+  let fakes: FakeTenant[] = [];
+  afterEach(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+    fakes = [];
+  });
+
+  /** prod read from a memory stream, dev from a fake tenant, stage only through a webhook. */
+  async function startTenants() {
+    const prod = memorySource();
+    const dev = await startFakeTenant();
+    fakes.push(dev);
+    const loaded = finishConfig(
+      {
+        sources: [
+          { tenant: "prod", auth0: { domain: "unused.example", token: "t0ken-secret" } },
+          { tenant: "dev", auth0: { domain: dev.url, token: dev.token } },
+          {
+            tenant: "stage",
+            webhook: { port: 0, path: "/auth0/stage", auth: { bearer: HOOK_TOKEN } },
+          },
+        ],
+        state: join(dir, "state"),
+        server: { port: 0 },
+        actions: [
+          recorder("strict", { permanentTypes: ["group.created"] }),
+          recorder("signups", {}, { tenants: ["prod"] }),
+          recorder("staging", {}, { tenants: ["dev", "stage"] }),
+        ],
+      },
+      join(dir, "switchyard.yaml"),
+      {},
+    );
+    const host = await startHost(loaded, { source: prod, logDestination: pino.destination("/dev/null") });
+    hosts.push(host);
+    // Without a cursor a tenant's stream starts at its newest event: append only once it is connected.
+    await waitFor(() => dev.liveConnections === 1);
+    return { prod, dev, base: `http://127.0.0.1:${host.port}` };
+  }
+
+  it("lists each tenant's stream and webhook in the status; the host's own `stream` stays as it was", async () => {
+    const { prod, dev, base } = await startTenants();
+    prod.push(factory.event("user.created"));
+    const [devOffset] = dev.append(factory.event("user.created"));
+    await waitFor(() => delivered(`${run}:staging`).size === 1 && delivered(`${run}:signups`).size === 1);
+    const status = await get(base, "/api/status", StatusAnswer);
+    const stage = status.tenants[2]?.webhook?.url;
+    expect(status).toMatchObject({
+      stream: { configured: true, connected: true, leading: true },
+      webhook: { url: stage },
+      tenants: [
+        {
+          tenant: "prod",
+          stream: { connected: true, leading: true, readingAhead: false, cursor: "o1" },
+        },
+        { tenant: "dev", stream: { connected: true, leading: true, cursor: devOffset } },
+        { tenant: "stage" },
+      ],
+    });
+    expect(stage).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/auth0\/stage$/);
+    // Only a stream has a cursor; SQLite has no lease, so no leader is named.
+    expect(status.tenants[2]).not.toHaveProperty("stream");
+    expect(status.tenants[0]).not.toHaveProperty("webhook");
+    expect(status.tenants[0]!.stream).not.toHaveProperty("leader");
+  });
+
+  it.skipIf(!postgresFound)(
+    "with Postgres state, names each tenant's leader on every replica, the one that leads it",
+    async () => {
+      const schema = await createTestSchema();
+      const prod = await startFakeTenant();
+      const dev = await startFakeTenant();
+      fakes.push(prod, dev);
+      const bases: string[] = [];
+      try {
+        for (const replica of ["api-one", "api-two"]) {
+          const loaded = finishConfig(
+            {
+              sources: [
+                { tenant: "prod", auth0: { domain: prod.url, token: prod.token } },
+                { tenant: "dev", auth0: { domain: dev.url, token: dev.token } },
+              ],
+              state: schema.url,
+              server: { port: 0 },
+              actions: [recorder("strict")],
+            },
+            join(dir, "switchyard.yaml"),
+            {},
+          );
+          process.env.SWITCHYARD_REPLICA_ID = replica;
+          try {
+            const host = await startHost(loaded, { logDestination: pino.destination("/dev/null") });
+            hosts.push(host);
+            bases.push(`http://127.0.0.1:${host.port}`);
+          } finally {
+            delete process.env.SWITCHYARD_REPLICA_ID;
+          }
+        }
+        // Each replica's view of each tenant: who leads it (from the lease) and whether this one does.
+        const views = async () => {
+          const statuses = await Promise.all(bases.map((base) => get(base, "/api/status", StatusAnswer)));
+          return statuses.flatMap((status) =>
+            status.tenants.map(({ tenant, stream }) => ({
+              tenant,
+              replica: status.replica,
+              leader: stream?.leader,
+              leading: stream?.leading,
+            })),
+          );
+        };
+        // Leases move while the streams spread over the replicas: wait for a view that agrees.
+        await waitFor(
+          async () => {
+            const all = await views();
+            return ["prod", "dev"].every((tenant) => {
+              const mine = all.filter((view) => view.tenant === tenant);
+              const leader = mine[0]?.leader;
+              return (
+                leader !== undefined &&
+                mine.length === 2 &&
+                mine.every((view) => view.leader === leader && view.leading === (view.replica === leader))
+              );
+            });
+          },
+          { timeoutMs: 20_000, message: "both replicas naming each tenant's leader, which leads it" },
+        );
+      } finally {
+        await Promise.all(hosts.map((h) => h.stop()));
+        hosts = [];
+        await schema.drop();
+      }
+    },
+  );
+
+  it("lists each action's tenants, and only those that take a tenant's events with ?tenant=", async () => {
+    const { base } = await startTenants();
+    const tenantsOf = async (path: string) =>
+      (await get(base, path, ActionsAnswer)).actions.map((a) => [a.name, a.tenants]);
+    expect(await tenantsOf("/api/actions")).toEqual([
+      ["strict", ["prod", "dev", "stage"]],
+      ["signups", ["prod"]],
+      ["staging", ["dev", "stage"]],
+    ]);
+    expect(await tenantsOf("/api/actions?tenant=stage")).toEqual([
+      ["strict", ["prod", "dev", "stage"]],
+      ["staging", ["dev", "stage"]],
+    ]);
+    expect(await tenantsOf("/api/actions?tenant=prod")).toEqual([
+      ["strict", ["prod", "dev", "stage"]],
+      ["signups", ["prod"]],
+    ]);
+    const unknown = await call(base, "/api/actions?tenant=qa");
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toEqual({ error: 'unknown tenant "qa" (configured: prod, dev, stage)' });
+    expect((await call(base, "/api/actions?tenant=")).status).toBe(400);
+  });
+
+  it("lists, counts, replays and purges one tenant's dead letters with ?tenant= and {tenant}", async () => {
+    const { prod, dev, base } = await startTenants();
+    const prodGroups = [factory.event("group.created"), factory.event("group.created")];
+    const devGroup = factory.event("group.created");
+    prod.push(...prodGroups);
+    dev.append(devGroup);
+    await waitFor(async () => (await deadTotal(base)) === 3);
+    const listed = async (query: string) => {
+      const answer = await call(base, `/api/dead-letters${query}`);
+      expect(answer.status, answer.text).toBe(200);
+      const page = answer.json as { items: Array<{ tenant: string; eventId: string }>; total: number };
+      return { total: page.total, items: page.items.map((d) => [d.tenant, d.eventId]) };
+    };
+    expect(await listed("")).toEqual({
+      total: 3,
+      items: expect.arrayContaining([
+        ["prod", prodGroups[0]!.id],
+        ["prod", prodGroups[1]!.id],
+        ["dev", devGroup.id],
+      ]),
+    });
+    expect(await listed("?tenant=dev")).toEqual({ total: 1, items: [["dev", devGroup.id]] });
+    expect((await listed("?tenant=prod&limit=1")).total).toBe(2);
+    expect(await listed("?tenant=stage")).toEqual({ total: 0, items: [] });
+    expect((await call(base, "/api/dead-letters?tenant=qa")).status).toBe(404);
+
+    expect((await post(base, "/api/dead-letters/purge", { tenant: "dev", dryRun: true })).json).toEqual({
+      count: 1,
+      dryRun: true,
+    });
+    expect((await post(base, "/api/dead-letters/purge", { tenant: "qa" })).status).toBe(404);
+    expect((await post(base, "/api/dead-letters/purge", { tenant: "dev" })).json).toEqual({
+      count: 1,
+      dryRun: false,
+    });
+    // The audit log says whose: a tenant's purge is not every dead letter's.
+    const audit = (await call(base, "/api/audit")).json as { items: Array<Record<string, unknown>> };
+    expect(audit.items[0]).toMatchObject({
+      operation: "purge",
+      selection: { tenant: "dev" },
+      result: { count: 1 },
+    });
+    expect(await listed("")).toMatchObject({ total: 2 });
+    expect((await listed("?tenant=dev")).total).toBe(0);
+    const replay = await post(base, "/api/dead-letters/replay", { tenant: "prod", dryRun: true });
+    expect(replay.json).toEqual({ count: 2, dryRun: true });
   });
 });
 

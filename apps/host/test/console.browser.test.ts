@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { createEventFactory, waitFor } from "@switchyard/testing";
+import { createEventFactory, startFakeTenant, waitFor } from "@switchyard/testing";
 import { type BrowserContext, chromium, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { finishConfig, type LoadedConfig, loadConfig } from "../src/config/load.js";
@@ -145,6 +145,64 @@ async function startLatestWinsHost() {
   return { source, ...demoHost(`http://127.0.0.1:${host.port}`, undefined, () => host.stop()) };
 }
 
+/**
+ * A host in this process with three tenants (`sources`): prod read from a memory stream, dev from a fake
+ * tenant, stage only through a webhook. `strict` takes every tenant's events and dead-letters group events.
+ */
+async function startTenantsHost() {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
+  dirs.push(dir);
+  const prod = memorySource();
+  const dev = await startFakeTenant();
+  const recorder = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    plugin: RECORDER,
+    events: ["*"],
+    with: { id: `console-tenants-${name}` },
+    ...extra,
+  });
+  const loaded = finishConfig(
+    {
+      sources: [
+        { tenant: "prod", auth0: { domain: "unused.example", token: "t0ken-secret" } },
+        { tenant: "dev", auth0: { domain: dev.url, token: dev.token } },
+        {
+          tenant: "stage",
+          webhook: { port: 0, path: "/auth0/stage", auth: { bearer: "stage-hook-token-0123456789" } },
+        },
+      ],
+      state: join(dir, "state"),
+      server: { port: 0 },
+      actions: [
+        recorder("strict", { with: { id: "console-tenants-strict", permanentTypes: ["group.created"] } }),
+        recorder("signups", { tenants: ["prod"], events: ["user.created"] }),
+        recorder("staging", { tenants: ["dev", "stage"] }),
+      ],
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const logs = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  let host: Host;
+  try {
+    host = await startHost(loaded, { source: prod, logDestination: logs });
+  } catch (error) {
+    await dev.close();
+    throw error;
+  }
+  // Without a cursor a stream starts at its newest event: the fake's events are appended once it is read.
+  await waitFor(() => dev.liveConnections === 1, { message: "the dev tenant's stream connected" });
+  const base = `http://127.0.0.1:${host.port}`;
+  return {
+    prod,
+    dev,
+    ...demoHost(base, undefined, async () => {
+      await host.stop();
+      await dev.close();
+    }),
+  };
+}
+
 let browser: BrowserContext;
 let demo: DemoHost;
 
@@ -235,6 +293,9 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
 
     const page = await openPage(`${demo.base}/#/dead-letters`);
     await page.getByRole("table", { name: "Dead letters" }).waitFor();
+    // A single `source` is the one tenant `default`: no Tenant column, no tenant filter.
+    expect(await page.getByRole("columnheader", { name: "Tenant" }).count()).toBe(0);
+    expect(await page.getByLabel("Tenant").count()).toBe(0);
     await screenshot(page, "dead-letters");
     await page.getByLabel("Event id").fill(eventId);
     await page.getByRole("button", { name: "Apply" }).click();
@@ -300,6 +361,86 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     expect((await host.api<{ total: number }>("dead-letters")).total).toBe(1);
     await ask.getByRole("button", { name: "Replay anyway" }).click();
     await page.getByRole("status").filter({ hasText: "Replayed 1 dead letter anyway." }).waitFor();
+    await closePage(page);
+  });
+
+  it("with several tenants, shows each dead letter's tenant and filters by it", async () => {
+    const host = await startTenantsHost();
+    const factory = createEventFactory({ seed: 31 });
+    const prodGroups = [factory.event("group.created"), factory.event("group.created")];
+    const devGroup = factory.event("group.created");
+    host.prod.push(...prodGroups);
+    host.dev.append(devGroup);
+    await expect
+      .poll(async () => (await host.api<{ total: number }>("dead-letters")).total, { timeout: 15_000 })
+      .toBe(3);
+
+    const page = await openPage(`${host.base}/#/dead-letters`);
+    const table = page.getByRole("table", { name: "Dead letters" });
+    const rows = table.locator("tbody tr");
+    await rows.nth(2).waitFor();
+    await table.getByRole("columnheader", { name: "Tenant" }).waitFor();
+    const tenantCells = async () => {
+      const column = (await table.locator("thead th").allTextContents()).indexOf("Tenant");
+      return rows.locator(`td:nth-child(${column + 1})`).allTextContents();
+    };
+    expect((await tenantCells()).sort()).toEqual(["dev", "prod", "prod"]);
+    const filter = page.getByRole("form", { name: "Filter dead letters" });
+    const tenant = filter.getByLabel("Tenant");
+    expect(await tenant.locator("option").allTextContents()).toEqual(["any", "prod", "dev", "stage"]);
+    await screenshot(page, "tenants-dead-letters");
+
+    await tenant.selectOption("dev");
+    await filter.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("1 dead letter match.").waitFor();
+    expect(await tenantCells()).toEqual(["dev"]);
+    await rows.getByRole("link", { name: devGroup.id }).waitFor();
+    expect(page.url()).toContain("tenant=dev");
+
+    await page.getByRole("form", { name: "Filter dead letters" }).getByLabel("Tenant").selectOption("prod");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("2 dead letters match.").waitFor();
+    expect(await tenantCells()).toEqual(["prod", "prod"]);
+    // One dead letter replayed by its tenant, action and id (ids are unique within a tenant only).
+    await page.getByRole("button", { name: `Replay strict prod ${prodGroups[0]!.id}` }).click();
+    await page.getByRole("status").filter({ hasText: "Replayed 1 dead letter" }).waitFor();
+    const audit = await host.api<{ items: Array<{ operation: string; selection: unknown }> }>("audit");
+    expect(audit.items[0]).toMatchObject({
+      operation: "replay",
+      selection: { action: "strict", tenant: "prod", eventId: prodGroups[0]!.id },
+    });
+    await closePage(page);
+  });
+
+  it("with several tenants, shows each tenant's stream and each action's tenants, and filters the actions", async () => {
+    const host = await startTenantsHost();
+    const page = await openPage(`${host.base}/`);
+    const tenants = page.getByRole("region", { name: "Stream" }).getByRole("table", { name: "Tenants" });
+    const row = (tenant: string) => tenants.getByRole("row").filter({ hasText: tenant });
+    await row("prod").getByText("connected", { exact: true }).waitFor();
+    await row("dev").getByText("connected", { exact: true }).waitFor();
+    await row("stage")
+      .getByText(/^http:\/\/127\.0\.0\.1:\d+\/auth0\/stage$/)
+      .waitFor();
+    expect(await row("stage").getByText("connected", { exact: true }).count()).toBe(0);
+    const tenantsOf = (action: string) =>
+      page
+        .getByRole("list", { name: `Tenants of ${action}` })
+        .getByRole("listitem")
+        .allTextContents();
+    expect(await tenantsOf("strict")).toEqual(["prod", "dev", "stage"]);
+    expect(await tenantsOf("signups")).toEqual(["prod"]);
+    expect(await tenantsOf("staging")).toEqual(["dev", "stage"]);
+    await screenshot(page, "tenants-overview");
+
+    const filter = page.getByRole("form", { name: "Filter actions" });
+    await filter.getByLabel("Tenant").selectOption("stage");
+    await filter.getByRole("button", { name: "Apply" }).click();
+    const tiles = page.locator("section.tile");
+    await expect
+      .poll(() => tiles.evaluateAll((all) => all.map((tile) => tile.getAttribute("aria-label"))))
+      .toEqual(["Action strict", "Action staging"]);
+    expect(page.url()).toContain("tenant=stage");
     await closePage(page);
   });
 

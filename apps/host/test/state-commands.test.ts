@@ -40,8 +40,13 @@ let dir: string;
 let config: string;
 const factory = createEventFactory({ seed: 7 });
 
-/** Dead-letter one delivery per event for `action`, through the store's own contract. */
-async function deadLetter(store: StateStore, action: string, types: string[]): Promise<string[]> {
+/** Dead-letter one delivery per event of `tenant` for `action`, through the store's own contract. */
+async function deadLetter(
+  store: StateStore,
+  action: string,
+  types: string[],
+  tenant?: string,
+): Promise<string[]> {
   const events = types.map((type) => factory.event(type));
   await store.ingest(
     events.map((event) => ({
@@ -50,6 +55,7 @@ async function deadLetter(store: StateStore, action: string, types: string[]): P
       deliveries: [{ action, orderKey: null, held: false }],
     })),
     undefined,
+    tenant,
   );
   const claimed = await store.claim(action, 100, Date.now(), false);
   await store.complete(
@@ -64,11 +70,12 @@ const register = (program: Parameters<typeof registerDlq>[0]) => {
   registerActions(program);
   registerSendTest(program);
 };
-/** The command in this process; `code` as the CLI would exit (cli.ts's own mapping). */
-const cli = async (...args: string[]) => {
-  const run = await runCommand(register, [...args, "--config", config]);
+/** The command in this process with `file` as its config; `code` as the CLI would exit (cli.ts's own mapping). */
+const cliWith = async (file: string, args: string[]) => {
+  const run = await runCommand(register, [...args, "--config", file]);
   return { code: exitCodeOf(run.error), stdout: run.stdout, stderr: run.stderr };
 };
+const cli = (...args: string[]) => cliWith(config, args);
 const listed = async (...args: string[]) => {
   const result = await cli("dlq", "list", "--json", ...args);
   expect(result.code, result.stderr).toBe(0);
@@ -313,6 +320,117 @@ describe("switchyard actions (no credentials set)", () => {
   it("the full loader (validate, start) still needs every variable", async () => {
     await expect(loadConfig(config, {})).rejects.toThrow(/STATE_TEST_AUTH0_DOMAIN is not set/);
   });
+});
+
+// Two tenants, an action for each and one for both; no credential is set.
+const TENANTS_CONFIG = `sources:
+  - tenant: prod
+    auth0: { domain: "\${STATE_TEST_PROD_DOMAIN}", token: "\${STATE_TEST_PROD_TOKEN}" }
+  - tenant: dev
+    auth0: { domain: "\${STATE_TEST_DEV_DOMAIN}", token: "\${STATE_TEST_DEV_TOKEN}" }
+state: ./state
+actions:
+  - name: warehouse
+    plugin: "@switchyard/plugin-http"
+    events: ["*"]
+    with: { url: "\${STATE_TEST_WAREHOUSE_URL}" }
+  - name: signups
+    plugin: "@switchyard/plugin-http"
+    tenants: [prod]
+    events: ["user.created"]
+    with: { url: "\${STATE_TEST_SIGNUPS_URL}" }
+  - name: staging
+    plugin: "@switchyard/plugin-http"
+    tenants: [dev]
+    events: ["*"]
+    with: { url: "\${STATE_TEST_STAGING_URL}" }
+`;
+
+describe("switchyard actions and dlq with `sources` (several tenants)", () => {
+  let tenantsDir: string;
+  let tenantsConfig: string;
+  let prodDead: string[];
+  let devDead: string[];
+  const run = (...args: string[]) => cliWith(tenantsConfig, args);
+
+  beforeAll(async () => {
+    tenantsDir = mkdtempSync(join(tmpdir(), "switchyard-state-tenants-"));
+    tenantsConfig = join(tenantsDir, "switchyard.yaml");
+    writeFileSync(tenantsConfig, TENANTS_CONFIG);
+    const store = await openStore(await loadStateConfig(tenantsConfig, {}));
+    try {
+      prodDead = await deadLetter(store, "warehouse", ["user.created", "user.deleted"], "prod");
+      devDead = await deadLetter(store, "warehouse", ["group.created"], "dev");
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+  afterAll(() => rmSync(tenantsDir, { recursive: true, force: true }));
+
+  it("actions list shows each action's tenants, and --tenant lists only the actions that take its events", async () => {
+    const all = await run("actions", "list", "--json");
+    expect(all.code, all.stderr).toBe(0);
+    const tenantsOf = (stdout: string) =>
+      (JSON.parse(stdout) as Array<{ name: string; tenants: string[] }>).map((a) => [a.name, a.tenants]);
+    expect(tenantsOf(all.stdout)).toEqual([
+      ["warehouse", ["prod", "dev"]],
+      ["signups", ["prod"]],
+      ["staging", ["dev"]],
+    ]);
+    const dev = await run("actions", "list", "--json", "--tenant", "dev");
+    expect(tenantsOf(dev.stdout)).toEqual([
+      ["warehouse", ["prod", "dev"]],
+      ["staging", ["dev"]],
+    ]);
+
+    const text = await run("actions", "list", "--tenant", "prod");
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^ACTION +PLUGIN +TENANTS +EVENTS +STATE +PENDING +DEAD$/);
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^warehouse +@switchyard\/plugin-http +prod,dev +\* +running +0 +3$/),
+      expect.stringMatching(/^signups +@switchyard\/plugin-http +prod +user\.created +running +0 +0$/),
+    ]);
+
+    const typo = await run("actions", "list", "--tenant", "prd");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown tenant "prd"');
+    expect(typo.stderr).toContain('"prod", "dev"');
+    expect(typo.stdout).toBe("");
+  }, 60_000);
+
+  it("a single `source`'s list has no tenants: every action takes the one tenant", async () => {
+    const list = await cli("actions", "list", "--json");
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)[0]).not.toHaveProperty("tenants");
+    expect((await cli("actions", "list")).stdout).not.toContain("TENANTS");
+    expect((await cli("actions", "list", "--tenant", "default")).code).toBe(0);
+  }, 30_000);
+
+  it("dlq list --tenant lists only that tenant's dead letters, and says whose each one is", async () => {
+    const listOf = async (...args: string[]) => {
+      const result = await run("dlq", "list", "--json", ...args);
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as Array<{ eventId: string; tenant: string }>).map((d) => [
+        d.tenant,
+        d.eventId,
+      ]);
+    };
+    expect(await listOf()).toEqual([
+      ...prodDead.map((id) => ["prod", id]),
+      ...devDead.map((id) => ["dev", id]),
+    ]);
+    expect(await listOf("--tenant", "dev")).toEqual(devDead.map((id) => ["dev", id]));
+    expect(await listOf("--tenant", "prod", "--type", "user.deleted")).toEqual([["prod", prodDead[1]]]);
+
+    const text = await run("dlq", "list", "--tenant", "dev");
+    expect(text.stdout).toContain(`  warehouse  dev  group.created  ${devDead[0]}  attempts=1`);
+    expect(text.stdout).not.toContain(prodDead[0]);
+
+    const typo = await run("dlq", "list", "--tenant", "staging");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown tenant "staging"');
+  }, 60_000);
 });
 
 describe("the real CLI process", () => {

@@ -1,11 +1,11 @@
 import { useState } from "preact/hooks";
-import { api, type Bulk as BulkResult, describe, type Selection } from "../api.ts";
+import { api, type Bulk as BulkResult, describe, type Selection, tenantNames } from "../api.ts";
 import { usePoll } from "../poll.ts";
 import { useCanChange } from "../role.ts";
 import { eventHref } from "../router.ts";
-import { ErrorLine, type FilterField, Filters, Time } from "../ui.tsx";
+import { ErrorLine, type FilterField, Filters, showsTenants, Time } from "../ui.tsx";
 
-const FIELDS: FilterField[] = ["eventId", "type", "action", "since", "until"];
+const FIELDS: FilterField[] = ["eventId", "type", "action", "tenant", "since", "until"];
 
 type Bulk = "replay" | "purge";
 
@@ -24,9 +24,15 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
   // The cursors of the pages before this one (oldest first): "Older" goes back one, the first page is live.
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
-  const { data, error, refresh } = usePoll(`dead|${params}|${cursor ?? ""}`, (signal) =>
-    api.deadLetters({ ...filters, cursor }, signal),
-  );
+  // The tenants come with the page, so that its Tenant column and filter appear with the rows they describe.
+  const { data, error, refresh } = usePoll(`dead|${params}|${cursor ?? ""}`, async (signal) => {
+    const [page, tenants] = await Promise.all([
+      api.deadLetters({ ...filters, cursor }, signal),
+      tenantNames(),
+    ]);
+    return { ...page, tenants };
+  });
+  const tenanted = showsTenants(data?.tenants);
   const [confirming, setConfirming] = useState<{ kind: Bulk; count: number }>();
   // Dead letters a replay left dead (latest wins: a newer event of their subject was delivered since).
   const [refused, setRefused] = useState<{ selection: Selection; reasons: string[] }>();
@@ -69,9 +75,10 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
       const answer = await api[kind](selection);
       return kind === "replay" ? replayed(answer, selection) : `Purged ${plural(answer.count)}.`;
     });
-  const replayOne = (action: string, eventId: string) =>
+  // With several tenants an event's id is unique within its tenant only: the tenant names the one dead letter.
+  const replayOne = (action: string, eventId: string, tenant: string) =>
     run(async () => {
-      const one = { action, eventId };
+      const one = { action, eventId, ...(tenanted ? { tenant } : {}) };
       return replayed(await api.replay(one), one, `: ${action}, event ${eventId}`);
     });
   const replayAnyway = (asked: Selection) =>
@@ -83,7 +90,13 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
   return (
     <main>
       <h1>Dead letters</h1>
-      <Filters page="dead-letters" params={params} fields={FIELDS} label="Filter dead letters" />
+      <Filters
+        page="dead-letters"
+        params={params}
+        fields={FIELDS}
+        label="Filter dead letters"
+        tenants={data?.tenants}
+      />
       <ErrorLine error={error} />
       <div class="bulk">
         <span>
@@ -177,6 +190,7 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
             <tr>
               <th scope="col">Failed at</th>
               <th scope="col">Action</th>
+              {tenanted && <th scope="col">Tenant</th>}
               <th scope="col">Event type</th>
               <th scope="col">Event id</th>
               <th scope="col">Attempts</th>
@@ -190,11 +204,12 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
           </thead>
           <tbody>
             {data.items.map((item) => (
-              <tr key={`${item.action}|${item.eventId}`}>
+              <tr key={`${item.tenant}|${item.action}|${item.eventId}`}>
                 <td>
                   <Time iso={item.failedAt} />
                 </td>
                 <td>{item.action}</td>
+                {tenanted && <td>{item.tenant}</td>}
                 <td>{item.eventType}</td>
                 <td>
                   <a href={eventHref(item.eventId)}>{item.eventId}</a>
@@ -206,8 +221,8 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
                     <button
                       type="button"
                       disabled={busy}
-                      onClick={() => replayOne(item.action, item.eventId)}
-                      aria-label={`Replay ${item.action} ${item.eventId}`}
+                      onClick={() => replayOne(item.action, item.eventId, item.tenant)}
+                      aria-label={`Replay ${item.action} ${tenanted ? `${item.tenant} ` : ""}${item.eventId}`}
                     >
                       Replay
                     </button>

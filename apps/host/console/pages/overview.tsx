@@ -1,10 +1,10 @@
 import { useState } from "preact/hooks";
-import { type Action, type Activity, api, describe, type Status } from "../api.ts";
+import { type Action, type Activity, api, describe, type Status, type TenantStatus } from "../api.ts";
 import { usePoll } from "../poll.ts";
 import { useCanChange } from "../role.ts";
 import { href } from "../router.ts";
 import { Sparkline } from "../sparkline.tsx";
-import { ErrorLine, Field, Time } from "../ui.tsx";
+import { ErrorLine, Field, Filters, showsTenants, Time } from "../ui.tsx";
 
 const MINUTES = 60;
 
@@ -14,23 +14,31 @@ interface Overview {
   activity: Activity;
 }
 
-const load = async (signal: AbortSignal): Promise<Overview> => {
+const load = async (signal: AbortSignal, tenant: string | undefined): Promise<Overview> => {
   const [status, actions, activity] = await Promise.all([
     api.status(signal),
-    api.actions(signal),
+    api.actions(signal, tenant),
     api.activity(MINUTES, signal),
   ]);
   return { status, actions: actions.actions, activity };
 };
 
-/** The stream and one tile per action, with their last hour minute by minute. */
-export function OverviewPage() {
-  const { data, error, refresh } = usePoll("overview", load);
+/**
+ * The stream (each tenant's, with `sources`) and one tile per action, with their last hour minute by minute;
+ * `?tenant=` shows only the actions that take that tenant's events.
+ */
+export function OverviewPage({ params }: { params: URLSearchParams }) {
+  const tenant = params.get("tenant") || undefined;
+  const { data, error, refresh } = usePoll(`overview|${tenant ?? ""}`, (signal) => load(signal, tenant));
+  const tenants = data?.status.tenants.map((t) => t.tenant);
   return (
     <main>
       <h1>Overview</h1>
       <ErrorLine error={error} />
       {data && <StreamPanel status={data.status} />}
+      {(showsTenants(tenants) || tenant !== undefined) && (
+        <Filters page="" params={params} fields={["tenant"]} label="Filter actions" tenants={tenants} />
+      )}
       {data && (
         <div class="tiles">
           {data.actions.map((action) => (
@@ -38,6 +46,7 @@ export function OverviewPage() {
               key={action.name}
               action={action}
               series={series(data.activity, action.name)}
+              tenanted={showsTenants(tenants)}
               onChange={refresh}
             />
           ))}
@@ -49,6 +58,9 @@ export function OverviewPage() {
 
 function StreamPanel({ status }: { status: Status }) {
   const { stream } = status;
+  // With `sources`, the tenants' table shows each stream's cursor and webhook; the host's own fields keep
+  // what is true of all of them (connected, leading, lag, reconnects).
+  const tenanted = showsTenants(status.tenants.map((t) => t.tenant));
   return (
     <section class="panel" aria-label="Stream">
       <h2>Stream</h2>
@@ -75,14 +87,16 @@ function StreamPanel({ status }: { status: Status }) {
               {stream.lagSeconds === undefined ? "–" : `${stream.lagSeconds.toFixed(1)} s`}
             </Field>
             <Field name="Reconnects">{stream.reconnects}</Field>
-            <Field name="Cursor">
-              <code class="cursor">{stream.cursor ?? "none yet"}</code>
-            </Field>
+            {!tenanted && (
+              <Field name="Cursor">
+                <code class="cursor">{stream.cursor ?? "none yet"}</code>
+              </Field>
+            )}
           </>
         ) : (
           <Field name="Stream">not configured</Field>
         )}
-        {status.webhook && <Field name="Webhook">{status.webhook.url}</Field>}
+        {status.webhook && !tenanted && <Field name="Webhook">{status.webhook.url}</Field>}
         <Field name="Ready">
           <span class={status.ready ? "ok" : "bad"}>{status.ready ? "yes" : "no"}</span>
         </Field>
@@ -90,7 +104,46 @@ function StreamPanel({ status }: { status: Status }) {
         <Field name="State">{status.engine}</Field>
         <Field name="Version">{status.version}</Field>
       </dl>
+      {tenanted && <TenantsTable tenants={status.tenants} />}
     </section>
+  );
+}
+
+/** Each tenant's stream on this host (connected, or standby while another replica leads it) and webhook. */
+function TenantsTable({ tenants }: { tenants: readonly TenantStatus[] }) {
+  return (
+    <table aria-label="Tenants" class="tenants">
+      <thead>
+        <tr>
+          <th scope="col">Tenant</th>
+          <th scope="col">Stream</th>
+          <th scope="col">Leader</th>
+          <th scope="col">Cursor</th>
+          <th scope="col">Webhook</th>
+        </tr>
+      </thead>
+      <tbody>
+        {tenants.map(({ tenant, stream, webhook }) => (
+          <tr key={tenant}>
+            <td>{tenant}</td>
+            <td>
+              {stream === undefined ? (
+                "–"
+              ) : !stream.leading ? (
+                <span class="standby">standby</span>
+              ) : (
+                <span class={stream.connected ? "ok" : "bad"}>
+                  {stream.connected ? "connected" : "not connected"}
+                </span>
+              )}
+            </td>
+            <td>{stream?.leader ?? "–"}</td>
+            <td>{stream ? <code class="cursor">{stream.cursor ?? "none yet"}</code> : "–"}</td>
+            <td>{webhook?.url ?? "–"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -117,6 +170,8 @@ const percent = (failed: number, delivered: number) =>
 
 function ActionTile(props: {
   action: Action;
+  /** The config has `sources`: the tile names the tenants whose events the action takes. */
+  tenanted: boolean;
   series: { delivered: number[]; failed: number[] };
   onChange(): void;
 }) {
@@ -175,6 +230,15 @@ function ActionTile(props: {
       <p class="meta">
         {action.plugin} · {action.events.join(", ")}
       </p>
+      {props.tenanted && (
+        <ul class="tenants" aria-label={`Tenants of ${action.name}`}>
+          {action.tenants.map((tenant) => (
+            <li key={tenant} class="badge tenant">
+              {tenant}
+            </li>
+          ))}
+        </ul>
+      )}
       {action.state === "paused" && (
         <p class="reason">
           Paused

@@ -24,6 +24,7 @@ import { type AdminContext, ApiError, type Call } from "./route.js";
 import type {
   ActionStateAnswer,
   ActionsAnswer,
+  ActionsQuery,
   ActionView,
   ActivityAnswer,
   ActivityQuery,
@@ -38,6 +39,7 @@ import type {
   DeliveriesQuery,
   EventAnswer,
   StatusAnswer,
+  TenantStatus,
   WhoamiAnswer,
 } from "./schemas.js";
 
@@ -111,14 +113,45 @@ export async function status(ctx: AdminContext): Promise<In<typeof StatusAnswer>
       reconnects: reconnects.values[0]?.value ?? 0,
     },
     ...(ctx.webhookUrl ? { webhook: { url: ctx.webhookUrl } } : {}),
+    tenants: await Promise.all(
+      tenantSources(ctx.loaded.config).map(({ tenant }) => tenantStatus(ctx, tenant)),
+    ),
     ready: ctx.ready(),
   };
 }
 
-export async function actions(ctx: AdminContext): Promise<In<typeof ActionsAnswer>> {
+/** One tenant's stream on this host (when it reads one: status.streams) and its webhook's URL. */
+async function tenantStatus(ctx: AdminContext, tenant: string): Promise<In<typeof TenantStatus>> {
+  const stream = ctx.status.streams.get(tenant);
+  const webhook = ctx.webhookUrls.find((route) => route.tenant === tenant);
+  const [cursor, leader] = stream
+    ? await Promise.all([ctx.store.getCursor(tenant), ctx.store.leadershipOf?.(tenant).leader()])
+    : [];
+  return {
+    tenant,
+    ...(stream
+      ? {
+          stream: {
+            connected: stream.connected,
+            leading: stream.leading,
+            readingAhead: stream.readingAhead,
+            ...(leader !== undefined ? { leader } : {}),
+            ...(cursor !== undefined ? { cursor } : {}),
+          },
+        }
+      : {}),
+    ...(webhook ? { webhook: { url: webhook.url } } : {}),
+  };
+}
+
+export async function actions(
+  ctx: AdminContext,
+  { query }: Of<Out<typeof ActionsQuery>>,
+): Promise<In<typeof ActionsAnswer>> {
+  knownTenant(ctx, query.tenant);
   const now = Date.now();
   const [summaries, buckets, latencies] = await Promise.all([
-    summarizeActions(ctx.loaded, ctx.store),
+    summarizeActions(ctx.loaded, ctx.store, query.tenant),
     ctx.store.activity(now - HOUR),
     ctx.store.latency(now - HOUR),
   ]);
@@ -133,6 +166,7 @@ export async function actions(ctx: AdminContext): Promise<In<typeof ActionsAnswe
         name: a.name,
         plugin: a.plugin,
         events: a.events,
+        tenants: a.tenants,
         enabled: a.enabled,
         state: !a.enabled ? "disabled" : a.failed !== undefined ? "failed" : a.paused ? "paused" : "running",
         ...(a.failed !== undefined ? { failedReason: a.failed } : {}),

@@ -20,7 +20,10 @@ export interface AdminContext {
   version: string;
   /** Whether an Auth0 stream source is configured. */
   streamConfigured: boolean;
+  /** The first webhook's URL (what `/api/status` has always shown). */
   webhookUrl?: string | undefined;
+  /** Where each tenant's webhook listens (tenants without a webhook are absent). */
+  webhookUrls: ReadonlyArray<{ tenant: string; url: string }>;
   ready: () => boolean;
 }
 

@@ -26,7 +26,7 @@ export const ROUTES: readonly Route[] = [
   route({
     method: "GET",
     path: "/api/status",
-    summary: "The stream, the leader and this replica",
+    summary: "The stream, the leader and this replica; each tenant's stream and webhook",
     role: "viewer",
     answer: wire.StatusAnswer,
     handler: handlers.status,
@@ -34,8 +34,9 @@ export const ROUTES: readonly Route[] = [
   route({
     method: "GET",
     path: "/api/actions",
-    summary: "Every action: state, last minute and hour, queue depth, dead letters",
+    summary: "Every action: tenants, state, last minute and hour, queue depth, dead letters",
     role: "viewer",
+    query: wire.ActionsQuery,
     answer: wire.ActionsAnswer,
     handler: handlers.actions,
   }),

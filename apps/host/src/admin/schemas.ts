@@ -60,6 +60,9 @@ export const ActionView = z
     name: z.string(),
     plugin: z.string(),
     events: z.array(z.string()),
+    tenants: z
+      .array(z.string())
+      .describe("The tenants whose events it takes: its `tenants`, or every tenant (`default` for `source`)"),
     enabled: z.boolean(),
     state: z.enum(["running", "paused", "failed", "disabled"]),
     pausedReason: z.string().optional(),
@@ -124,6 +127,14 @@ export const ActionView = z
 
 export const ActionsAnswer = z.object({ actions: z.array(ActionView) }).meta({ id: "Actions" });
 
+export const ActionsQuery = z.object({
+  tenant: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Only the actions that take this tenant's events (a `sources` tenant; `default` for `source`)"),
+});
+
 export const ActivityAnswer = z
   .object({
     minutes: z
@@ -146,6 +157,33 @@ export const ActivityQuery = z.object({
   minutes: z.coerce.number().int().min(1).max(1440).default(60).describe("How far back"),
 });
 
+export const TenantStatus = z
+  .object({
+    tenant: z.string(),
+    stream: z
+      .object({
+        connected: z.boolean(),
+        leading: z
+          .boolean()
+          .describe("This host reads the tenant's stream (with Postgres state: holds its lease)"),
+        readingAhead: z
+          .boolean()
+          .describe("With Postgres state: the leader writes ahead into the store for the other replicas"),
+        leader: z
+          .string()
+          .optional()
+          .describe("With Postgres state: the replica that reads the tenant's stream"),
+        cursor: z.string().optional().describe("The tenant's stored stream cursor"),
+      })
+      .optional()
+      .describe("The tenant's Auth0 stream on this host; absent when it has none (webhook only)"),
+    webhook: z
+      .object({ url: z.string() })
+      .optional()
+      .describe("Where the tenant's webhook listens; absent when it has none"),
+  })
+  .meta({ id: "TenantStatus" });
+
 export const StatusAnswer = z
   .object({
     version: z.string(),
@@ -165,7 +203,10 @@ export const StatusAnswer = z
       lagSeconds: z.number().optional().describe("Age of the newest event read, when it was read"),
       reconnects: z.number().int(),
     }),
-    webhook: z.object({ url: z.string() }).optional(),
+    webhook: z.object({ url: z.string() }).optional().describe("The first webhook's URL"),
+    tenants: z
+      .array(TenantStatus)
+      .describe("Each configured tenant, in the config's order (one, `default`, for `source`)"),
     ready: z.boolean(),
   })
   .meta({ id: "Status" });

@@ -7,6 +7,7 @@ describe("actions list", () => {
     const base = {
       plugin: "@switchyard/plugin-http",
       events: ["*"],
+      tenants: ["default"],
       enabled: true,
       paused: false,
       pending: 0,

@@ -10,10 +10,16 @@ import {
 } from "../operations.js";
 import { openStore } from "../store/open.js";
 import type { StateStore } from "../store/types.js";
-import { type ConfigOptions, loadConfigForState, requireAction, withConfig } from "./config-options.js";
+import {
+  type ConfigOptions,
+  loadConfigForState,
+  requireAction,
+  requireTenant,
+  withConfig,
+} from "./config-options.js";
 
-/** The list for people: one line per action. */
-export function formatActions(actions: readonly ActionSummary[]): string {
+/** The list for people: one line per action; `tenanted` (a config with `sources`) adds each one's tenants. */
+export function formatActions(actions: readonly ActionSummary[], tenanted = false): string {
   const status = (a: ActionSummary) => {
     if (!a.enabled) return "disabled";
     if (a.failed !== undefined) return `failed (${a.failed}${a.since ? ` since ${a.since}` : ""})`;
@@ -21,10 +27,11 @@ export function formatActions(actions: readonly ActionSummary[]): string {
     return `paused (${a.reason ?? "operator"}${a.since ? ` since ${a.since}` : ""})`;
   };
   const rows = [
-    ["ACTION", "PLUGIN", "EVENTS", "STATE", "PENDING", "DEAD"],
+    ["ACTION", "PLUGIN", ...(tenanted ? ["TENANTS"] : []), "EVENTS", "STATE", "PENDING", "DEAD"],
     ...actions.map((a) => [
       a.name,
       a.plugin,
+      ...(tenanted ? [a.tenants.join(",")] : []),
       a.events.join(","),
       `${status(a)}${a.circuit ? `, ${formatCircuit(a.circuit)}` : ""}${a.circuitBreaker ? ` [breaker: ${a.circuitBreaker}]` : ""}`,
       String(a.pending),
@@ -57,12 +64,13 @@ export function formatCircuit(circuit: CircuitSummary, now = Date.now()): string
 }
 
 async function withStore<T>(
-  options: ConfigOptions,
+  options: ConfigOptions & { tenant?: string },
   name: string | undefined,
   run: (store: StateStore, loaded: LoadedConfig) => Promise<T>,
 ): Promise<T> {
   const loaded = await loadConfigForState(options);
   requireAction(loaded, name);
+  requireTenant(loaded, options.tenant);
   const store = await openStore(loaded);
   try {
     return await run(store, loaded);
@@ -78,12 +86,22 @@ export function registerActions(program: Command): void {
     .description("list the configured actions; pause and resume one (a running host follows within seconds)");
 
   withConfig(
-    actions.command("list").description("each action: plugin, events, state, pending and dead letters"),
+    actions
+      .command("list")
+      .description("each action: plugin, tenants (with `sources`), events, state, pending and dead letters"),
   )
+    .option("--tenant <name>", "only the actions that take this tenant's events (a `sources` tenant)")
     .option("--json", "print a JSON array")
-    .action(async (options: ConfigOptions & { json?: boolean }) => {
-      const list = await withStore(options, undefined, (store, loaded) => summarizeActions(loaded, store));
-      process.stdout.write(options.json ? `${JSON.stringify(list, null, 2)}\n` : formatActions(list));
+    .action(async (options: ConfigOptions & { json?: boolean; tenant?: string }) => {
+      const { list, tenanted } = await withStore(options, undefined, async (store, loaded) => ({
+        list: await summarizeActions(loaded, store, options.tenant),
+        tenanted: loaded.config.sources !== undefined,
+      }));
+      // With a single `source` every action takes the one tenant: `tenants` would say nothing.
+      const shown = tenanted ? list : list.map(({ tenants: _, ...rest }) => rest);
+      process.stdout.write(
+        options.json ? `${JSON.stringify(shown, null, 2)}\n` : formatActions(list, tenanted),
+      );
     });
 
   withConfig(

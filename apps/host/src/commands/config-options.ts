@@ -59,7 +59,6 @@ export const withConfig = (command: Command) =>
     .option("-c, --config <file>", "config file (default: ./switchyard.yaml)")
     .option("--demo", "use the embedded demo's config and state");
 
-/** The configured action called `name`; any other name exits 2 with the configured ones, before any write. */
 /** Refuse a `--tenant` the config does not list (a typo would select nothing, silently). */
 export function requireTenant(loaded: LoadedConfig, name: string | undefined): void {
   if (name === undefined) return;
@@ -70,6 +69,7 @@ export function requireTenant(loaded: LoadedConfig, name: string | undefined): v
   );
 }
 
+/** The configured action called `name`; any other name exits 2 with the configured ones, before any write. */
 export function requireAction(loaded: LoadedConfig, name: string | undefined): void {
   if (name === undefined) return;
   const names = loaded.config.actions.map((a) => a.name);

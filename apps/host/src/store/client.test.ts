@@ -49,6 +49,10 @@ describe("the store on its own thread", () => {
     await done;
     expect(await left).toBe(0);
     expect(await store.getCursor()).toBe("cursor-1");
+    // Each tenant's cursor is its own, through the thread too.
+    await store.ingest([], "dev-cursor-1", "dev");
+    expect(await store.getCursor("dev")).toBe("dev-cursor-1");
+    expect(await store.getCursor()).toBe("cursor-1");
   });
 
   it("keeps an action's cache across threads", async () => {
