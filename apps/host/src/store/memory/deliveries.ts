@@ -2,7 +2,7 @@
 // one host (`inFlightOrder: host`) and writes a row for every delivery, held ones included (`heldDeliveries:
 // row`): a held delivery's row is in flight from ingest, so nothing is lost in a crash without watermarks.
 import { DEFAULT_TENANT } from "../../tenants.js";
-import { newest } from "../latest.js";
+import { isNewer } from "../latest.js";
 import type {
   ClaimedDelivery,
   Completion,
@@ -170,8 +170,10 @@ export function memoryDeliveries(state: MemoryState): Answers<DeliveryMethods> {
           if (c.latest) {
             // Latest wins: the subject's mark moves to this event unless it already marks a newer one.
             const marks = entryOf(state.latest, c.action, () => new Map());
-            const mark = { time: c.latest.time, key: c.key };
-            marks.set(c.latest.subject, newest(marks.get(c.latest.subject), mark)!);
+            const mark = marks.get(c.latest.subject);
+            if (mark === undefined || isNewer({ time: c.latest.time, key: c.key }, mark.time, mark.key)) {
+              marks.set(c.latest.subject, { time: c.latest.time, key: c.key });
+            }
           }
         } else if (c.result === "retry") {
           settle(c, "pending", c.dueAt, now);
