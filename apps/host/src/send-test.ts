@@ -53,7 +53,7 @@ export async function sendTestEvent(
       at: Date.now(),
       actor: cliActor(),
       operation: "send-test",
-      selection: { type, tenant },
+      selection: { type, ...(loaded.config.sources ? { tenant } : {}) },
       result: { eventId: event.id, actions: matching.map((spec) => spec.name) },
     });
   } finally {

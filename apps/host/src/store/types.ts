@@ -1,10 +1,10 @@
 import type { Auth0Event, CacheRecord } from "@switchyard/core";
 
-// The store contract: what the host, the CLI and the admin API need of durable state. Two engines implement
-// it: SQLite (embedded, one host; store/sqlite.ts, run on a thread of its own by store/client.ts) and
-// PostgreSQL (shared by several replicas; store/postgres). Every engine runs the same conformance suite
-// (store/conformance.ts). Nothing engine-specific appears here: keys are opaque increasing integers, times
-// are epoch milliseconds.
+// The store contract: what the host, the CLI and the admin API need of durable state. Three engines
+// implement it: SQLite (embedded, one host; run on a thread of its own by store/client.ts), PostgreSQL
+// (shared by several replicas; store/postgres) and an in-memory one (store/memory: the executable spec, and
+// fast unit tests). Every engine runs the same conformance suite (test/store-conformance.ts). Nothing
+// engine-specific appears here: keys are opaque increasing integers, times are epoch milliseconds.
 
 /** One event as the ingest step hands it to the store, with the deliveries it creates. */
 export interface IngestEvent {
@@ -64,7 +64,8 @@ export interface ClaimedDelivery {
  */
 export type Completion =
   /**
-   * `rowless`: the delivery was held at ingest and never got a row, so there is nothing to delete.
+   * `rowless`: the delivery was held at ingest and never got a row, so there is nothing to delete. Only a
+   * `heldDeliveries: watermark` engine reads it; a `row` engine deletes the row whatever it says.
    * `latest`: a `latestWins` action's subject and the event's time (epoch ms): the subject's mark moves to
    * this event unless it already marks a newer one.
    */
@@ -269,7 +270,7 @@ export interface Leadership {
  * failed write (SQLite) or pauses until the database is back (Postgres), so nothing is lost silently.
  */
 export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
-  /** `sqlite` or `postgres`, for logs and metrics. */
+  /** `sqlite`, `postgres` or `memory`, for logs and metrics. */
   readonly engine: string;
   /**
    * Engines shared by replicas (Postgres): this store instance's id, which owns the deliveries it holds in
