@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { startThread } from "../thread.js";
 import { packAttempts, packCompletions, packIngest } from "./packing.js";
-import type { SqliteStoreOptions } from "./sqlite.js";
+import type { SqliteStoreOptions } from "./sqlite/index.js";
 import type { StateStore } from "./types.js";
 import type { OpName, Reply, Request, SerializedError, ThreadOps, WorkerData } from "./worker.js";
 

@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStoreThread } from "./client.js";
 import { LATENCY_COLUMNS } from "./history.js";
-import { openSqliteStore, SQLITE_SCHEMA_VERSION } from "./sqlite.js";
+import { openSqliteStore, SQLITE_SCHEMA_VERSION } from "./sqlite/index.js";
 
 let dir: string;
 let file: string;

@@ -9,7 +9,7 @@ import {
   unpackCompletions,
   unpackIngest,
 } from "./packing.js";
-import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
 
 export interface WorkerData {
   file: string;
