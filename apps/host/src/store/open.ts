@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ConfigError } from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
-import { openStoreThread } from "./client.js";
+import { openStoreThread } from "./sqlite/client.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite/index.js";
 import type { StateStore } from "./types.js";
 

@@ -1,7 +1,7 @@
 import type { Auth0Event, CacheRecord } from "@switchyard/core";
 
 // The store contract: what the host, the CLI and the admin API need of durable state. Two engines implement
-// it: SQLite (embedded, one host; store/sqlite/, run on a thread of its own by store/client.ts) and
+// it: SQLite (embedded, one host; store/sqlite/, run on a thread of its own by store/sqlite/client.ts) and
 // PostgreSQL (shared by several replicas; store/postgres). Every engine runs the same conformance suite
 // (store/conformance.ts). Nothing engine-specific appears here: keys are opaque increasing integers, times
 // are epoch milliseconds.
