@@ -363,7 +363,7 @@ if (part("restart")) {
     { ...peer.ready, tenant: "http://127.0.0.1:9" },
     httpActions(peer.ready, ["/restart"]),
   );
-  const { openSqliteStore } = await import("../src/store/sqlite.ts");
+  const { openSqliteStore } = await import("../src/store/sqlite/index.ts");
   const store = openSqliteStore(join(dir, "state", "switchyard.db"));
   const { createEventFactory } = await import("@switchyard/testing");
   const factory = createEventFactory({ seed: 5 });

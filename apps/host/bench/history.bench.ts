@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EVENT_TYPES } from "@switchyard/core";
 import { reportBench } from "../../../scripts/bench-report.ts";
-import { openStoreThread } from "../src/store/client.ts";
 import { openPostgresStore } from "../src/store/postgres/store.ts";
+import { openStoreThread } from "../src/store/sqlite/client.ts";
 import type { AttemptOutcome, AttemptQuery, AttemptRecord, StateStore } from "../src/store/types.ts";
 import { createTestSchema, postgresAvailable } from "../test/postgres.ts";
 

@@ -11,7 +11,7 @@ import { createEventFactory } from "@switchyard/testing";
 import { Pool } from "undici";
 import { reportBench } from "../../../scripts/bench-report.ts";
 import { startWebhookSource } from "../src/sources/webhook.js";
-import { openStoreThread } from "../src/store/client.js";
+import { openStoreThread } from "../src/store/sqlite/client.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 3 : 10));

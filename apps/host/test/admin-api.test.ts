@@ -11,7 +11,7 @@ import { ActionsAnswer, DeliveriesAnswer, EventAnswer, StatusAnswer } from "../s
 import { finishConfig } from "../src/config/load.js";
 import type { SwitchyardConfigInput } from "../src/config/schema.js";
 import { type Host, startHost } from "../src/host.js";
-import { openSqliteStore } from "../src/store/sqlite.js";
+import { openSqliteStore } from "../src/store/sqlite/index.js";
 import { memorySource } from "./memory-source.js";
 import { createTestSchema, postgresAvailable } from "./postgres.js";
 import { delivered, RECORDER } from "./recorder.js";

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { actionSchema } from "../config/schema.js";
 import { createMetrics } from "../metrics.js";
 import { inline } from "../store/open.js";
-import { openSqliteStore } from "../store/sqlite.js";
+import { openSqliteStore } from "../store/sqlite/index.js";
 import type { StateStore } from "../store/types.js";
 import { ActionRunner } from "./runner.js";
 import { CompletionWriter } from "./tracking.js";

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { Registry } from "prom-client";
 import { Pool, request } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openSqliteStore, type SqliteStore } from "../store/sqlite.js";
+import { openSqliteStore, type SqliteStore } from "../store/sqlite/index.js";
 import {
   startWebhookServer,
   startWebhookSource,

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeStore } from "../../test/store-conformance.js";
-import { openStoreThread } from "./client.js";
 import { inline } from "./open.js";
-import { openSqliteStore } from "./sqlite.js";
+import { openStoreThread } from "./sqlite/client.js";
+import { openSqliteStore } from "./sqlite/index.js";
 
 const sqliteHarness = (openOne: (file: string) => ReturnType<typeof openStoreThread>) => async () => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-conformance-"));

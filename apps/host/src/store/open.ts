@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { ConfigError } from "@switchyard/core";
 import type { LoadedConfig } from "../config/load.js";
-import { openStoreThread } from "./client.js";
-import { openSqliteStore, type SqliteStore } from "./sqlite.js";
+import { openStoreThread } from "./sqlite/client.js";
+import { openSqliteStore, type SqliteStore } from "./sqlite/index.js";
 import type { StateStore } from "./types.js";
 
 const file = (dir: string) => join(dir, "switchyard.db");

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStoreThread } from "./client.js";
 import { LATENCY_COLUMNS } from "./history.js";
-import { openSqliteStore, SQLITE_SCHEMA_VERSION } from "./sqlite.js";
+import { openStoreThread } from "./sqlite/client.js";
+import { openSqliteStore, SQLITE_SCHEMA_VERSION } from "./sqlite/index.js";
 
 let dir: string;
 let file: string;

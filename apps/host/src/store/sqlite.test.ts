@@ -5,7 +5,7 @@ import type { Auth0Event } from "@switchyard/core";
 import { createEventFactory } from "@switchyard/testing";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openSqliteStore, type SqliteStore } from "./sqlite.js";
+import { openSqliteStore, type SqliteStore } from "./sqlite/index.js";
 import type { IngestEvent } from "./types.js";
 
 const factory = createEventFactory({ seed: 3 });

@@ -1,9 +1,9 @@
 import type { Auth0Event, CacheRecord } from "@switchyard/core";
 
 // The store contract: what the host, the CLI and the admin API need of durable state. Three engines
-// implement it: SQLite (embedded, one host; run on a thread of its own by store/client.ts), PostgreSQL
-// (shared by several replicas; store/postgres) and an in-memory one (store/memory: the executable spec, and
-// fast unit tests). Every engine runs the same conformance suite (test/store-conformance.ts). Nothing
+// implement it: SQLite (embedded, one host; store/sqlite/, run on a thread of its own by its client.ts),
+// PostgreSQL (shared by several replicas; store/postgres) and an in-memory one (store/memory: the executable
+// spec, and fast unit tests). Every engine runs the same conformance suite (test/store-conformance.ts). Nothing
 // engine-specific appears here: keys are opaque increasing integers, times are epoch milliseconds.
 
 /** One event as the ingest step hands it to the store, with the deliveries it creates. */

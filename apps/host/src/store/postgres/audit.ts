@@ -1,13 +1,11 @@
 // The audit log on PostgreSQL (the AuditStore part of the contract; see types.ts).
-import type pg from "pg";
 import { type AuditRow, auditEntry } from "../audit.js";
 import { pageSize } from "../history.js";
 import type { AuditStore } from "../types.js";
-
-type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+import type { PostgresContext } from "./context.js";
 
 /** The audit methods over the store's pool. */
-export function postgresAudit(query: Query): AuditStore {
+export function postgresAudit({ query }: PostgresContext): AuditStore {
   return {
     async recordAudit(record) {
       await query("INSERT INTO audit (at, actor, operation, selection, result) VALUES ($1, $2, $3, $4, $5)", [

@@ -1,8 +1,6 @@
 // The breakers' states on PostgreSQL (the BreakerStore part of the contract; see types.ts).
-import type pg from "pg";
 import type { BreakerRecord, BreakerStore } from "../types.js";
-
-type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+import type { Query } from "./context.js";
 
 /** A replica alive: its liveness (`touch`, by the database's clock) has not expired. */
 const ALIVE = "SELECT id FROM replicas WHERE expires_at > clock_timestamp()";

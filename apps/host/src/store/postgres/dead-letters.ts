@@ -1,7 +1,8 @@
+// The Postgres store's dead letters: list, count, replay, purge, and those a newer event superseded.
 import { deadLetterClauses, limitOf } from "../dead-filter.js";
-import type { DeadLetterFilter, SupersededDeadLetter } from "../types.js";
-
-const DEAD = 3;
+import { eventTimeMs, isNewer } from "../latest.js";
+import type { DeadLetter, DeadLetterFilter, StateStore, SupersededDeadLetter } from "../types.js";
+import { DEAD, PENDING, type PostgresContext } from "./context.js";
 
 /**
  * The WHERE clause of the matching dead letters (`d` deliveries joined to `e` events), its parameters
@@ -32,4 +33,98 @@ export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly 
   const where = clauses.join(" AND ");
   const keys = `SELECT d.action, d.event FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`;
   return { where, params, limit, keys };
+}
+
+export type PostgresDeadLetters = Pick<
+  StateStore,
+  "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead"
+>;
+
+export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLetters {
+  return {
+    async listDead(filter) {
+      const { where, params, limit } = deadLetterQuery(filter);
+      const { rows } = await query<{
+        action: string;
+        event: string;
+        tenant: string;
+        event_id: string;
+        type: string;
+        time: string;
+        attempts: number;
+        last_error: string | null;
+        updated_at: string;
+      }>(
+        `SELECT d.action, d.event, e.tenant, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+         FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
+        params,
+      );
+      return rows.map(
+        (row): DeadLetter => ({
+          action: row.action,
+          tenant: row.tenant,
+          eventId: row.event_id,
+          eventType: row.type,
+          attempts: row.attempts,
+          lastError: row.last_error ?? "",
+          failedAt: new Date(Number(row.updated_at)).toISOString(),
+          eventTime: row.time,
+          key: Number(row.event),
+        }),
+      );
+    },
+    async countDead(filter) {
+      const { keys, params } = deadLetterQuery(filter);
+      const { rows } = await query<{ n: number }>(`SELECT count(*)::integer AS n FROM (${keys}) k`, params);
+      return rows[0]?.n ?? 0;
+    },
+    async replayDead(filter, now, superseded) {
+      const { keys, params } = deadLetterQuery(filter, superseded);
+      const at = params.length + 1;
+      const { rowCount } = await query(
+        `UPDATE deliveries SET status = ${PENDING}, attempts_before = attempts_before + attempts, attempts = 0,
+           due_at = $${at}, updated_at = $${at}, owner = NULL
+         WHERE (action, event) IN (${keys})`,
+        [...params, now],
+      );
+      return rowCount ?? 0;
+    },
+    async supersededDead(filter) {
+      const { where, params, limit } = deadLetterQuery(filter);
+      const { rows } = await query<{
+        action: string;
+        event_id: string;
+        time: string;
+        event: string;
+        mark_time: string;
+        mark_event: string;
+        newer: string | null;
+      }>(
+        `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event,
+           (SELECT event_id FROM events n WHERE n.id = l.event) AS newer
+         FROM deliveries d JOIN events e ON e.id = d.event
+           JOIN latest l ON l.action = d.action AND l.subject = d.order_key
+         WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
+        params,
+      );
+      return rows.flatMap((row): SupersededDeadLetter[] => {
+        const time = eventTimeMs(row.time);
+        const mark = { time: Number(row.mark_time), key: Number(row.mark_event) };
+        if (time === undefined || !isNewer(mark, time, Number(row.event))) return [];
+        return [
+          {
+            action: row.action,
+            eventId: row.event_id,
+            newerEventId: row.newer ?? undefined,
+            newerTime: new Date(mark.time).toISOString(),
+          },
+        ];
+      });
+    },
+    async purgeDead(filter) {
+      const { keys, params } = deadLetterQuery(filter);
+      const { rowCount } = await query(`DELETE FROM deliveries WHERE (action, event) IN (${keys})`, params);
+      return rowCount ?? 0;
+    },
+  };
 }

@@ -1,5 +1,4 @@
 // The delivery history on PostgreSQL (the HistoryStore part of the contract; see types.ts and history.ts).
-import type pg from "pg";
 import {
   LATENCY_COLUMNS,
   logsColumn,
@@ -14,9 +13,7 @@ import {
   typeRange,
 } from "../history.js";
 import type { AttemptQuery, DeliveryState, EventRecord, HistoryStore, StoredAttempt } from "../types.js";
-
-type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
-type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+import type { PostgresContext } from "./context.js";
 
 const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
 
@@ -27,7 +24,7 @@ const renumber = (conditions: string) => {
 };
 
 /** The history methods over the store's pool: `query` runs one statement, `tx` a transaction. */
-export function postgresHistory(query: Query, tx: Transaction): HistoryStore {
+export function postgresHistory({ query, tx }: PostgresContext): HistoryStore {
   return {
     async recordAttempts(records) {
       if (records.length === 0) return;

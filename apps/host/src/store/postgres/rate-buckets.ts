@@ -1,8 +1,6 @@
-import type pg from "pg";
 import { waitFor } from "../../engine/rate-limit.js";
 import type { RateBuckets, RateLimit, TokenGrant } from "../types.js";
-
-type Query = <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<pg.QueryResult<R>>;
+import type { Query } from "./context.js";
 
 // The bucket refilled to now: what it held, plus what came back since, at most `burst`. Now is the
 // statement's time on the database's clock: replicas whose clocks disagree still share one timeline. `at`

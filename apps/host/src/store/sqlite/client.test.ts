@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StateStore } from "../types.js";
 import { openStoreThread } from "./client.js";
-import type { StateStore } from "./types.js";
 
 const factory = createEventFactory({ seed: 8 });
 let dir: string;

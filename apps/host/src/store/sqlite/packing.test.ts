@@ -1,5 +1,6 @@
 import { createEventFactory } from "@switchyard/testing";
 import { describe, expect, it } from "vitest";
+import type { AttemptRecord, Completion } from "../types.js";
 import {
   packAttempts,
   packCompletions,
@@ -8,7 +9,6 @@ import {
   unpackCompletions,
   unpackIngest,
 } from "./packing.js";
-import type { AttemptRecord, Completion } from "./types.js";
 
 describe("packing for the store thread", () => {
   it("round-trips ingest rows, keeping only what the store keeps of each event", () => {

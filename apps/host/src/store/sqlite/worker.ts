@@ -1,6 +1,7 @@
 // The store's thread: owns the SQLite connection and answers the host's requests in the order they came, so
 // that a claim always sees the completions posted before it. See client.ts for the other side.
 import { parentPort, workerData } from "node:worker_threads";
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./index.js";
 import {
   type PackedAttempts,
   type PackedCompletions,
@@ -9,7 +10,6 @@ import {
   unpackCompletions,
   unpackIngest,
 } from "./packing.js";
-import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 
 export interface WorkerData {
   file: string;

@@ -1,5 +1,5 @@
-import { logsColumn, logsField, OUTCOMES } from "./history.js";
-import type { AttemptRecord, Completion, IngestEvent, Watermark } from "./types.js";
+import { logsColumn, logsField, OUTCOMES } from "../history.js";
+import type { AttemptRecord, Completion, IngestEvent, Watermark } from "../types.js";
 
 // What crosses to the store thread is copied (structured clone), at a cost that grows with the number of
 // objects: the hot requests travel as a few flat arrays of strings and numbers, not an object per row.

@@ -1,8 +1,8 @@
 import type { Worker } from "node:worker_threads";
-import { startThread } from "../thread.js";
+import { startThread } from "../../thread.js";
+import type { StateStore } from "../types.js";
+import type { SqliteStoreOptions } from "./index.js";
 import { packAttempts, packCompletions, packIngest } from "./packing.js";
-import type { SqliteStoreOptions } from "./sqlite.js";
-import type { StateStore } from "./types.js";
 import type { OpName, Reply, Request, SerializedError, ThreadOps, WorkerData } from "./worker.js";
 
 type Pending = { resolve: (value: never) => void; reject: (error: Error) => void };

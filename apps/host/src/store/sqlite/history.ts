@@ -1,5 +1,4 @@
-// The delivery history on SQLite (the HistoryStore part of the contract; see types.ts and history.ts).
-import type Database from "better-sqlite3";
+// The delivery history on SQLite (the HistoryStore part of the contract; see ../types.ts and ../history.ts).
 import {
   LATENCY_COLUMNS,
   logsColumn,
@@ -12,7 +11,7 @@ import {
   PRUNE_CHUNK,
   pageSize,
   typeRange,
-} from "./history.js";
+} from "../history.js";
 import type {
   AttemptQuery,
   AttemptRecord,
@@ -20,7 +19,8 @@ import type {
   EventRecord,
   HistoryStore,
   StoredAttempt,
-} from "./types.js";
+} from "../types.js";
+import type { SqliteContext } from "./context.js";
 
 /**
  * Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). Version 3
@@ -89,15 +89,6 @@ export type SqliteHistory = {
     : never;
 };
 
-/** How the history reaches the store's `actions` table (names are stored as its integer ids). */
-export interface ActionIds {
-  /** The id of an action, added if new. */
-  id(name: string): number;
-  /** The id of an action the store knows, else undefined. */
-  find(name: string): number | undefined;
-  name(id: number): string;
-}
-
 interface AttemptRow {
   id: number;
   action: number;
@@ -118,7 +109,7 @@ const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
 /** How many of the newest rows a search reads before it asks the planner (see searchAttempts). */
 const PROBE = 5_000;
 
-export function sqliteHistory(db: Database.Database, actions: ActionIds): SqliteHistory {
+export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
   const insertAttempt = db.prepare<
     [
       number,
@@ -350,7 +341,7 @@ export function sqliteHistory(db: Database.Database, actions: ActionIds): Sqlite
     event(eventId): EventRecord | undefined {
       const row = selectEvent.get(eventId);
       if (!row) return undefined;
-      // Deliveries the host holds in memory since ingest have no row (sqlite.ts): only retried,
+      // Deliveries the host holds in memory since ingest have no row (deliveries.ts): only retried,
       // dead-lettered, long-running and backlogged ones show here.
       const deliveries = selectDeliveries
         .all(row.id)

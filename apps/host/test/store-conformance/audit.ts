@@ -1,7 +1,8 @@
 // The audit-log part of the store conformance suite (AuditStore in src/store/types.ts): registered inside
 // `describeStore`, so every engine runs it.
 import { expect, it } from "vitest";
-import type { AuditRecord, StateStore } from "../src/store/types.js";
+import type { AuditRecord } from "../../src/store/types.js";
+import type { StoreSuite } from "./shared.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -15,7 +16,7 @@ const entry = (n: number, overrides: Partial<AuditRecord> = {}): AuditRecord => 
   ...overrides,
 });
 
-export function describeAudit(store: () => StateStore): void {
+export function describeAudit({ store }: StoreSuite): void {
   it("audit: records operations and returns them newest first, whole, paged by id", async () => {
     for (let n = 1; n <= 5; n++) await store().recordAudit(entry(n));
     const all = await store().searchAudit({ limit: 10 });

@@ -1,8 +1,8 @@
 // The audit log on SQLite (the AuditStore part of the contract; see types.ts).
-import type Database from "better-sqlite3";
-import { type AuditRow, auditEntry } from "./audit.js";
-import { pageSize } from "./history.js";
-import type { AuditStore } from "./types.js";
+import { type AuditRow, auditEntry } from "../audit.js";
+import { pageSize } from "../history.js";
+import type { AuditStore } from "../types.js";
+import type { SqliteContext } from "./context.js";
 
 /** Schema version 4: the operators' operations, one row each (a version 3 store gains the table on open). */
 export const AUDIT_SCHEMA = `
@@ -24,7 +24,7 @@ export type SqliteAudit = {
     : never;
 };
 
-export function sqliteAudit(db: Database.Database): SqliteAudit {
+export function sqliteAudit({ db }: SqliteContext): SqliteAudit {
   const insert = db.prepare<[number, string, string, string, string]>(
     "INSERT INTO audit (at, actor, operation, selection, result) VALUES (?, ?, ?, ?, ?)",
   );

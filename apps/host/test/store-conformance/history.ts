@@ -2,9 +2,9 @@
 // inside `describeStore`, so every engine runs it.
 import { createEventFactory } from "@switchyard/testing";
 import { expect, it } from "vitest";
-import { LATENCY_BOUNDS, LATENCY_COLUMNS } from "../src/store/history.js";
-import type { AttemptQuery, AttemptRecord, StateStore, StoredAttempt } from "../src/store/types.js";
-import { ingestRow } from "./store-conformance.js";
+import { LATENCY_BOUNDS, LATENCY_COLUMNS } from "../../src/store/history.js";
+import type { AttemptQuery, AttemptRecord, StoredAttempt } from "../../src/store/types.js";
+import { ingestRow, type StoreSuite } from "./shared.js";
 
 const factory = createEventFactory({ seed: 57 });
 const MINUTE = 60_000;
@@ -51,7 +51,7 @@ function expected(records: readonly StoredAttempt[], q: AttemptQuery): number[] 
 }
 
 /** Register the history behaviours; `current` is the test's open store. */
-export function describeHistory(current: () => StateStore): void {
+export function describeHistory({ store: current }: StoreSuite): void {
   it("records attempts and reads back every field, newest first", async () => {
     const store = current();
     const records = [
