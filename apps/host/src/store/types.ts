@@ -564,3 +564,9 @@ export interface AuditStore {
   /** Delete entries made before `before`. Returns how many. */
   pruneAudit(before: number): Promise<number>;
 }
+
+/** The contract's methods: a `StateStore` without what each engine declares of itself. */
+export type StoreMethods = Omit<
+  StateStore,
+  "engine" | "replicaId" | "leadership" | "leadershipOf" | "inFlightOrder" | "heldDeliveries" | "rateBuckets"
+>;

@@ -2,7 +2,7 @@
 // and a store for fast unit tests. One host (no `leadership`, no `replicaId`), which orders a key's later
 // deliveries behind one in flight itself (`inFlightOrder: host`), and a row for every delivery it holds
 // (`heldDeliveries: row`). It runs the same conformance suite as SQLite and Postgres (conformance.test.ts).
-import type { StateStore } from "../types.js";
+import type { StateStore, StoreMethods } from "../types.js";
 import { memoryAudit } from "./audit.js";
 import { memoryDeadLetters } from "./dead-letters.js";
 import { memoryDeliveries } from "./deliveries.js";
@@ -29,17 +29,7 @@ export type MemoryStore = StateStore & {
 };
 
 /** The contract's methods, which every facet answers synchronously (all but `close`). */
-type Methods = Omit<
-  StateStore,
-  | "engine"
-  | "replicaId"
-  | "leadership"
-  | "leadershipOf"
-  | "inFlightOrder"
-  | "heldDeliveries"
-  | "rateBuckets"
-  | "close"
->;
+type Methods = Omit<StoreMethods, "close">;
 
 /** Open a store on `options.state` (or a new one). */
 export function openMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {

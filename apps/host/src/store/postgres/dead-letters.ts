@@ -1,7 +1,8 @@
 // The Postgres store's dead letters: list, count, replay, purge, and those a newer event superseded.
 import { deadLetterClauses, limitOf } from "../dead-filter.js";
 import { eventTimeMs, isNewer } from "../latest.js";
-import type { DeadLetter, DeadLetterFilter, StateStore, SupersededDeadLetter } from "../types.js";
+import { DEAD_LETTER_COLUMNS, type DeadLetterRow, deadLetterOf } from "../rows.js";
+import type { DeadLetterFilter, StateStore, SupersededDeadLetter } from "../types.js";
 import { DEAD, PENDING, type PostgresContext } from "./context.js";
 
 /**
@@ -44,34 +45,12 @@ export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLet
   return {
     async listDead(filter) {
       const { where, params, limit } = deadLetterQuery(filter);
-      const { rows } = await query<{
-        action: string;
-        event: string;
-        tenant: string;
-        event_id: string;
-        type: string;
-        time: string;
-        attempts: number;
-        last_error: string | null;
-        updated_at: string;
-      }>(
-        `SELECT d.action, d.event, e.tenant, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+      const { rows } = await query<DeadLetterRow & { action: string }>(
+        `SELECT d.action, ${DEAD_LETTER_COLUMNS}
          FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         params,
       );
-      return rows.map(
-        (row): DeadLetter => ({
-          action: row.action,
-          tenant: row.tenant,
-          eventId: row.event_id,
-          eventType: row.type,
-          attempts: row.attempts,
-          lastError: row.last_error ?? "",
-          failedAt: new Date(Number(row.updated_at)).toISOString(),
-          eventTime: row.time,
-          key: Number(row.event),
-        }),
-      );
+      return rows.map((row) => deadLetterOf(row.action, row));
     },
     async countDead(filter) {
       const { keys, params } = deadLetterQuery(filter);

@@ -2,6 +2,7 @@
 // the cursors. The replica protocol they follow is described in store.ts.
 import { cursorKey, DEFAULT_TENANT } from "../../tenants.js";
 import { isNewer } from "../latest.js";
+import { claimedOf } from "../rows.js";
 import type { ClaimedDelivery, Completion, StateStore } from "../types.js";
 import { DEAD, IN_FLIGHT, PENDING, type PostgresContext } from "./context.js";
 
@@ -148,16 +149,8 @@ export function postgresDeliveries({ query, tx, replicaId, leaseOf }: PostgresCo
         );
         const claimed: ClaimedDelivery[] = [];
         for (const row of rows) {
-          if (row.payload === null) continue;
-          const delivery: ClaimedDelivery = {
-            key: Number(row.event),
-            action,
-            attempts: row.attempts,
-            payload: row.payload,
-          };
-          if (row.attempts_before > 0) delivery.attemptsBefore = row.attempts_before;
-          if (row.trace !== null) delivery.trace = row.trace;
-          claimed.push(delivery);
+          const delivery = claimedOf(action, row);
+          if (delivery) claimed.push(delivery);
         }
         return claimed;
       }),

@@ -1,7 +1,8 @@
 // The SQLite store's dead letters: list, count, replay, purge, and those a newer event superseded.
 import { deadLetterClauses, limitOf, type SqlValue } from "../dead-filter.js";
 import { eventTimeMs, isNewer } from "../latest.js";
-import type { DeadLetter, DeadLetterFilter, StateStore, SupersededDeadLetter } from "../types.js";
+import { DEAD_LETTER_COLUMNS, type DeadLetterRow, deadLetterOf } from "../rows.js";
+import type { DeadLetterFilter, StateStore, SupersededDeadLetter } from "../types.js";
 import { DEAD, PENDING, type SqliteContext, type Synchronous } from "./context.js";
 
 export type SqliteDeadLetters = Synchronous<
@@ -45,37 +46,12 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
     listDead(filter) {
       const { where, params, limit } = deadWhere(filter);
       const rows = db
-        .prepare<
-          Array<string | number>,
-          {
-            action: number;
-            event: number;
-            tenant: string;
-            event_id: string;
-            type: string;
-            time: string;
-            attempts: number;
-            last_error: string | null;
-            updated_at: number;
-          }
-        >(
-          `SELECT d.action, d.event, e.tenant, e.event_id, e.type, e.time, d.attempts, d.last_error, d.updated_at
+        .prepare<Array<string | number>, DeadLetterRow & { action: number }>(
+          `SELECT d.action, ${DEAD_LETTER_COLUMNS}
            FROM deliveries d JOIN events e ON e.id = d.event WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
         )
         .all(...params);
-      return rows.map(
-        (row): DeadLetter => ({
-          action: actions.name(row.action),
-          tenant: row.tenant,
-          eventId: row.event_id,
-          eventType: row.type,
-          attempts: row.attempts,
-          lastError: row.last_error ?? "",
-          failedAt: new Date(row.updated_at).toISOString(),
-          eventTime: row.time,
-          key: row.event,
-        }),
-      );
+      return rows.map((row) => deadLetterOf(actions.name(row.action), row));
     },
     countDead(filter) {
       const { sql, params } = deadKeys({ ...filter });

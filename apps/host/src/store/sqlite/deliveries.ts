@@ -1,5 +1,6 @@
 // The SQLite store's deliveries: ingest, claim, complete and recover, the cursors and the watermarks.
 import { cursorKey, DEFAULT_TENANT } from "../../tenants.js";
+import { claimedOf } from "../rows.js";
 import type {
   ClaimedDelivery,
   Completion,
@@ -160,17 +161,8 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
     const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
       markInFlight.run(now, id, row.event);
-      // A payload is only dropped once no delivery needs it; guard anyway rather than deliver nothing.
-      if (row.payload === null) continue;
-      const delivery: ClaimedDelivery = {
-        key: row.event,
-        action,
-        attempts: row.attempts,
-        payload: row.payload,
-      };
-      if (row.attempts_before > 0) delivery.attemptsBefore = row.attempts_before;
-      if (row.trace !== null) delivery.trace = row.trace;
-      claimed.push(delivery);
+      const delivery = claimedOf(action, row);
+      if (delivery) claimed.push(delivery);
     }
     return claimed;
   });

@@ -1,7 +1,7 @@
 // The embedded store, one facet per file: schema.ts opens and migrates the file; deliveries, dead letters,
 // states, history, audit and upkeep each answer their part of the contract (types.ts) from a shared
 // context (context.ts).
-import type { StateStore } from "../types.js";
+import type { StoreMethods } from "../types.js";
 import { sqliteAudit } from "./audit.js";
 import { type Synchronous, sqliteContext } from "./context.js";
 import { sqliteDeadLetters } from "./dead-letters.js";
@@ -14,18 +14,7 @@ import { sqliteUpkeep } from "./upkeep.js";
 export { SQLITE_SCHEMA_VERSION, type SqliteStoreOptions } from "./schema.js";
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
-export type SqliteStore = Synchronous<
-  Omit<
-    StateStore,
-    | "engine"
-    | "replicaId"
-    | "leadership"
-    | "leadershipOf"
-    | "inFlightOrder"
-    | "heldDeliveries"
-    | "rateBuckets"
-  >
->;
+export type SqliteStore = Synchronous<StoreMethods>;
 
 /** The embedded store: one SQLite file in WAL mode (better-sqlite3). */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
