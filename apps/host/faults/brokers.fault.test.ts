@@ -243,8 +243,19 @@ actions:
         timeoutMs: 30_000,
         message: `host ${k + 1} delivering`,
       });
-      if (k === 2) for (const proxy of proxies) proxy.dropAll();
-      else proxies[k % 3]?.dropAll();
+      // A drop must find the plugin connected, and the run goes on once it has reconnected: the check below
+      // (more connections than host runs) then holds whatever the timing.
+      const dropped = k === 2 ? proxies : [proxies[k % 3]!];
+      await waitFor(() => dropped.every((proxy) => proxy.openConnections() > 0), {
+        timeoutMs: 30_000,
+        message: `host ${k + 1}'s plugins connected before the drop`,
+      });
+      const acceptedBefore = dropped.map((proxy) => proxy.acceptedConnections());
+      for (const proxy of dropped) proxy.dropAll();
+      await waitFor(() => dropped.every((proxy, i) => proxy.acceptedConnections() > acceptedBefore[i]!), {
+        timeoutMs: 30_000,
+        message: `host ${k + 1}'s plugins reconnected after the drop`,
+      });
       await waitFor(() => distinct(rabbitRead) >= before + 300 + Math.floor(random() * 200), {
         timeoutMs: 30_000,
         message: `host ${k + 1} delivering again after the drop`,
