@@ -1,5 +1,6 @@
 // What every fault test shares: seeded randomness (replay a failing run with FAULT_SEED), cleanups run in
-// reverse after each test, and a bounded sleep for the faults whose timing is the point.
+// reverse after each test, a bounded sleep for the faults whose timing is the point, and host replicas started.
+import { type CliProcess, startCli } from "../test/cli.js";
 
 /** Deterministic randomness from `seed`, so a failing run can be replayed. */
 export function seededRandom(seed: number): () => number {
@@ -22,4 +23,33 @@ export function cleanupList() {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     },
   };
+}
+
+/** A host process started by `startReplica`. */
+export interface Replica {
+  /** Its name (`REPLICA` in its environment: its replica id, and what its actions may send). */
+  name: string;
+  cli: CliProcess;
+  /** Its ops port (/readyz, /metrics). */
+  port: number;
+}
+
+/**
+ * Start `switchyard start --config <config>` as the replica `name`, once it says it started. It is SIGKILLed
+ * at cleanup, registered now so that it is gone before anything registered earlier (a Postgres schema, whose
+ * locks a live replica's connections would hold) is removed.
+ */
+export async function startReplica(
+  config: string,
+  env: NodeJS.ProcessEnv,
+  name: string,
+  cleanup: ReturnType<typeof cleanupList>,
+): Promise<Replica> {
+  const cli = startCli(["start", "--config", config], { ...env, REPLICA: name });
+  cleanup.add(async () => {
+    cli.child.kill("SIGKILL");
+    await cli.exited;
+  });
+  const started = await cli.waitForLog("switchyard started", 30_000);
+  return { name, cli, port: Number(new URL(String(started.metrics)).port) };
 }

@@ -14,9 +14,9 @@ import {
   waitFor,
 } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CliProcess, runCli, startCli } from "../test/cli.js";
+import { runCli } from "../test/cli.js";
 import { createTestSchema, postgresAvailable } from "../test/postgres.js";
-import { cleanupList, seededRandom, sleep } from "./harness.js";
+import { cleanupList, type Replica, seededRandom, sleep, startReplica } from "./harness.js";
 
 const seed = Number(process.env.FAULT_SEED ?? 20261202);
 const random = seededRandom(seed);
@@ -28,14 +28,6 @@ type ActionName = (typeof ACTIONS)[number];
 
 const cleanup = cleanupList();
 afterEach(() => cleanup.run());
-
-interface Replica {
-  /** This incarnation's name, sent by its HTTP actions as `x-replica`. */
-  name: string;
-  cli: CliProcess;
-  /** Its ops port (/readyz, /metrics). */
-  port: number;
-}
 
 /** Whether the replica says (on /readyz) that it reads the stream now. */
 async function leads(replica: Replica): Promise<boolean> {
@@ -154,14 +146,7 @@ actions:
 
     const replicas: Replica[] = [];
     const start = async (name: string): Promise<Replica> => {
-      const cli = startCli(["start", "--config", config], { ...env, REPLICA: name });
-      cleanup.add(async () => {
-        // Gone before the schema is dropped: a live replica's connections would hold its locks.
-        cli.child.kill("SIGKILL");
-        await cli.exited;
-      });
-      const started = await cli.waitForLog("switchyard started", 30_000);
-      const replica = { name, cli, port: Number(new URL(String(started.metrics)).port) };
+      const replica = await startReplica(config, env, name, cleanup);
       replicas.push(replica);
       return replica;
     };

@@ -16,9 +16,9 @@ import {
   waitFor,
 } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CliProcess, runCli, startCli } from "../test/cli.js";
+import { runCli } from "../test/cli.js";
 import { createTestSchema, postgresAvailable } from "../test/postgres.js";
-import { cleanupList } from "./harness.js";
+import { cleanupList, type Replica, startReplica } from "./harness.js";
 
 const seed = Number(process.env.FAULT_SEED ?? 20261205);
 const LEASE_MS = Number(process.env.FAULT_LEASE_MS ?? 1000);
@@ -38,13 +38,6 @@ const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 
 const cleanup = cleanupList();
 afterEach(() => cleanup.run());
-
-interface Replica {
-  name: string;
-  cli: CliProcess;
-  /** Its ops port (/metrics). */
-  port: number;
-}
 
 /** The tenants whose stream the replica leads now, from its `switchyard_stream_leader{tenant}` gauge. */
 async function ledBy(replica: Replica): Promise<Set<string>> {
@@ -161,14 +154,7 @@ ${actions.join("\n")}
 
     const replicas: Replica[] = [];
     const start = async (name: string): Promise<Replica> => {
-      const cli = startCli(["start", "--config", config], { ...env, REPLICA: name });
-      cleanup.add(async () => {
-        // Gone before the schema is dropped: a live replica's connections would hold its locks.
-        cli.child.kill("SIGKILL");
-        await cli.exited;
-      });
-      const started = await cli.waitForLog("switchyard started", 30_000);
-      const replica = { name, cli, port: Number(new URL(String(started.metrics)).port) };
+      const replica = await startReplica(config, env, name, cleanup);
       replicas.push(replica);
       return replica;
     };
