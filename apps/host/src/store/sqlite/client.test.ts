@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEventFactory } from "@switchyard/testing";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StateStore } from "../types.js";
 import { openStoreThread } from "./client.js";
@@ -53,6 +54,34 @@ describe("the store on its own thread", () => {
     await store.ingest([], "dev-cursor-1", "dev");
     expect(await store.getCursor("dev")).toBe("dev-cursor-1");
     expect(await store.getCursor()).toBe("cursor-1");
+  });
+
+  it("checkpoints the WAL between requests, long before SQLite's own limit", async () => {
+    const store = await open();
+    const events = factory.many(20);
+    await store.ingest(
+      events.map((event) => ({
+        event,
+        payload: JSON.stringify(event),
+        deliveries: [{ action: "a", orderKey: null, held: false }],
+      })),
+      "cursor-1",
+    );
+    // A copy of the database file without its WAL holds the events only once a checkpoint copied them
+    // there: a few pages, far below wal_autocheckpoint, so the thread's own checkpoint did.
+    const copy = join(dir, "copy.db");
+    const inFile = () => {
+      copyFileSync(join(dir, "switchyard.db"), copy);
+      const db = new Database(copy, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>("SELECT count(*) AS n FROM events").get()?.n ?? 0;
+      } catch {
+        return 0; // before the first checkpoint, the file may not hold even the tables
+      } finally {
+        db.close();
+      }
+    };
+    await waitFor(() => inFile() === events.length);
   });
 
   it("keeps an action's cache across threads", async () => {

@@ -9,12 +9,12 @@ import { sqliteDeliveries } from "./deliveries.js";
 import { sqliteHistory } from "./history.js";
 import { openSqliteDatabase, type SqliteStoreOptions } from "./schema.js";
 import { sqliteStates } from "./states.js";
-import { sqliteUpkeep } from "./upkeep.js";
+import { type SqliteUpkeep, sqliteUpkeep } from "./upkeep.js";
 
 export { SQLITE_SCHEMA_VERSION, type SqliteStoreOptions } from "./schema.js";
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
-export type SqliteStore = Synchronous<StoreMethods>;
+export type SqliteStore = Synchronous<StoreMethods> & Pick<SqliteUpkeep, "checkpoint">;
 
 /** The embedded store: one SQLite file in WAL mode (better-sqlite3). */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {

@@ -4,7 +4,10 @@ import { DEAD, IN_FLIGHT, PENDING, type SqliteContext, type Synchronous } from "
 
 export type SqliteUpkeep = Synchronous<
   Pick<StateStore, "countUnfinished" | "stats" | "prune" | "touch" | "close">
->;
+> & {
+  /** Copy the WAL's pages into the database file now, as far as no reader holds them (PASSIVE). */
+  checkpoint(): void;
+};
 
 export function sqliteUpkeep({ db, actions, meta }: SqliteContext): SqliteUpkeep {
   const minUnfinished = db.prepare<[number], { event: number | null }>(
@@ -79,6 +82,9 @@ export function sqliteUpkeep({ db, actions, meta }: SqliteContext): SqliteUpkeep
     },
     touch(now) {
       meta.set("heartbeat", String(now));
+    },
+    checkpoint() {
+      db.pragma("wal_checkpoint(PASSIVE)");
     },
     close() {
       db.close();
