@@ -1,6 +1,6 @@
 // OpenTelemetry traces end to end: a host exports to an OTLP/HTTP receiver started here, which decodes what
-// it is sent (the exporter's JSON encoding), and an HTTP destination records the `traceparent` of each
-// delivery. Every delivery must name a span the receiver got, in the trace of its event's intake span.
+// it is sent (protobuf by default, JSON when asked: otlp.ts), and an HTTP destination records the
+// `traceparent` of each delivery. Every delivery must name a span the receiver got, in the trace of its event's intake span.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,60 +18,7 @@ import { type Host, startHost } from "../src/host.js";
 import { startCli, tenantEnv } from "./cli.js";
 import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
-
-/** A span as the receiver decoded it. */
-interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  attributes: Record<string, string | number | boolean>;
-  status: { code?: number; message?: string };
-  service: string;
-}
-
-/** Decode an OTLP/JSON ExportTraceServiceRequest (ids hex, attributes as typed values). */
-function decodeSpans(body: unknown): ReceivedSpan[] {
-  type Value = {
-    stringValue?: string;
-    intValue?: string | number;
-    boolValue?: boolean;
-    doubleValue?: number;
-  };
-  type KeyValue = { key: string; value: Value };
-  const decodeValue = (v: Value) =>
-    v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.boolValue ?? v.doubleValue ?? ""));
-  const attributes = (list: KeyValue[] | undefined) =>
-    Object.fromEntries((list ?? []).map((a) => [a.key, decodeValue(a.value)]));
-  const request = body as {
-    resourceSpans: Array<{
-      resource: { attributes: KeyValue[] };
-      scopeSpans: Array<{
-        spans: Array<{
-          traceId: string;
-          spanId: string;
-          parentSpanId?: string;
-          name: string;
-          attributes?: KeyValue[];
-          status?: { code?: number; message?: string };
-        }>;
-      }>;
-    }>;
-  };
-  return request.resourceSpans.flatMap((rs) =>
-    rs.scopeSpans.flatMap((ss) =>
-      ss.spans.map((span) => ({
-        traceId: span.traceId,
-        spanId: span.spanId,
-        parentSpanId: span.parentSpanId ?? "",
-        name: span.name,
-        attributes: attributes(span.attributes),
-        status: span.status ?? {},
-        service: String(attributes(rs.resource.attributes)["service.name"]),
-      })),
-    ),
-  );
-}
+import { decodeExport } from "./otlp.js";
 
 /** `00-<trace id>-<span id>-<flags>` */
 function parseTraceparent(value: unknown): { traceId: string; spanId: string } {
@@ -86,16 +33,20 @@ let hosts: Host[] = [];
 let servers: FakeServer[] = [];
 let logs: string[] = [];
 let otlp: FakeServer;
-const spans = () => otlp.requests.flatMap((r) => (r.path === "/v1/traces" ? decodeSpans(r.json) : []));
+const spans = () =>
+  otlp.requests.flatMap((r) =>
+    r.path === "/v1/traces" ? decodeExport(r.bytes, r.headers["content-type"]) : [],
+  );
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "switchyard-traces-"));
   logs = [];
-  otlp = await startFakeServer(() => ({
-    status: 200,
-    headers: { "content-type": "application/json" },
-    body: {},
-  }));
+  // A collector answers an export with an empty ExportTraceServiceResponse, in the request's encoding.
+  otlp = await startFakeServer((request) =>
+    request.headers["content-type"] === "application/json"
+      ? { status: 200, headers: { "content-type": "application/json" }, body: {} }
+      : { status: 200, headers: { "content-type": "application/x-protobuf" }, body: "" },
+  );
   servers = [otlp];
 });
 afterEach(async () => {
@@ -191,10 +142,29 @@ describe("traces", () => {
       expect.objectContaining({ "switchyard.attempt": 2, "switchyard.outcome": "delivered" }),
     ]);
     expect(attempts[0]!.status).toMatchObject({ code: 2, message: expect.stringContaining("503") });
+    // Encoded as protobuf, OTLP's default.
+    expect(otlp.requests.map((r) => r.headers["content-type"])).toEqual(
+      otlp.requests.map(() => "application/x-protobuf"),
+    );
     // The collector's key went with each export and never to the log.
     expect(otlp.requests[0]!.headers["x-collector-key"]).toBe("collector-s3cret");
     expect(logs.join("\n")).not.toContain("collector-s3cret");
     expect(logs.join("\n")).toContain("exporting traces");
+  });
+
+  it("exports JSON when asked for http/json", async () => {
+    const receiver = await startFakeServer();
+    servers.push(receiver);
+    const { host, source } = await start(receiver.url, {
+      telemetry: { otlp: { endpoint: otlp.url, protocol: "http/json" } },
+    });
+    const event = factory.byType["user.updated"]();
+    source.push(event);
+    const deliveries = await receiver.waitForRequests(1);
+    await stop(host);
+    expect(otlp.requests.length).toBeGreaterThan(0);
+    for (const request of otlp.requests) expect(request.headers["content-type"]).toBe("application/json");
+    expect(expectTraced(deliveries, event.id).attempts).toHaveLength(1);
   });
 
   it("continues the event's trace in a retry after a restart: the context is stored with the event", async () => {

@@ -9,6 +9,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes, for a binary one (protobuf) that `body` cannot hold as text. */
+  bytes: Buffer;
   /** The body parsed as JSON (or form fields as an object), when it is. */
   json: unknown;
   receivedAt: number;
@@ -68,12 +70,14 @@ export async function startFakeServer(
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
+      const bytes = Buffer.concat(chunks);
+      const body = bytes.toString("utf8");
       const request: RecordedRequest = {
         method: req.method ?? "GET",
         path: req.url ?? "/",
         headers: req.headers,
         body,
+        bytes,
         json: parseBody(body, req.headers["content-type"]),
         receivedAt: Date.now(),
       };

@@ -1,5 +1,6 @@
 import { type EventFilter, patternError, redactPathError, validateFilter } from "@switchyard/core";
 import { z } from "zod";
+import { OTLP_PROTOCOLS } from "../telemetry/types.js";
 import { DEFAULT_TENANT } from "../tenants.js";
 
 const duration = z.number().int().nonnegative();
@@ -597,6 +598,12 @@ export const configSchema = z
               .record(z.string(), z.string())
               .default({})
               .describe("headers sent with each export (an API key): secrets, redacted everywhere"),
+            protocol: z
+              .enum(OTLP_PROTOCOLS)
+              .optional()
+              .describe(
+                "how spans are encoded: `http/protobuf` (default, as OTLP says) or `http/json`; else `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`",
+              ),
           })
           .optional()
           .describe("where spans are exported (OTLP over HTTP)"),

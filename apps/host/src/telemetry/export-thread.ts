@@ -7,7 +7,6 @@ import {
   millisToHrTime,
   TraceState,
 } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import {
   defaultResource,
   detectResources,
@@ -81,6 +80,12 @@ class WarningExporter implements SpanExporter {
   }
 }
 
+// The exporter of the protocol asked for (only its module is loaded): protobuf by default, as OTLP says;
+// it also takes fewer bytes and less of this thread's time to encode than JSON.
+const { OTLPTraceExporter } =
+  data.protocol === "http/json"
+    ? await import("@opentelemetry/exporter-trace-otlp-http")
+    : await import("@opentelemetry/exporter-trace-otlp-proto");
 const processor = new BatchSpanProcessor(
   new WarningExporter(
     new OTLPTraceExporter({

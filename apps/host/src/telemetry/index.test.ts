@@ -21,9 +21,33 @@ describe("tracingSettings", () => {
     ).toEqual({
       url: "http://collector:4318/v1/traces",
       headers: { k: "v" },
+      protocol: "http/protobuf",
       serviceName: "s",
-      describe: "OTLP/HTTP http://collector:4318 (config)",
+      describe: "OTLP/HTTP http://collector:4318 (protobuf, config)",
     });
+  });
+
+  it("encodes protobuf unless the config or OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL says http/json", () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
+    const protocol = (env: Record<string, string>, config?: "http/json" | "http/protobuf") =>
+      tracingSettings(config ? { otlp: { protocol: config } } : undefined, { ...endpoint, ...env })?.protocol;
+    expect(protocol({})).toBe("http/protobuf");
+    expect(protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })).toBe("http/json");
+    expect(
+      protocol({
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/protobuf",
+      }),
+    ).toBe("http/protobuf");
+    // The config wins, as its endpoint does.
+    expect(protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }, "http/json")).toBe("http/json");
+    expect(
+      tracingSettings(undefined, { ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })!.describe,
+    ).toBe("OTLP/HTTP http://c:4318 (JSON, OTEL_* variables)");
+    // gRPC is not spoken: refused by name, not sent to a gRPC port as HTTP.
+    expect(() => protocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL="grpc" is not supported.*http\/protobuf or http\/json/,
+    );
   });
 
   it("is on with the standard variables, leaving the URL to the exporter, and off when they say so", () => {
@@ -31,7 +55,7 @@ describe("tracingSettings", () => {
       const settings = tracingSettings(undefined, { [name]: "https://otel.example:4318/v1/traces?key=x" });
       expect(settings).toMatchObject({ url: undefined, serviceName: "switchyard" });
       // The origin only: a query may hold a key.
-      expect(settings!.describe).toBe("OTLP/HTTP https://otel.example:4318 (OTEL_* variables)");
+      expect(settings!.describe).toBe("OTLP/HTTP https://otel.example:4318 (protobuf, OTEL_* variables)");
     }
     const on = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
     expect(tracingSettings(undefined, { ...on, OTEL_SDK_DISABLED: "true" })).toBeUndefined();

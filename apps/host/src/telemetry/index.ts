@@ -6,13 +6,20 @@ import type { HostLogger } from "../logger.js";
 // where the SDK is loaded), and the engine's hot paths check one optional `DeliveryTracing` for undefined.
 // See tracing.ts for the spans, how a trace survives retries, restarts and replicas, and what it costs.
 
-import type { DeliveryTracing, TelemetryConfig, TracingSettings } from "./types.js";
+import {
+  type DeliveryTracing,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  type TelemetryConfig,
+  type TracingSettings,
+} from "./types.js";
 
 export type {
   AttemptSpan,
   DeliveryTracing,
   IntakeEnd,
   IntakeSpan,
+  OtlpProtocol,
   TelemetryConfig,
   TracingSettings,
 } from "./types.js";
@@ -22,7 +29,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /**
  * The tracing settings, or undefined when traces are off: on when `telemetry.otlp.endpoint`,
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set, unless `OTEL_SDK_DISABLED=true`
- * or `OTEL_TRACES_EXPORTER=none`.
+ * or `OTEL_TRACES_EXPORTER=none`. Throws when `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL` names one it cannot speak.
  */
 export function tracingSettings(
   config: TelemetryConfig | undefined,
@@ -34,14 +41,34 @@ export function tracingSettings(
   const fromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (!configured && !fromEnv) return undefined;
   const url = configured ? tracesUrl(configured) : undefined;
+  const protocol = config?.otlp?.protocol ?? protocolFromEnv(env);
+  const encoding = protocol === "http/json" ? "JSON" : "protobuf";
   return {
     url,
     headers: config?.otlp?.headers ?? {},
+    protocol,
     serviceName: config?.serviceName ?? "switchyard",
     describe: url
-      ? `OTLP/HTTP ${originOf(url)} (config)`
-      : `OTLP/HTTP ${originOf(fromEnv!)} (OTEL_* variables)`,
+      ? `OTLP/HTTP ${originOf(url)} (${encoding}, config)`
+      : `OTLP/HTTP ${originOf(fromEnv!)} (${encoding}, OTEL_* variables)`,
   };
+}
+
+/**
+ * `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else OTLP's default, protobuf. The
+ * host speaks OTLP over HTTP only: `grpc` (or anything else) is refused by name rather than sent to a gRPC port
+ * in a form it cannot read.
+ */
+function protocolFromEnv(env: Env): OtlpProtocol {
+  for (const name of ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    if ((OTLP_PROTOCOLS as readonly string[]).includes(value)) return value as OtlpProtocol;
+    throw new Error(
+      `${name}=${JSON.stringify(value.slice(0, 40))} is not supported: traces are exported over OTLP/HTTP, set it to ${OTLP_PROTOCOLS.join(" or ")}`,
+    );
+  }
+  return "http/protobuf";
 }
 
 /** A collector's base URL (`http://collector:4318`) to its traces URL, as for `OTEL_EXPORTER_OTLP_ENDPOINT`. */

@@ -1,3 +1,5 @@
+import type { OtlpProtocol } from "./types.js";
+
 // The spans as the host's main thread hands them to the export thread (export-thread.ts): plain values, FIELDS
 // per span, one flat array per message, so that the main thread makes no object per span and the message is
 // cheap to copy. Shared by both sides; no OpenTelemetry code here.
@@ -37,6 +39,7 @@ export const FIELDS = 16;
 export interface ExportThreadData {
   url: string | undefined;
   headers: Record<string, string>;
+  protocol: OtlpProtocol;
   serviceName: string;
   version: string;
   /** The main thread's `performance.timeOrigin`, to turn its `performance.now()` times into epoch times. */

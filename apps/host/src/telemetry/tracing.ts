@@ -47,6 +47,7 @@ export async function createTracing(
   const data: ExportThreadData = {
     url: settings.url,
     headers: settings.headers,
+    protocol: settings.protocol,
     serviceName: settings.serviceName,
     version: deps.version,
     timeOrigin: performance.timeOrigin,

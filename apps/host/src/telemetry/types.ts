@@ -3,9 +3,19 @@ import type { Auth0Event, Outcome, TraceContext } from "@switchyard/core";
 // The shapes shared by index.ts (no OpenTelemetry code) and tracing.ts (the SDK), so neither imports the other
 // for them.
 
+/** How spans are encoded over OTLP/HTTP: protobuf (OTLP's default) or JSON. */
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
 /** `telemetry` in the config (config/schema.ts). */
 export interface TelemetryConfig {
-  otlp?: { endpoint?: string | undefined; headers?: Record<string, string> | undefined } | undefined;
+  otlp?:
+    | {
+        endpoint?: string | undefined;
+        headers?: Record<string, string> | undefined;
+        protocol?: OtlpProtocol | undefined;
+      }
+    | undefined;
   serviceName?: string | undefined;
 }
 
@@ -15,6 +25,7 @@ export interface TracingSettings {
   url: string | undefined;
   /** The config's headers (the exporter adds `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`; these win). */
   headers: Record<string, string>;
+  protocol: OtlpProtocol;
   serviceName: string;
   /** Where the endpoint came from, for the start-up log (never the headers). */
   describe: string;
