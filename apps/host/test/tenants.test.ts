@@ -71,6 +71,8 @@ async function start(alpha: FakeTenant, beta: FakeTenant) {
       action("alpha-beta", ["alpha", "beta"]),
       action("hooks-only", ["hooks"]),
       action("everyone", undefined, { permanentTypes: ["user.deleted"] }),
+      // Fails each event's first attempt: its retry is read back from the store (the claim's tenant).
+      action("beta-retried", ["beta"], { failTimes: 1, retryAfterMs: 10 }),
     ],
   };
   const loaded = finishConfig(config, join(dir, "switchyard.yaml"), {});
@@ -229,13 +231,14 @@ describe("tenants on one host (SQLite)", () => {
       expect(status).toBe(200);
       return body.items;
     };
-    // alpha's: alpha-only, alpha-beta, everyone; beta's: alpha-beta, everyone; hooks': hooks-only, everyone.
-    await waitFor(async () => (await attempts("")).length === 3 * 2 + 2 + 2, {
+    // alpha's: alpha-only, alpha-beta, everyone; beta's: alpha-beta, everyone, beta-retried twice; hooks':
+    // hooks-only, everyone.
+    await waitFor(async () => (await attempts("")).length === 3 * 2 + 4 + 2, {
       message: "every attempt in the history",
     });
     for (const [tenant, events, actions] of [
       ["alpha", fromAlpha, 3],
-      ["beta", fromBeta, 2],
+      ["beta", fromBeta, 4],
       ["hooks", fromHooks, 2],
     ] as const) {
       const items = await attempts(`&tenant=${tenant}`);
@@ -252,11 +255,19 @@ describe("tenants on one host (SQLite)", () => {
       "alpha",
       "beta",
       "beta",
+      "beta",
+      "beta",
     ]);
     const betaShared = await attempts(`&eventId=${shared}&tenant=beta`);
-    expect(betaShared.map((a) => [a.tenant, a.eventType])).toEqual([
-      ["beta", "organization.updated"],
-      ["beta", "organization.updated"],
+    expect(betaShared).toHaveLength(4);
+    expect(betaShared.every((a) => a.tenant === "beta" && a.eventType === "organization.updated")).toBe(true);
+    // The retry ran from the store's row, and still knows its tenant.
+    const retried = await get<{ items: Array<{ tenant: string; outcome: string }> }>(
+      "/api/deliveries?action=beta-retried",
+    );
+    expect(retried.body.items.map((a) => [a.tenant, a.outcome])).toEqual([
+      ["beta", "delivered"],
+      ["beta", "retrying"],
     ]);
 
     // The event page: an id two tenants share is ambiguous without ?tenant=, and names them.
@@ -272,7 +283,7 @@ describe("tenants on one host (SQLite)", () => {
     };
     for (const [tenant, type, count] of [
       ["alpha", "user.created", 3],
-      ["beta", "organization.updated", 2],
+      ["beta", "organization.updated", 4],
     ] as const) {
       const page = await get<EventPage>(`/api/events/${shared}?tenant=${tenant}`);
       expect(page.status).toBe(200);
