@@ -29,7 +29,8 @@ import type { SqliteContext } from "./context.js";
 
 /**
  * Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). Version 3
- * adds `logs` and `stale` (a version 2 store gains them through HISTORY_COLUMNS), and tenants `tenant`.
+ * adds `logs` and `stale` (a version 2 store gains them through HISTORY_COLUMNS); tenants added the attempts'
+ * `tenant` (through HISTORY_COLUMNS too).
  */
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS attempts (
