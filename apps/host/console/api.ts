@@ -120,8 +120,9 @@ export const api = {
   resume: (name: string) => call<ActionState>(`actions/${encodeURIComponent(name)}/resume`, { body: {} }),
   deliveries: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>
     call<Deliveries>(`deliveries${query(filters)}`, { signal }),
-  event: (id: string, signal?: AbortSignal) =>
-    call<EventView>(`events/${encodeURIComponent(id)}`, { signal }),
+  /** One event; `tenant` says whose, when several tenants may have the id. */
+  event: (id: string, tenant: string | undefined, signal?: AbortSignal) =>
+    call<EventView>(`events/${encodeURIComponent(id)}${query({ tenant })}`, { signal }),
   deadLetters: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>
     call<DeadLetters>(`dead-letters${query(filters)}`, { signal }),
   replay: (selection: Selection) => call<Bulk>("dead-letters/replay", { body: selection }),

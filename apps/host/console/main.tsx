@@ -91,7 +91,7 @@ function Page({ route }: { route: ReturnType<typeof useRoute> }) {
     case "deliveries":
       return <DeliveriesPage params={route.params} />;
     case "events":
-      return <EventPage id={route.rest} />;
+      return <EventPage id={route.rest} tenant={route.params.get("tenant") ?? undefined} />;
     case "dead-letters":
       return <DeadLettersPage params={route.params} />;
     case "audit":

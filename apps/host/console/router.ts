@@ -33,4 +33,9 @@ export function href(page: string, params: Record<string, string | undefined> = 
   return `#/${page}${text ? `?${text}` : ""}`;
 }
 
-export const eventHref = (id: string) => `#/events/${encodeURIComponent(id)}`;
+/**
+ * A link to an event's page. Ids are unique per tenant only: with several tenants, links name the event's,
+ * else the page may find the id in more than one.
+ */
+export const eventHref = (id: string, tenant?: string) =>
+  `#/events/${encodeURIComponent(id)}${tenant ? `?${new URLSearchParams({ tenant })}` : ""}`;

@@ -4,7 +4,7 @@ import { type Attempt, api } from "./api.ts";
 import { eventHref, href } from "./router.ts";
 
 /** The tenant of a config with one `source` (src/tenants.ts: the console bundles nothing of the server). */
-const DEFAULT_TENANT = "default";
+export const DEFAULT_TENANT = "default";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -32,13 +32,20 @@ export const Outcome = ({ outcome }: { outcome: string }) => (
 );
 
 /** Attempts, one row each; `withEvent` adds the event's type and id (a link to its page). */
-export function AttemptsTable(props: { label: string; attempts: readonly Attempt[]; withEvent: boolean }) {
+/** Attempts in a table; `tenants`: a Tenant column, and event links that name the tenant (see showsTenants). */
+export function AttemptsTable(props: {
+  label: string;
+  attempts: readonly Attempt[];
+  withEvent: boolean;
+  tenants?: boolean | undefined;
+}) {
   return (
     <table aria-label={props.label}>
       <thead>
         <tr>
           <th scope="col">Started</th>
           <th scope="col">Action</th>
+          {props.tenants && <th scope="col">Tenant</th>}
           {props.withEvent && <th scope="col">Event type</th>}
           {props.withEvent && <th scope="col">Event id</th>}
           <th scope="col">Attempt</th>
@@ -56,10 +63,11 @@ export function AttemptsTable(props: { label: string; attempts: readonly Attempt
               <Time iso={a.startedAt} />
             </td>
             <td>{a.action}</td>
+            {props.tenants && <td>{a.tenant}</td>}
             {props.withEvent && <td>{a.eventType}</td>}
             {props.withEvent && (
               <td>
-                <a href={eventHref(a.eventId)}>{a.eventId}</a>
+                <a href={eventHref(a.eventId, props.tenants ? a.tenant : undefined)}>{a.eventId}</a>
               </td>
             )}
             <td class="num">{a.attempt}</td>

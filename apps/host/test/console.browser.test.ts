@@ -240,13 +240,16 @@ afterAll(async () => {
 /** Each open tab's script errors and console errors (a CSP violation is one). */
 const problems = new WeakMap<Page, string[]>();
 
-/** A new tab, with its own sessionStorage; `refusals` (403) the test provokes on purpose are not problems. */
-async function openPage(url: string, refusals = false): Promise<Page> {
+/**
+ * A new tab, with its own sessionStorage; the `refusals` (statuses, e.g. 403) the test provokes on purpose
+ * are not problems.
+ */
+async function openPage(url: string, refusals: readonly number[] = []): Promise<Page> {
   const page = await browser.newPage();
   const seen: string[] = [];
   problems.set(page, seen);
   page.on("pageerror", (error) => seen.push(error.message));
-  const expected = refusals ? /status of (401|403)/ : /status of 401/;
+  const expected = new RegExp(`status of (${[401, ...refusals].join("|")})`);
   page.on("console", (message) => {
     // The browser logs each 401 that asks for the admin token: that one is expected.
     if (message.type() === "error" && !expected.test(message.text())) seen.push(message.text());
@@ -281,6 +284,9 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await expect.poll(() => rows.first().textContent(), { timeout: 10_000 }).not.toBe(first);
     expect(await page.evaluate("window.notReloaded")).toBe(true);
     await rows.getByRole("link").first().waitFor();
+    // A single `source` is the one tenant `default`: no Tenant column, no tenant filter.
+    expect(await page.getByRole("columnheader", { name: "Tenant" }).count()).toBe(0);
+    expect(await page.getByLabel("Tenant").count()).toBe(0);
     await screenshot(page, "deliveries");
     await closePage(page);
   });
@@ -412,6 +418,56 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await closePage(page);
   });
 
+  it("with several tenants, shows each delivery's tenant, filters by it, and opens the tenant's event of an id two share", async () => {
+    const host = await startTenantsHost();
+    const factory = createEventFactory({ seed: 33 });
+    const shared = "evt_consoleSharedByProdAndDev";
+    // prod's goes to strict; dev's to strict and staging (signups takes prod's user.created only).
+    host.prod.push(factory.event("user.updated", { id: shared }));
+    host.dev.append(factory.event("organization.updated", { id: shared }));
+    await expect
+      .poll(async () => (await host.api<{ items: unknown[] }>("deliveries")).items.length, {
+        timeout: 15_000,
+      })
+      .toBe(3);
+
+    // The event page without a tenant is refused (409), on purpose, at the end.
+    const page = await openPage(`${host.base}/#/deliveries`, [409]);
+    const table = page.getByRole("table", { name: "Deliveries" });
+    const rows = table.locator("tbody tr");
+    await rows.nth(2).waitFor();
+    await table.getByRole("columnheader", { name: "Tenant" }).waitFor();
+    const tenantCells = async () => {
+      const column = (await table.locator("thead th").allTextContents()).indexOf("Tenant");
+      return rows.locator(`td:nth-child(${column + 1})`).allTextContents();
+    };
+    expect((await tenantCells()).sort()).toEqual(["dev", "dev", "prod"]);
+    const filter = page.getByRole("form", { name: "Filter deliveries" });
+    const tenant = filter.getByLabel("Tenant");
+    expect(await tenant.locator("option").allTextContents()).toEqual(["any", "prod", "dev", "stage"]);
+    await screenshot(page, "tenants-deliveries");
+
+    await tenant.selectOption("prod");
+    await filter.getByRole("button", { name: "Apply" }).click();
+    await expect.poll(tenantCells).toEqual(["prod"]);
+    expect(page.url()).toContain("tenant=prod");
+    await page.getByRole("form", { name: "Filter deliveries" }).getByLabel("Tenant").selectOption("dev");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect.poll(tenantCells).toEqual(["dev", "dev"]);
+
+    // The row's link names its tenant: the event page shows dev's event of the shared id.
+    await rows.first().getByRole("link", { name: shared }).click();
+    await expect.poll(() => page.url()).toContain(`/events/${shared}?tenant=dev`);
+    const facts = page.locator("dl.facts");
+    await facts.getByText("organization.updated").waitFor();
+    await facts.getByText("dev", { exact: true }).waitFor();
+    expect(await page.getByRole("table", { name: "Attempts" }).locator("tbody tr").count()).toBe(2);
+    // Without a tenant, the page says which tenants have the id.
+    await page.goto(`${host.base}/#/events/${shared}`);
+    await page.getByRole("alert").filter({ hasText: "several tenants (dev, prod)" }).waitFor();
+    await closePage(page);
+  });
+
   it("with several tenants, shows each tenant's stream and each action's tenants, and filters the actions", async () => {
     const host = await startTenantsHost();
     const page = await openPage(`${host.base}/`);
@@ -540,7 +596,7 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
       if (response.status() === 401) refused.push(response.url());
     };
     browser.on("response", listen);
-    const tab = await openPage(`${guarded.base}/`, true);
+    const tab = await openPage(`${guarded.base}/`, [403]);
     await tab.getByRole("form", { name: "Admin token" }).waitFor();
     browser.off("response", listen);
     // whoami told the page: it asked nothing that the server refused.

@@ -71,6 +71,8 @@ async function start(alpha: FakeTenant, beta: FakeTenant) {
       action("alpha-beta", ["alpha", "beta"]),
       action("hooks-only", ["hooks"]),
       action("everyone", undefined, { permanentTypes: ["user.deleted"] }),
+      // Fails each event's first attempt: its retry is read back from the store (the claim's tenant).
+      action("beta-retried", ["beta"], { failTimes: 1, retryAfterMs: 10 }),
     ],
   };
   const loaded = finishConfig(config, join(dir, "switchyard.yaml"), {});
@@ -196,5 +198,103 @@ describe("tenants on one host (SQLite)", () => {
       expect(resumed?.query.get("from") ?? resumed?.headers["last-event-id"]).toBe(fake.offsetOf(count - 1));
     }
     expect(deliveredPairs("alpha-only").sort()).toEqual(pairs([...fromAlpha, ...laterAlpha]).sort());
+  });
+
+  it("records each attempt's tenant: ?tenant= filters the deliveries, and an id two tenants share needs ?tenant= on the event page", async () => {
+    const alpha = await startFakeTenant({ heartbeatMs: 60_000 });
+    const beta = await startFakeTenant({ heartbeatMs: 60_000 });
+    tenants.push(alpha, beta);
+    const alphaEvents = createEventFactory({ seed: 41, tenant: "alpha" });
+    const betaEvents = createEventFactory({ seed: 42, tenant: "beta" });
+    const hookEvents = createEventFactory({ seed: 43, tenant: "hooks" });
+    const shared = "evt_sharedByAlphaBeta";
+    const fromAlpha = [alphaEvents.event("user.created", { id: shared }), alphaEvents.event("user.updated")];
+    const fromBeta = [betaEvents.event("organization.updated", { id: shared })];
+    const fromHooks = [hookEvents.event("user.created")];
+    alpha.append(fromAlpha);
+    beta.append(fromBeta);
+    const { webhookUrl, base } = await start(alpha, beta);
+    const hook = await fetch(webhookUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${HOOK_TOKEN}` },
+      body: JSON.stringify(fromHooks[0]),
+    });
+    expect(hook.status).toBe(200);
+
+    type Attempts = { items: Array<{ tenant: string; eventId: string; eventType: string; action: string }> };
+    const get = async <T>(path: string) => {
+      const response = await fetch(`${base}${path}`);
+      return { status: response.status, body: (await response.json()) as T };
+    };
+    const attempts = async (query: string) => {
+      const { status, body } = await get<Attempts>(`/api/deliveries?limit=500${query}`);
+      expect(status).toBe(200);
+      return body.items;
+    };
+    // alpha's: alpha-only, alpha-beta, everyone; beta's: alpha-beta, everyone, beta-retried twice; hooks':
+    // hooks-only, everyone.
+    await waitFor(async () => (await attempts("")).length === 3 * 2 + 4 + 2, {
+      message: "every attempt in the history",
+    });
+    for (const [tenant, events, actions] of [
+      ["alpha", fromAlpha, 3],
+      ["beta", fromBeta, 4],
+      ["hooks", fromHooks, 2],
+    ] as const) {
+      const items = await attempts(`&tenant=${tenant}`);
+      expect(items.every((a) => a.tenant === tenant)).toBe(true);
+      expect(items.map((a) => a.eventId).sort()).toEqual(
+        events.flatMap((e) => Array.from({ length: actions }, () => e.id)).sort(),
+      );
+    }
+    expect((await get("/api/deliveries?tenant=nobody")).status).toBe(404);
+    // An event id with a tenant is that tenant's event only; alone, every tenant's.
+    expect((await attempts(`&eventId=${shared}`)).map((a) => a.tenant).sort()).toEqual([
+      "alpha",
+      "alpha",
+      "alpha",
+      "beta",
+      "beta",
+      "beta",
+      "beta",
+    ]);
+    const betaShared = await attempts(`&eventId=${shared}&tenant=beta`);
+    expect(betaShared).toHaveLength(4);
+    expect(betaShared.every((a) => a.tenant === "beta" && a.eventType === "organization.updated")).toBe(true);
+    // The retry ran from the store's row, and still knows its tenant.
+    const retried = await get<{ items: Array<{ tenant: string; outcome: string }> }>(
+      "/api/deliveries?action=beta-retried",
+    );
+    expect(retried.body.items.map((a) => [a.tenant, a.outcome])).toEqual([
+      ["beta", "delivered"],
+      ["beta", "retrying"],
+    ]);
+
+    // The event page: an id two tenants share is ambiguous without ?tenant=, and names them.
+    const ambiguous = await get<{ error: string }>(`/api/events/${shared}`);
+    expect(ambiguous.status).toBe(409);
+    expect(ambiguous.body.error).toContain("alpha, beta");
+    expect(ambiguous.body.error).toContain("?tenant=");
+    type EventPage = {
+      tenant: string;
+      type: string;
+      event?: { a0tenant?: string };
+      attempts: Attempts["items"];
+    };
+    for (const [tenant, type, count] of [
+      ["alpha", "user.created", 3],
+      ["beta", "organization.updated", 4],
+    ] as const) {
+      const page = await get<EventPage>(`/api/events/${shared}?tenant=${tenant}`);
+      expect(page.status).toBe(200);
+      expect(page.body).toMatchObject({ tenant, type, event: { a0tenant: tenant } });
+      expect(page.body.attempts).toHaveLength(count);
+      expect(page.body.attempts.every((a) => a.tenant === tenant)).toBe(true);
+    }
+    // An id only one tenant has needs no tenant; another tenant has no such event.
+    const unique = await get<EventPage>(`/api/events/${fromAlpha[1]!.id}`);
+    expect(unique.status).toBe(200);
+    expect(unique.body).toMatchObject({ tenant: "alpha", type: "user.updated" });
+    expect((await get(`/api/events/${shared}?tenant=hooks`)).status).toBe(404);
   });
 });

@@ -212,7 +212,7 @@ function DeadLetterList({ params }: { params: URLSearchParams }) {
                 {tenanted && <td>{item.tenant}</td>}
                 <td>{item.eventType}</td>
                 <td>
-                  <a href={eventHref(item.eventId)}>{item.eventId}</a>
+                  <a href={eventHref(item.eventId, tenanted ? item.tenant : undefined)}>{item.eventId}</a>
                 </td>
                 <td class="num">{item.attempts}</td>
                 <td class="message">{item.lastError}</td>

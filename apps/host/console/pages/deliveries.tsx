@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
-import { api } from "../api.ts";
+import { api, tenantNames } from "../api.ts";
 import { usePoll } from "../poll.ts";
-import { AttemptsTable, ErrorLine, type FilterField, Filters, Paging } from "../ui.tsx";
+import { AttemptsTable, ErrorLine, type FilterField, Filters, Paging, showsTenants } from "../ui.tsx";
 
-const FIELDS: FilterField[] = ["eventId", "type", "action", "outcome", "since", "until"];
+const FIELDS: FilterField[] = ["eventId", "type", "action", "tenant", "outcome", "since", "until"];
 
 /** Every attempt, newest first, filtered; older pages by the server's cursor. */
 export function DeliveriesPage({ params }: { params: URLSearchParams }) {
@@ -15,16 +15,34 @@ function DeliveriesList({ params }: { params: URLSearchParams }) {
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const filters = Object.fromEntries(FIELDS.map((field) => [field, params.get(field) ?? undefined]));
-  const { data, error } = usePoll(`${params}|${cursor ?? ""}`, (signal) =>
-    api.deliveries({ ...filters, cursor }, signal),
-  );
+  // The tenants come with the page, so that its Tenant column and filter appear with the rows they describe.
+  const { data, error } = usePoll(`${params}|${cursor ?? ""}`, async (signal) => {
+    const [page, tenants] = await Promise.all([
+      api.deliveries({ ...filters, cursor }, signal),
+      tenantNames(),
+    ]);
+    return { ...page, tenants };
+  });
   return (
     <main>
       <h1>Deliveries</h1>
-      <Filters page="deliveries" params={params} fields={FIELDS} label="Filter deliveries" />
+      <Filters
+        page="deliveries"
+        params={params}
+        fields={FIELDS}
+        label="Filter deliveries"
+        tenants={data?.tenants}
+      />
       <ErrorLine error={error} />
       <Paging cursors={cursors} next={data?.next} onChange={setCursors} />
-      {data && <AttemptsTable label="Deliveries" attempts={data.items} withEvent />}
+      {data && (
+        <AttemptsTable
+          label="Deliveries"
+          attempts={data.items}
+          withEvent
+          tenants={showsTenants(data.tenants)}
+        />
+      )}
       {data && data.items.length === 0 && <p>No deliveries match.</p>}
     </main>
   );

@@ -1,10 +1,14 @@
 import { type Attempt, api } from "../api.ts";
 import { usePoll } from "../poll.ts";
-import { AttemptsTable, ErrorLine, Field, Outcome, Time } from "../ui.tsx";
+import { AttemptsTable, DEFAULT_TENANT, ErrorLine, Field, Outcome, Time } from "../ui.tsx";
 
-/** One event: the CloudEvent while kept, its unfinished deliveries and dead letters, every attempt. */
-export function EventPage({ id }: { id: string }) {
-  const { data, error } = usePoll(`event|${id}`, (signal) => api.event(id, signal));
+/**
+ * One event: the CloudEvent while kept, its unfinished deliveries and dead letters, every attempt. `tenant`
+ * (the link's `?tenant=`) says whose event, as ids are unique per tenant only; without it, the server finds
+ * the id's only tenant, or says which tenants have it.
+ */
+export function EventPage({ id, tenant }: { id: string; tenant?: string | undefined }) {
+  const { data, error } = usePoll(`event|${id}|${tenant ?? ""}`, (signal) => api.event(id, tenant, signal));
   return (
     <main>
       <h1>
@@ -14,6 +18,9 @@ export function EventPage({ id }: { id: string }) {
       {data && (
         <>
           <dl class="facts">
+            {(tenant !== undefined || data.tenant !== DEFAULT_TENANT) && (
+              <Field name="Tenant">{data.tenant}</Field>
+            )}
             <Field name="Type">{data.type}</Field>
             <Field name="Time">
               <Time iso={data.time} />

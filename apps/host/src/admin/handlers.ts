@@ -20,6 +20,7 @@ import type {
   DeadLetterPosition,
   StoredAttempt,
 } from "../store/types.js";
+import { DEFAULT_TENANT } from "../tenants.js";
 import { type AdminContext, ApiError, type Call } from "./route.js";
 import type {
   ActionStateAnswer,
@@ -38,6 +39,7 @@ import type {
   DeliveriesAnswer,
   DeliveriesQuery,
   EventAnswer,
+  EventQuery,
   StatusAnswer,
   TenantStatus,
   WhoamiAnswer,
@@ -266,6 +268,7 @@ export const setPaused =
 const toAttempt = (a: StoredAttempt): In<typeof Attempt> => ({
   id: a.id,
   action: a.action,
+  tenant: a.tenant,
   eventId: a.eventId,
   eventType: a.eventType,
   attempt: a.attempt,
@@ -284,7 +287,9 @@ export async function deliveries(
 ): Promise<In<typeof DeliveriesAnswer>> {
   typePattern(q.type);
   knownAction(ctx, q.action);
+  knownTenant(ctx, q.tenant);
   const search: AttemptQuery = {
+    tenant: q.tenant,
     eventId: q.eventId,
     type: q.type,
     action: q.action,
@@ -302,16 +307,16 @@ export async function deliveries(
   };
 }
 
-export async function event(ctx: AdminContext, { params }: Of): Promise<In<typeof EventAnswer>> {
+export async function event(
+  ctx: AdminContext,
+  { params, query }: Of<Out<typeof EventQuery>>,
+): Promise<In<typeof EventAnswer>> {
   const eventId = params.eventId!;
-  const [record, attempts] = await Promise.all([
-    ctx.store.event(eventId),
-    ctx.store.searchAttempts({ eventId, limit: 500 }),
-  ]);
+  const { tenant, record, attempts } = await findEvent(ctx, eventId, query.tenant);
   if (!record && attempts.length === 0) {
     throw new ApiError(
       404,
-      `no event ${eventId} in the state store (it may be older than the history's retention)`,
+      `no event ${eventId}${query.tenant !== undefined ? ` of tenant "${tenant}"` : ""} in the state store (it may be older than the history's retention)`,
     );
   }
   const first = attempts.at(-1);
@@ -326,6 +331,7 @@ export async function event(ctx: AdminContext, { params }: Of): Promise<In<typeo
     if (nestedDeeperThan(payload, EVENT_LIMITS.maxDepth)) payload = undefined;
   }
   return {
+    tenant,
     eventId,
     type: record?.type ?? first!.eventType,
     time: record?.time ?? "",
@@ -340,6 +346,34 @@ export async function event(ctx: AdminContext, { params }: Of): Promise<In<typeo
     })),
     attempts: attempts.map(toAttempt),
   };
+}
+
+/**
+ * An event by its id, with its attempts. Ids are unique per tenant only: without `tenant`, the id must name
+ * one tenant's event (stored, or in the history), else the caller has to say which (409).
+ */
+async function findEvent(ctx: AdminContext, eventId: string, tenant: string | undefined) {
+  if (tenant !== undefined) {
+    const [record, attempts] = await Promise.all([
+      ctx.store.event(eventId, tenant),
+      ctx.store.searchAttempts({ eventId, tenant, limit: 500 }),
+    ]);
+    return { tenant, record, attempts };
+  }
+  const [stored, attempts] = await Promise.all([
+    ctx.store.eventTenants(eventId),
+    ctx.store.searchAttempts({ eventId, limit: 500 }),
+  ]);
+  const tenants = [...new Set([...stored, ...attempts.map((a) => a.tenant)])].sort();
+  if (tenants.length > 1) {
+    throw new ApiError(
+      409,
+      `event ${eventId} exists in several tenants (${tenants.join(", ")}): pass ?tenant= to say which`,
+    );
+  }
+  const only = tenants[0] ?? DEFAULT_TENANT;
+  const record = stored.length > 0 ? await ctx.store.event(eventId, only) : undefined;
+  return { tenant: only, record, attempts };
 }
 
 function deadFilter(

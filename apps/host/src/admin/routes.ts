@@ -82,6 +82,7 @@ export const ROUTES: readonly Route[] = [
     summary: "One event: its CloudEvent, deliveries and every attempt",
     role: "viewer",
     params: { eventId: "The event's id" },
+    query: wire.EventQuery,
     answer: wire.EventAnswer,
     handler: handlers.event,
   }),

@@ -30,6 +30,7 @@ export const Attempt = z
   .object({
     id: z.number().int().describe("Increasing: newer attempts have larger ids"),
     action: z.string(),
+    tenant: z.string().describe("The tenant whose event it is (`default` for a config with one `source`)"),
     eventId: z.string(),
     eventType: z.string(),
     attempt: z.number().int().min(1),
@@ -212,7 +213,16 @@ export const StatusAnswer = z
   .meta({ id: "Status" });
 
 export const DeliveriesQuery = z.object({
-  eventId: z.string().min(1).optional(),
+  tenant: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Only this tenant's events' attempts (a `sources` tenant; `default` for `source`)"),
+  eventId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Only this event's attempts (with `tenant`, only that tenant's event of this id)"),
   type: z.string().min(1).optional().describe("Event type pattern: user.created, user.*, *"),
   action: z.string().min(1).optional(),
   outcome: z
@@ -232,8 +242,19 @@ export const DeliveriesAnswer = z
   })
   .meta({ id: "Deliveries" });
 
+export const EventQuery = z.object({
+  tenant: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The tenant whose event it is; needed when several tenants have an event with this id (else 409)",
+    ),
+});
+
 export const EventAnswer = z
   .object({
+    tenant: z.string().describe("The tenant whose event it is (`default` for a config with one `source`)"),
     eventId: z.string(),
     type: z.string(),
     time: z.string(),

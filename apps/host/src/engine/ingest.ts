@@ -153,6 +153,8 @@ export class Ingest {
     const now = Date.now();
     let newestKey = 0;
     let duplicates = 0;
+    // The history records each attempt's tenant; the default one as nothing (AttemptRecord.tenant).
+    const attemptTenant = tenant === DEFAULT_TENANT ? undefined : tenant;
     rows.forEach((row, i) => {
       const key = keys[i];
       intakes?.[i]?.end(key === undefined ? "duplicate" : "stored");
@@ -166,7 +168,7 @@ export class Ingest {
       backlog.added(row.deliveries.length);
       const event = events[i]!.event;
       for (const [runner, orderKey] of takers[i]!) {
-        runner.takeHeld(key, event, encodings[i]!, now, orderKey, row.trace);
+        runner.takeHeld(key, event, encodings[i]!, now, orderKey, row.trace, attemptTenant);
       }
     });
     for (const runner of runners) runner.ingested(newestKey);

@@ -155,6 +155,8 @@ export interface Job {
   orderKey: string | null;
   /** The event's trace context (`IngestEvent.trace`), when it has one. */
   trace?: string | undefined;
+  /** The tenant whose event it is, for the history; undefined is `default` (as `ClaimedDelivery.tenant`). */
+  tenant?: string | undefined;
 }
 
 /** Why a delivery went back to the store without an attempt, behind an earlier one of its key. */
@@ -381,9 +383,10 @@ export class ActionRunner {
     now: number,
     orderKey: string | null = null,
     trace?: string,
+    tenant?: string,
   ): void {
     const hold = this.ledger.hold(key, now, orderKey);
-    this.admit({ key, event, encoded, attempts: 0, hold, orderKey, trace });
+    this.admit({ key, event, encoded, attempts: 0, hold, orderKey, trace, tenant });
     this.pump();
   }
 
@@ -483,8 +486,18 @@ export class ActionRunner {
           const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
           const orderKey = this.ordered ? this.keyOf(event) : null;
-          const { key, attempts, attemptsBefore, trace } = row;
-          this.admit({ key, event, encoded, attempts, attemptsBefore, hold: undefined, orderKey, trace });
+          const { key, attempts, attemptsBefore, trace, tenant } = row;
+          this.admit({
+            key,
+            event,
+            encoded,
+            attempts,
+            attemptsBefore,
+            hold: undefined,
+            orderKey,
+            trace,
+            tenant,
+          });
         }
         this.claiming = false;
         this.pump();
@@ -776,6 +789,7 @@ export class ActionRunner {
   ): void {
     this.deps.history?.add({
       action: this.name,
+      tenant: job.tenant,
       eventId: job.event.id,
       eventKey: job.key,
       eventType: job.event.type,

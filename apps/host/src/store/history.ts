@@ -1,5 +1,6 @@
 // What both engines share of the delivery history: how outcomes are stored, the per-minute rollup of a batch,
 // and the type filter as an index range.
+import { DEFAULT_TENANT } from "../tenants.js";
 import type { ActivityBucket, AttemptLogLine, AttemptOutcome, AttemptQuery, AttemptRecord } from "./types.js";
 
 /**
@@ -134,4 +135,40 @@ export function logsColumn(logs: AttemptRecord["logs"]): string | null {
 /** An attempt's log lines read back from their column (a row without lines gets no `logs` field). */
 export function logsField(column: string | null): { logs?: AttemptLogLine[] } {
   return column === null ? {} : { logs: JSON.parse(column) as AttemptLogLine[] };
+}
+
+/**
+ * An attempt's stored tenant: NULL for `default`, so that a single-tenant host writes nothing more per
+ * attempt (and attempts recorded before the column existed read as `default`, which they were).
+ */
+export function tenantColumn(tenant: string | undefined): string | null {
+  return tenant === undefined || tenant === DEFAULT_TENANT ? null : tenant;
+}
+
+/** An attempt's tenant read back from its column. */
+export function tenantOf(column: string | null): string {
+  return column ?? DEFAULT_TENANT;
+}
+
+/**
+ * The SQL condition on the attempts' `tenant` column for one tenant; `bind` adds a parameter and returns its
+ * placeholder. No index has the column (each would cost every attempt's write): it narrows what the other
+ * conditions found.
+ */
+export function tenantCondition(tenant: string, bind: (value: string) => string): string {
+  return tenant === DEFAULT_TENANT ? "tenant IS NULL" : `tenant = ${bind(tenant)}`;
+}
+
+/**
+ * The stored events with the id `$id` (a placeholder) in every tenant: each tenant's key and name. Events are
+ * unique by (tenant, event id), and neither engine's planner skips through that index's leading column on its
+ * own (SQLite without statistics, Postgres before 18): a plain `WHERE event_id = ?` reads every event. So the
+ * tenants are walked one index seek each (the next tenant above the last), and each is searched for the id.
+ */
+export function eventsWithIdSql(id: string): string {
+  return `WITH RECURSIVE tenants(name) AS (
+      SELECT min(tenant) FROM events
+      UNION ALL
+      SELECT (SELECT min(tenant) FROM events WHERE tenant > tenants.name) FROM tenants WHERE tenants.name IS NOT NULL)
+    SELECT e.id, e.tenant FROM tenants JOIN events e ON e.tenant = tenants.name AND e.event_id = ${id}`;
 }

@@ -1,5 +1,6 @@
 // Rows as both SQL engines read them, and what the contract makes of them. Postgres returns bigints as
 // strings; SQLite returns numbers: each field is taken with Number().
+import { DEFAULT_TENANT } from "../tenants.js";
 import type { ClaimedDelivery, DeadLetter } from "./types.js";
 
 /** A dead letter's row: its delivery (`d`) joined to its event (`e`). */
@@ -33,9 +34,10 @@ export function deadLetterOf(action: string, row: DeadLetterRow): DeadLetter {
   };
 }
 
-/** A claimed row of a delivery, with its event's payload and trace. */
+/** A claimed row of a delivery, with its event's tenant, payload and trace. */
 export interface ClaimedRow {
   event: number | string;
+  tenant: string;
   attempts: number;
   attempts_before: number;
   payload: string | null;
@@ -56,5 +58,6 @@ export function claimedOf(action: string, row: ClaimedRow): ClaimedDelivery | un
   };
   if (row.attempts_before > 0) delivery.attemptsBefore = row.attempts_before;
   if (row.trace !== null) delivery.trace = row.trace;
+  if (row.tenant !== DEFAULT_TENANT) delivery.tenant = row.tenant;
   return delivery;
 }

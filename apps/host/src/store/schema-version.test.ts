@@ -68,7 +68,7 @@ describe("sqlite schema version", () => {
     check.close();
   });
 
-  it("upgrades a version 2 store: latest wins, stale and attempt logs, its rows kept", () => {
+  it("upgrades a version 2 store: latest wins, stale and attempt logs, attempts' tenants, its rows kept", () => {
     const v2 = openSqliteStore(file);
     v2.ingest(
       [{ event: { id: "evt_1", type: "user.created", time: "t" }, payload: "{}", deliveries: [] }],
@@ -78,6 +78,7 @@ describe("sqlite schema version", () => {
     // Back to version 2's layout, with an attempt and a rollup bucket recorded as version 2 did.
     const db = new Database(file);
     db.exec(`DROP TABLE latest; DROP TABLE audit; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
+      ALTER TABLE attempts DROP COLUMN tenant;
       INSERT INTO actions (name) VALUES ('x');
       INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
         VALUES (1, 'evt_old', 'user.created', 1, 60000, 5, 0, 'r');
@@ -97,14 +98,18 @@ describe("sqlite schema version", () => {
         outcome: "stale",
         replica: "r",
         logs: [{ level: "info", message: "hello", at: 60_001 }],
+        tenant: "beta",
       },
     ]);
+    // Attempts recorded before their tenants were the tenant `default`'s; new ones keep theirs.
+    expect(store.searchAttempts({ tenant: "default", limit: 5 })).toMatchObject([{ eventId: "evt_old" }]);
     const [newer, older] = store.searchAttempts({ limit: 5 });
     expect(newer).toMatchObject({
       outcome: "stale",
       logs: [{ level: "info", message: "hello", at: 60_001 }],
     });
-    expect(older).toMatchObject({ eventId: "evt_old", outcome: "delivered" });
+    expect(newer).toMatchObject({ tenant: "beta" });
+    expect(older).toMatchObject({ eventId: "evt_old", outcome: "delivered", tenant: "default" });
     expect(older).not.toHaveProperty("logs");
     expect(store.activity(60_000)).toEqual([
       { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, stale: 1, durationMs: 5 },

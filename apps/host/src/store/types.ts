@@ -56,6 +56,8 @@ export interface ClaimedDelivery {
   attemptsBefore?: number;
   /** The event's trace context, as `IngestEvent.trace` stored it (absent when it has none). */
   trace?: string;
+  /** The tenant whose event it is, when not `default`: the history records it with each attempt. */
+  tenant?: string;
 }
 
 /**
@@ -409,6 +411,11 @@ export interface AttemptLogLine {
 /** One attempt, as the host records it. */
 export interface AttemptRecord {
   action: string;
+  /**
+   * The tenant whose event it is; undefined is `default` (a config's single `source`), which the SQL engines
+   * store as NULL, so that a single-tenant host writes nothing more per attempt.
+   */
+  tenant?: string | undefined;
   eventId: string;
   /**
    * The store's key of the event (`IngestResult.keys`, `ClaimedDelivery.key`), when the host has it. SQLite
@@ -437,10 +444,15 @@ export interface AttemptRecord {
 /** A recorded attempt, with its store id (increasing: newer attempts have larger ids). */
 export interface StoredAttempt extends AttemptRecord {
   id: number;
+  /** Always set when read back (`default` for attempts recorded without one). */
+  tenant: string;
 }
 
 /** Which attempts a search returns, newest first; every field narrows it. */
 export interface AttemptQuery {
+  /** Only attempts of this tenant's events (`default`: a config's single `source`). */
+  tenant?: string | undefined;
+  /** Only attempts of events with this id; with `tenant`, only that tenant's event (ids repeat across tenants). */
   eventId?: string | undefined;
   /** An event type pattern: `user.created`, `user.*`, `*`. */
   type?: string | undefined;
@@ -491,6 +503,8 @@ export interface DeliveryState {
 
 /** One event as the store still has it. */
 export interface EventRecord {
+  /** The tenant whose event it is. */
+  tenant: string;
   eventId: string;
   type: string;
   /** The event's own `time`. */
@@ -513,8 +527,16 @@ export interface HistoryStore {
   activity(since: number): Promise<ActivityBucket[]>;
   /** Per action, its attempts' durations since `since` (by minute) as a histogram (history.ts). */
   latency(since: number): Promise<ActionLatency[]>;
-  /** One event by its id, with its unfinished and dead deliveries; undefined when the store has no row for it. */
-  event(eventId: string): Promise<EventRecord | undefined>;
+  /**
+   * One event of `tenant` (default `default`) by its id, with its unfinished and dead deliveries; undefined
+   * when the store has no row for it.
+   */
+  event(eventId: string, tenant?: string): Promise<EventRecord | undefined>;
+  /**
+   * The tenants that have a stored event with this id, sorted (ids are unique per tenant, so an id alone may
+   * name several events).
+   */
+  eventTenants(eventId: string): Promise<string[]>;
   /** Delete attempts (and rollup buckets) that started before `before`. Returns how many attempts. */
   pruneHistory(before: number): Promise<number>;
 }

@@ -35,6 +35,7 @@ function expected(records: readonly StoredAttempt[], q: AttemptQuery): number[] 
     .filter(
       (r) =>
         (q.eventId === undefined || r.eventId === q.eventId) &&
+        (q.tenant === undefined || r.tenant === q.tenant) &&
         typeMatches(r.eventType) &&
         (q.action === undefined || r.action === q.action) &&
         (q.outcome === undefined ||
@@ -82,7 +83,10 @@ export function describeHistory({ store: current }: StoreSuite): void {
     await store.recordAttempts(records);
     await store.recordAttempts([]);
     const found = await store.searchAttempts({ limit: 10 });
-    expect(found.map(({ id, ...rest }) => rest)).toEqual(records.toReversed());
+    // Recorded without a tenant, they are the tenant `default`'s.
+    expect(found.map(({ id, ...rest }) => rest)).toEqual(
+      records.toReversed().map((r) => ({ ...r, tenant: "default" })),
+    );
     expect(found[0]!.id).toBeGreaterThan(found[1]!.id);
     expect(found[1]!.id).toBeGreaterThan(found[2]!.id);
     expect(found.every((a) => Number.isInteger(a.id))).toBe(true);
@@ -111,6 +115,8 @@ export function describeHistory({ store: current }: StoreSuite): void {
           attempt: 1 + (i % 4),
           startedAt: T0 + i * 10_000,
           outcome: outcomes[i % outcomes.length]!,
+          // Two tenants besides `default` (recorded as nothing, or by its name).
+          tenant: [undefined, "beta", undefined, "default", "gamma"][i % 5],
         }),
       );
     }
@@ -124,6 +130,15 @@ export function describeHistory({ store: current }: StoreSuite): void {
       { limit: 500 },
       { eventId: "evt_3", limit: 500 },
       { eventId: "evt_none", limit: 500 },
+      { tenant: "beta", limit: 500 },
+      { tenant: "default", limit: 500 },
+      { tenant: "gamma", limit: 3 },
+      { tenant: "nobody", limit: 500 },
+      { tenant: "beta", eventId: "evt_3", limit: 500 },
+      { tenant: "default", eventId: "evt_3", limit: 500 },
+      { tenant: "beta", action: "y", outcome: "failed", limit: 500 },
+      { tenant: "gamma", type: "user.*", since: T0 + 100_000, limit: 500 },
+      { tenant: "default", before: mid, limit: 5 },
       { type: "user.created", limit: 500 },
       { type: "user.*", limit: 500 },
       { type: "organization.*", limit: 500 },
@@ -228,6 +243,73 @@ export function describeHistory({ store: current }: StoreSuite): void {
       (await store.searchAttempts({ eventId: first!.id, action: "x", limit: 1 })).map((a) => a.id),
     ).toEqual([all[3]!.id]);
     expect(await store.searchAttempts({ eventId: "evt_unknown", limit: 10 })).toEqual([]);
+  });
+
+  it("keeps each attempt's tenant; an event id with a tenant is only that tenant's event", async () => {
+    const store = current();
+    const [shared, other] = factory.many(2);
+    // The same id in two tenants is two events (ids are unique per tenant).
+    const home = (await store.ingest([ingestRow(shared!, ["x"]), ingestRow(other!, ["x"])], undefined)).keys;
+    const dev = (await store.ingest([ingestRow(shared!, ["x"])], undefined, "dev")).keys;
+    expect(await store.eventTenants(shared!.id)).toEqual(["default", "dev"]);
+    expect(await store.eventTenants(other!.id)).toEqual(["default"]);
+    expect(await store.eventTenants("evt_unknown")).toEqual([]);
+    // A claim says whose event it is (nothing for `default`), as the host records it with each attempt.
+    const claimed = await store.claim("x", 10, Date.now(), false);
+    const tenantOf = (key: number) => claimed.find((c) => c.key === key);
+    expect(tenantOf(dev[0]!)).toMatchObject({ tenant: "dev" });
+    expect(tenantOf(home[0]!)).not.toHaveProperty("tenant");
+    expect(tenantOf(home[1]!)).not.toHaveProperty("tenant");
+
+    await store.recordAttempts([
+      attempt({ eventId: shared!.id, eventKey: home[0], startedAt: T0 }),
+      attempt({ eventId: shared!.id, eventKey: dev[0], tenant: "dev", startedAt: T0 + 1 }),
+      attempt({ eventId: other!.id, eventKey: home[1], startedAt: T0 + 2 }),
+      // Without a key, as a host that did not have it recorded it.
+      attempt({ eventId: shared!.id, tenant: "dev", action: "y", startedAt: T0 + 3 }),
+      attempt({ eventId: shared!.id, action: "y", startedAt: T0 + 4 }),
+    ]);
+    const seen = async (q: Omit<AttemptQuery, "limit">) =>
+      (await store.searchAttempts({ ...q, limit: 10 })).map((a) => [a.tenant, a.eventId, a.action]);
+    expect(await seen({ tenant: "dev" })).toEqual([
+      ["dev", shared!.id, "y"],
+      ["dev", shared!.id, "x"],
+    ]);
+    expect(await seen({ tenant: "default" })).toEqual([
+      ["default", shared!.id, "y"],
+      ["default", other!.id, "x"],
+      ["default", shared!.id, "x"],
+    ]);
+    expect(await seen({ eventId: shared!.id })).toEqual([
+      ["default", shared!.id, "y"],
+      ["dev", shared!.id, "y"],
+      ["dev", shared!.id, "x"],
+      ["default", shared!.id, "x"],
+    ]);
+    expect(await seen({ eventId: shared!.id, tenant: "dev" })).toEqual([
+      ["dev", shared!.id, "y"],
+      ["dev", shared!.id, "x"],
+    ]);
+    expect(await seen({ eventId: shared!.id, tenant: "default", action: "x" })).toEqual([
+      ["default", shared!.id, "x"],
+    ]);
+    expect(await seen({ eventId: other!.id, tenant: "dev" })).toEqual([]);
+    expect(await seen({ eventId: shared!.id, tenant: "nobody" })).toEqual([]);
+
+    // The event itself: the tenant's (default: `default`), with that event's deliveries only.
+    await store.complete([
+      { key: dev[0]!, action: "x", result: "dead", attempts: 1, error: "PermanentError" },
+    ]);
+    expect(await store.event(shared!.id, "dev")).toMatchObject({
+      tenant: "dev",
+      eventId: shared!.id,
+      deliveries: [{ action: "x", state: "dead" }],
+    });
+    expect(await store.event(shared!.id)).toMatchObject({
+      tenant: "default",
+      deliveries: [{ action: "x", state: "in flight" }],
+    });
+    expect(await store.event(other!.id, "dev")).toBeUndefined();
   });
 
   it("pages through attempts with the id cursor, without duplicates or gaps", async () => {
@@ -416,6 +498,7 @@ export function describeHistory({ store: current }: StoreSuite): void {
     await store.complete([{ key: keys[0]!, action: "x", result: "delivered" }]);
     await store.prune(Date.now(), 60_000);
     expect(await store.event(done!.id)).toEqual({
+      tenant: "default",
       eventId: done!.id,
       type: done!.type,
       time: done!.time,

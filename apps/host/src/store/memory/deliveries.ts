@@ -72,6 +72,7 @@ export function memoryDeliveries(state: MemoryState): Answers<DeliveryMethods> {
       payload: event.payload,
       ...(row.attemptsBefore > 0 ? { attemptsBefore: row.attemptsBefore } : {}),
       ...(event.trace !== undefined ? { trace: event.trace } : {}),
+      ...(event.tenant !== DEFAULT_TENANT ? { tenant: event.tenant } : {}),
     };
   };
 

@@ -1,6 +1,7 @@
 // The delivery history (HistoryStore in ../types.ts): one record per attempt, with a per-minute rollup per
 // action written with it, and the event page. Shared rules (the rollup's buckets, the latency histogram,
 // page sizes) come from ../history.ts, as both SQL engines take them.
+import { DEFAULT_TENANT } from "../../tenants.js";
 import { LATENCY_COLUMNS, MINUTE_MS, minuteBuckets, pageSize } from "../history.js";
 import type {
   ActionLatency,
@@ -18,13 +19,14 @@ const bucketId = (minute: number, action: string) => `${minute}\u0000${action}`;
 
 /**
  * An attempt as it is kept, and given back: its duration to the ms (as both SQL engines store it); `status`,
- * `error` and `logs` only when it has them (no lines is no `logs`); the event's key is the store's own
- * business (the memory engine searches by event id).
+ * `error` and `logs` only when it has them (no lines is no `logs`); its tenant always (`default` when the
+ * record has none); the event's key is the store's own business (the memory engine searches by event id).
  */
 function stored(record: AttemptRecord, id: number): StoredAttempt {
   return {
     id,
     action: record.action,
+    tenant: record.tenant ?? DEFAULT_TENANT,
     eventId: record.eventId,
     eventType: record.eventType,
     attempt: record.attempt,
@@ -43,6 +45,7 @@ function stored(record: AttemptRecord, id: number): StoredAttempt {
 /** Whether an attempt matches every field the query sets. */
 function matches(attempt: StoredAttempt, q: AttemptQuery): boolean {
   if (q.eventId !== undefined && attempt.eventId !== q.eventId) return false;
+  if (q.tenant !== undefined && attempt.tenant !== q.tenant) return false;
   if (!typeMatches(q.type, attempt.eventType)) return false;
   if (q.action !== undefined && attempt.action !== q.action) return false;
   // `failed` is `retrying` or `dead`: a stale attempt was not run, a filtered one not sent.
@@ -119,13 +122,8 @@ export function memoryHistory(state: MemoryState): Answers<HistoryStore> {
         .map(([action, counts]): ActionLatency => ({ action, counts }));
     },
 
-    event(eventId): EventRecord | undefined {
-      // The first stored event of that id (tenants may share one: see the report on the contract).
-      let key: number | undefined;
-      for (const ids of state.eventKeys.values()) {
-        const found = ids.get(eventId);
-        if (found !== undefined && (key === undefined || found < key)) key = found;
-      }
+    event(eventId, tenant = DEFAULT_TENANT): EventRecord | undefined {
+      const key = state.eventKeys.get(tenant)?.get(eventId);
       const event = key === undefined ? undefined : state.events.get(key);
       if (event === undefined) return undefined;
       // Its rows: unfinished and dead deliveries (a delivered one has none), by action.
@@ -142,6 +140,7 @@ export function memoryHistory(state: MemoryState): Answers<HistoryStore> {
           }),
         );
       return {
+        tenant,
         eventId,
         type: event.type,
         time: event.time,
@@ -149,6 +148,13 @@ export function memoryHistory(state: MemoryState): Answers<HistoryStore> {
         ...(event.payload !== undefined ? { payload: event.payload } : {}),
         deliveries,
       };
+    },
+
+    eventTenants(eventId) {
+      return [...state.eventKeys]
+        .filter(([, ids]) => ids.has(eventId))
+        .map(([tenant]) => tenant)
+        .sort(compareText);
     },
 
     pruneHistory(before) {

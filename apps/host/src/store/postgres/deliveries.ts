@@ -120,6 +120,7 @@ export function postgresDeliveries({ query, tx, replicaId, leaseOf }: PostgresCo
         const order = ordered ? "d.event" : "d.due_at, d.event";
         const { rows } = await client.query<{
           event: string;
+          tenant: string;
           attempts: number;
           attempts_before: number;
           due_at: string;
@@ -139,7 +140,7 @@ export function postgresDeliveries({ query, tx, replicaId, leaseOf }: PostgresCo
              ORDER BY ${order} LIMIT $3 FOR UPDATE SKIP LOCKED)
            UPDATE deliveries d SET status = ${IN_FLIGHT}, owner = $4, updated_at = $2
            FROM due, events e WHERE d.action = due.action AND d.event = due.event AND e.id = d.event
-           RETURNING d.event, d.attempts, d.attempts_before, d.due_at, e.payload, e.trace`,
+           RETURNING d.event, e.tenant, d.attempts, d.attempts_before, d.due_at, e.payload, e.trace`,
           [action, now, limit, replicaId],
         );
         rows.sort((a, b) =>

@@ -153,6 +153,12 @@ ALTER TABLE stream_lease ADD COLUMN tenant text NOT NULL DEFAULT 'default';
 ALTER TABLE stream_lease DROP COLUMN id;
 ALTER TABLE stream_lease ADD PRIMARY KEY (tenant);
 `,
+  // 9: each attempt's tenant (AttemptRecord.tenant). NULL is the tenant \`default\`: a single-tenant host
+  // writes nothing more, and the attempts recorded before were its. No index: an index costs every attempt's
+  // write, and the tenant narrows what the other filters find.
+  `
+ALTER TABLE attempts ADD COLUMN tenant text;
+`,
 ];
 
 /** The schema version this code writes. */

@@ -149,7 +149,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
-  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, breakers, its rows kept", async () => {
+  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, breakers, attempts' tenants, its rows kept", async () => {
     const store = await open();
     await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
     await store.close();
@@ -157,6 +157,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     // Back to version 2's layout, with an attempt recorded as version 2 did.
     await schema.sql(
       `DROP TABLE latest; DROP TABLE audit; DROP TABLE rate_buckets; DROP TABLE breakers; ALTER TABLE attempts DROP COLUMN logs;
+       ALTER TABLE attempts DROP COLUMN tenant;
        ALTER TABLE deliveries DROP COLUMN attempts_before; ALTER TABLE events DROP COLUMN trace;
        ALTER TABLE events DROP COLUMN tenant; ALTER TABLE events ADD CONSTRAINT events_event_id_key UNIQUE (event_id);
        ALTER TABLE stream_lease DROP COLUMN tenant;
@@ -201,7 +202,8 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
       outcome: "stale",
       logs: [{ level: "warn", message: "skipped", at: 60_001 }],
     });
-    expect(older).toMatchObject({ eventId: "evt_old", outcome: "delivered" });
+    // Version 9: attempts recorded before their tenants were the tenant `default`'s.
+    expect(older).toMatchObject({ eventId: "evt_old", outcome: "delivered", tenant: "default" });
     expect(older).not.toHaveProperty("logs");
     expect(await upgraded.activity(60_000)).toEqual([
       { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, stale: 1, durationMs: 5 },
@@ -215,6 +217,20 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     await upgraded.setBreaker({ action: "x", replica: upgraded.replicaId, state: "half-open", since: 1 });
     expect(await upgraded.breakers()).toEqual([
       { action: "x", replica: upgraded.replicaId, state: "half-open", since: 1 },
+    ]);
+    // Version 9: an attempt keeps its tenant, and the default one is stored as nothing.
+    const attempt = { ...newer!, eventId: "evt_beta", tenant: "beta" };
+    await upgraded.recordAttempts([attempt]);
+    expect(await upgraded.searchAttempts({ tenant: "beta", limit: 5 })).toMatchObject([
+      { eventId: "evt_beta", tenant: "beta" },
+    ]);
+    expect(
+      await schema.sql(
+        "SELECT event_id, tenant FROM attempts WHERE tenant IS NOT NULL OR event_id = 'evt_old'",
+      ),
+    ).toEqual([
+      { event_id: "evt_old", tenant: null },
+      { event_id: "evt_beta", tenant: "beta" },
     ]);
   });
 

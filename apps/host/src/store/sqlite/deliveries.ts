@@ -67,9 +67,16 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
   const watermarked = new Set<number>();
   const selectDue = db.prepare<
     [number, number, number],
-    { event: number; attempts: number; attempts_before: number; payload: string; trace: string | null }
+    {
+      event: number;
+      tenant: string;
+      attempts: number;
+      attempts_before: number;
+      payload: string;
+      trace: string | null;
+    }
   >(
-    `SELECT d.event, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d JOIN events e ON e.id = d.event
+    `SELECT d.event, e.tenant, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ? ORDER BY d.due_at, d.event LIMIT ?`,
   );
   // Ordered actions: due rows in stream order, but none behind an earlier row of its key that waits for a
@@ -80,9 +87,16 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
   // later events forever.
   const selectDueOrdered = db.prepare<
     [number, number, number, number],
-    { event: number; attempts: number; attempts_before: number; payload: string; trace: string | null }
+    {
+      event: number;
+      tenant: string;
+      attempts: number;
+      attempts_before: number;
+      payload: string;
+      trace: string | null;
+    }
   >(
-    `SELECT d.event, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
+    `SELECT d.event, e.tenant, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ?
        AND (d.order_key IS NULL OR NOT EXISTS (
          SELECT 1 FROM deliveries p INDEXED BY deliveries_later

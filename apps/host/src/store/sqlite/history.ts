@@ -1,5 +1,7 @@
 // The delivery history on SQLite (the HistoryStore part of the contract; see ../types.ts and ../history.ts).
+import { DEFAULT_TENANT } from "../../tenants.js";
 import {
+  eventsWithIdSql,
   LATENCY_COLUMNS,
   logsColumn,
   logsField,
@@ -10,6 +12,9 @@ import {
   outcomeCondition,
   PRUNE_CHUNK,
   pageSize,
+  tenantColumn,
+  tenantCondition,
+  tenantOf,
   typeRange,
 } from "../history.js";
 import type {
@@ -24,7 +29,8 @@ import type { SqliteContext } from "./context.js";
 
 /**
  * Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). Version 3
- * adds `logs` and `stale` (a version 2 store gains them through HISTORY_COLUMNS).
+ * adds `logs` and `stale` (a version 2 store gains them through HISTORY_COLUMNS); tenants added the attempts'
+ * `tenant` (through HISTORY_COLUMNS too).
  */
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS attempts (
@@ -40,7 +46,8 @@ CREATE TABLE IF NOT EXISTS attempts (
   status INTEGER,
   error TEXT,
   replica TEXT NOT NULL,
-  logs TEXT                              -- the lines the action printed: a JSON array of AttemptLogLine
+  logs TEXT,                             -- the lines the action printed: a JSON array of AttemptLogLine
+  tenant TEXT                            -- the event's tenant; NULL is the tenant default (history.ts)
 );
 -- By event key, not id: keys grow, so this index is appended to, where random ids dirtied a page of it per
 -- attempt (store CPU per attempt in the host's batches: 10.1 -> 5.7 µs, measured). Attempts recorded without
@@ -70,10 +77,14 @@ CREATE TABLE IF NOT EXISTS attempt_minutes (
 
 /**
  * Columns added to the history's tables since version 2, for stores that had the tables before: version 3
- * `logs` and `stale`, version 4 the duration histogram (history.ts).
+ * `logs` and `stale`, version 4 the duration histogram (history.ts). Tenants add the attempts' `tenant`
+ * without a new version: older code names the columns it writes and reads, and its attempts (NULL) read as
+ * the tenant `default`. It has no index: attempts are found by the other filters, and the tenant narrows
+ * them (an index costs every attempt's write, the history's measured cost).
  */
 export const HISTORY_COLUMNS: ReadonlyArray<{ table: string; column: string; declaration: string }> = [
   { table: "attempts", column: "logs", declaration: "TEXT" },
+  { table: "attempts", column: "tenant", declaration: "TEXT" },
   { table: "attempt_minutes", column: "stale", declaration: "INTEGER NOT NULL DEFAULT 0" },
   ...LATENCY_COLUMNS.map((column) => ({
     table: "attempt_minutes",
@@ -102,6 +113,7 @@ interface AttemptRow {
   error: string | null;
   replica: string;
   logs: string | null;
+  tenant: string | null;
 }
 
 const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
@@ -124,10 +136,11 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
       string | null,
       string,
       string | null,
+      string | null,
     ]
   >(
-    `INSERT INTO attempts (action, event_id, event_key, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO attempts (action, event_id, event_key, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs, tenant)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const histogram = LATENCY_COLUMNS.join(", ");
   const addToMinute = db.prepare<number[]>(
@@ -157,6 +170,7 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
         r.error ?? null,
         r.replica,
         logsColumn(r.logs),
+        tenantColumn(r.tenant),
       );
     }
     for (const b of minuteBuckets(records)) {
@@ -187,11 +201,12 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
   >(
     "SELECT minute, action, delivered, retrying, dead, stale, duration_ms FROM attempt_minutes WHERE minute >= ? ORDER BY minute",
   );
-  const selectEventKey = db.prepare<[string], { id: number }>("SELECT id FROM events WHERE event_id = ?");
+  // An event id names one event per tenant: with its tenant, one lookup of the (tenant, event_id) index.
+  const selectEventKeys = db.prepare<[string], { id: number; tenant: string }>(eventsWithIdSql("?"));
   const selectEvent = db.prepare<
-    [string],
+    [string, string],
     { id: number; type: string; time: string; received_at: number; payload: string | null }
-  >("SELECT id, type, time, received_at, payload FROM events WHERE event_id = ?");
+  >("SELECT id, type, time, received_at, payload FROM events WHERE tenant = ? AND event_id = ?");
   // Deliveries are keyed (action, event): one primary-key lookup per action.
   const selectDeliveries = db.prepare<
     [number],
@@ -224,15 +239,30 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
         clauses.push("action = ?");
         params.push(id);
       }
+      const tenant = (bound: string[]) =>
+        tenantCondition(query.tenant!, (value) => {
+          bound.push(value);
+          return "?";
+        });
       if (query.eventId !== undefined) {
-        // Its attempts recorded with the event's key, and any recorded without one.
-        const key = selectEventKey.get(query.eventId)?.id;
-        if (key === undefined) clauses.push("event_key IS NULL AND event_id = ?");
+        // Its attempts recorded with the event's key (of the tenant's event, or every tenant's), and any
+        // recorded without one. A key names its tenant's event: attempts found by it need no tenant check.
+        const keys = selectEventKeys
+          .all(query.eventId)
+          .filter((e) => query.tenant === undefined || e.tenant === query.tenant)
+          .map((e) => e.id);
+        const unkeyed: string[] = [query.eventId];
+        const byId = `event_key IS NULL AND event_id = ?${query.tenant !== undefined ? ` AND ${tenant(unkeyed)}` : ""}`;
+        if (keys.length === 0) clauses.push(byId);
         else {
-          clauses.push("(event_key = ? OR (event_key IS NULL AND event_id = ?))");
-          params.push(key);
+          clauses.push(`(event_key IN (${keys.map(() => "?").join(", ")}) OR (${byId}))`);
+          params.push(...keys);
         }
-        params.push(query.eventId);
+        params.push(...unkeyed);
+      } else if (query.tenant !== undefined) {
+        const bound: string[] = [];
+        clauses.push(tenant(bound));
+        params.push(...bound);
       }
       const type = typeRange(query.type);
       if (type && "exact" in type) {
@@ -258,7 +288,7 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
       }
       const limit = pageSize(query.limit);
       const columns =
-        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs";
+        "id, action, event_id, type, attempt, started_at, duration_ms, outcome, status, error, replica, logs, tenant";
       const select = (sql: string, values: Array<string | number>) =>
         db.prepare<Array<string | number>, AttemptRow>(sql).all(...values);
       // SQLite's planner does not count on a LIMIT ending a scan early: for a filter that most rows match
@@ -302,6 +332,7 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
         (row): StoredAttempt => ({
           id: row.id,
           action: actions.name(row.action),
+          tenant: tenantOf(row.tenant),
           eventId: row.event_id,
           eventType: row.type,
           attempt: row.attempt,
@@ -338,8 +369,8 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
       }));
     },
 
-    event(eventId): EventRecord | undefined {
-      const row = selectEvent.get(eventId);
+    event(eventId, tenant = DEFAULT_TENANT): EventRecord | undefined {
+      const row = selectEvent.get(tenant, eventId);
       if (!row) return undefined;
       // Deliveries the host holds in memory since ingest have no row (deliveries.ts): only retried,
       // dead-lettered, long-running and backlogged ones show here.
@@ -356,6 +387,7 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
         )
         .sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
       return {
+        tenant,
         eventId,
         type: row.type,
         time: row.time,
@@ -363,6 +395,13 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
         ...(row.payload !== null ? { payload: row.payload } : {}),
         deliveries,
       };
+    },
+
+    eventTenants(eventId) {
+      return selectEventKeys
+        .all(eventId)
+        .map((e) => e.tenant)
+        .sort();
     },
 
     pruneHistory(before) {

@@ -93,5 +93,30 @@ describe("packing for the store thread", () => {
       },
     ];
     expect(unpackAttempts(structuredClone(packAttempts(records)))).toEqual(records);
+    // A single-tenant host sends no tenants at all.
+    expect(packAttempts(records).tenants).toBeUndefined();
+  });
+
+  it("round-trips attempts' tenants, the default one as nothing", () => {
+    const base = {
+      eventType: "user.created",
+      attempt: 1,
+      startedAt: 1_700_000_000_000,
+      durationMs: 1,
+      outcome: "delivered",
+      replica: "r1",
+    } as const;
+    const records: AttemptRecord[] = [
+      { ...base, action: "a", eventId: "evt_1" },
+      { ...base, action: "a", eventId: "evt_1", tenant: "beta" },
+      { ...base, action: "b", eventId: "evt_2", tenant: "default" },
+    ];
+    const packed = packAttempts(records);
+    expect(packed.tenants).toEqual([null, "beta", null]);
+    expect(unpackAttempts(structuredClone(packed))).toEqual([
+      records[0],
+      records[1],
+      { ...base, action: "b", eventId: "evt_2" },
+    ]);
   });
 });

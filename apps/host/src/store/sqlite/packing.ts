@@ -1,3 +1,4 @@
+import { DEFAULT_TENANT } from "../../tenants.js";
 import { logsColumn, logsField, OUTCOMES } from "../history.js";
 import type { AttemptRecord, Completion, IngestEvent, Watermark } from "../types.js";
 
@@ -98,6 +99,11 @@ export function unpackCompletions(packed: PackedCompletions): [Completion[], Wat
 /** Attempt records as columns; an absent optional field is null. */
 export interface PackedAttempts {
   actions: string[];
+  /**
+   * Per attempt its tenant, null for `default`; absent when every attempt is of `default` (a single-tenant
+   * host never sends it).
+   */
+  tenants?: Array<string | null>;
   eventIds: string[];
   eventKeys: Array<number | null>;
   types: string[];
@@ -130,6 +136,10 @@ export function packAttempts(records: readonly AttemptRecord[]): PackedAttempts 
   };
   for (const r of records) {
     packed.actions.push(r.action);
+    if (r.tenant !== undefined && r.tenant !== DEFAULT_TENANT) {
+      packed.tenants ??= new Array<string | null>(packed.actions.length - 1).fill(null);
+      packed.tenants.push(r.tenant);
+    } else packed.tenants?.push(null);
     packed.eventIds.push(r.eventId);
     packed.eventKeys.push(r.eventKey ?? null);
     packed.types.push(r.eventType);
@@ -151,8 +161,10 @@ export function unpackAttempts(packed: PackedAttempts): AttemptRecord[] {
     const key = packed.eventKeys[i];
     const status = packed.statuses[i];
     const error = packed.errors[i];
+    const tenant = packed.tenants?.[i];
     records.push({
       action: packed.actions[i]!,
+      ...(tenant != null ? { tenant } : {}),
       eventId: packed.eventIds[i]!,
       ...(key != null ? { eventKey: key } : {}),
       eventType: packed.types[i]!,
