@@ -1,10 +1,11 @@
 // The replica fault test: two real host processes share one PostgreSQL schema and one fake tenant. The leader
 // is SIGKILLed, a killed replica comes back, the standby is SIGKILLed, and every backend of the replicas is
-// terminated (the database restarted under them). Nothing may be lost. `pnpm test:faults`.
+// terminated (the database restarted under them). Nothing may be lost, and each subject's events reach each
+// action in stream order, whichever replica runs them. `pnpm test:faults`.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Auth0Event } from "@switchyard/core";
+import { type Auth0Event, subjectOf } from "@switchyard/core";
 import {
   createEventFactory,
   type FakeTenant,
@@ -69,6 +70,12 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreS
       .map((event, i) =>
         i % 97 === 0 ? factory.event("session.revoked", { object: { id: `ses_${i}` } }) : event,
       );
+    // The users' events are about 12 users, so that their order is at stake: every action here is ordered
+    // by subject (the default), and a subject's next event may be claimed by either replica.
+    events.forEach((event, i) => {
+      if (event.type.startsWith("user."))
+        (event.data.object as { user_id: string }).user_id = `auth0|u${i % 12}`;
+    });
     const indexOf = new Map(events.map((e, i) => [e.id, i]));
     const poisoned = new Set(events.filter((_, i) => i % 101 === 50).map((e) => e.id));
 
@@ -77,12 +84,13 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreS
       ActionName,
       Map<string, number>
     >;
-    const successes: Array<{ index: number; replica: string; at: number }> = [];
+    const successes: Array<{ action: ActionName; index: number; replica: string; at: number }> = [];
     const record = (action: ActionName, request: { headers: Record<string, unknown> }) => {
       const id = String(request.headers["webhook-id"]);
       const map = delivered[action];
       map.set(id, (map.get(id) ?? 0) + 1);
       successes.push({
+        action,
         index: indexOf.get(id) ?? -1,
         replica: String(request.headers["x-replica"]),
         at: Date.now(),
@@ -293,6 +301,24 @@ actions:
       throw new Error(`${error.message}; missing event indexes ${lost.join("; ")}`);
     });
     for (const name of ACTIONS) expect(new Set(delivered[name].keys())).toEqual(wanted[name]);
+
+    // Per subject, each action got its events in stream order: the first arrival of each (a delivery cut
+    // off by a SIGKILL before its result was written runs again, later). `members` orders by user, not by
+    // the subject; its users are all different here.
+    for (const name of ["flaky", "users"] as const) {
+      const seen = new Set<number>();
+      const lastOf = new Map<string, number>();
+      const outOfOrder: string[] = [];
+      for (const { action, index } of successes) {
+        if (action !== name || seen.has(index)) continue;
+        seen.add(index);
+        const subject = subjectOf(events[index]!) ?? "";
+        const last = lastOf.get(subject) ?? -1;
+        if (index < last) outOfOrder.push(`${subject}: event ${index} after ${last}`);
+        lastOf.set(subject, Math.max(last, index));
+      }
+      expect(outOfOrder, `${name} in stream order per subject`).toEqual([]);
+    }
 
     // Exactly the poisoned events are dead letters.
     const dlq = await waitFor(async () => {

@@ -51,10 +51,7 @@ export function openHostStore(loaded: LoadedConfig, onFailure?: (error: Error) =
 
 /** The synchronous SQLite store behind the async contract, on the caller's thread. */
 export function inline(store: SqliteStore): StateStore {
-  const wrapped = { engine: "sqlite", inFlightOrder: "host", heldDeliveries: "watermark" } as Record<
-    string,
-    unknown
-  >;
+  const wrapped = { engine: "sqlite", heldDeliveries: "watermark" } as Record<string, unknown>;
   for (const [name, method] of Object.entries(store)) {
     wrapped[name] = async (...args: unknown[]) => (method as (...a: unknown[]) => unknown)(...args);
   }

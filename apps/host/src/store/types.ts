@@ -35,9 +35,9 @@ export interface IngestResult {
   keys: Array<number | undefined>;
   /**
    * Held deliveries the store wrote as pending rows instead, because an earlier delivery of their action
-   * with the same order key waits in the store (pending; on engines shared by replicas, also in flight, as
-   * another replica may be running it): [index of the event, action]. The host must not run them now; they
-   * wait their turn in the store.
+   * with the same order key waits in the store (pending; on engines shared by replicas, also in flight on
+   * another replica): [index of the event, action]. The host must not run them now; they wait their turn in
+   * the store. One in flight on this host is not a reason: its runner queues the later ones behind it.
    */
   declined?: Array<[number, string]>;
 }
@@ -287,13 +287,6 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
   /** Engines shared by replicas: each tenant's stream has a lease of its own (the same object per tenant). */
   readonly leadershipOf?: (tenant: string) => Leadership;
   /**
-   * What orders an ordered action's later deliveries behind one of their key in flight. `host`: every row
-   * in flight is in this host's memory (SQLite: one host per folder), whose runner queues the later ones
-   * behind it (engine/key-turns.ts), so a claim returns them. `store`: a row in flight may be another
-   * replica's (Postgres), so a claim holds them back in the store.
-   */
-  readonly inFlightOrder: "host" | "store";
-  /**
    * How the store keeps a delivery the host holds in memory (`IngestEvent.deliveries[].held`) from being lost
    * in a crash (engine/tracking.ts):
    * - `watermark` (SQLite): it writes no row. The event records the actions that hold it, and the host sends,
@@ -320,8 +313,10 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
   /**
    * Claim up to `limit` due deliveries of one action, marking them in flight. For an ordered action, in
    * stream order, and a delivery is due only when no earlier one with the same order key waits: pending and
-   * not due yet (a retry), or (`inFlightOrder: store`) pending or in flight on any replica. So the rows
-   * claimed are, per key, the next ones in order. Dead letters do not block.
+   * not due yet (a retry), or (engines shared by replicas) in flight on another replica. So the rows claimed
+   * are, per key, a prefix of its pending ones. One of the key in flight on this host does not hold them
+   * back: it is in this host's memory, whose runner queues them behind it (engine/key-turns.ts). Dead
+   * letters do not block.
    */
   claim(action: string, limit: number, now: number, ordered: boolean): Promise<ClaimedDelivery[]>;
   /** Record attempt results and move the actions' watermarks, in one transaction. */
@@ -590,5 +585,5 @@ export interface AuditStore {
 /** The contract's methods: a `StateStore` without what each engine declares of itself. */
 export type StoreMethods = Omit<
   StateStore,
-  "engine" | "replicaId" | "leadership" | "leadershipOf" | "inFlightOrder" | "heldDeliveries" | "rateBuckets"
+  "engine" | "replicaId" | "leadership" | "leadershipOf" | "heldDeliveries" | "rateBuckets"
 >;

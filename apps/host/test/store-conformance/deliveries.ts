@@ -207,39 +207,20 @@ export function describeDeliveries(suite: StoreSuite): void {
       error: "503",
       orderKey: "a",
     });
-    if (store.inFlightOrder === "host") {
-      // a1 in flight is in this host's memory, which queues a2 and a3 behind it: all come, in order.
-      const first = await store.claim("o", 10, now, true);
-      expect(first.map((c) => idOf(c.payload))).toEqual([a1!.id, a2!.id, a3!.id, b1!.id, n1!.id]);
-      // a1 retried later; a2 and a3 go back unattempted, due now: they wait behind a1, not due yet.
-      await store.complete([retry(keys[0]!, later), retry(keys[1]!, now), retry(keys[2]!, now)]);
-      expect(await store.claim("o", 10, now, true)).toHaveLength(0);
-      // Once a1 is due, all three come again, in order.
-      const again = await store.claim("o", 10, later, true);
-      expect(again.map((c) => idOf(c.payload))).toEqual([a1!.id, a2!.id, a3!.id]);
-      // A limit cuts a key's rows at a prefix: a2 sent back comes alone, a3 waits for the next claim.
-      await store.complete([retry(keys[1]!, later), retry(keys[2]!, later)]);
-      await store.complete([dead("o", keys[0]!)]);
-      expect((await store.claim("o", 1, later, true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
-      expect((await store.claim("o", 10, later, true)).map((c) => idOf(c.payload))).toEqual([a3!.id]);
-    } else {
-      const first = await store.claim("o", 10, now, true);
-      expect(first.map((c) => idOf(c.payload))).toEqual([a1!.id, b1!.id, n1!.id]);
-      // a1 in flight (maybe on another replica): a2 waits.
-      expect(await store.claim("o", 10, now, true)).toHaveLength(0);
-      // a1 retried later: still unfinished, so a2 still waits, and a1 is not due yet.
-      await store.complete([
-        { key: keys[0]!, action: "o", result: "retry", attempts: 1, dueAt: later, error: "503" },
-      ]);
-      expect(await store.claim("o", 10, now, true)).toHaveLength(0);
-      const [again] = await store.claim("o", 10, later, true);
-      expect(again && idOf(again.payload)).toBe(a1!.id);
-      // a1 dead: a2 is due; a3 waits for a2.
-      await store.complete([dead("o", keys[0]!)]);
-      expect((await store.claim("o", 10, later, true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
-      await store.complete([delivered("o", keys[1]!)]);
-      expect((await store.claim("o", 10, later, true)).map((c) => idOf(c.payload))).toEqual([a3!.id]);
-    }
+    // a1 in flight is in this host's memory, which queues a2 and a3 behind it: all come, in order.
+    const first = await store.claim("o", 10, now, true);
+    expect(first.map((c) => idOf(c.payload))).toEqual([a1!.id, a2!.id, a3!.id, b1!.id, n1!.id]);
+    // a1 retried later; a2 and a3 go back unattempted, due now: they wait behind a1, not due yet.
+    await store.complete([retry(keys[0]!, later), retry(keys[1]!, now), retry(keys[2]!, now)]);
+    expect(await store.claim("o", 10, now, true)).toHaveLength(0);
+    // Once a1 is due, all three come again, in order.
+    const again = await store.claim("o", 10, later, true);
+    expect(again.map((c) => idOf(c.payload))).toEqual([a1!.id, a2!.id, a3!.id]);
+    // A limit cuts a key's rows at a prefix: a2 sent back comes alone, a3 waits for the next claim.
+    await store.complete([retry(keys[1]!, later), retry(keys[2]!, later)]);
+    await store.complete([dead("o", keys[0]!)]);
+    expect((await store.claim("o", 1, later, true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+    expect((await store.claim("o", 10, later, true)).map((c) => idOf(c.payload))).toEqual([a3!.id]);
     // The same rows unordered would not wait.
     const [u1, u2] = factory.many(2);
     await store.ingest(
@@ -282,17 +263,9 @@ export function describeDeliveries(suite: StoreSuite): void {
       undefined,
     );
     expect(third.declined).toEqual([[0, "o"]]);
-    // b2 waits behind b1's retry. Only a1 is due where a row in flight holds its key's back (Postgres);
-    // where the host queues them behind it (SQLite), a2 and a3 come too, in order.
-    if (store.inFlightOrder === "host") {
-      const all = await store.claim("o", 10, Date.now(), true);
-      expect(all.map((c) => idOf(c.payload))).toEqual([a1!.id, a2!.id, a3!.id]);
-      return;
-    }
-    const claimed = await store.claim("o", 10, now, true);
-    expect(claimed.map((c) => idOf(c.payload))).toEqual([a1!.id]);
-    await store.complete([delivered("o", claimed[0]!.key)]);
-    expect((await store.claim("o", 10, now, true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+    // b2 waits behind b1's retry. a1, a2 and a3 are due, in order: the host queues them behind each other.
+    const all = await store.claim("o", 10, Date.now(), true);
+    expect(all.map((c) => idOf(c.payload))).toEqual([a1!.id, a2!.id, a3!.id]);
   });
   it("recovers, after a crash, the deliveries that were running and nothing finished", async () => {
     const [done, running, held, waiting] = factory.many(4);

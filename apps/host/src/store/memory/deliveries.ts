@@ -1,5 +1,5 @@
 // Events, deliveries and their claims (the delivery part of StateStore in ../types.ts). The memory engine has
-// one host (`inFlightOrder: host`) and writes a row for every delivery, held ones included (`heldDeliveries:
+// one host and writes a row for every delivery, held ones included (`heldDeliveries:
 // row`): a held delivery's row is in flight from ingest, so nothing is lost in a crash without watermarks.
 import { DEFAULT_TENANT } from "../../tenants.js";
 import { isNewer } from "../latest.js";
@@ -119,7 +119,7 @@ export function memoryDeliveries(state: MemoryState): Answers<DeliveryMethods> {
           let status: DeliveryStatus = delivery.held ? "in flight" : "pending";
           // A held delivery whose key has an earlier row waiting (pending) is not run now: it waits its turn,
           // pending. One in flight does not count: on one host it is in this host's memory, whose runner
-          // queues the later ones behind it (`inFlightOrder: host`).
+          // queues the later ones behind it.
           if (delivery.held && delivery.orderKey !== null && keyWaits(delivery.action, delivery.orderKey)) {
             declined.push([index, delivery.action]);
             status = "pending";
@@ -141,7 +141,7 @@ export function memoryDeliveries(state: MemoryState): Answers<DeliveryMethods> {
       if (ordered) {
         // Stream order, and a row is due only when no earlier row of its key waits for a later time (a
         // retry): per key, the rows taken are a prefix of its pending ones. Rows in flight do not hold the
-        // later ones back (`inFlightOrder: host`), nor do dead letters.
+        // later ones back (the host queues them behind), nor do dead letters.
         const waiting = rows.filter((r) => r.status === "pending" && r.dueAt > now && r.orderKey !== null);
         const heldBack = (row: DeliveryRow) =>
           waiting.some((w) => w.orderKey === row.orderKey && w.key < row.key);

@@ -1,7 +1,6 @@
 // The memory engine of the store contract (../types.ts): the contract's executable spec, in plain maps,
-// and a store for fast unit tests. One host (no `leadership`, no `replicaId`), which orders a key's later
-// deliveries behind one in flight itself (`inFlightOrder: host`), and a row for every delivery it holds
-// (`heldDeliveries: row`). It runs the same conformance suite as SQLite and Postgres (conformance.test.ts).
+// and a store for fast unit tests. One host (no `leadership`, no `replicaId`), and a row for every delivery
+// it holds (`heldDeliveries: row`). It runs the same conformance suite as SQLite and Postgres (conformance.test.ts).
 import type { StateStore, StoreMethods } from "../types.js";
 import { memoryAudit } from "./audit.js";
 import { memoryDeadLetters } from "./dead-letters.js";
@@ -24,7 +23,6 @@ export interface MemoryStoreOptions {
 /** The memory store: the contract, with its capabilities fixed. */
 export type MemoryStore = StateStore & {
   readonly engine: "memory";
-  readonly inFlightOrder: "host";
   readonly heldDeliveries: "row";
 };
 
@@ -45,7 +43,6 @@ export function openMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   let closed = false;
   const store: Record<string, unknown> = {
     engine: "memory",
-    inFlightOrder: "host",
     heldDeliveries: "row",
     // Closing twice is no error. The state stays, for a store opened on it again.
     close: async () => {

@@ -15,7 +15,7 @@ const ingestRow = (event: Auth0Event, actions: string[], options: { held?: boole
 describe("memory store", () => {
   it("declares one host that keeps a row for every held delivery", () => {
     const store = openMemoryStore();
-    expect(store).toMatchObject({ engine: "memory", inFlightOrder: "host", heldDeliveries: "row" });
+    expect(store).toMatchObject({ engine: "memory", heldDeliveries: "row" });
     expect(store.leadership).toBeUndefined();
     expect(store.replicaId).toBeUndefined();
     expect(store.rateBuckets).toBeUndefined();

@@ -53,9 +53,10 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await schema.sql("SELECT replica FROM breakers")).toEqual([{ replica: a.replicaId }]);
   });
 
-  it("writes held-at-ingest deliveries in flight, owned by the replica, ordered keys waiting behind them", async () => {
+  it("writes held-at-ingest deliveries in flight, owned by the replica; another replica's claims wait behind them", async () => {
     const store = await open();
-    const [a1, a2] = factory.many(2);
+    const other = await open();
+    const [a1, a2, c1, c2, c3] = factory.many(5);
     const { keys } = await store.ingest(
       [ingestRow(a1!, ["o"], { orderKey: "a", held: true }), ingestRow(a2!, ["o"], { orderKey: "a" })],
       undefined,
@@ -66,13 +67,27 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     ]);
     expect(await store.countUnfinished()).toBe(2);
     await store.complete([{ key: keys[0]!, action: "o", result: "running", attempts: 1 }]);
-    expect(await store.claim("o", 10, Date.now(), true)).toHaveLength(0);
+    // a1 runs here: another replica must not run a2 meanwhile.
+    expect(await other.claim("o", 10, Date.now(), true)).toHaveLength(0);
+    // A held delivery behind one of its key in flight here is this host's to order (its runner queues it),
+    // not declined; behind one in flight on another replica, it is.
+    const mine = await store.ingest([ingestRow(c1!, ["o"], { orderKey: "c", held: true })], undefined);
+    const again = await store.ingest([ingestRow(c2!, ["o"], { orderKey: "c", held: true })], undefined);
+    expect(again.declined ?? []).toEqual([]);
+    const theirs = await other.ingest([ingestRow(c3!, ["o"], { orderKey: "c", held: true })], undefined);
+    expect(theirs.declined).toEqual([[0, "o"]]);
     // `rowless` is SQLite's word: here the row exists and is deleted.
     await store.complete([{ key: keys[0]!, action: "o", result: "delivered", rowless: true }]);
-    expect((await store.claim("o", 10, Date.now(), true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+    expect((await other.claim("o", 10, Date.now(), true)).map((c) => idOf(c.payload))).toEqual([a2!.id]);
+    // c3 waits until c1 and c2 are done here.
+    await store.complete([
+      { key: mine.keys[0]!, action: "o", result: "delivered", rowless: true },
+      { key: again.keys[0]!, action: "o", result: "delivered", rowless: true },
+    ]);
+    expect((await other.claim("o", 10, Date.now(), true)).map((c) => idOf(c.payload))).toEqual([c3!.id]);
   });
 
-  it("shares the work between replicas: no delivery is claimed twice, no key runs twice at once", async () => {
+  it("shares the work between replicas: no delivery is claimed twice, a key's deliveries run on one replica", async () => {
     const a = await open();
     const b = await open();
     const events = factory.many(40);
@@ -85,19 +100,27 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     const keys = claims.flat().map((c) => c.key);
     expect(new Set(keys).size).toBe(40);
     expect(keys).toHaveLength(40);
-    const ordered = await Promise.all([a, b, a, b].map((s) => s.claim("o", 40, now, true)));
-    // Four keys: one delivery each may run, whichever replica claimed it.
-    expect(
-      ordered
-        .flat()
-        .map((c) => idOf(c.payload))
-        .sort(),
-    ).toEqual(
-      events
-        .slice(0, 4)
-        .map((e) => e.id)
-        .sort(),
-    );
+    // Ordered: a replica takes the next rows of a key only while none of the key runs on another, so each
+    // key's rows are claimed by one replica (whose runner runs them one after another), in stream order.
+    const replicas = [a, b, a, b, a, b];
+    const ordered = await Promise.all(replicas.map((s) => s.claim("o", 10, now, true)));
+    const keyOf = (id: string) => `k${events.findIndex((e) => e.id === id) % 4}`;
+    const owner = new Map<string, unknown>();
+    const claimed: string[] = [];
+    ordered.forEach((rows, i) => {
+      const ids = rows.map((c) => idOf(c.payload));
+      claimed.push(...ids);
+      for (const id of ids) {
+        if (!owner.has(keyOf(id))) owner.set(keyOf(id), replicas[i]);
+        expect(owner.get(keyOf(id))).toBe(replicas[i]);
+      }
+      // In stream order within the claim.
+      expect(ids).toEqual(
+        [...ids].sort((x, y) => events.findIndex((e) => e.id === x) - events.findIndex((e) => e.id === y)),
+      );
+    });
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.length).toBeGreaterThan(0);
   });
 
   it("recovers the in-flight rows of a replica that stopped renewing, not of live ones", async () => {

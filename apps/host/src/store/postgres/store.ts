@@ -157,7 +157,6 @@ export async function openPostgresStore(
 
   const store: PostgresStore = {
     engine: "postgres",
-    inFlightOrder: "store",
     heldDeliveries: "row",
     replicaId,
     leadership,

@@ -76,7 +76,6 @@ export async function openStoreThread(
 
   return {
     engine: "sqlite",
-    inFlightOrder: "host",
     heldDeliveries: "watermark",
     getCursor: (tenant) => call("getCursor", tenant),
     ingest: (events, cursor, tenant) => call("ingest", packIngest(events), cursor, tenant),
