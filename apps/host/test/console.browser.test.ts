@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createEventFactory, startFakeTenant, waitFor } from "@switchyard/testing";
-import { type BrowserContext, chromium, type Page, type Response } from "playwright-core";
+import { type BrowserContext, chromium, type Locator, type Page, type Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { finishConfig, type LoadedConfig, loadConfig } from "../src/config/load.js";
 import { DEMO_CONFIG, startDemo } from "../src/demo.js";
@@ -244,6 +244,12 @@ const problems = new WeakMap<Page, string[]>();
  * A new tab, with its own sessionStorage; the `refusals` (statuses, e.g. 403) the test provokes on purpose
  * are not problems.
  */
+/** The texts of one column of a table's body rows, found by its header. */
+async function columnCells(table: Locator, header: string): Promise<string[]> {
+  const column = (await table.locator("thead th").allTextContents()).indexOf(header);
+  return table.locator(`tbody tr td:nth-child(${column + 1})`).allTextContents();
+}
+
 async function openPage(url: string, refusals: readonly number[] = []): Promise<Page> {
   const page = await browser.newPage();
   const seen: string[] = [];
@@ -386,10 +392,7 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     const rows = table.locator("tbody tr");
     await rows.nth(2).waitFor();
     await table.getByRole("columnheader", { name: "Tenant" }).waitFor();
-    const tenantCells = async () => {
-      const column = (await table.locator("thead th").allTextContents()).indexOf("Tenant");
-      return rows.locator(`td:nth-child(${column + 1})`).allTextContents();
-    };
+    const tenantCells = () => columnCells(table, "Tenant");
     expect((await tenantCells()).sort()).toEqual(["dev", "prod", "prod"]);
     const filter = page.getByRole("form", { name: "Filter dead letters" });
     const tenant = filter.getByLabel("Tenant");
@@ -437,10 +440,7 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     const rows = table.locator("tbody tr");
     await rows.nth(2).waitFor();
     await table.getByRole("columnheader", { name: "Tenant" }).waitFor();
-    const tenantCells = async () => {
-      const column = (await table.locator("thead th").allTextContents()).indexOf("Tenant");
-      return rows.locator(`td:nth-child(${column + 1})`).allTextContents();
-    };
+    const tenantCells = () => columnCells(table, "Tenant");
     expect((await tenantCells()).sort()).toEqual(["dev", "dev", "prod"]);
     const filter = page.getByRole("form", { name: "Filter deliveries" });
     const tenant = filter.getByLabel("Tenant");

@@ -18,6 +18,16 @@ export type SqliteDeliveries = Synchronous<
   Pick<StateStore, "getCursor" | "ingest" | "claim" | "complete" | "recover">
 >;
 
+/** A due row as a claim reads it (both claims). */
+interface DueRow {
+  event: number;
+  tenant: string;
+  attempts: number;
+  attempts_before: number;
+  payload: string;
+  trace: string | null;
+}
+
 export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDeliveries {
   const insertEvent = db.prepare<
     [string, string, string, string, number, string, string | null, string | null],
@@ -65,17 +75,7 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
     "UPDATE watermarks SET upto = max(upto, ?) WHERE action = ?",
   );
   const watermarked = new Set<number>();
-  const selectDue = db.prepare<
-    [number, number, number],
-    {
-      event: number;
-      tenant: string;
-      attempts: number;
-      attempts_before: number;
-      payload: string;
-      trace: string | null;
-    }
-  >(
+  const selectDue = db.prepare<[number, number, number], DueRow>(
     `SELECT d.event, e.tenant, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ? ORDER BY d.due_at, d.event LIMIT ?`,
   );
@@ -85,17 +85,7 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
   // the later one behind it (engine/key-turns.ts). Holding them back made every claim of a busy subject scan
   // its whole backlog to take one row. Dead letters do not block: one poisoned event must not stall a user's
   // later events forever.
-  const selectDueOrdered = db.prepare<
-    [number, number, number, number],
-    {
-      event: number;
-      tenant: string;
-      attempts: number;
-      attempts_before: number;
-      payload: string;
-      trace: string | null;
-    }
-  >(
+  const selectDueOrdered = db.prepare<[number, number, number, number], DueRow>(
     `SELECT d.event, e.tenant, d.attempts, d.attempts_before, e.payload, e.trace FROM deliveries d INDEXED BY deliveries_next JOIN events e ON e.id = d.event
      WHERE d.action = ? AND d.status = ${PENDING} AND d.due_at <= ?
        AND (d.order_key IS NULL OR NOT EXISTS (
