@@ -282,6 +282,7 @@ describe("admin API", () => {
       refused: [
         {
           action: "sync",
+          tenant: "default",
           eventId: created.id,
           reason: `a newer event of its subject was delivered to sync since (${updated.id}, ${at(2)}): replaying ${created.id} would undo it`,
         },

@@ -462,7 +462,14 @@ export const bulk =
       count,
       dryRun,
       ...(refused.length > 0
-        ? { refused: refused.map(({ action, eventId, reason }) => ({ action, eventId, reason })) }
+        ? {
+            refused: refused.map(({ action, tenant, eventId, reason }) => ({
+              action,
+              tenant,
+              eventId,
+              reason,
+            })),
+          }
         : {}),
     };
   };

@@ -337,7 +337,7 @@ export const BulkAnswer = z
     count: z.number().int().describe("How many dead letters it touched (or would, with dryRun)"),
     dryRun: z.boolean(),
     refused: z
-      .array(z.object({ action: z.string(), eventId: z.string(), reason: z.string() }))
+      .array(z.object({ action: z.string(), tenant: z.string(), eventId: z.string(), reason: z.string() }))
       .optional()
       .describe("Replay: dead letters left dead because a newer event of their subject was delivered since"),
   })

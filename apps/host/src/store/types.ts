@@ -111,7 +111,11 @@ export interface LatestMark {
 /** A dead letter whose subject has had a newer event delivered to its action since (latest wins). */
 export interface SupersededDeadLetter {
   action: string;
+  /** The event's tenant: an id may repeat across tenants, so `key` is what a replay leaves out. */
+  tenant: string;
   eventId: string;
+  /** The store's key of the event (`DeadLetter.key`). */
+  key: number;
   /** The newer event's id, when the store still has it. */
   newerEventId?: string | undefined;
   /** The newer event's time (ISO 8601). */

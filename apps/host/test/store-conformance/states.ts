@@ -43,13 +43,23 @@ export function describeStates(suite: StoreSuite): void {
       undefined,
     );
     await store.complete([dead("s", more.keys[0]!), dead("s", more.keys[1]!), dead("n", more.keys[0]!)]);
+    // The same event id in another tenant (its subjects are its own): a dead letter that nothing supersedes.
+    const dev = await store.ingest([ingestRow(late, ["s"], { orderKey: "dev|auth0|1" })], undefined, "dev");
+    await store.complete([dead("s", dev.keys[0]!)]);
     const superseded = await store.supersededDead({});
     expect(superseded).toEqual([
-      { action: "s", eventId: late.id, newerEventId: newest.id, newerTime: t(30) },
+      {
+        action: "s",
+        tenant: "default",
+        eventId: late.id,
+        key: more.keys[0],
+        newerEventId: newest.id,
+        newerTime: t(30),
+      },
     ]);
     expect(await store.supersededDead({ action: "n" })).toEqual([]);
-    // Replay leaves the superseded ones dead.
-    expect(await store.replayDead({}, Date.now(), superseded)).toBe(2);
+    // Replay leaves the superseded ones dead, and only them: not the other tenant's of the same id.
+    expect(await store.replayDead({}, Date.now(), superseded)).toBe(3);
     expect((await store.listDead()).map((d) => [d.action, d.eventId])).toEqual([["s", late.id]]);
     expect(await store.replayDead({}, Date.now())).toBe(1);
   });

@@ -44,7 +44,7 @@ export function memoryDeadLetters(state: MemoryState): Answers<DeadLetterMethods
    * when it was dead-lettered.
    */
   const select = (filter: DeadLetterFilter = {}, except: readonly SupersededDeadLetter[] = []): Dead[] => {
-    const excepted = new Set(except.map((s) => `${s.action}\u0000${s.eventId}`));
+    const excepted = new Set(except.map((s) => `${s.action}\u0000${s.key}`));
     const selected: Dead[] = [];
     for (const row of allRows(state)) {
       if (row.status !== "dead") continue;
@@ -58,7 +58,7 @@ export function memoryDeadLetters(state: MemoryState): Answers<DeadLetterMethods
       if (filter.since !== undefined && row.updatedAt < filter.since) continue;
       if (filter.until !== undefined && row.updatedAt >= filter.until) continue;
       if (filter.after !== undefined && !isAfter(dead, filter.after)) continue;
-      if (excepted.has(`${row.action}\u0000${event.eventId}`)) continue;
+      if (excepted.has(`${row.action}\u0000${row.key}`)) continue;
       selected.push(dead);
     }
     selected.sort(compareDead);
@@ -108,7 +108,9 @@ export function memoryDeadLetters(state: MemoryState): Answers<DeadLetterMethods
         return [
           {
             action: row.action,
+            tenant: event.tenant,
             eventId: event.eventId,
+            key: row.key,
             newerEventId: state.events.get(mark.key)?.eventId,
             newerTime: new Date(mark.time).toISOString(),
           },

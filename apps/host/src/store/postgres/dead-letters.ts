@@ -12,14 +12,14 @@ import { DEAD, PENDING, type PostgresContext } from "./context.js";
  */
 export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly SupersededDeadLetter[] = []) {
   const clauses = [`d.status = ${DEAD}`];
-  const params: Array<string | number | string[]> = [];
-  const param = (value: string | number | string[]) => {
+  const params: Array<string | number | string[] | number[]> = [];
+  const param = (value: string | number | string[] | number[]) => {
     params.push(value);
     return `$${params.length}`;
   };
   if (except.length > 0) {
     clauses.push(
-      `(d.action, e.event_id) NOT IN (SELECT * FROM unnest(${param(except.map((s) => s.action))}::text[], ${param(except.map((s) => s.eventId))}::text[]))`,
+      `(d.action, d.event) NOT IN (SELECT * FROM unnest(${param(except.map((s) => s.action))}::text[], ${param(except.map((s) => s.key))}::bigint[]))`,
     );
   }
   clauses.push(
@@ -72,6 +72,7 @@ export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLet
       const { where, params, limit } = deadLetterQuery(filter);
       const { rows } = await query<{
         action: string;
+        tenant: string;
         event_id: string;
         time: string;
         event: string;
@@ -79,7 +80,7 @@ export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLet
         mark_event: string;
         newer: string | null;
       }>(
-        `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event,
+        `SELECT d.action, e.tenant, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event,
            (SELECT event_id FROM events n WHERE n.id = l.event) AS newer
          FROM deliveries d JOIN events e ON e.id = d.event
            JOIN latest l ON l.action = d.action AND l.subject = d.order_key
@@ -93,7 +94,9 @@ export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLet
         return [
           {
             action: row.action,
+            tenant: row.tenant,
             eventId: row.event_id,
+            key: Number(row.event),
             newerEventId: row.newer ?? undefined,
             newerTime: new Date(mark.time).toISOString(),
           },

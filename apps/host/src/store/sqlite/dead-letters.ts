@@ -19,8 +19,8 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
       return "?";
     };
     if (except.length > 0) {
-      const pairs = except.map((s) => `(${bind(actions.id(s.action))}, ${bind(s.eventId)})`);
-      clauses.push(`(d.action, e.event_id) NOT IN (VALUES ${pairs.join(", ")})`);
+      const pairs = except.map((s) => `(${bind(actions.id(s.action))}, ${bind(s.key)})`);
+      clauses.push(`(d.action, d.event) NOT IN (VALUES ${pairs.join(", ")})`);
     }
     clauses.push(
       ...deadLetterClauses(filter, {
@@ -76,6 +76,7 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
           Array<string | number>,
           {
             action: number;
+            tenant: string;
             event_id: string;
             time: string;
             event: number;
@@ -83,7 +84,7 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
             mark_event: number;
           }
         >(
-          `SELECT d.action, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event
+          `SELECT d.action, e.tenant, e.event_id, e.time, d.event, l.time AS mark_time, l.event AS mark_event
            FROM deliveries d JOIN events e ON e.id = d.event
              JOIN latest l ON l.action = d.action AND l.subject = d.order_key
            WHERE ${where} ORDER BY d.updated_at, d.event, d.action${limit}`,
@@ -99,7 +100,9 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
         return [
           {
             action: actions.name(row.action),
+            tenant: row.tenant,
             eventId: row.event_id,
+            key: row.event,
             newerEventId: eventIdOf.get(row.mark_event)?.event_id,
             newerTime: new Date(row.mark_time).toISOString(),
           },
