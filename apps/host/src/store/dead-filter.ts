@@ -1,13 +1,5 @@
+import { typeRange } from "./history.js";
 import type { DeadLetterFilter } from "./types.js";
-
-/** SQL for an event type pattern: `*` (no clause), `prefix.*` (LIKE, any depth) or an exact type. */
-export function typeClause(pattern: string | undefined): { op: "=" | "LIKE"; value: string } | undefined {
-  if (pattern === undefined || pattern === "*") return undefined;
-  if (pattern.endsWith(".*")) {
-    return { op: "LIKE", value: `${pattern.slice(0, -1).replace(/[%_\\]/g, "\\$&")}%` };
-  }
-  return { op: "=", value: pattern };
-}
 
 /** A value bound to a statement's parameter. */
 export type SqlValue = string | number;
@@ -20,8 +12,11 @@ export interface SelectionDialect {
   action(name: string): SqlValue;
   /** The same, for a page's position, whose action the store may never have seen (it sorts first). */
   positionAction(name: string): SqlValue;
-  /** What follows `LIKE ?` so that `\` escapes `%` and `_` (Postgres's default; SQLite needs `ESCAPE`). */
-  likeEscape: string;
+  /**
+   * What makes `e.type` compare byte by byte (a type pattern is a range: `user.*` is `user.` <= type <
+   * `user/`): nothing on SQLite (BINARY), `COLLATE "C"` on Postgres, whose column takes the database's.
+   */
+  bytewise: string;
 }
 
 /**
@@ -35,13 +30,13 @@ export function deadLetterClauses(filter: DeadLetterFilter, dialect: SelectionDi
   if (filter.action !== undefined) clauses.push(`d.action = ${bind(dialect.action(filter.action))}`);
   if (filter.eventId !== undefined) clauses.push(`e.event_id = ${bind(filter.eventId)}`);
   if (filter.tenant !== undefined) clauses.push(`e.tenant = ${bind(filter.tenant)}`);
-  const type = typeClause(filter.type);
-  if (type) {
-    clauses.push(
-      type.op === "LIKE"
-        ? `e.type LIKE ${bind(type.value)}${dialect.likeEscape}`
-        : `e.type = ${bind(type.value)}`,
-    );
+  // A range, not LIKE, as the history's searches do: SQLite's LIKE ignores case, so `User.*` matched there
+  // and not on Postgres.
+  const type = typeRange(filter.type);
+  if (type && "exact" in type) clauses.push(`e.type = ${bind(type.exact)}`);
+  else if (type) {
+    const column = `e.type${dialect.bytewise}`;
+    clauses.push(`${column} >= ${bind(type.from)} AND ${column} < ${bind(type.to)}`);
   }
   if (filter.since !== undefined) clauses.push(`d.updated_at >= ${bind(filter.since)}`);
   if (filter.until !== undefined) clauses.push(`d.updated_at < ${bind(filter.until)}`);

@@ -54,6 +54,9 @@ export function describeDeadLetters(suite: StoreSuite): void {
     expect(await count({ type: "organization.*" })).toBe(1);
     expect(await count({ type: "*" })).toBe(4);
     expect(await count({ type: "user" })).toBe(0);
+    // Types are matched as written, in every engine (SQLite's LIKE would have ignored case).
+    expect(await count({ type: "User.*" })).toBe(0);
+    expect(await count({ type: "USER.CREATED" })).toBe(0);
     expect(await count({ since: t1 + 1 })).toBe(3);
     expect(await count({ until: t1 + 1 })).toBe(1);
     expect(await count({ since: t1 + 1, until: t2 + 1 })).toBe(2);

@@ -27,7 +27,7 @@ export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly 
       bind: param,
       action: (name) => name,
       positionAction: (name) => name,
-      likeEscape: "",
+      bytewise: ' COLLATE "C"',
     }),
   );
   const limit = limitOf(filter);

@@ -28,7 +28,7 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
         action: actions.id,
         // An action this store never saw sorts before all (ids start at 1).
         positionAction: (name) => actions.find(name) ?? 0,
-        likeEscape: " ESCAPE '\\'",
+        bytewise: "",
       }),
     );
     return { where: clauses.join(" AND "), params, limit: limitOf(filter) };
