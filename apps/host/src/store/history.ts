@@ -44,8 +44,18 @@ export function latencyQuantile(counts: readonly number[], q: number): number | 
   return LATENCY_BOUNDS.at(-1);
 }
 
-/** A rollup bucket as a batch adds it: with its histogram of the attempts that ran (stale ones did not). */
+/**
+ * A rollup bucket as a batch adds it: one tenant's (`default` for attempts recorded without one), with its
+ * histogram of the attempts that ran (stale ones did not).
+ *
+ * Both SQL engines store the tenant by name, `default` too, NOT NULL (`tenant … NOT NULL DEFAULT 'default'`).
+ * Unlike the attempts' column (NULL for `default`, which saves a write per attempt), a rollup row is one per
+ * minute, action and tenant, so naming the tenant costs nothing; and the tenant is part of the row's key,
+ * where SQL never finds two NULLs equal: `ON CONFLICT` would insert a second row for the minute, never add to
+ * it. Rows written before the rollup had tenants take the column's default, as the events' did.
+ */
 export interface MinuteBucket extends ActivityBucket {
+  tenant: string;
   latency: number[];
 }
 
@@ -77,9 +87,10 @@ export const PRUNE_CHUNK = 10_000;
 export const pageSize = (limit: number) => Math.min(500, Math.max(1, Math.floor(limit)));
 
 /**
- * A batch's attempts summed per (action, minute), ordered by minute then action: each bucket is then written
- * once per batch, and concurrent writers (Postgres replicas) lock buckets in the same order, so they never
- * deadlock.
+ * A batch's attempts summed per (minute, action, tenant), ordered so: each bucket is then written once per
+ * batch, and concurrent writers (Postgres replicas) lock buckets in the same order, so they never deadlock.
+ * Runs for every delivery: one key string per record, as before tenants (a single `source`'s records have
+ * none, and count as `default`'s).
  */
 export function minuteBuckets(records: readonly AttemptRecord[]): MinuteBucket[] {
   const buckets = new Map<string, MinuteBucket>();
@@ -88,11 +99,13 @@ export function minuteBuckets(records: readonly AttemptRecord[]): MinuteBucket[]
     // none (the attempts themselves keep it, outcome `filtered`).
     if (record.outcome === "filtered") continue;
     const minute = Math.floor(record.startedAt / MINUTE_MS) * MINUTE_MS;
-    const key = `${minute}\u0000${record.action}`;
+    const tenant = record.tenant ?? DEFAULT_TENANT;
+    const key = `${minute}\u0000${record.action}\u0000${tenant}`;
     let bucket = buckets.get(key);
     if (!bucket) {
       bucket = {
         action: record.action,
+        tenant,
         minute,
         delivered: 0,
         retrying: 0,
@@ -108,9 +121,12 @@ export function minuteBuckets(records: readonly AttemptRecord[]): MinuteBucket[]
     if (record.outcome !== "stale") bucket.latency[latencyBucket(record.durationMs)]!++;
   }
   return [...buckets.values()].sort(
-    (a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0),
+    (a, b) =>
+      a.minute - b.minute || compareCodeUnits(a.action, b.action) || compareCodeUnits(a.tenant, b.tenant),
   );
 }
+
+const compareCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * An event type pattern (`user.created`, `user.*`, `*`) as an exact type or a range of types. A prefix is a

@@ -33,4 +33,29 @@ describe("latency histogram", () => {
     ]);
     expect(x!.latency).toEqual(histogram({ 1: 1, 7: 1 }));
   });
+
+  it("splits a batch's buckets per tenant (none is `default`), in key order: minute, action, tenant", () => {
+    const base = { eventId: "e", eventType: "user.created", attempt: 1, replica: "r" } as const;
+    const buckets = minuteBuckets([
+      { ...base, action: "y", startedAt: 60_000, durationMs: 1, outcome: "delivered", tenant: "prod" },
+      { ...base, action: "x", startedAt: 60_001, durationMs: 2, outcome: "delivered", tenant: "prod" },
+      { ...base, action: "x", startedAt: 60_002, durationMs: 3, outcome: "dead" },
+      { ...base, action: "x", startedAt: 60_003, durationMs: 4, outcome: "delivered", tenant: "default" },
+      { ...base, action: "x", startedAt: 0, durationMs: 5, outcome: "delivered", tenant: "prod" },
+    ]);
+    expect(
+      buckets.map(({ minute, action, tenant, delivered, dead }) => ({
+        minute,
+        action,
+        tenant,
+        delivered,
+        dead,
+      })),
+    ).toEqual([
+      { minute: 0, action: "x", tenant: "prod", delivered: 1, dead: 0 },
+      { minute: 60_000, action: "x", tenant: "default", delivered: 1, dead: 1 },
+      { minute: 60_000, action: "x", tenant: "prod", delivered: 1, dead: 0 },
+      { minute: 60_000, action: "y", tenant: "prod", delivered: 1, dead: 0 },
+    ]);
+  });
 });

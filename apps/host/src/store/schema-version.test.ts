@@ -15,6 +15,13 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The rollup's table as versions 2 to 6 had it, keyed (minute, action), with `columns` added since version 2. */
+const minutesBefore7 = (columns: readonly string[]) => `
+  DROP TABLE attempt_minutes;
+  CREATE TABLE attempt_minutes (minute INTEGER NOT NULL, action INTEGER NOT NULL, delivered INTEGER NOT NULL,
+    retrying INTEGER NOT NULL, dead INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+    ${columns.map((c) => `${c} INTEGER NOT NULL DEFAULT 0,`).join(" ")} PRIMARY KEY (minute, action)) WITHOUT ROWID;`;
+
 describe("sqlite schema version", () => {
   it("stamps a new store and reopens its own version", () => {
     openSqliteStore(file).close();
@@ -77,7 +84,7 @@ describe("sqlite schema version", () => {
     v2.close();
     // Back to version 2's layout, with an attempt and a rollup bucket recorded as version 2 did.
     const db = new Database(file);
-    db.exec(`DROP TABLE latest; DROP TABLE audit; ALTER TABLE attempts DROP COLUMN logs; ALTER TABLE attempt_minutes DROP COLUMN stale;
+    db.exec(`DROP TABLE latest; DROP TABLE audit; ALTER TABLE attempts DROP COLUMN logs; ${minutesBefore7([])}
       ALTER TABLE attempts DROP COLUMN tenant;
       INSERT INTO actions (name) VALUES ('x');
       INSERT INTO attempts (action, event_id, type, attempt, started_at, duration_ms, outcome, replica)
@@ -129,8 +136,9 @@ describe("sqlite schema version", () => {
     );
     v3.close();
     const db = new Database(file);
-    db.exec(`DROP TABLE audit; ALTER TABLE deliveries DROP COLUMN attempts_before;
-      ${LATENCY_COLUMNS.map((c) => `ALTER TABLE attempt_minutes DROP COLUMN ${c};`).join("\n")}`);
+    db.exec(
+      `DROP TABLE audit; ALTER TABLE deliveries DROP COLUMN attempts_before; ${minutesBefore7(["stale"])}`,
+    );
     db.pragma("user_version = 3");
     db.close();
     const store = openSqliteStore(file);
@@ -169,6 +177,56 @@ describe("sqlite schema version", () => {
     store.close();
     const check = new Database(file);
     expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("upgrades a version 6 store: its rollup is kept per tenant, and its buckets so far are the tenant `default`'s", () => {
+    openSqliteStore(file).close();
+    const db = new Database(file);
+    const histogram = (first: number) => LATENCY_COLUMNS.map((_, i) => (i === 0 ? first : 0));
+    db.exec(`${minutesBefore7(["stale", ...LATENCY_COLUMNS])}
+      INSERT INTO actions (name) VALUES ('x'), ('y');
+      INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, duration_ms, stale, ${LATENCY_COLUMNS.join(", ")})
+        VALUES (60000, 1, 2, 1, 0, 9, 1, ${histogram(3).join(", ")}), (60000, 2, 0, 0, 1, 4, 0, ${histogram(1).join(", ")});`);
+    db.pragma("user_version = 6");
+    db.close();
+    const store = openSqliteStore(file);
+    store.recordAttempts([
+      {
+        action: "x",
+        eventId: "evt_prod",
+        eventType: "user.created",
+        attempt: 1,
+        startedAt: 60_001,
+        durationMs: 2,
+        outcome: "delivered",
+        replica: "r",
+        tenant: "prod",
+      },
+    ]);
+    const before = [
+      { action: "x", minute: 60_000, delivered: 2, retrying: 1, dead: 0, stale: 1, durationMs: 9 },
+      { action: "y", minute: 60_000, delivered: 0, retrying: 0, dead: 1, stale: 0, durationMs: 4 },
+    ];
+    expect(store.activity(60_000, "default")).toEqual(before);
+    expect(store.activity(60_000, "prod")).toEqual([
+      { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, stale: 0, durationMs: 2 },
+    ]);
+    expect(store.activity(60_000)).toEqual([{ ...before[0], delivered: 3, durationMs: 11 }, before[1]]);
+    expect(store.latency(60_000, "default")).toEqual([
+      { action: "x", counts: histogram(3) },
+      { action: "y", counts: histogram(1) },
+    ]);
+    expect(store.latency(60_000)).toContainEqual({ action: "x", counts: histogram(4) });
+    store.close();
+    const check = new Database(file);
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(
+      check
+        .prepare("SELECT name FROM pragma_table_info('attempt_minutes') WHERE pk > 0 ORDER BY pk")
+        .all()
+        .map((c) => (c as { name: string }).name),
+    ).toEqual(["minute", "action", "tenant"]);
     check.close();
   });
 

@@ -522,10 +522,16 @@ export interface HistoryStore {
   recordAttempts(records: readonly AttemptRecord[]): Promise<void>;
   /** Attempts matching the query, newest first, at most `limit`. */
   searchAttempts(query: AttemptQuery): Promise<StoredAttempt[]>;
-  /** Rollup buckets with `minute >= since`, every action, ordered by minute. */
-  activity(since: number): Promise<ActivityBucket[]>;
-  /** Per action, its attempts' durations since `since` (by minute) as a histogram (history.ts). */
-  latency(since: number): Promise<ActionLatency[]>;
+  /**
+   * Rollup buckets with `minute >= since`, every action, ordered by minute: `tenant`'s attempts only, or
+   * without one every tenant's summed (one bucket per minute and action either way).
+   */
+  activity(since: number, tenant?: string): Promise<ActivityBucket[]>;
+  /**
+   * Per action, its attempts' durations since `since` (by minute) as a histogram (history.ts): `tenant`'s
+   * attempts only, or without one every tenant's.
+   */
+  latency(since: number, tenant?: string): Promise<ActionLatency[]>;
   /**
    * One event of `tenant` (default `default`) by its id, with its unfinished and dead deliveries; undefined
    * when the store has no row for it.

@@ -3,7 +3,7 @@
 import { createEventFactory } from "@switchyard/testing";
 import { expect, it } from "vitest";
 import { LATENCY_BOUNDS, LATENCY_COLUMNS } from "../../src/store/history.js";
-import type { AttemptQuery, AttemptRecord, StoredAttempt } from "../../src/store/types.js";
+import type { ActivityBucket, AttemptQuery, AttemptRecord, StoredAttempt } from "../../src/store/types.js";
 import { ingestRow, type StoreSuite } from "./shared.js";
 
 const factory = createEventFactory({ seed: 57 });
@@ -403,6 +403,61 @@ export function describeHistory({ store: current }: StoreSuite): void {
     expect(await store.latency(T0 + 2 * MINUTE)).toEqual([]);
     await store.pruneHistory(T0 + MINUTE);
     expect(await byAction(0)).toEqual({ x: histogram({ 3: 1 }) });
+  });
+
+  it("keeps the rollup per tenant: one tenant's activity and latency, or every tenant's summed", async () => {
+    const store = current();
+    const histogram = (entries: Record<number, number>) => LATENCY_COLUMNS.map((_, i) => entries[i] ?? 0);
+    // x serves default (recorded with no tenant, and by name) and prod; y serves dev.
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + 1_000, durationMs: 3 }),
+      attempt({ startedAt: T0 + 2_000, durationMs: 30, tenant: "prod" }),
+      attempt({ startedAt: T0 + 3_000, durationMs: 700, outcome: "retrying", tenant: "prod" }),
+      attempt({ action: "y", startedAt: T0 + 4_000, durationMs: 7, outcome: "dead", tenant: "dev" }),
+    ]);
+    await store.recordAttempts([
+      attempt({ startedAt: T0 + 5_000, durationMs: 4, tenant: "default" }),
+      attempt({ startedAt: T0 + MINUTE, durationMs: 0, outcome: "stale", tenant: "prod" }),
+    ]);
+    const bucket = (action: string, minute: number, counts: Partial<ActivityBucket>): ActivityBucket => ({
+      action,
+      minute,
+      delivered: 0,
+      retrying: 0,
+      dead: 0,
+      stale: 0,
+      durationMs: 0,
+      ...counts,
+    });
+    expect(await store.activity(T0)).toEqual([
+      bucket("x", T0, { delivered: 3, retrying: 1, durationMs: 737 }),
+      bucket("y", T0, { dead: 1, durationMs: 7 }),
+      bucket("x", T0 + MINUTE, { stale: 1 }),
+    ]);
+    expect(await store.activity(T0, "prod")).toEqual([
+      bucket("x", T0, { delivered: 1, retrying: 1, durationMs: 730 }),
+      bucket("x", T0 + MINUTE, { stale: 1 }),
+    ]);
+    expect(await store.activity(T0, "default")).toEqual([bucket("x", T0, { delivered: 2, durationMs: 7 })]);
+    expect(await store.activity(T0, "dev")).toEqual([bucket("y", T0, { dead: 1, durationMs: 7 })]);
+    expect(await store.activity(T0, "staging")).toEqual([]);
+
+    const byAction = async (since: number, tenant?: string) =>
+      Object.fromEntries((await store.latency(since, tenant)).map((l) => [l.action, l.counts]));
+    // 3 and 4 ms in the first bucket (at most 5), 7 in the second, 30 in (25, 50], 700 in (500, 1000].
+    expect(await byAction(T0)).toEqual({
+      x: histogram({ 0: 2, 3: 1, 7: 1 }),
+      y: histogram({ 1: 1 }),
+    });
+    expect(await byAction(T0, "prod")).toEqual({ x: histogram({ 3: 1, 7: 1 }) });
+    expect(await byAction(T0, "default")).toEqual({ x: histogram({ 0: 2 }) });
+    expect(await byAction(T0, "dev")).toEqual({ y: histogram({ 1: 1 }) });
+    expect(await store.latency(T0, "staging")).toEqual([]);
+
+    // Pruning goes by minute, every tenant's buckets alike.
+    await store.pruneHistory(T0 + MINUTE);
+    expect(await store.activity(0, "prod")).toEqual([bucket("x", T0 + MINUTE, { stale: 1 })]);
+    expect(await store.activity(0, "default")).toEqual([]);
   });
 
   it("prunes attempts and rollup buckets older than a time", async () => {

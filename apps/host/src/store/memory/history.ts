@@ -1,10 +1,11 @@
 // The delivery history (HistoryStore in ../types.ts): one record per attempt, with a per-minute rollup per
-// action written with it, and the event page. Shared rules (the rollup's buckets, the latency histogram,
-// page sizes) come from ../history.ts, as both SQL engines take them.
+// action and tenant written with it, and the event page. Shared rules (the rollup's buckets, the latency
+// histogram, page sizes) come from ../history.ts, as both SQL engines take them.
 import { DEFAULT_TENANT } from "../../tenants.js";
 import { LATENCY_COLUMNS, MINUTE_MS, minuteBuckets, pageSize } from "../history.js";
 import type {
   ActionLatency,
+  ActivityBucket,
   AttemptQuery,
   AttemptRecord,
   DeliveryState,
@@ -14,8 +15,9 @@ import type {
 } from "../types.js";
 import { type Answers, allRows, compareText, entryOf, type MemoryState, typeMatches } from "./state.js";
 
-/** A rollup bucket's place in the state: one per minute and action. */
-const bucketId = (minute: number, action: string) => `${minute}\u0000${action}`;
+/** A rollup bucket's place in the state: one per minute, action and tenant. */
+const bucketId = (minute: number, action: string, tenant: string) =>
+  `${minute}\u0000${action}\u0000${tenant}`;
 
 /**
  * An attempt as it is kept, and given back: its duration to the ms (as both SQL engines store it); `status`,
@@ -61,10 +63,12 @@ export function memoryHistory(state: MemoryState): Answers<HistoryStore> {
   return {
     recordAttempts(records) {
       for (const record of records) state.attempts.push(stored(record, ++state.lastAttemptId));
-      // The rollup counts the batch per (minute, action); counts are added, never replaced.
+      // The rollup counts the batch per (minute, action, tenant); counts are added, never replaced.
       for (const batch of minuteBuckets(records)) {
-        const bucket = entryOf(state.minutes, bucketId(batch.minute, batch.action), () => ({
+        const id = bucketId(batch.minute, batch.action, batch.tenant);
+        const bucket = entryOf(state.minutes, id, () => ({
           action: batch.action,
+          tenant: batch.tenant,
           minute: batch.minute,
           delivered: 0,
           retrying: 0,
@@ -93,27 +97,35 @@ export function memoryHistory(state: MemoryState): Answers<HistoryStore> {
       return found;
     },
 
-    activity(since) {
-      return [...state.minutes.values()]
-        .filter((bucket) => bucket.minute >= since)
-        .sort((a, b) => a.minute - b.minute || compareText(a.action, b.action))
-        .map(({ action, minute, delivered, retrying, dead, stale, durationMs }) => ({
-          action,
-          minute,
-          delivered,
-          retrying,
-          dead,
-          stale,
-          durationMs,
+    activity(since, tenant) {
+      // One bucket per minute and action: the tenant's, or every tenant's summed.
+      const summed = new Map<string, ActivityBucket>();
+      for (const bucket of state.minutes.values()) {
+        if (bucket.minute < since || (tenant !== undefined && bucket.tenant !== tenant)) continue;
+        const sum = entryOf(summed, `${bucket.minute}\u0000${bucket.action}`, () => ({
+          action: bucket.action,
+          minute: bucket.minute,
+          delivered: 0,
+          retrying: 0,
+          dead: 0,
+          stale: 0,
+          durationMs: 0,
         }));
+        sum.delivered += bucket.delivered;
+        sum.retrying += bucket.retrying;
+        sum.dead += bucket.dead;
+        sum.stale += bucket.stale;
+        sum.durationMs += bucket.durationMs;
+      }
+      return [...summed.values()].sort((a, b) => a.minute - b.minute || compareText(a.action, b.action));
     },
 
-    latency(since) {
+    latency(since, tenant) {
       // Per action, its buckets' histograms summed (an action whose buckets hold only stale attempts has
       // one of zeros, as in both SQL engines).
       const byAction = new Map<string, number[]>();
       for (const bucket of state.minutes.values()) {
-        if (bucket.minute < since) continue;
+        if (bucket.minute < since || (tenant !== undefined && bucket.tenant !== tenant)) continue;
         const counts = entryOf(byAction, bucket.action, () => LATENCY_COLUMNS.map(() => 0));
         for (const [i, n] of bucket.latency.entries()) counts[i]! += n;
       }

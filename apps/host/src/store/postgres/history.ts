@@ -58,18 +58,18 @@ export function postgresHistory({ query, tx }: PostgresContext): HistoryStore {
           ],
         );
         // Replicas add to the same buckets: counts are added, never overwritten. Rows are locked in
-        // (minute, action) order (minuteBuckets sorts them), so two batches never deadlock.
+        // (minute, action, tenant) order (minuteBuckets sorts them), so two batches never deadlock.
         const n = LATENCY_COLUMNS.length;
         const histogram = LATENCY_COLUMNS.join(", ");
-        const arrays = LATENCY_COLUMNS.map((_, i) => `$${8 + i}::integer[]`).join(", ");
+        const arrays = LATENCY_COLUMNS.map((_, i) => `$${9 + i}::integer[]`).join(", ");
         const names = LATENCY_COLUMNS.map((c) => `x${c}`);
         await client.query(
-          `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms, ${histogram})
-           SELECT m, a, d, r, k, st, s, ${names.join(", ")} FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::integer[],
-             $5::integer[], $6::integer[], $7::bigint[], ${arrays})
-             WITH ORDINALITY AS x(m, a, d, r, k, st, s, ${names.join(", ")}, i)
+          `INSERT INTO attempt_minutes (minute, action, tenant, delivered, retrying, dead, stale, duration_ms, ${histogram})
+           SELECT m, a, tn, d, r, k, st, s, ${names.join(", ")} FROM unnest($1::bigint[], $2::text[], $3::text[],
+             $4::integer[], $5::integer[], $6::integer[], $7::integer[], $8::bigint[], ${arrays})
+             WITH ORDINALITY AS x(m, a, tn, d, r, k, st, s, ${names.join(", ")}, i)
            ORDER BY i
-           ON CONFLICT (minute, action) DO UPDATE SET delivered = attempt_minutes.delivered + excluded.delivered,
+           ON CONFLICT (minute, action, tenant) DO UPDATE SET delivered = attempt_minutes.delivered + excluded.delivered,
              retrying = attempt_minutes.retrying + excluded.retrying, dead = attempt_minutes.dead + excluded.dead,
              stale = attempt_minutes.stale + excluded.stale,
              duration_ms = attempt_minutes.duration_ms + excluded.duration_ms,
@@ -77,6 +77,7 @@ export function postgresHistory({ query, tx }: PostgresContext): HistoryStore {
           [
             buckets.map((b) => b.minute),
             buckets.map((b) => b.action),
+            buckets.map((b) => b.tenant),
             buckets.map((b) => b.delivered),
             buckets.map((b) => b.retrying),
             buckets.map((b) => b.dead),
@@ -158,11 +159,13 @@ export function postgresHistory({ query, tx }: PostgresContext): HistoryStore {
       );
     },
 
-    async latency(since) {
+    async latency(since, tenant) {
+      // Without a tenant, every tenant's rows summed; with one, only its rows (the tenant ends the key: the
+      // minute range is read either way, and the tenant filters it).
       const { rows } = await query<Record<string, string>>(
         `SELECT action, ${LATENCY_COLUMNS.map((c) => `sum(${c})::bigint AS ${c}`).join(", ")}
-         FROM attempt_minutes WHERE minute >= $1 GROUP BY action`,
-        [since],
+         FROM attempt_minutes WHERE minute >= $1${tenant === undefined ? "" : " AND tenant = $2"} GROUP BY action`,
+        tenant === undefined ? [since] : [since, tenant],
       );
       return rows.map((row) => ({
         action: row.action!,
@@ -170,7 +173,8 @@ export function postgresHistory({ query, tx }: PostgresContext): HistoryStore {
       }));
     },
 
-    async activity(since) {
+    async activity(since, tenant) {
+      // One bucket per minute and action: the tenant's, or every tenant's summed.
       const { rows } = await query<{
         minute: string;
         action: string;
@@ -180,9 +184,11 @@ export function postgresHistory({ query, tx }: PostgresContext): HistoryStore {
         stale: number;
         duration_ms: string;
       }>(
-        `SELECT minute, action, delivered, retrying, dead, stale, duration_ms FROM attempt_minutes
-         WHERE minute >= $1 ORDER BY minute, action COLLATE "C"`,
-        [since],
+        `SELECT minute, action, sum(delivered)::integer AS delivered, sum(retrying)::integer AS retrying,
+           sum(dead)::integer AS dead, sum(stale)::integer AS stale, sum(duration_ms)::bigint AS duration_ms
+         FROM attempt_minutes WHERE minute >= $1${tenant === undefined ? "" : " AND tenant = $2"}
+         GROUP BY minute, action ORDER BY minute, action COLLATE "C"`,
+        tenant === undefined ? [since] : [since, tenant],
       );
       return rows.map((row) => ({
         action: row.action,

@@ -159,6 +159,15 @@ ALTER TABLE stream_lease ADD PRIMARY KEY (tenant);
   `
 ALTER TABLE attempts ADD COLUMN tenant text;
 `,
+  // 10: the per-minute rollup per tenant: keyed (minute, action, tenant), the tenant named, `default` too
+  // (history.ts, MinuteBucket). Its rows so far were written before the rollup had tenants: they
+  // become `default`'s. A new key, so a new version: an older switchyard's ON CONFLICT (minute, action)
+  // would fail every batch.
+  `
+ALTER TABLE attempt_minutes ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+ALTER TABLE attempt_minutes DROP CONSTRAINT attempt_minutes_pkey;
+ALTER TABLE attempt_minutes ADD PRIMARY KEY (minute, action, tenant);
+`,
 ];
 
 /** The schema version this code writes. */

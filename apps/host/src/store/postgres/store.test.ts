@@ -172,7 +172,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(error?.message).not.toContain("hunter2");
   });
 
-  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, breakers, attempts' tenants, its rows kept", async () => {
+  it("upgrades a version 2 schema to the latest: latest wins, stale and attempt logs, the audit log, events' traces, breakers, attempts' and the rollup's tenants, its rows kept", async () => {
     const store = await open();
     await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], "c-1");
     await store.close();
@@ -186,6 +186,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
        ALTER TABLE stream_lease DROP COLUMN tenant;
        ALTER TABLE stream_lease ADD COLUMN id integer NOT NULL DEFAULT 1 PRIMARY KEY CHECK (id = 1);
        ALTER TABLE attempt_minutes DROP COLUMN stale, ${LATENCY_COLUMNS.map((c) => `DROP COLUMN ${c}`).join(", ")};
+       ALTER TABLE attempt_minutes DROP COLUMN tenant, ADD PRIMARY KEY (minute, action);
        UPDATE schema_version SET version = 2`,
     );
     await schema.sql(
@@ -255,6 +256,17 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
       { event_id: "evt_old", tenant: null },
       { event_id: "evt_beta", tenant: "beta" },
     ]);
+    // Version 10: the rollup per tenant; its bucket from before is the tenant `default`'s, named.
+    const minute = { action: "x", minute: 60_000, delivered: 1, retrying: 0, dead: 0, durationMs: 5 };
+    expect(await upgraded.activity(60_000, "default")).toEqual([{ ...minute, stale: 1 }]);
+    expect(await upgraded.activity(60_000, "beta")).toEqual([
+      { ...minute, delivered: 0, stale: 1, durationMs: 0 },
+    ]);
+    expect(await upgraded.activity(60_000)).toEqual([{ ...minute, stale: 2 }]);
+    expect(await schema.sql("SELECT tenant FROM attempt_minutes ORDER BY tenant")).toEqual([
+      { tenant: "beta" },
+      { tenant: "default" },
+    ]);
   });
 
   it("survives its connections being terminated: operations fail, then work again", async () => {
@@ -309,7 +321,8 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     const a = await open();
     const b = await open();
     const minute = 1_700_000_040_000;
-    // Each batch touches the same buckets (two actions, one minute) from both replicas at the same time.
+    // Each batch touches the same buckets (two actions, two tenants, one minute) from both replicas at the
+    // same time.
     const batch = (replica: string) =>
       Array.from({ length: 20 }, (_, i) => ({
         action: i % 2 ? "x" : "y",
@@ -320,6 +333,7 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
         durationMs: 3,
         outcome: i % 5 === 0 ? ("retrying" as const) : ("delivered" as const),
         replica,
+        ...(i % 4 >= 2 ? { tenant: "prod" } : {}),
       }));
     await Promise.all(
       [a, b].flatMap((store) =>
@@ -329,6 +343,10 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await a.activity(minute)).toEqual([
       { action: "x", minute, delivered: 160, retrying: 40, dead: 0, stale: 0, durationMs: 600 },
       { action: "y", minute, delivered: 160, retrying: 40, dead: 0, stale: 0, durationMs: 600 },
+    ]);
+    expect(await b.activity(minute, "prod")).toEqual([
+      { action: "x", minute, delivered: 80, retrying: 20, dead: 0, stale: 0, durationMs: 300 },
+      { action: "y", minute, delivered: 80, retrying: 20, dead: 0, stale: 0, durationMs: 300 },
     ]);
     expect(await b.searchAttempts({ limit: 500, outcome: "retrying" })).toHaveLength(80);
   });

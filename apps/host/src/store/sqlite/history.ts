@@ -28,9 +28,28 @@ import type {
 import type { SqliteContext } from "./context.js";
 
 /**
+ * The per-minute rollup's table, created under `name`: schema version 7 keys it by tenant too (history.ts,
+ * MinuteBucket), and an older store's table is rebuilt into this shape (schema.ts).
+ */
+export const minutesTable = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  minute INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  tenant TEXT NOT NULL DEFAULT 'default',  -- history.ts, MinuteBucket
+  delivered INTEGER NOT NULL,
+  retrying INTEGER NOT NULL,
+  dead INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  stale INTEGER NOT NULL DEFAULT 0,
+  ${LATENCY_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0,`).join("\n  ")}
+  PRIMARY KEY (minute, action, tenant)
+) WITHOUT ROWID;
+`;
+
+/**
  * Schema version 2: the attempts and their per-minute rollup (a version 1 store gains them on open). Version 3
- * adds `logs` and `stale` (a version 2 store gains them through HISTORY_COLUMNS); tenants added the attempts'
- * `tenant` (through HISTORY_COLUMNS too).
+ * adds `logs` (a version 2 store gains it through HISTORY_COLUMNS) and the rollup's `stale`; tenants added the
+ * attempts' `tenant` (through HISTORY_COLUMNS too), and version 7 the rollup's (minutesTable).
  */
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS attempts (
@@ -63,34 +82,19 @@ CREATE INDEX IF NOT EXISTS attempts_type ON attempts (type);
 CREATE INDEX IF NOT EXISTS attempts_action ON attempts (action);
 CREATE INDEX IF NOT EXISTS attempts_failed ON attempts (action, outcome, type) WHERE outcome > 0;
 CREATE INDEX IF NOT EXISTS attempts_started ON attempts (started_at);
-CREATE TABLE IF NOT EXISTS attempt_minutes (
-  minute INTEGER NOT NULL,
-  action INTEGER NOT NULL,
-  delivered INTEGER NOT NULL,
-  retrying INTEGER NOT NULL,
-  dead INTEGER NOT NULL,
-  duration_ms INTEGER NOT NULL,
-  stale INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (minute, action)
-) WITHOUT ROWID;
-`;
+${minutesTable("attempt_minutes")}`;
 
 /**
- * Columns added to the history's tables since version 2, for stores that had the tables before: version 3
- * `logs` and `stale`, version 4 the duration histogram (history.ts). Tenants add the attempts' `tenant`
- * without a new version: older code names the columns it writes and reads, and its attempts (NULL) read as
- * the tenant `default`. It has no index: attempts are found by the other filters, and the tenant narrows
- * them (an index costs every attempt's write, the history's measured cost).
+ * Columns added to the attempts since version 2, for stores that had the table before: version 3 `logs`.
+ * Tenants add the attempts' `tenant` without a new version: older code names the columns it writes and
+ * reads, and its attempts (NULL) read as the tenant `default`. It has no index: attempts are found by the
+ * other filters, and the tenant narrows them (an index costs every attempt's write, the history's measured
+ * cost). The rollup's later columns (version 3 `stale`, version 4 the duration histogram) come with its
+ * rebuild in version 7 (schema.ts).
  */
 export const HISTORY_COLUMNS: ReadonlyArray<{ table: string; column: string; declaration: string }> = [
   { table: "attempts", column: "logs", declaration: "TEXT" },
   { table: "attempts", column: "tenant", declaration: "TEXT" },
-  { table: "attempt_minutes", column: "stale", declaration: "INTEGER NOT NULL DEFAULT 0" },
-  ...LATENCY_COLUMNS.map((column) => ({
-    table: "attempt_minutes",
-    column,
-    declaration: "INTEGER NOT NULL DEFAULT 0",
-  })),
 ];
 
 /** The history contract, answered synchronously (as SqliteStore answers the rest). */
@@ -143,18 +147,23 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const histogram = LATENCY_COLUMNS.join(", ");
-  const addToMinute = db.prepare<number[]>(
-    `INSERT INTO attempt_minutes (minute, action, delivered, retrying, dead, stale, duration_ms, ${histogram})
-     VALUES (?, ?, ?, ?, ?, ?, ?, ${LATENCY_COLUMNS.map(() => "?").join(", ")})
-     ON CONFLICT(minute, action) DO UPDATE SET delivered = delivered + excluded.delivered,
+  const addToMinute = db.prepare<Array<number | string>>(
+    `INSERT INTO attempt_minutes (minute, action, tenant, delivered, retrying, dead, stale, duration_ms, ${histogram})
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${LATENCY_COLUMNS.map(() => "?").join(", ")})
+     ON CONFLICT(minute, action, tenant) DO UPDATE SET delivered = delivered + excluded.delivered,
        retrying = retrying + excluded.retrying, dead = dead + excluded.dead, stale = stale + excluded.stale,
        duration_ms = duration_ms + excluded.duration_ms,
        ${LATENCY_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
   );
-  const selectLatency = db.prepare<[number], Record<string, number>>(
-    `SELECT action, ${LATENCY_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}
-     FROM attempt_minutes WHERE minute >= ? GROUP BY action`,
-  );
+  // Without a tenant, every tenant's rows summed; with one, only its rows (the tenant ends the key: the
+  // minute range is read either way, and the tenant filters it).
+  const latencyOf = (where: string) =>
+    db.prepare<Array<number | string>, Record<string, number>>(
+      `SELECT action, ${LATENCY_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(", ")}
+       FROM attempt_minutes WHERE ${where} GROUP BY action`,
+    );
+  const selectLatency = latencyOf("minute >= ?");
+  const selectTenantLatency = latencyOf("minute >= ? AND tenant = ?");
   const record = db.transaction((records: readonly AttemptRecord[]) => {
     for (const r of records) {
       insertAttempt.run(
@@ -177,6 +186,7 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
       addToMinute.run(
         b.minute,
         actions.id(b.action),
+        b.tenant,
         b.delivered,
         b.retrying,
         b.dead,
@@ -187,20 +197,26 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
     }
   });
 
-  const selectMinutes = db.prepare<
-    [number],
-    {
-      minute: number;
-      action: number;
-      delivered: number;
-      retrying: number;
-      dead: number;
-      stale: number;
-      duration_ms: number;
-    }
-  >(
-    "SELECT minute, action, delivered, retrying, dead, stale, duration_ms FROM attempt_minutes WHERE minute >= ? ORDER BY minute",
-  );
+  // One bucket per minute and action: the key's order, so the sums need no sort.
+  const minutesOf = (where: string) =>
+    db.prepare<
+      Array<number | string>,
+      {
+        minute: number;
+        action: number;
+        delivered: number;
+        retrying: number;
+        dead: number;
+        stale: number;
+        duration_ms: number;
+      }
+    >(
+      `SELECT minute, action, sum(delivered) AS delivered, sum(retrying) AS retrying, sum(dead) AS dead,
+         sum(stale) AS stale, sum(duration_ms) AS duration_ms
+       FROM attempt_minutes WHERE ${where} GROUP BY minute, action ORDER BY minute`,
+    );
+  const selectMinutes = minutesOf("minute >= ?");
+  const selectTenantMinutes = minutesOf("minute >= ? AND tenant = ?");
   // An event id names one event per tenant: with its tenant, one lookup of the (tenant, event_id) index.
   const selectEventKeys = db.prepare<[string], { id: number; tenant: string }>(eventsWithIdSql("?"));
   const selectEvent = db.prepare<
@@ -347,9 +363,8 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
       );
     },
 
-    activity(since) {
-      return selectMinutes
-        .all(since)
+    activity(since, tenant) {
+      return (tenant === undefined ? selectMinutes.all(since) : selectTenantMinutes.all(since, tenant))
         .map((row) => ({
           action: actions.name(row.action),
           minute: row.minute,
@@ -362,8 +377,9 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
         .sort((a, b) => a.minute - b.minute || (a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
     },
 
-    latency(since) {
-      return selectLatency.all(since).map((row) => ({
+    latency(since, tenant) {
+      const rows = tenant === undefined ? selectLatency.all(since) : selectTenantLatency.all(since, tenant);
+      return rows.map((row) => ({
         action: actions.name(row.action!),
         counts: LATENCY_COLUMNS.map((c) => row[c] ?? 0),
       }));

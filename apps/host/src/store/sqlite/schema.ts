@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SchemaTooNewError } from "../schema-version.js";
 import { AUDIT_SCHEMA } from "./audit.js";
-import { HISTORY_COLUMNS, HISTORY_SCHEMA } from "./history.js";
+import { HISTORY_COLUMNS, HISTORY_SCHEMA, minutesTable } from "./history.js";
 import { BREAKERS_SCHEMA } from "./states.js";
 
 // Layout notes (performance-notes.md): an event is stored once, keyed by an integer; deliveries reference it
@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS latest (
 `;
 
 /** The schema version this code writes (`PRAGMA user_version`); a newer store is refused, not guessed at. */
-export const SQLITE_SCHEMA_VERSION = 6;
+export const SQLITE_SCHEMA_VERSION = 7;
 
 export interface SqliteStoreOptions {
   /** `normal` (default) survives a killed process; `full` also survives a power cut, ~10% slower. */
@@ -110,6 +110,8 @@ export function openSqliteDatabase(file: string, options: SqliteStoreOptions = {
   migrateEventTenants(db);
   // Version 2 adds the delivery history's tables (history.ts).
   db.exec(HISTORY_SCHEMA);
+  // Version 7: the rollup is kept per tenant.
+  migrateMinuteTenants(db);
   // Version 4 adds the audit log (audit.ts).
   db.exec(AUDIT_SCHEMA);
   // Version 5 adds the breakers' states (states.ts).
@@ -161,6 +163,29 @@ function migrateEventTenants(db: Database.Database): void {
       DROP TABLE events;
       ALTER TABLE events_by_tenant RENAME TO events;
       CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+    `);
+  })();
+}
+
+/**
+ * Version 7: key the per-minute rollup by tenant too (history.ts, MinuteBucket). SQLite cannot change
+ * a primary key, so the table is rebuilt, in one transaction; its rows were written before the rollup had
+ * tenants and become the tenant `default`'s, and columns it lacked (`stale` before version 3, the histogram
+ * before version 4) start at 0. A new version, not a column added quietly: an older switchyard's
+ * `ON CONFLICT(minute, action)` names a key the table no longer has, and would fail every batch it records.
+ */
+function migrateMinuteTenants(db: Database.Database): void {
+  const columns = db
+    .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('attempt_minutes')")
+    .all();
+  if (columns.some((c) => c.name === "tenant")) return;
+  const kept = columns.map((c) => c.name).join(", ");
+  db.transaction(() => {
+    db.exec(`
+      ${minutesTable("attempt_minutes_by_tenant")}
+      INSERT INTO attempt_minutes_by_tenant (${kept}) SELECT ${kept} FROM attempt_minutes;
+      DROP TABLE attempt_minutes;
+      ALTER TABLE attempt_minutes_by_tenant RENAME TO attempt_minutes;
     `);
   })();
 }
