@@ -463,13 +463,20 @@ describe("admin API", () => {
     await waitFor(() => delivered(`${run}:flaky`).size === 2);
     const doc = (await call(base, "/api/openapi.json")).json as {
       openapi: string;
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, unknown>; parameters?: Array<{ name: string }> }>
+      >;
       components: { schemas: Record<string, object> };
     };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(["/api/deliveries", "/api/events/{eventId}", "/api/dead-letters/replay"]),
     );
+    // The activity and the actions count one tenant's attempts with `tenant`.
+    for (const path of ["/api/activity", "/api/actions"]) {
+      expect(doc.paths[path]!.get!.parameters?.map((p) => p.name)).toContain("tenant");
+    }
     // Every $ref points at a component.
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/\w+/g) ?? [];
     for (const ref of refs) expect(doc.components.schemas).toHaveProperty(ref.split("/").at(-1)!);
@@ -647,6 +654,53 @@ describe("admin API with several tenants (`sources`)", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.json).toEqual({ error: 'unknown tenant "qa" (configured: prod, dev, stage)' });
     expect((await call(base, "/api/actions?tenant=")).status).toBe(400);
+  });
+
+  it("counts one tenant's attempts with ?tenant=: an action's last hour, latency and last error, and the activity", async () => {
+    const { prod, dev, base } = await startTenants();
+    // strict serves both: prod's group event goes dead (a permanent failure), the user events are delivered.
+    prod.push(factory.event("user.created"), factory.event("user.created"), factory.event("group.created"));
+    dev.append(factory.event("user.created"));
+    const strictOf = async (query: string) =>
+      (await get(base, `/api/actions${query}`, ActionsAnswer)).actions.find((a) => a.name === "strict")!;
+    await waitFor(
+      async () => {
+        const { lastHour } = await strictOf("");
+        return lastHour.delivered === 3 && lastHour.dead === 1;
+      },
+      { message: "strict's attempts in the rollup" },
+    );
+    const all = await strictOf("");
+    const onProd = await strictOf("?tenant=prod");
+    const onDev = await strictOf("?tenant=dev");
+    const onStage = await strictOf("?tenant=stage");
+    expect(all.lastHour).toEqual({ delivered: 3, failed: 1, dead: 1, stale: 0 });
+    expect(onProd.lastHour).toEqual({ delivered: 2, failed: 1, dead: 1, stale: 0 });
+    expect(onDev.lastHour).toEqual({ delivered: 1, failed: 0, dead: 0, stale: 0 });
+    expect(onStage.lastHour).toEqual({ delivered: 0, failed: 0, dead: 0, stale: 0 });
+    expect([all, onProd, onDev, onStage].map((a) => a.latency.attempts)).toEqual([4, 3, 1, 0]);
+    expect(onStage.latency).not.toHaveProperty("p50Ms");
+    expect(all.lastError).toBeDefined();
+    expect(onProd.lastError).toEqual(all.lastError);
+    expect(onDev).not.toHaveProperty("lastError");
+
+    const attempts = async (query: string) => {
+      const answer = await call(base, `/api/activity${query}`);
+      expect(answer.status, answer.text).toBe(200);
+      const { minutes } = answer.json as {
+        minutes: Array<{ action: string; delivered: number; dead: number }>;
+      };
+      const strict = minutes.filter((m) => m.action === "strict");
+      return strict.reduce((sum, m) => sum + m.delivered + m.dead, 0);
+    };
+    expect(await attempts("")).toBe(4);
+    expect(await attempts("?tenant=prod")).toBe(3);
+    expect(await attempts("?tenant=dev")).toBe(1);
+    expect(await attempts("?tenant=stage")).toBe(0);
+    const unknown = await call(base, "/api/activity?tenant=qa");
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toEqual({ error: 'unknown tenant "qa" (configured: prod, dev, stage)' });
+    expect((await call(base, "/api/activity?tenant=")).status).toBe(400);
   });
 
   it("lists, counts, replays and purges one tenant's dead letters with ?tenant= and {tenant}", async () => {

@@ -152,13 +152,16 @@ export async function actions(
 ): Promise<In<typeof ActionsAnswer>> {
   knownTenant(ctx, query.tenant);
   const now = Date.now();
+  // With a tenant, the action's attempts of that tenant's events: its minutes, latency and last error.
   const [summaries, buckets, latencies] = await Promise.all([
     summarizeActions(ctx.loaded, ctx.store, query.tenant),
-    ctx.store.activity(now - HOUR),
-    ctx.store.latency(now - HOUR),
+    ctx.store.activity(now - HOUR, query.tenant),
+    ctx.store.latency(now - HOUR, query.tenant),
   ]);
   const lastErrors = await Promise.all(
-    summaries.map((a) => ctx.store.searchAttempts({ action: a.name, outcome: "failed", limit: 1 })),
+    summaries.map((a) =>
+      ctx.store.searchAttempts({ action: a.name, tenant: query.tenant, outcome: "failed", limit: 1 }),
+    ),
   );
   return {
     actions: summaries.map((a, i): In<typeof ActionView> => {
@@ -235,8 +238,9 @@ export async function activity(
   ctx: AdminContext,
   { query }: Of<Out<typeof ActivityQuery>>,
 ): Promise<In<typeof ActivityAnswer>> {
+  knownTenant(ctx, query.tenant);
   const since = Math.floor((Date.now() - query.minutes * 60_000) / 60_000) * 60_000;
-  const buckets = await ctx.store.activity(since);
+  const buckets = await ctx.store.activity(since, query.tenant);
   return {
     minutes: buckets.map((b) => {
       const attempts = b.delivered + b.retrying + b.dead + b.stale;

@@ -133,7 +133,9 @@ export const ActionsQuery = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("Only the actions that take this tenant's events (a `sources` tenant; `default` for `source`)"),
+    .describe(
+      "Only the actions that take this tenant's events (a `sources` tenant; `default` for `source`); their last minute and hour, latency and last error count this tenant's attempts only (queue depth and dead letters still count every tenant's)",
+    ),
 });
 
 export const ActivityAnswer = z
@@ -156,6 +158,13 @@ export const ActivityAnswer = z
 
 export const ActivityQuery = z.object({
   minutes: z.coerce.number().int().min(1).max(1440).default(60).describe("How far back"),
+  tenant: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Only this tenant's attempts (a `sources` tenant; `default` for `source`); without it, every tenant's",
+    ),
 });
 
 export const TenantStatus = z
