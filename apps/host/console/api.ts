@@ -114,8 +114,9 @@ export const api = {
   /** Every action; with `tenant`, only those that take its events. */
   actions: (signal?: AbortSignal, tenant?: string) =>
     call<Actions>(`actions${query({ tenant })}`, { signal }),
-  activity: (minutes: number, signal?: AbortSignal) =>
-    call<Activity>(`activity${query({ minutes })}`, { signal }),
+  /** Attempts per action per minute; with `tenant`, that tenant's only. */
+  activity: (minutes: number, signal?: AbortSignal, tenant?: string) =>
+    call<Activity>(`activity${query({ minutes, tenant })}`, { signal }),
   pause: (name: string) => call<ActionState>(`actions/${encodeURIComponent(name)}/pause`, { body: {} }),
   resume: (name: string) => call<ActionState>(`actions/${encodeURIComponent(name)}/resume`, { body: {} }),
   deliveries: (filters: Record<string, string | undefined>, signal?: AbortSignal) =>

@@ -468,8 +468,17 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await closePage(page);
   });
 
-  it("with several tenants, shows each tenant's stream and each action's tenants, and filters the actions", async () => {
+  it("with several tenants, shows each tenant's stream and each action's tenants, and filters the actions and their numbers", async () => {
     const host = await startTenantsHost();
+    // strict takes every tenant's events: two of prod's, one of dev's.
+    const factory = createEventFactory({ seed: 47 });
+    host.prod.push(factory.event("user.created"), factory.event("user.created"));
+    host.dev.append(factory.event("user.created"));
+    const strictHour = async () =>
+      (
+        await host.api<{ actions: Array<{ name: string; lastHour: { delivered: number } }> }>("actions")
+      ).actions.find((a) => a.name === "strict")?.lastHour.delivered;
+    await expect.poll(strictHour, { timeout: 15_000 }).toBe(3);
     const page = await openPage(`${host.base}/`);
     const tenants = page.getByRole("region", { name: "Stream" }).getByRole("table", { name: "Tenants" });
     const row = (tenant: string) => tenants.getByRole("row").filter({ hasText: tenant });
@@ -487,16 +496,32 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     expect(await tenantsOf("strict")).toEqual(["prod", "dev", "stage"]);
     expect(await tenantsOf("signups")).toEqual(["prod"]);
     expect(await tenantsOf("staging")).toEqual(["dev", "stage"]);
+    // The strict tile's numbers: every tenant's, then, filtered, only the tenant's.
+    const strict = page.getByRole("region", { name: "Action strict" });
+    const lastHour = () =>
+      strict
+        .locator("div", { has: page.locator("dt", { hasText: "Last hour" }) })
+        .locator("dd")
+        .textContent();
+    const attemptsCaption = () => strict.locator("figcaption").first().textContent();
+    await expect.poll(lastHour).toBe("3 delivered, 0 failed (0.0%)");
     await screenshot(page, "tenants-overview");
 
     const filter = page.getByRole("form", { name: "Filter actions" });
+    const tiles = page.locator("section.tile");
+    const tileNames = () => tiles.evaluateAll((all) => all.map((tile) => tile.getAttribute("aria-label")));
+    await filter.getByLabel("Tenant").selectOption("prod");
+    await filter.getByRole("button", { name: "Apply" }).click();
+    await expect.poll(tileNames).toEqual(["Action strict", "Action signups"]);
+    await expect.poll(lastHour).toBe("2 delivered, 0 failed (0.0%)");
+
     await filter.getByLabel("Tenant").selectOption("stage");
     await filter.getByRole("button", { name: "Apply" }).click();
-    const tiles = page.locator("section.tile");
-    await expect
-      .poll(() => tiles.evaluateAll((all) => all.map((tile) => tile.getAttribute("aria-label"))))
-      .toEqual(["Action strict", "Action staging"]);
+    await expect.poll(tileNames).toEqual(["Action strict", "Action staging"]);
     expect(page.url()).toContain("tenant=stage");
+    // stage sent nothing: its minutes are empty too, not every tenant's.
+    await expect.poll(lastHour).toBe("0 delivered, 0 failed (–)");
+    await expect.poll(attemptsCaption).toBe("attempts/min (max 0)");
     await closePage(page);
   });
 

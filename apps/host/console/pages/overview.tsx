@@ -18,14 +18,14 @@ const load = async (signal: AbortSignal, tenant: string | undefined): Promise<Ov
   const [status, actions, activity] = await Promise.all([
     api.status(signal),
     api.actions(signal, tenant),
-    api.activity(MINUTES, signal),
+    api.activity(MINUTES, signal, tenant),
   ]);
   return { status, actions: actions.actions, activity };
 };
 
 /**
  * The stream (each tenant's, with `sources`) and one tile per action, with their last hour minute by minute;
- * `?tenant=` shows only the actions that take that tenant's events.
+ * `?tenant=` shows only the actions that take that tenant's events, and counts only its attempts.
  */
 export function OverviewPage({ params }: { params: URLSearchParams }) {
   const tenant = params.get("tenant") || undefined;
