@@ -124,7 +124,8 @@ export function describeRateLimit(limit: {
 
 /**
  * Every configured action, in config order, with its stored state and counts; with `tenant`, only the actions
- * that take that tenant's events (the caller checks that the config has it).
+ * that take that tenant's events, counting that tenant's pending deliveries and dead letters (the caller
+ * checks that the config has it).
  */
 export async function summarizeActions(
   loaded: LoadedConfig,
@@ -133,7 +134,7 @@ export async function summarizeActions(
 ): Promise<ActionSummary[]> {
   const [states, stats, breakers] = await Promise.all([
     store.actionStates(),
-    store.stats(),
+    store.stats(tenant),
     store.breakers(),
   ]);
   const now = Date.now();

@@ -656,7 +656,7 @@ describe("admin API with several tenants (`sources`)", () => {
     expect((await call(base, "/api/actions?tenant=")).status).toBe(400);
   });
 
-  it("counts one tenant's attempts with ?tenant=: an action's last hour, latency and last error, and the activity", async () => {
+  it("counts one tenant's attempts and deliveries with ?tenant=: an action's last hour, latency, last error, queue depth and dead letters, and the activity", async () => {
     const { prod, dev, base } = await startTenants();
     // strict serves both: prod's group event goes dead (a permanent failure), the user events are delivered.
     prod.push(factory.event("user.created"), factory.event("user.created"), factory.event("group.created"));
@@ -683,6 +683,20 @@ describe("admin API with several tenants (`sources`)", () => {
     expect(all.lastError).toBeDefined();
     expect(onProd.lastError).toEqual(all.lastError);
     expect(onDev).not.toHaveProperty("lastError");
+
+    // Paused, strict's new events wait in its queue: two of prod's, one of dev's. The dead letter is prod's.
+    expect((await post(base, "/api/actions/strict/pause", {})).status).toBe(200);
+    prod.push(factory.event("user.created"), factory.event("user.created"));
+    dev.append(factory.event("user.created"));
+    await waitFor(async () => (await strictOf("")).queueDepth === 3, { message: "strict's queue" });
+    const counts = async (query: string) => {
+      const { queueDepth, deadLetters } = await strictOf(query);
+      return { queueDepth, deadLetters };
+    };
+    expect(await counts("")).toEqual({ queueDepth: 3, deadLetters: 1 });
+    expect(await counts("?tenant=prod")).toEqual({ queueDepth: 2, deadLetters: 1 });
+    expect(await counts("?tenant=dev")).toEqual({ queueDepth: 1, deadLetters: 0 });
+    expect(await counts("?tenant=stage")).toEqual({ queueDepth: 0, deadLetters: 0 });
 
     const attempts = async (query: string) => {
       const answer = await call(base, `/api/activity${query}`);

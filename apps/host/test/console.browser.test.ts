@@ -470,15 +470,18 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
 
   it("with several tenants, shows each tenant's stream and each action's tenants, and filters the actions and their numbers", async () => {
     const host = await startTenantsHost();
-    // strict takes every tenant's events: two of prod's, one of dev's.
+    // strict takes every tenant's events: two of prod's, two of dev's, whose group event it dead-letters.
     const factory = createEventFactory({ seed: 47 });
     host.prod.push(factory.event("user.created"), factory.event("user.created"));
-    host.dev.append(factory.event("user.created"));
-    const strictHour = async () =>
-      (
-        await host.api<{ actions: Array<{ name: string; lastHour: { delivered: number } }> }>("actions")
-      ).actions.find((a) => a.name === "strict")?.lastHour.delivered;
-    await expect.poll(strictHour, { timeout: 15_000 }).toBe(3);
+    host.dev.append([factory.event("user.created"), factory.event("group.created")]);
+    const strictHour = async () => {
+      const { actions } = await host.api<{
+        actions: Array<{ name: string; lastHour: { delivered: number; dead: number } }>;
+      }>("actions");
+      const hour = actions.find((a) => a.name === "strict")?.lastHour;
+      return hour && [hour.delivered, hour.dead];
+    };
+    await expect.poll(strictHour, { timeout: 15_000 }).toEqual([3, 1]);
     const page = await openPage(`${host.base}/`);
     const tenants = page.getByRole("region", { name: "Stream" }).getByRole("table", { name: "Tenants" });
     const row = (tenant: string) => tenants.getByRole("row").filter({ hasText: tenant });
@@ -504,7 +507,15 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
         .locator("dd")
         .textContent();
     const attemptsCaption = () => strict.locator("figcaption").first().textContent();
-    await expect.poll(lastHour).toBe("3 delivered, 0 failed (0.0%)");
+    // The dead letters' number and its link to them: the tenant's, once filtered.
+    const deadLetters = async () => {
+      const link = strict
+        .locator("div", { has: page.locator("dt", { hasText: "Dead letters" }) })
+        .getByRole("link");
+      return [await link.textContent(), await link.getAttribute("href")];
+    };
+    await expect.poll(lastHour).toBe("3 delivered, 1 failed (25.0%)");
+    await expect.poll(deadLetters).toEqual(["1", "#/dead-letters?action=strict"]);
     await screenshot(page, "tenants-overview");
 
     const filter = page.getByRole("form", { name: "Filter actions" });
@@ -514,6 +525,7 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     await filter.getByRole("button", { name: "Apply" }).click();
     await expect.poll(tileNames).toEqual(["Action strict", "Action signups"]);
     await expect.poll(lastHour).toBe("2 delivered, 0 failed (0.0%)");
+    await expect.poll(deadLetters).toEqual(["0", "#/dead-letters?action=strict&tenant=prod"]);
 
     await filter.getByLabel("Tenant").selectOption("stage");
     await filter.getByRole("button", { name: "Apply" }).click();
@@ -522,6 +534,12 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
     // stage sent nothing: its minutes are empty too, not every tenant's.
     await expect.poll(lastHour).toBe("0 delivered, 0 failed (–)");
     await expect.poll(attemptsCaption).toBe("attempts/min (max 0)");
+    await expect.poll(deadLetters).toEqual(["0", "#/dead-letters?action=strict&tenant=stage"]);
+
+    await filter.getByLabel("Tenant").selectOption("dev");
+    await filter.getByRole("button", { name: "Apply" }).click();
+    await expect.poll(lastHour).toBe("1 delivered, 1 failed (50.0%)");
+    await expect.poll(deadLetters).toEqual(["1", "#/dead-letters?action=strict&tenant=dev"]);
     await closePage(page);
   });
 

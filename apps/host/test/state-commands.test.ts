@@ -361,13 +361,26 @@ describe("switchyard actions and dlq with `sources` (several tenants)", () => {
     try {
       prodDead = await deadLetter(store, "warehouse", ["user.created", "user.deleted"], "prod");
       devDead = await deadLetter(store, "warehouse", ["group.created"], "dev");
+      // And deliveries waiting: one of prod's events, two of dev's.
+      for (const [tenant, count] of [
+        ["prod", 1],
+        ["dev", 2],
+      ] as const) {
+        const events = Array.from({ length: count }, () => factory.event("user.updated"));
+        const deliveries = [{ action: "warehouse", orderKey: null, held: false }];
+        await store.ingest(
+          events.map((event) => ({ event, payload: JSON.stringify(event), deliveries })),
+          undefined,
+          tenant,
+        );
+      }
     } finally {
       await store.close();
     }
   }, 30_000);
   afterAll(() => rmSync(tenantsDir, { recursive: true, force: true }));
 
-  it("actions list shows each action's tenants, and --tenant lists only the actions that take its events", async () => {
+  it("actions list shows each action's tenants, and --tenant lists only the actions that take its events, with that tenant's pending deliveries and dead letters", async () => {
     const all = await run("actions", "list", "--json");
     expect(all.code, all.stderr).toBe(0);
     const tenantsOf = (stdout: string) =>
@@ -382,13 +395,24 @@ describe("switchyard actions and dlq with `sources` (several tenants)", () => {
       ["warehouse", ["prod", "dev"]],
       ["staging", ["dev"]],
     ]);
+    const countsOf = (stdout: string) =>
+      (JSON.parse(stdout) as Array<{ name: string; pending: number; dead: number }>).map((a) => [
+        a.name,
+        a.pending,
+        a.dead,
+      ]);
+    expect(countsOf(all.stdout)[0]).toEqual(["warehouse", 3, 3]);
+    expect(countsOf(dev.stdout)).toEqual([
+      ["warehouse", 2, 1],
+      ["staging", 0, 0],
+    ]);
 
     const text = await run("actions", "list", "--tenant", "prod");
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^ACTION +PLUGIN +TENANTS +EVENTS +STATE +PENDING +DEAD$/);
     expect(lines.slice(1)).toEqual([
-      expect.stringMatching(/^warehouse +@switchyard\/plugin-http +prod,dev +\* +running +0 +3$/),
+      expect.stringMatching(/^warehouse +@switchyard\/plugin-http +prod,dev +\* +running +1 +2$/),
       expect.stringMatching(/^signups +@switchyard\/plugin-http +prod +user\.created +running +0 +0$/),
     ]);
 

@@ -25,7 +25,8 @@ const load = async (signal: AbortSignal, tenant: string | undefined): Promise<Ov
 
 /**
  * The stream (each tenant's, with `sources`) and one tile per action, with their last hour minute by minute;
- * `?tenant=` shows only the actions that take that tenant's events, and counts only its attempts.
+ * `?tenant=` shows only the actions that take that tenant's events, and counts only its attempts, pending
+ * deliveries and dead letters.
  */
 export function OverviewPage({ params }: { params: URLSearchParams }) {
   const tenant = params.get("tenant") || undefined;
@@ -47,6 +48,7 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
               action={action}
               series={series(data.activity, action.name)}
               tenanted={showsTenants(tenants)}
+              tenant={tenant}
               onChange={refresh}
             />
           ))}
@@ -172,6 +174,8 @@ function ActionTile(props: {
   action: Action;
   /** The config has `sources`: the tile names the tenants whose events the action takes. */
   tenanted: boolean;
+  /** The overview's tenant filter: the tile counts that tenant's dead letters, and its link lists them. */
+  tenant: string | undefined;
   series: { delivered: number[]; failed: number[] };
   onChange(): void;
 }) {
@@ -313,7 +317,9 @@ function ActionTile(props: {
         </Field>
         <Field name="Queue depth">{action.queueDepth}</Field>
         <Field name="Dead letters">
-          <a href={href("dead-letters", { action: action.name })}>{action.deadLetters}</a>
+          <a href={href("dead-letters", { action: action.name, tenant: props.tenant })}>
+            {action.deadLetters}
+          </a>
         </Field>
         {action.lastError && (
           <Field name="Last error" wide>

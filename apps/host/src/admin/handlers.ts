@@ -152,7 +152,8 @@ export async function actions(
 ): Promise<In<typeof ActionsAnswer>> {
   knownTenant(ctx, query.tenant);
   const now = Date.now();
-  // With a tenant, the action's attempts of that tenant's events: its minutes, latency and last error.
+  // With a tenant, the action's attempts of that tenant's events (its minutes, latency and last error), and
+  // its deliveries of them (queue depth, dead letters).
   const [summaries, buckets, latencies] = await Promise.all([
     summarizeActions(ctx.loaded, ctx.store, query.tenant),
     ctx.store.activity(now - HOUR, query.tenant),

@@ -134,7 +134,7 @@ export const ActionsQuery = z.object({
     .min(1)
     .optional()
     .describe(
-      "Only the actions that take this tenant's events (a `sources` tenant; `default` for `source`); their last minute and hour, latency and last error count this tenant's attempts only (queue depth and dead letters still count every tenant's)",
+      "Only the actions that take this tenant's events (a `sources` tenant; `default` for `source`); their last minute and hour, latency and last error count this tenant's attempts only, their queue depth and dead letters this tenant's deliveries",
     ),
 });
 

@@ -333,7 +333,11 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
   recover(): Promise<number>;
   /** Deliveries not finished yet (pending or in flight), all actions. */
   countUnfinished(): Promise<number>;
-  stats(): Promise<StoreStats>;
+  /**
+   * Per action, its unfinished deliveries and dead letters: those of `tenant`'s events only, or without one
+   * every tenant's.
+   */
+  stats(tenant?: string): Promise<StoreStats>;
 
   listDead(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   countDead(filter?: DeadLetterFilter): Promise<number>;

@@ -169,6 +169,30 @@ export function describeDeliveries(suite: StoreSuite): void {
     expect(await store.countDead({ tenant: "default" })).toBe(1);
   });
 
+  it("counts one tenant's pending deliveries and dead letters, or every tenant's", async () => {
+    const [h1, h2, d1, d2, d3, d4] = factory.many(6);
+    const home = (await store.ingest([ingestRow(h1!, ["x", "y"]), ingestRow(h2!, ["x"])], undefined)).keys;
+    const dev = (
+      await store.ingest(
+        [ingestRow(d1!, ["x"]), ingestRow(d2!, ["y"]), ingestRow(d3!, ["x"]), ingestRow(d4!, ["x"])],
+        undefined,
+        "dev",
+      )
+    ).keys;
+    expect((await store.claim("x", 10, Date.now(), false)).length).toBe(5);
+    // x: default's h1 is a retry (pending again), h2 dead; dev's d1 and d4 dead, d3 left in flight.
+    await store.complete([
+      { key: home[0]!, action: "x", result: "retry", attempts: 1, dueAt: Date.now() + 60_000, error: "503" },
+      dead("x", home[1]!),
+      dead("x", dev[0]!),
+      dead("x", dev[3]!),
+    ]);
+    expect(await store.stats()).toEqual({ pending: { x: 2, y: 2 }, dead: { x: 3 } });
+    expect(await store.stats("default")).toEqual({ pending: { x: 1, y: 1 }, dead: { x: 1 } });
+    expect(await store.stats("dev")).toEqual({ pending: { x: 1, y: 1 }, dead: { x: 2 } });
+    expect(await store.stats("nobody")).toEqual({ pending: {}, dead: {} });
+  });
+
   it("keeps the delivery of a held-at-ingest retry or dead letter", async () => {
     const [a, b] = factory.many(2);
     const { keys } = await store.ingest(

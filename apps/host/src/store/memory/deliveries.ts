@@ -205,11 +205,12 @@ export function memoryDeliveries(state: MemoryState): Answers<DeliveryMethods> {
       return unfinished;
     },
 
-    stats() {
+    stats(tenant) {
       // `pending` counts waiting and in-flight rows, per action; `dead` the dead letters. Actions with none
-      // are absent.
+      // are absent. A row's event is kept as long as the row (`prune`).
       const stats: StoreStats = { pending: {}, dead: {} };
       for (const row of allRows(state)) {
+        if (tenant !== undefined && state.events.get(row.key)?.tenant !== tenant) continue;
         const counts = row.status === "dead" ? stats.dead : stats.pending;
         counts[row.action] = (counts[row.action] ?? 0) + 1;
       }

@@ -83,7 +83,7 @@ export async function openStoreThread(
     complete: (completions, watermarks) => call("complete", packCompletions(completions, watermarks)),
     recover: () => call("recover"),
     countUnfinished: () => call("countUnfinished"),
-    stats: () => call("stats"),
+    stats: (tenant) => call("stats", tenant),
     listDead: (filter) => call("listDead", filter),
     countDead: (filter) => call("countDead", filter),
     replayDead: (filter, now, superseded) => call("replayDead", filter, now, superseded),
