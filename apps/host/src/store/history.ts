@@ -89,19 +89,26 @@ export const pageSize = (limit: number) => Math.min(500, Math.max(1, Math.floor(
 /**
  * A batch's attempts summed per (minute, action, tenant), ordered so: each bucket is then written once per
  * batch, and concurrent writers (Postgres replicas) lock buckets in the same order, so they never deadlock.
- * Runs for every delivery: one key string per record, as before tenants (a single `source`'s records have
- * none, and count as `default`'s).
+ * Runs for every delivery, so it builds no key string for the common record: buckets are found by minute,
+ * then by the action's name (which keeps its hash), with the tenant appended only when it is not `default`.
  */
 export function minuteBuckets(records: readonly AttemptRecord[]): MinuteBucket[] {
-  const buckets = new Map<string, MinuteBucket>();
+  const minutes = new Map<number, Map<string, MinuteBucket>>();
+  const buckets: MinuteBucket[] = [];
   for (const record of records) {
     // The rollup counts attempts at the destination and stale skips; an event its transform filtered reached
     // none (the attempts themselves keep it, outcome `filtered`).
     if (record.outcome === "filtered") continue;
     const minute = Math.floor(record.startedAt / MINUTE_MS) * MINUTE_MS;
+    let ofMinute = minutes.get(minute);
+    if (!ofMinute) {
+      ofMinute = new Map();
+      minutes.set(minute, ofMinute);
+    }
+    // No tenant and `default` are one bucket: two rows of one key in one statement fail on Postgres.
     const tenant = record.tenant ?? DEFAULT_TENANT;
-    const key = `${minute}\u0000${record.action}\u0000${tenant}`;
-    let bucket = buckets.get(key);
+    const key = tenant === DEFAULT_TENANT ? record.action : `${record.action}\u0000${tenant}`;
+    let bucket = ofMinute.get(key);
     if (!bucket) {
       bucket = {
         action: record.action,
@@ -114,13 +121,14 @@ export function minuteBuckets(records: readonly AttemptRecord[]): MinuteBucket[]
         durationMs: 0,
         latency: LATENCY_COLUMNS.map(() => 0),
       };
-      buckets.set(key, bucket);
+      ofMinute.set(key, bucket);
+      buckets.push(bucket);
     }
     bucket[record.outcome]++;
     bucket.durationMs += Math.round(record.durationMs);
     if (record.outcome !== "stale") bucket.latency[latencyBucket(record.durationMs)]!++;
   }
-  return [...buckets.values()].sort(
+  return buckets.sort(
     (a, b) =>
       a.minute - b.minute || compareCodeUnits(a.action, b.action) || compareCodeUnits(a.tenant, b.tenant),
   );
