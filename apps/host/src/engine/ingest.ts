@@ -88,12 +88,31 @@ export class Ingest {
     source: "stream" | "webhook",
     tenant: string,
   ): Promise<number> {
+    // Before the store decides what may be held: a key reopened after this is the runner's to check.
+    const { runners } = this.deps;
+    const marks = runners.map((runner) => runner.beginIngest());
+    try {
+      return await this.storeEvents(events, cursor, source, tenant, marks);
+    } finally {
+      runners.forEach((runner, i) => {
+        runner.endIngest(marks[i]!);
+      });
+    }
+  }
+
+  private async storeEvents(
+    events: readonly PushedEvent[],
+    cursor: string | undefined,
+    source: "stream" | "webhook",
+    tenant: string,
+    marks: readonly number[],
+  ): Promise<number> {
     const { runners, store, backlog, log, tracing } = this.deps;
     if (events.length === 0 && cursor === undefined) return 0;
     const metrics = this.deps.metrics.source(tenant);
     const rows: IngestEvent[] = [];
     // Per row: the runners that take the delivery now, with its order key; the others read it from the store.
-    const takers: Array<Array<[ActionRunner, string | null]>> = [];
+    const takers: Array<Array<[ActionRunner, string | null, number]>> = [];
     // One encoding per event, handed to every action (`event.encoded`) and stored as its payload.
     const encodings: EncodedEvent[] = [];
     const waiting = new Set<ActionRunner>();
@@ -105,7 +124,7 @@ export class Ingest {
       metrics.eventsReceived.labels(event.type).inc();
       newest = event;
       const deliveries: IngestEvent["deliveries"] = [];
-      const now: Array<[ActionRunner, string | null]> = [];
+      const now: Array<[ActionRunner, string | null, number]> = [];
       runners.forEach((runner, i) => {
         if (!runner.accepts(event, tenant)) return;
         const orderKey = runner.keyOf(event);
@@ -114,7 +133,7 @@ export class Ingest {
         const held = free[i]! > 0 && runner.canHold(orderKey);
         if (held) {
           free[i]!--;
-          now.push([runner, orderKey]);
+          now.push([runner, orderKey, marks[i]!]);
         } else {
           waiting.add(runner);
         }
@@ -167,8 +186,8 @@ export class Ingest {
       newestKey = key;
       backlog.added(row.deliveries.length);
       const event = events[i]!.event;
-      for (const [runner, orderKey] of takers[i]!) {
-        runner.takeHeld(key, event, encodings[i]!, now, orderKey, row.trace, attemptTenant);
+      for (const [runner, orderKey, mark] of takers[i]!) {
+        runner.takeHeld(key, event, encodings[i]!, now, orderKey, row.trace, attemptTenant, mark);
       }
     });
     for (const runner of runners) runner.ingested(newestKey);

@@ -76,6 +76,59 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}, u
 }
 
 describe("ActionRunner", () => {
+  it("sends to the store a held delivery whose key reopened during its ingest: it runs after the retry", async () => {
+    // An ingest's store decision (hold it in memory) may predate the retry row of an earlier event of its
+    // key (on Postgres the two run on different connections): that delivery must not overtake the retry.
+    const delivered: string[] = [];
+    let failedOnce = false;
+    const { runner } = await runnerFor(
+      {
+        onExecuteEventStream: (event) => {
+          if (!failedOnce) {
+            failedOnce = true;
+            throw new Error("503 once");
+          }
+          delivered.push(event.message.id);
+        },
+      },
+      { retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100 } },
+    );
+    const [first, second] = factory
+      .many(40)
+      .filter((e) => e.type.startsWith("user."))
+      .slice(0, 2)
+      .map((e) => {
+        (e.data.object as { user_id: string }).user_id = "auth0|same";
+        return e;
+      });
+    const ingest = async (event: Auth0Event, mark?: number) => {
+      const orderKey = runner.keyOf(event);
+      const { keys } = await store.ingest(
+        [{ event, payload: JSON.stringify(event), deliveries: [{ action: "a", orderKey, held: true }] }],
+        undefined,
+      );
+      runner.takeHeld(
+        keys[0]!,
+        event,
+        encodedEvent(JSON.stringify(event)),
+        Date.now(),
+        orderKey,
+        undefined,
+        undefined,
+        mark,
+      );
+    };
+    // The second event's ingest begins; meanwhile the first fails and its retry row is written.
+    const mark = runner.beginIngest();
+    await ingest(first!);
+    await waitFor(() => failedOnce);
+    await writers[0]!.flush();
+    await ingest(second!, mark);
+    runner.endIngest(mark);
+    await waitFor(() => delivered.length === 2, { message: "both events delivered" });
+    expect(delivered).toEqual([first!.id, second!.id]);
+  });
+
   it("retries with backoff, then dead-letters after maxAttempts with the last error, redacted", async () => {
     const attempts: number[] = [];
     const { hold } = await runnerFor(

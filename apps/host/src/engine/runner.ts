@@ -223,6 +223,16 @@ export class ActionRunner {
    * row before it is there (its row is still in flight, which holds no later one back on SQLite).
    */
   private readonly retrying = new Map<string, number>();
+  /**
+   * Keys whose retry row was written while an ingest was under way, by the count of such writes then. The
+   * store decided whether that ingest's delivery of the key could be held from its own view, which may be
+   * older than the row (on Postgres the ingest and the completions run on different connections, and either
+   * answer may come first): such a held delivery goes to the store too, behind the retry (`takeHeld`).
+   */
+  private readonly reopened = new Map<string, number>();
+  private reopenings = 0;
+  /** Ingests under way, by the value of `reopenings` when each began (`beginIngest`). */
+  private readonly ingests = new Map<number, number>();
   /** Latest wins: marks this runner set lately (see `remember`). */
   private readonly marks = new Map<string, LatestMark>();
   /** A delivery that had a row finished: rows of its key may be claimable now (ordered actions). */
@@ -375,7 +385,24 @@ export class ActionRunner {
     return { action: this.name, upto: this.ledger.checkpoint(now, out) };
   }
 
-  /** A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. */
+  /** An ingest begins: what it hands over (`takeHeld`) names this mark; `endIngest` when it is done. */
+  beginIngest(): number {
+    const mark = this.reopenings;
+    this.ingests.set(mark, (this.ingests.get(mark) ?? 0) + 1);
+    return mark;
+  }
+
+  endIngest(mark: number): void {
+    const left = (this.ingests.get(mark) ?? 1) - 1;
+    if (left > 0) this.ingests.set(mark, left);
+    else this.ingests.delete(mark);
+    if (this.ingests.size === 0) this.reopened.clear();
+  }
+
+  /**
+   * A delivery the ingest step hands over in memory: it has no row, only its entry in the ledger. `since`:
+   * the ingest's mark (`beginIngest`); a key reopened after it goes to the store, as the store's order needs.
+   */
   takeHeld(
     key: number,
     event: Auth0Event,
@@ -384,9 +411,15 @@ export class ActionRunner {
     orderKey: string | null = null,
     trace?: string,
     tenant?: string,
+    since = Number.POSITIVE_INFINITY,
   ): void {
     const hold = this.ledger.hold(key, now, orderKey);
-    this.admit({ key, event, encoded, attempts: 0, hold, orderKey, trace, tenant });
+    const job: Job = { key, event, encoded, attempts: 0, hold, orderKey, trace, tenant };
+    if (orderKey !== null && (this.reopened.get(orderKey) ?? Number.NEGATIVE_INFINITY) > since) {
+      this.sendBack(job, now, WAITS_BEHIND);
+      return;
+    }
+    this.admit(job);
     this.pump();
   }
 
@@ -830,7 +863,10 @@ export class ActionRunner {
         if (c.action !== this.name || c.result !== "retry" || typeof c.orderKey !== "string") continue;
         const left = (this.retrying.get(c.orderKey) ?? 0) - 1;
         if (left > 0) this.retrying.set(c.orderKey, left);
-        else this.retrying.delete(c.orderKey);
+        else {
+          this.retrying.delete(c.orderKey);
+          if (this.ingests.size > 0) this.reopened.set(c.orderKey, ++this.reopenings);
+        }
       }
     }
     if (this.ordered && this.rowFinished) {
