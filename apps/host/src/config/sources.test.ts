@@ -153,6 +153,8 @@ describe("source.webhook", () => {
 });
 
 describe("several tenants (`sources`)", () => {
+  // Parsed and validated only, never bound: two tenants' webhooks share a port by naming the same one, and
+  // port 0 would mean a server of its own for each (the shared-port rules need a real number here).
   const TENANTS = `sources:
   - tenant: prod
     auth0: { domain: acme.us.auth0.com, clientId: cid, clientSecret: "\${PROD_SECRET}" }
