@@ -175,6 +175,69 @@ describe("sqlite store", () => {
     expect(store.recover()).toBe(1); // y's delivery, claimed above and left in flight
   });
 
+  // The webhook source answers 503 to an ingest that fails and the host goes on: a watermark started in the
+  // failed transaction was rolled back with it, and the next ingest's claims must start it again.
+  it("starts a watermark again after the ingest that started it failed, so its claims are recovered", () => {
+    const [a, boom, b] = factory.many(3);
+    const db = new Database(join(dir, "state", "switchyard.db"));
+    db.exec(
+      `CREATE TRIGGER full BEFORE INSERT ON events WHEN NEW.event_id = '${boom!.id}'
+       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+    db.close();
+    expect(() => store.ingest([row(a!, ["x"], true), row(boom!, ["x"], true)], "c-1")).toThrow(
+      /disk is full/,
+    );
+    expect(store.getCursor()).toBeUndefined();
+    store.ingest([row(b!, ["x"], true)], "c-2");
+    store.close();
+    // Killed before b's delivery finished: it gets a row.
+    store = openSqliteStore(join(dir, "state", "switchyard.db"));
+    expect(store.recover()).toBe(1);
+    expect(store.claim("x", 10, Date.now(), false).map((c) => JSON.parse(c.payload).id)).toEqual([b!.id]);
+  });
+
+  it("gives a new action its own id after the ingest that added it failed", () => {
+    const [boom, a, b] = factory.many(3);
+    const db = new Database(join(dir, "state", "switchyard.db"));
+    db.exec(
+      `CREATE TRIGGER full BEFORE INSERT ON events WHEN NEW.event_id = '${boom!.id}'
+       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+    db.close();
+    expect(() => store.ingest([row(boom!, ["x"], true)], undefined)).toThrow(/disk is full/);
+    store.ingest([row(a!, ["y"])], undefined);
+    store.ingest([row(b!, ["x"])], undefined);
+    expect(store.stats().pending).toEqual({ x: 1, y: 1 });
+    expect(store.claim("x", 10, Date.now(), false).map((c) => JSON.parse(c.payload).id)).toEqual([b!.id]);
+  });
+
+  // A full disk can free up (a checkpoint restarts the WAL) while the host stops after a failed batch.
+  it("writes no results after a batch that failed, so no watermark passes its retries", () => {
+    const [a, b] = factory.many(2);
+    const { keys } = store.ingest([row(a!, ["x"], true), row(b!, ["x"], true)], undefined);
+    const [ka, kb] = keys as number[];
+    const db = new Database(join(dir, "state", "switchyard.db"));
+    db.exec(
+      `CREATE TRIGGER full BEFORE INSERT ON deliveries WHEN NEW.event = ${ka}
+       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+    db.close();
+    const retry = { key: ka!, action: "x", result: "retry", attempts: 1, dueAt: 0, error: "503" } as const;
+    expect(() => store.complete([retry], [])).toThrow(/disk is full/);
+    expect(() =>
+      store.complete(
+        [{ key: kb!, action: "x", result: "delivered", rowless: true }],
+        [{ action: "x", upto: kb! }],
+      ),
+    ).toThrow(/earlier batch failed \(database or disk is full\)/);
+    store.close();
+    new Database(join(dir, "state", "switchyard.db")).exec("DROP TRIGGER full").close();
+    store = openSqliteStore(join(dir, "state", "switchyard.db"));
+    // Both are delivered again: a's retry, and b, whose result was not written.
+    expect(store.recover()).toBe(2);
+  });
+
   it("recovers held ordered deliveries with their order keys, commas and all", () => {
     const [a, b, c] = factory.many(3);
     store.ingest([row(a!, ["o"], true, "auth0|x,y=z")], undefined);

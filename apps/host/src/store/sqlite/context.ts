@@ -26,39 +26,61 @@ export interface SqliteContext {
   db: Database.Database;
   actions: ActionIds;
   meta: Meta;
+  /**
+   * `db.transaction(fn)`, and the action ids it added are cached only once it commits: a failed one (a full
+   * disk) rolled their rows back, and a cached id then named no action, or later a second one.
+   */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
 }
 
 /** The context of an opened, migrated database; action ids and names are cached once read. */
 export function sqliteContext(db: Database.Database): SqliteContext {
   const actionIds = new Map<string, number>();
   const actionNames = new Map<number, string>();
+  // Ids added inside a transaction that has not committed yet.
+  const added = new Map<string, number>();
   const selectAction = db.prepare<[string], { id: number }>("SELECT id FROM actions WHERE name = ?");
   const insertAction = db.prepare<[string]>("INSERT OR IGNORE INTO actions (name) VALUES (?)");
+  const cache = (name: string, id: number) => {
+    actionIds.set(name, id);
+    actionNames.set(id, name);
+  };
   const actionId = (name: string): number => {
-    let id = actionIds.get(name);
+    let id = actionIds.get(name) ?? added.get(name);
     if (id === undefined) {
       insertAction.run(name);
       id = selectAction.get(name)!.id;
-      actionIds.set(name, id);
-      actionNames.set(id, name);
+      if (db.inTransaction) added.set(name, id);
+      else cache(name, id);
     }
     return id;
   };
+  const transaction = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const run = db.transaction(fn);
+    return (...args: A): R => {
+      try {
+        const result = run(...args);
+        if (!db.inTransaction) for (const [name, id] of added) cache(name, id);
+        return result;
+      } finally {
+        if (!db.inTransaction) added.clear();
+      }
+    };
+  };
   const knownAction = (name: string): number | undefined => {
-    const id = actionIds.get(name) ?? selectAction.get(name)?.id;
-    if (id !== undefined && !actionIds.has(name)) {
-      actionIds.set(name, id);
-      actionNames.set(id, name);
-    }
-    return id;
+    const id = actionIds.get(name) ?? added.get(name);
+    if (id !== undefined) return id;
+    // Found and not added by the open transaction: committed.
+    const found = selectAction.get(name)?.id;
+    if (found !== undefined) cache(name, found);
+    return found;
   };
   const actionName = (id: number): string => {
     let name = actionNames.get(id);
     if (name === undefined) {
-      name =
-        db.prepare<[number], { name: string }>("SELECT name FROM actions WHERE id = ?").get(id)?.name ??
-        `#${id}`;
-      actionNames.set(id, name);
+      const found = db.prepare<[number], { name: string }>("SELECT name FROM actions WHERE id = ?").get(id);
+      name = found?.name ?? `#${id}`;
+      if (found && !db.inTransaction) actionNames.set(id, name);
     }
     return name;
   };
@@ -69,6 +91,7 @@ export function sqliteContext(db: Database.Database): SqliteContext {
   );
   return {
     db,
+    transaction,
     actions: { id: actionId, find: knownAction, name: actionName },
     meta: {
       get: (key) => getMeta.get(key)?.value,

@@ -28,7 +28,7 @@ interface DueRow {
   trace: string | null;
 }
 
-export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDeliveries {
+export function sqliteDeliveries({ db, actions, meta, transaction }: SqliteContext): SqliteDeliveries {
   const insertEvent = db.prepare<
     [string, string, string, string, number, string, string | null, string | null],
     { id: number }
@@ -98,8 +98,14 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
     `UPDATE deliveries SET status = ${IN_FLIGHT}, updated_at = ? WHERE action = ? AND event = ?`,
   );
 
-  const ingestTx = db.transaction(
-    (events: readonly IngestEvent[], cursor: string | undefined, tenant: string): IngestResult => {
+  // The watermarks this run has started: noted once their ingest commits (a failed one rolled its back).
+  const ingestTx = transaction(
+    (
+      events: readonly IngestEvent[],
+      cursor: string | undefined,
+      tenant: string,
+      started: Set<number>,
+    ): IngestResult => {
       const now = Date.now();
       const keys: Array<number | undefined> = [];
       const declined: Array<[number, string]> = [];
@@ -145,9 +151,9 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
           if (!delivery.held || declinedDeliveries.has(delivery)) {
             insertDelivery.run(action, row.id, PENDING, now, delivery.orderKey, now);
             if (delivery.orderKey !== null) keysPending.set(action, true);
-          } else if (!watermarked.has(action)) {
+          } else if (!watermarked.has(action) && !started.has(action)) {
             startWatermark.run(action, row.id - 1);
-            watermarked.add(action);
+            started.add(action);
           }
         }
       }
@@ -159,7 +165,7 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
     },
   );
 
-  const claimTx = db.transaction((action: string, limit: number, now: number, ordered: boolean) => {
+  const claimTx = transaction((action: string, limit: number, now: number, ordered: boolean) => {
     const id = actions.id(action);
     const rows = ordered ? selectDueOrdered.all(id, now, now, limit) : selectDue.all(id, now, limit);
     const claimed: ClaimedDelivery[] = [];
@@ -171,25 +177,23 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
     return claimed;
   });
 
-  const completeTx = db.transaction(
-    (completions: readonly Completion[], watermarks: readonly Watermark[]) => {
-      const now = Date.now();
-      for (const c of completions) {
-        const id = actions.id(c.action);
-        if (c.result === "delivered") {
-          if (!c.rowless) deleteDelivery.run(id, c.key);
-          if (c.latest) upsertLatest.run(id, c.latest.subject, c.latest.time, c.key);
-        } else if (c.result === "retry") {
-          settleDelivery.run(id, c.key, PENDING, c.attempts, c.dueAt, c.orderKey ?? null, c.error, now);
-        } else if (c.result === "dead") {
-          settleDelivery.run(id, c.key, DEAD, c.attempts, now, c.orderKey ?? null, c.error, now);
-        } else {
-          insertRunning.run(id, c.key, c.attempts, now, c.orderKey ?? null, now);
-        }
+  const completeTx = transaction((completions: readonly Completion[], watermarks: readonly Watermark[]) => {
+    const now = Date.now();
+    for (const c of completions) {
+      const id = actions.id(c.action);
+      if (c.result === "delivered") {
+        if (!c.rowless) deleteDelivery.run(id, c.key);
+        if (c.latest) upsertLatest.run(id, c.latest.subject, c.latest.time, c.key);
+      } else if (c.result === "retry") {
+        settleDelivery.run(id, c.key, PENDING, c.attempts, c.dueAt, c.orderKey ?? null, c.error, now);
+      } else if (c.result === "dead") {
+        settleDelivery.run(id, c.key, DEAD, c.attempts, now, c.orderKey ?? null, c.error, now);
+      } else {
+        insertRunning.run(id, c.key, c.attempts, now, c.orderKey ?? null, now);
       }
-      for (const mark of watermarks) moveWatermark.run(mark.upto, actions.id(mark.action));
-    },
-  );
+    }
+    for (const mark of watermarks) moveWatermark.run(mark.upto, actions.id(mark.action));
+  });
 
   // The claims of a crashed run that its watermarks had not passed: each gets a due row.
   const recoverClaims = (now: number): number => {
@@ -217,14 +221,31 @@ export function sqliteDeliveries({ db, actions, meta }: SqliteContext): SqliteDe
     return recovered;
   };
 
+  let refused: Error | undefined;
   return {
     getCursor: (tenant = DEFAULT_TENANT) => meta.get(cursorKey(tenant)),
-    ingest: (events, cursor, tenant = DEFAULT_TENANT) => ingestTx(events, cursor, tenant),
+    ingest(events, cursor, tenant = DEFAULT_TENANT) {
+      const started = new Set<number>();
+      const result = ingestTx(events, cursor, tenant, started);
+      for (const action of started) watermarked.add(action);
+      return result;
+    },
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),
     complete(completions, watermarks = []) {
-      if (completions.length > 0 || watermarks.length > 0) completeTx(completions, watermarks);
+      // After a batch that failed, none: a later one's watermarks would pass the failed one's retries, whose
+      // rows were never written, and recovery would count them done. Reopened, the store recovers them all.
+      if (refused) throw refused;
+      if (completions.length === 0 && watermarks.length === 0) return;
+      try {
+        completeTx(completions, watermarks);
+      } catch (error) {
+        refused = new Error(
+          `results are no longer written: an earlier batch failed (${error instanceof Error ? error.message : String(error)})`,
+        );
+        throw error;
+      }
     },
-    recover: db.transaction(() => {
+    recover: transaction(() => {
       const inFlight = db
         .prepare(`UPDATE deliveries SET status = ${PENDING} WHERE status = ${IN_FLIGHT}`)
         .run().changes;

@@ -125,7 +125,7 @@ const STATES = { 0: "pending", 1: "in flight", 3: "dead" } as const;
 /** How many of the newest rows a search reads before it asks the planner (see searchAttempts). */
 const PROBE = 5_000;
 
-export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
+export function sqliteHistory({ db, actions, transaction }: SqliteContext): SqliteHistory {
   const insertAttempt = db.prepare<
     [
       number,
@@ -164,7 +164,7 @@ export function sqliteHistory({ db, actions }: SqliteContext): SqliteHistory {
     );
   const selectLatency = latencyOf("minute >= ?");
   const selectTenantLatency = latencyOf("minute >= ? AND tenant = ?");
-  const record = db.transaction((records: readonly AttemptRecord[]) => {
+  const record = transaction((records: readonly AttemptRecord[]) => {
     for (const r of records) {
       insertAttempt.run(
         actions.id(r.action),
