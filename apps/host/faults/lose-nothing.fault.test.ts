@@ -270,10 +270,44 @@ actions:
     );
 
     const healthy = hostProcess(config, {});
-    await waitFor(() => new Set(receiver.deliveries.map((d) => d.id)).size === total, {
-      timeoutMs: 60_000,
-      message: `all ${total} events after the store recovered`,
+    let exit: unknown = "running";
+    void healthy.exited.then((status) => {
+      exit = status;
     });
+    try {
+      await waitFor(() => new Set(receiver.deliveries.map((d) => d.id)).size === total, {
+        timeoutMs: 60_000,
+        message: `all ${total} events after the store recovered`,
+      });
+    } catch (error) {
+      // What the store holds and what each host said, to tell a stuck host from a lost event.
+      const { default: Database } = await import("better-sqlite3");
+      const db = new Database(join(dir, "state", "switchyard.db"), { readonly: true });
+      const state = {
+        events: db.prepare("SELECT count(*) AS n FROM events").get(),
+        deliveries: db.prepare("SELECT status, count(*) AS n FROM deliveries GROUP BY status").all(),
+        meta: db.prepare("SELECT * FROM meta").all(),
+      };
+      db.close();
+      const said = (cli: CliProcess) => ({
+        logs: cli
+          .logs()
+          .filter((log) => ["warn", "error", "fatal"].includes(String(log.level)))
+          .slice(-15),
+        stderr: cli.stderr.slice(-10),
+      });
+      console.log(
+        "store-full run:",
+        JSON.stringify({
+          delivered: new Set(receiver.deliveries.map((d) => d.id)).size,
+          exit,
+          state,
+          full: said(full),
+          healthy: said(healthy),
+        }),
+      );
+      throw error;
+    }
     healthy.child.kill("SIGTERM");
     expect((await healthy.exited).code).toBe(0);
   }, 120_000);
