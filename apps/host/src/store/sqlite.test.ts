@@ -32,6 +32,18 @@ const row = (
   deliveries: actions.map((action) => ({ action, orderKey, held })),
 });
 
+/** Inserts into `table` matching `when` fail as on a full disk (a trigger, from another connection). */
+function failInserts(table: string, when: string): void {
+  sql(`CREATE TRIGGER full BEFORE INSERT ON ${table} WHEN ${when}
+       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+}
+
+function sql(statement: string): void {
+  const db = new Database(join(dir, "state", "switchyard.db"));
+  db.exec(statement);
+  db.close();
+}
+
 describe("sqlite store", () => {
   it("writes events, deliveries and the cursor together, and drops duplicate ids", () => {
     const a = factory.byType["user.created"]();
@@ -179,12 +191,7 @@ describe("sqlite store", () => {
   // failed transaction was rolled back with it, and the next ingest's claims must start it again.
   it("starts a watermark again after the ingest that started it failed, so its claims are recovered", () => {
     const [a, boom, b] = factory.many(3);
-    const db = new Database(join(dir, "state", "switchyard.db"));
-    db.exec(
-      `CREATE TRIGGER full BEFORE INSERT ON events WHEN NEW.event_id = '${boom!.id}'
-       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
-    );
-    db.close();
+    failInserts("events", `NEW.event_id = '${boom!.id}'`);
     expect(() => store.ingest([row(a!, ["x"], true), row(boom!, ["x"], true)], "c-1")).toThrow(
       /disk is full/,
     );
@@ -199,12 +206,7 @@ describe("sqlite store", () => {
 
   it("gives a new action its own id after the ingest that added it failed", () => {
     const [boom, a, b] = factory.many(3);
-    const db = new Database(join(dir, "state", "switchyard.db"));
-    db.exec(
-      `CREATE TRIGGER full BEFORE INSERT ON events WHEN NEW.event_id = '${boom!.id}'
-       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
-    );
-    db.close();
+    failInserts("events", `NEW.event_id = '${boom!.id}'`);
     expect(() => store.ingest([row(boom!, ["x"], true)], undefined)).toThrow(/disk is full/);
     store.ingest([row(a!, ["y"])], undefined);
     store.ingest([row(b!, ["x"])], undefined);
@@ -217,12 +219,7 @@ describe("sqlite store", () => {
     const [a, b] = factory.many(2);
     const { keys } = store.ingest([row(a!, ["x"], true), row(b!, ["x"], true)], undefined);
     const [ka, kb] = keys as number[];
-    const db = new Database(join(dir, "state", "switchyard.db"));
-    db.exec(
-      `CREATE TRIGGER full BEFORE INSERT ON deliveries WHEN NEW.event = ${ka}
-       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
-    );
-    db.close();
+    failInserts("deliveries", `NEW.event = ${ka}`);
     const retry = { key: ka!, action: "x", result: "retry", attempts: 1, dueAt: 0, error: "503" } as const;
     expect(() => store.complete([retry], [])).toThrow(/disk is full/);
     expect(() =>
@@ -232,7 +229,7 @@ describe("sqlite store", () => {
       ),
     ).toThrow(/earlier batch failed \(database or disk is full\)/);
     store.close();
-    new Database(join(dir, "state", "switchyard.db")).exec("DROP TRIGGER full").close();
+    sql("DROP TRIGGER full");
     store = openSqliteStore(join(dir, "state", "switchyard.db"));
     // Both are delivered again: a's retry, and b, whose result was not written.
     expect(store.recover()).toBe(2);
