@@ -26,62 +26,66 @@ export interface SqliteContext {
   db: Database.Database;
   actions: ActionIds;
   meta: Meta;
-  /**
-   * `db.transaction(fn)`, and the action ids it added are cached only once it commits: a failed one (a full
-   * disk) rolled their rows back, and a cached id then named no action, or later a second one.
-   */
+  /** `db.transaction(fn)`, after whose commit the notes it took (`onCommit`) are kept; on a rollback, dropped. */
   transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /**
+   * What a facet remembers of a write (a cache, a flag) once the write commits: at once outside a
+   * transaction. A failed transaction (a full disk) rolled its rows back, and a note of them kept would lie.
+   */
+  onCommit(note: () => void): void;
 }
 
 /** The context of an opened, migrated database; action ids and names are cached once read. */
 export function sqliteContext(db: Database.Database): SqliteContext {
-  const actionIds = new Map<string, number>();
-  const actionNames = new Map<number, string>();
-  // Ids added inside a transaction that has not committed yet.
-  const added = new Map<string, number>();
-  const selectAction = db.prepare<[string], { id: number }>("SELECT id FROM actions WHERE name = ?");
-  const insertAction = db.prepare<[string]>("INSERT OR IGNORE INTO actions (name) VALUES (?)");
-  const cache = (name: string, id: number) => {
-    actionIds.set(name, id);
-    actionNames.set(id, name);
-  };
-  const actionId = (name: string): number => {
-    let id = actionIds.get(name) ?? added.get(name);
-    if (id === undefined) {
-      insertAction.run(name);
-      id = selectAction.get(name)!.id;
-      if (db.inTransaction) added.set(name, id);
-      else cache(name, id);
-    }
-    return id;
+  const notes: Array<() => void> = [];
+  const onCommit = (note: () => void) => {
+    if (db.inTransaction) notes.push(note);
+    else note();
   };
   const transaction = <A extends unknown[], R>(fn: (...args: A) => R) => {
     const run = db.transaction(fn);
     return (...args: A): R => {
       try {
         const result = run(...args);
-        if (!db.inTransaction) for (const [name, id] of added) cache(name, id);
+        if (!db.inTransaction) for (const note of notes) note();
         return result;
       } finally {
-        if (!db.inTransaction) added.clear();
+        if (!db.inTransaction) notes.length = 0;
       }
     };
   };
+
+  const actionIds = new Map<string, number>();
+  const actionNames = new Map<number, string>();
+  const selectAction = db.prepare<[string], { id: number }>("SELECT id FROM actions WHERE name = ?");
+  const insertAction = db.prepare<[string]>("INSERT OR IGNORE INTO actions (name) VALUES (?)");
+  const cache = (name: string, id: number) => () => {
+    actionIds.set(name, id);
+    actionNames.set(id, name);
+  };
+  // Inside a transaction an id read may be one it added: cached once it commits, read again until then.
+  const actionId = (name: string): number => {
+    let id = actionIds.get(name);
+    if (id === undefined) {
+      insertAction.run(name);
+      id = selectAction.get(name)!.id;
+      onCommit(cache(name, id));
+    }
+    return id;
+  };
   const knownAction = (name: string): number | undefined => {
-    const id = actionIds.get(name) ?? added.get(name);
-    if (id !== undefined) return id;
-    // Found and not added by the open transaction: committed.
-    const found = selectAction.get(name)?.id;
-    if (found !== undefined) cache(name, found);
-    return found;
+    const id = actionIds.get(name) ?? selectAction.get(name)?.id;
+    if (id !== undefined && !actionIds.has(name)) onCommit(cache(name, id));
+    return id;
   };
   const actionName = (id: number): string => {
-    let name = actionNames.get(id);
-    if (name === undefined) {
-      const found = db.prepare<[number], { name: string }>("SELECT name FROM actions WHERE id = ?").get(id);
-      name = found?.name ?? `#${id}`;
-      if (found && !db.inTransaction) actionNames.set(id, name);
-    }
+    const known = actionNames.get(id);
+    if (known !== undefined) return known;
+    const name = db
+      .prepare<[number], { name: string }>("SELECT name FROM actions WHERE id = ?")
+      .get(id)?.name;
+    if (name === undefined) return `#${id}`;
+    onCommit(cache(name, id));
     return name;
   };
 
@@ -92,6 +96,7 @@ export function sqliteContext(db: Database.Database): SqliteContext {
   return {
     db,
     transaction,
+    onCommit,
     actions: { id: actionId, find: knownAction, name: actionName },
     meta: {
       get: (key) => getMeta.get(key)?.value,

@@ -28,7 +28,13 @@ interface DueRow {
   trace: string | null;
 }
 
-export function sqliteDeliveries({ db, actions, meta, transaction }: SqliteContext): SqliteDeliveries {
+export function sqliteDeliveries({
+  db,
+  actions,
+  meta,
+  transaction,
+  onCommit,
+}: SqliteContext): SqliteDeliveries {
   const insertEvent = db.prepare<
     [string, string, string, string, number, string, string | null, string | null],
     { id: number }
@@ -98,14 +104,8 @@ export function sqliteDeliveries({ db, actions, meta, transaction }: SqliteConte
     `UPDATE deliveries SET status = ${IN_FLIGHT}, updated_at = ? WHERE action = ? AND event = ?`,
   );
 
-  // The watermarks this run has started: noted once their ingest commits (a failed one rolled its back).
   const ingestTx = transaction(
-    (
-      events: readonly IngestEvent[],
-      cursor: string | undefined,
-      tenant: string,
-      started: Set<number>,
-    ): IngestResult => {
+    (events: readonly IngestEvent[], cursor: string | undefined, tenant: string): IngestResult => {
       const now = Date.now();
       const keys: Array<number | undefined> = [];
       const declined: Array<[number, string]> = [];
@@ -151,9 +151,10 @@ export function sqliteDeliveries({ db, actions, meta, transaction }: SqliteConte
           if (!delivery.held || declinedDeliveries.has(delivery)) {
             insertDelivery.run(action, row.id, PENDING, now, delivery.orderKey, now);
             if (delivery.orderKey !== null) keysPending.set(action, true);
-          } else if (!watermarked.has(action) && !started.has(action)) {
+          } else if (!watermarked.has(action)) {
+            // Again for each held delivery of the action until the ingest commits: the first one's stays.
             startWatermark.run(action, row.id - 1);
-            started.add(action);
+            onCommit(() => watermarked.add(action));
           }
         }
       }
@@ -224,12 +225,7 @@ export function sqliteDeliveries({ db, actions, meta, transaction }: SqliteConte
   let refused: Error | undefined;
   return {
     getCursor: (tenant = DEFAULT_TENANT) => meta.get(cursorKey(tenant)),
-    ingest(events, cursor, tenant = DEFAULT_TENANT) {
-      const started = new Set<number>();
-      const result = ingestTx(events, cursor, tenant, started);
-      for (const action of started) watermarked.add(action);
-      return result;
-    },
+    ingest: (events, cursor, tenant = DEFAULT_TENANT) => ingestTx(events, cursor, tenant),
     claim: (action, limit, now, ordered) => claimTx(action, limit, now, ordered),
     complete(completions, watermarks = []) {
       // After a batch that failed, none: a later one's watermarks would pass the failed one's retries, whose
