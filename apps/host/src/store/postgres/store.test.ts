@@ -152,6 +152,34 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await live.recover()).toBe(0);
   });
 
+  // SWITCHYARD_REPLICA_ID keeps a replica's id across restarts (a StatefulSet's pod name): a killed process
+  // leaves its in-flight rows owned by an id that is alive again at once, which `recover` passes by.
+  it("makes due again, when it opens under a kept id, what its killed process had in flight", async () => {
+    const killed = await open({ replicaId: "kept-1" });
+    const other = await open();
+    const events = factory.many(4);
+    await killed.ingest(
+      events.map((e) => ingestRow(e, ["x"])),
+      undefined,
+    );
+    expect(await killed.claim("x", 3, Date.now(), false)).toHaveLength(3);
+    expect(await other.claim("x", 1, Date.now(), false)).toHaveLength(1);
+    // Killed: no close, so its replica row stays alive; restarted under the same id.
+    const restarted = await open({ replicaId: "kept-1" });
+    expect(await restarted.recover()).toBe(0);
+    const taken = await restarted.claim("x", 10, Date.now(), false);
+    expect(taken.map((c) => idOf(c.payload)).sort()).toEqual(
+      events
+        .slice(0, 3)
+        .map((e) => e.id)
+        .sort(),
+    );
+    // The other replica's delivery stays its own.
+    expect(await schema.sql("SELECT owner FROM deliveries WHERE owner <> $1", ["kept-1"])).toEqual([
+      { owner: other.replicaId },
+    ]);
+  });
+
   it("migrates once when replicas start together, and refuses a newer schema", async () => {
     const opened = await Promise.all([1, 2, 3].map(() => openPostgresStore(schema.url)));
     stores.push(...opened);

@@ -6,7 +6,7 @@ import pg from "pg";
 import { DEFAULT_TENANT } from "../../tenants.js";
 import type { StateStore } from "../types.js";
 import { postgresAudit } from "./audit.js";
-import type { PostgresContext } from "./context.js";
+import { IN_FLIGHT, PENDING, type PostgresContext } from "./context.js";
 import { postgresDeadLetters } from "./dead-letters.js";
 import { postgresDeliveries } from "./deliveries.js";
 import { postgresHistory } from "./history.js";
@@ -149,8 +149,19 @@ export async function openPostgresStore(
   const context: PostgresContext = { pool, query, tx, replicaId, leadership, leaseOf };
   const upkeep = postgresUpkeep(context, replicaTtlMs);
   // Register at once: the in-flight rows this replica writes are never ownerless. (`touch` expires by the
-  // database's clock; the time it is given is not used.)
-  await upkeep.touch(Date.now()).catch(async (error) => {
+  // database's clock; the time it is given is not used.) An id kept across restarts (SWITCHYARD_REPLICA_ID)
+  // may own rows its earlier process had in flight when it was killed: this process holds none of them, and
+  // `recover` passes them by while the id is alive, so they are made due again first.
+  const register = async () => {
+    if (options.replicaId !== undefined) {
+      await query(
+        `UPDATE deliveries SET status = ${PENDING}, owner = NULL WHERE status = ${IN_FLIGHT} AND owner = $1`,
+        [replicaId],
+      );
+    }
+    await upkeep.touch(Date.now());
+  };
+  await register().catch(async (error) => {
     await pool.end().catch(() => {});
     throw error;
   });
