@@ -9,6 +9,7 @@ import {
   PermanentError,
 } from "@switchyard/core";
 import { createEventFactory, waitFor } from "@switchyard/testing";
+import Database from "better-sqlite3";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { actionSchema } from "../config/schema.js";
@@ -125,6 +126,82 @@ describe("ActionRunner", () => {
     await writers[0]!.flush();
     await ingest(second!, mark);
     runner.endIngest(mark);
+    await waitFor(() => delivered.length === 2, { message: "both events delivered" });
+    expect(delivered).toEqual([first!.id, second!.id]);
+  });
+
+  it("sends back a claimed row whose key reopened during its claim: it runs after the retry", async () => {
+    // A claim's rows may be chosen from a view older than the retry row of an earlier event of their key (on
+    // Postgres the claim and the completions run on different connections): they must not overtake it.
+    const delivered: string[] = [];
+    let fail: (() => void) | undefined;
+    let failed = false;
+    const { runner } = await runnerFor(
+      {
+        onExecuteEventStream: async (event) => {
+          if (!failed) {
+            await new Promise<void>((resolve) => {
+              fail = resolve;
+            });
+            failed = true;
+            throw new Error("503 once");
+          }
+          delivered.push(event.message.id);
+        },
+      },
+      { retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100 } },
+    );
+    const [first, second] = factory
+      .many(40)
+      .filter((e) => e.type.startsWith("user."))
+      .slice(0, 2)
+      .map((e) => {
+        (e.data.object as { user_id: string }).user_id = "auth0|same";
+        return e;
+      });
+    const write = async (event: Auth0Event) => {
+      await store.ingest(
+        [
+          {
+            event,
+            payload: JSON.stringify(event),
+            deliveries: [{ action: "a", orderKey: runner.keyOf(event), held: false }],
+          },
+        ],
+        undefined,
+      );
+      runner.notifyStoreWork();
+    };
+    // Claims are answered late, from the view they were chosen in.
+    const claim = store.claim.bind(store);
+    let late: Promise<void> | undefined;
+    let chosen = 0;
+    store.claim = async (...args) => {
+      const rows = await claim(...args);
+      if (late && rows.length > 0) {
+        chosen++;
+        await late;
+      }
+      return rows;
+    };
+    await write(first!);
+    await waitFor(() => fail !== undefined, { message: "the first event's attempt" });
+    // The second row is claimed while the first is in flight here; the answer comes after the retry row.
+    let answer!: () => void;
+    late = new Promise((resolve) => {
+      answer = resolve;
+    });
+    await write(second!);
+    await waitFor(() => chosen === 1, { message: "the second row chosen" });
+    fail!();
+    // The first event's retry row is written (pending, due in 100 ms).
+    const retries = new Database(join(dir, "switchyard.db"), { readonly: true });
+    await waitFor(async () => {
+      await writers[0]!.flush();
+      return retries.prepare("SELECT 1 FROM deliveries WHERE status = 0 AND attempts = 1").get();
+    });
+    retries.close();
+    answer();
     await waitFor(() => delivered.length === 2, { message: "both events delivered" });
     expect(delivered).toEqual([first!.id, second!.id]);
   });

@@ -224,14 +224,15 @@ export class ActionRunner {
    */
   private readonly retrying = new Map<string, number>();
   /**
-   * Keys whose retry row was written while an ingest was under way, by the count of such writes then. The
-   * store decided whether that ingest's delivery of the key could be held from its own view, which may be
-   * older than the row (on Postgres the ingest and the completions run on different connections, and either
-   * answer may come first): such a held delivery goes to the store too, behind the retry (`takeHeld`).
+   * Keys whose retry row was written while an ingest or a claim was under way, by the count of such writes
+   * then. The store decided whether that ingest's delivery of the key could be held, or which rows of the key
+   * that claim could take, from its own view, which may be older than the row (on Postgres the ingest, the
+   * claims and the completions run on different connections, and either answer may come first): such a
+   * delivery goes to the store too, behind the retry (`takeHeld`, `refill`).
    */
   private readonly reopened = new Map<string, number>();
   private reopenings = 0;
-  /** Ingests under way, by the value of `reopenings` when each began (`beginIngest`). */
+  /** Ingests and claims under way, by the value of `reopenings` when each began (`beginIngest`). */
   private readonly ingests = new Map<number, number>();
   /** Latest wins: marks this runner set lately (see `remember`). */
   private readonly marks = new Map<string, LatestMark>();
@@ -385,7 +386,10 @@ export class ActionRunner {
     return { action: this.name, upto: this.ledger.checkpoint(now, out) };
   }
 
-  /** An ingest begins: what it hands over (`takeHeld`) names this mark; `endIngest` when it is done. */
+  /**
+   * An ingest (or this runner's claim) begins: what it hands over (`takeHeld`, or the claim's rows) names this
+   * mark; `endIngest` when it is done.
+   */
   beginIngest(): number {
     const mark = this.reopenings;
     this.ingests.set(mark, (this.ingests.get(mark) ?? 0) + 1);
@@ -511,16 +515,20 @@ export class ActionRunner {
     if (room < Math.max(1, this.capacity / 4)) return;
     this.claiming = true;
     const notified = this.notified;
+    // As for an ingest: the store chose the rows from a view that may predate a retry row written meanwhile
+    // on another connection (Postgres), so a claimed row of a key reopened since goes back behind the retry.
+    const mark = this.ordered ? this.beginIngest() : undefined;
     this.deps.store.claim(this.name, room, Date.now(), this.ordered).then(
       (claimed) => {
         // Unless told of new work while the claim was on its way, a short claim emptied the store.
         if (claimed.length < room && notified === this.notified) this.storeHasWork = false;
+        const now = Date.now();
         for (const row of claimed) {
           const encoded = encodedEvent(row.payload);
           const event = JSON.parse(row.payload) as Auth0Event;
           const orderKey = this.ordered ? this.keyOf(event) : null;
           const { key, attempts, attemptsBefore, trace, tenant } = row;
-          this.admit({
+          const job: Job = {
             key,
             event,
             encoded,
@@ -530,13 +538,18 @@ export class ActionRunner {
             orderKey,
             trace,
             tenant,
-          });
+          };
+          if (orderKey !== null && (this.reopened.get(orderKey) ?? Number.NEGATIVE_INFINITY) > mark!) {
+            this.sendBack(job, now, WAITS_BEHIND);
+          } else this.admit(job);
         }
+        if (mark !== undefined) this.endIngest(mark);
         this.claiming = false;
         this.pump();
         this.refill();
       },
       (error: unknown) => {
+        if (mark !== undefined) this.endIngest(mark);
         this.claiming = false;
         this.deps.log.error(
           { action: this.name, err: error },
