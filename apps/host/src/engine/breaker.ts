@@ -42,6 +42,8 @@ export class CircuitBreaker {
   private current: BreakerState = "closed";
   private faults = 0;
   private openUntil = 0;
+  /** When it entered its current state (epoch ms, by its timers' clock). */
+  private changedAt = 0;
   /** The delivery probing while half-open. */
   private probe: object | undefined;
   private cancelCoolDown: (() => void) | undefined;
@@ -57,6 +59,11 @@ export class CircuitBreaker {
     // A breaker whose cool-down is over reads as half-open even before a delivery asks to start.
     if (this.current === "open" && this.timers.now() >= this.openUntil) return "half-open";
     return this.current;
+  }
+
+  /** When it entered its current state: an open breaker's cool-down runs from here to `until`. */
+  get since(): number {
+    return this.changedAt;
   }
 
   /** While open: when its cool-down ends (epoch ms, by its timers' clock). */
@@ -114,8 +121,9 @@ export class CircuitBreaker {
 
   private open(): void {
     this.faults = 0;
-    this.openUntil = this.timers.now() + this.config.coolDownMs;
-    this.move("open");
+    const now = this.timers.now();
+    this.openUntil = now + this.config.coolDownMs;
+    this.move("open", now);
     this.cancelCoolDown?.();
     this.cancelCoolDown = this.timers.after(this.config.coolDownMs, () => {
       this.cancelCoolDown = undefined;
@@ -123,9 +131,10 @@ export class CircuitBreaker {
     });
   }
 
-  private move(state: BreakerState): void {
+  private move(state: BreakerState, at = this.timers.now()): void {
     if (this.current === state) return;
     this.current = state;
+    this.changedAt = at;
     this.onChange(state);
   }
 

@@ -202,7 +202,13 @@ export class Pacing {
     const record =
       state === "closed"
         ? { action, replica, state }
-        : { action, replica, state, since: this.timers.now(), ...(until !== undefined ? { until } : {}) };
+        : {
+            action,
+            replica,
+            state,
+            since: this.breaker?.since ?? this.timers.now(),
+            ...(until !== undefined ? { until } : {}),
+          };
     this.recording = this.recording
       .then(() => breakers.setBreaker(record))
       .catch((error: unknown) =>
