@@ -331,6 +331,31 @@ actions:
         if (index < last) outOfOrder.push(`${subject}: event ${index} after ${last}`);
         lastOf.set(subject, Math.max(last, index));
       }
+      // On failure: the subject's attempts as the history has them, and its first arrivals.
+      if (outOfOrder.length > 0) {
+        const subject = outOfOrder[0]!.split(": event")[0]!;
+        const ids = events.map((e, i) => [e, i] as const).filter(([e]) => subjectOf(e) === subject);
+        const rows = await schema.sql<Record<string, unknown>>(
+          `SELECT event_id, attempt, started_at, duration_ms, outcome, status, error, replica FROM attempts
+           WHERE action = $1 AND event_id = ANY($2::text[]) ORDER BY started_at, id`,
+          [name, ids.map(([e]) => e.id)],
+        );
+        const index = new Map(ids.map(([e, i]) => [e.id, i]));
+        const t0 = Number(rows[0]?.started_at ?? 0);
+        console.log(
+          `out of order at ${name}: ${outOfOrder.join("; ")}; its attempts (ms, duration, #event, attempt, outcome, status, replica):\n` +
+            rows
+              .map(
+                (r) =>
+                  `${Number(r.started_at) - t0} +${r.duration_ms} #${index.get(String(r.event_id))} a${r.attempt} o${r.outcome} ${r.status ?? ""} ${r.replica} ${r.error ?? ""}`,
+              )
+              .join("\n") +
+            `\nsuccesses: ${successes
+              .filter((x) => x.action === name && ids.some(([, i]) => i === x.index))
+              .map((x) => `#${x.index}@${x.at - t0}:${x.replica}`)
+              .join(" ")}`,
+        );
+      }
       expect(outOfOrder, `${name} in stream order per subject`).toEqual([]);
     }
 
