@@ -85,12 +85,28 @@ ${options.retry ? `    retry: ${options.retry}\n` : ""}`,
       }),
     );
   };
-  return { received, start, post, burst, acked, answers };
+  /**
+   * Start the host again, post what it had not acknowledged (as Auth0 retries), and wait until every event
+   * was delivered; returns the running host.
+   */
+  const restart = async (events: readonly Auth0Event[]): Promise<CliProcess> => {
+    const host = start();
+    await host.waitForLog("switchyard started", 60_000);
+    for (const event of events) if (!acked.has(event.id)) await post(event);
+    expect(acked.size).toBe(events.length);
+    await waitFor(() => events.every((e) => received.has(e.id)), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      message: "every acknowledged event delivered",
+    });
+    return host;
+  };
+  return { received, start, restart, burst, acked, answers };
 }
 
 describe("fault suite: the webhook source", () => {
   it("loses no acknowledged event when the host is SIGKILLed during a burst", async () => {
-    const { received, start, post, burst, acked } = await webhookHost();
+    const { received, start, restart, burst, acked } = await webhookHost();
     const events = createEventFactory({ seed: 77 }).many(1_500);
 
     const first = start();
@@ -106,15 +122,7 @@ describe("fault suite: the webhook source", () => {
     expect(ackedBeforeKill.size).toBeLessThan(events.length);
 
     // The restarted host delivers every acknowledged event; Auth0's retries bring the rest.
-    const second = start();
-    await second.waitForLog("switchyard started", 60_000);
-    for (const event of events) if (!acked.has(event.id)) await post(event);
-    expect(acked.size).toBe(events.length);
-    await waitFor(() => events.every((e) => received.has(e.id)), {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-      message: "every acknowledged event delivered",
-    });
+    const second = await restart(events);
     const twice = [...received.values()].filter((n) => n > 1).length;
     console.log(
       `webhook fault: ${ackedBeforeKill.size} of ${events.length} acknowledged before the SIGKILL; delivered more than once: ${twice}`,
@@ -129,7 +137,7 @@ describe("fault suite: the webhook source", () => {
   // one's retries: this test lost events in 5 of 8 runs then.
   it("loses no acknowledged event through a full disk, with a destination that fails now and then", async () => {
     const random = seededRandom(20261206);
-    const { received, start, post, burst, acked, answers } = await webhookHost({
+    const { start, restart, burst, acked, answers } = await webhookHost({
       retry: "{ maxAttempts: 100, initialDelayMs: 20, maxDelayMs: 200 }",
       reply: () => (random() < 0.15 ? 503 : 204),
     });
@@ -150,15 +158,7 @@ describe("fault suite: the webhook source", () => {
     expect(ackedWhileFull).toBeGreaterThan(0);
     expect(ackedWhileFull).toBeLessThan(events.length);
 
-    const healthy = start();
-    await healthy.waitForLog("switchyard started", 60_000);
-    for (const event of events) if (!acked.has(event.id)) await post(event);
-    expect(acked.size).toBe(events.length);
-    await waitFor(() => events.every((e) => received.has(e.id)), {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-      message: "every acknowledged event delivered",
-    });
+    const healthy = await restart(events);
     console.log(
       `webhook full-disk fault: ${ackedWhileFull} of ${events.length} acknowledged before the host stopped; posts answered (both hosts) ${JSON.stringify(Object.fromEntries(answers))}`,
     );

@@ -76,6 +76,19 @@ async function runnerFor(action: Action, config: Record<string, unknown> = {}, u
   return { runner, hold };
 }
 
+/** Two events about the same user, in stream order: an ordered action delivers them in that order. */
+function twoOfOneUser(): [Auth0Event, Auth0Event] {
+  const [first, second] = factory
+    .many(40)
+    .filter((e) => e.type.startsWith("user."))
+    .slice(0, 2)
+    .map((e) => {
+      (e.data.object as { user_id: string }).user_id = "auth0|same";
+      return e;
+    });
+  return [first!, second!];
+}
+
 describe("ActionRunner", () => {
   it("sends to the store a held delivery whose key reopened during its ingest: it runs after the retry", async () => {
     // An ingest's store decision (hold it in memory) may predate the retry row of an earlier event of its
@@ -94,14 +107,7 @@ describe("ActionRunner", () => {
       },
       { retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100 } },
     );
-    const [first, second] = factory
-      .many(40)
-      .filter((e) => e.type.startsWith("user."))
-      .slice(0, 2)
-      .map((e) => {
-        (e.data.object as { user_id: string }).user_id = "auth0|same";
-        return e;
-      });
+    const [first, second] = twoOfOneUser();
     const ingest = async (event: Auth0Event, mark?: number) => {
       const orderKey = runner.keyOf(event);
       const { keys } = await store.ingest(
@@ -121,13 +127,13 @@ describe("ActionRunner", () => {
     };
     // The second event's ingest begins; meanwhile the first fails and its retry row is written.
     const mark = runner.beginIngest();
-    await ingest(first!);
+    await ingest(first);
     await waitFor(() => failedOnce);
     await writers[0]!.flush();
-    await ingest(second!, mark);
+    await ingest(second, mark);
     runner.endIngest(mark);
     await waitFor(() => delivered.length === 2, { message: "both events delivered" });
-    expect(delivered).toEqual([first!.id, second!.id]);
+    expect(delivered).toEqual([first.id, second.id]);
   });
 
   it("sends back a claimed row whose key reopened during its claim: it runs after the retry", async () => {
@@ -151,14 +157,7 @@ describe("ActionRunner", () => {
       },
       { retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100 } },
     );
-    const [first, second] = factory
-      .many(40)
-      .filter((e) => e.type.startsWith("user."))
-      .slice(0, 2)
-      .map((e) => {
-        (e.data.object as { user_id: string }).user_id = "auth0|same";
-        return e;
-      });
+    const [first, second] = twoOfOneUser();
     const write = async (event: Auth0Event) => {
       await store.ingest(
         [
@@ -184,14 +183,14 @@ describe("ActionRunner", () => {
       }
       return rows;
     };
-    await write(first!);
+    await write(first);
     await waitFor(() => fail !== undefined, { message: "the first event's attempt" });
     // The second row is claimed while the first is in flight here; the answer comes after the retry row.
     let answer!: () => void;
     late = new Promise((resolve) => {
       answer = resolve;
     });
-    await write(second!);
+    await write(second);
     await waitFor(() => chosen === 1, { message: "the second row chosen" });
     fail!();
     // The first event's retry row is written (pending, due in 100 ms).
@@ -203,7 +202,7 @@ describe("ActionRunner", () => {
     retries.close();
     answer();
     await waitFor(() => delivered.length === 2, { message: "both events delivered" });
-    expect(delivered).toEqual([first!.id, second!.id]);
+    expect(delivered).toEqual([first.id, second.id]);
   });
 
   it("retries with backoff, then dead-letters after maxAttempts with the last error, redacted", async () => {
