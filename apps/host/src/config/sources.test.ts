@@ -158,10 +158,10 @@ describe("several tenants (`sources`)", () => {
   const TENANTS = `sources:
   - tenant: prod
     auth0: { domain: acme.us.auth0.com, clientId: cid, clientSecret: "\${PROD_SECRET}" }
-    webhook: { port: 8443, path: /auth0/prod, auth: { bearer: "\${PROD_WEBHOOK_TOKEN}" } }
+    webhook: { port: 18443, path: /auth0/prod, auth: { bearer: "\${PROD_WEBHOOK_TOKEN}" } }
   - tenant: dev
     auth0: { domain: acme-dev.us.auth0.com, token: "\${DEV_TOKEN}" }
-    webhook: { port: 8443, path: /auth0/dev, auth: { bearer: dev-hook-token-1 } }
+    webhook: { port: 18443, path: /auth0/dev, auth: { bearer: dev-hook-token-1 } }
 `;
   const env = {
     PROD_SECRET: "prod-client-secret",
@@ -206,7 +206,7 @@ describe("several tenants (`sources`)", () => {
     const file = write(
       "bad-tenants.yaml",
       `${TENANTS}  - tenant: dev
-    webhook: { port: 8443, host: 0.0.0.0, path: /auth0/prod, auth: { bearer: another-token } }
+    webhook: { port: 18443, host: 0.0.0.0, path: /auth0/prod, auth: { bearer: another-token } }
 actions:
   - { name: a, plugin: console, tenants: [prod, staging], events: ["*"] }
 `,
@@ -215,7 +215,7 @@ actions:
     expect(message).toContain(`${file}:9:`);
     expect(message).toContain('sources[2].tenant: duplicate tenant "dev" (also sources[1])');
     expect(message).toContain("sources[2].webhook.path: sources[0] already listens on this port and path");
-    expect(message).toContain("sources[2].webhook: shares port 8443 with sources[0]");
+    expect(message).toContain("sources[2].webhook: shares port 18443 with sources[0]");
     expect(message).toContain("actions[0].tenants[1]: names no configured tenant (known: prod, dev, dev)");
   });
 
