@@ -9,9 +9,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** An echo server and a proxy in front of it. */
-async function echoThroughProxy(): Promise<{ proxy: FaultProxy; echo: Server }> {
-  const echo = createServer((socket) => socket.pipe(socket));
+/** An echo server and a proxy in front of it; `heard()` is everything the server received. */
+async function echoThroughProxy(): Promise<{ proxy: FaultProxy; echo: Server; heard: () => string }> {
+  let heard = "";
+  const echo = createServer((socket) => {
+    socket.on("data", (chunk) => {
+      heard += chunk.toString();
+    });
+    socket.pipe(socket);
+  });
   echo.listen(0, "127.0.0.1");
   await once(echo, "listening");
   cleanups.push(async () => {
@@ -19,7 +25,7 @@ async function echoThroughProxy(): Promise<{ proxy: FaultProxy; echo: Server }> 
   });
   const proxy = await startFaultProxy({ host: "127.0.0.1", port: (echo.address() as AddressInfo).port });
   cleanups.push(() => proxy.close());
-  return { proxy, echo };
+  return { proxy, echo, heard: () => heard };
 }
 
 async function client(proxy: FaultProxy): Promise<Socket & { received: () => string }> {
@@ -79,5 +85,34 @@ describe("fault proxy", () => {
     proxy.heal();
     socket.write("e");
     await waitFor(() => socket.received() === "abcde");
+  });
+
+  it("cuts a connection once the server has answered a marked request, the answer lost; others pass", async () => {
+    const { proxy, heard } = await echoThroughProxy();
+    const socket = await client(proxy);
+    socket.write("BEGIN ");
+    await waitFor(() => socket.received() === "BEGIN ");
+    proxy.cutAfterAnswer("COMMIT");
+    socket.write("COMMIT");
+    await once(socket, "close");
+    expect(heard()).toBe("BEGIN COMMIT");
+    expect(socket.received()).toBe("BEGIN ");
+    const next = await client(proxy);
+    next.write("COMMIT again");
+    await waitFor(() => next.received() === "COMMIT again");
+  });
+
+  it("after a cut with then: hole, holds every byte until heal", async () => {
+    const { proxy, heard } = await echoThroughProxy();
+    const socket = await client(proxy);
+    proxy.cutAfterAnswer("COMMIT", "hole");
+    socket.write("COMMIT");
+    await once(socket, "close");
+    const next = await client(proxy);
+    next.write("status?");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard()).toBe("COMMIT");
+    proxy.heal();
+    await waitFor(() => next.received() === "status?");
   });
 });

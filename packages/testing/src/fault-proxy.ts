@@ -26,21 +26,43 @@ export interface FaultProxy extends TcpAddress {
   delay(ms: number): void;
   /** Forward at once again, releasing what a black hole held. */
   heal(): void;
+  /**
+   * Cut the next connection whose client sends `marker` once the server has answered it, the answer unsent:
+   * the request took effect and the client never hears so (a commit whose reply is lost). After the cut the
+   * proxy forwards as before, or with `then: "hole"` holds every byte, as a server gone away, until `heal()`.
+   */
+  cutAfterAnswer(marker: string, then?: "pass" | "hole"): void;
   /** Stop listening and close every connection. */
   close(): Promise<void>;
 }
 
 type Mode = { kind: "pass" } | { kind: "hole" } | { kind: "delay"; ms: number };
 
+/** What a pair asks of its proxy: the mode now, and whether a chunk from its client is the one to cut after. */
+interface Faults {
+  mode(): Mode;
+  cutsAfter(chunk: Buffer): boolean;
+}
+
 /** Start a fault proxy on 127.0.0.1 (a port of its own) forwarding to `target`. */
 export async function startFaultProxy(target: TcpAddress): Promise<FaultProxy> {
   let mode: Mode = { kind: "pass" };
+  let cut: { marker: string; then: "pass" | "hole" } | undefined;
   let accepted = 0;
   const pairs = new Set<Pair>();
+  const faults: Faults = {
+    mode: () => mode,
+    cutsAfter(chunk) {
+      if (!cut || !chunk.includes(cut.marker)) return false;
+      mode = { kind: cut.then };
+      cut = undefined;
+      return true;
+    },
+  };
 
   const server = createServer((client) => {
     accepted++;
-    const pair = new Pair(client, target, () => mode);
+    const pair = new Pair(client, target, faults);
     pairs.add(pair);
     client.once("close", () => pairs.delete(pair));
   });
@@ -69,6 +91,9 @@ export async function startFaultProxy(target: TcpAddress): Promise<FaultProxy> {
       mode = { kind: "pass" };
       for (const pair of pairs) pair.flush();
     },
+    cutAfterAnswer(marker, then = "pass") {
+      cut = { marker, then };
+    },
     async close() {
       for (const pair of pairs) pair.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -81,17 +106,30 @@ class Pair {
   private readonly upstream: Socket;
   private readonly toServer: Lane;
   private readonly toClient: Lane;
+  /** The client sent the marker of a cut: the server's next bytes end the pair instead of reaching it. */
+  private cutting = false;
 
   constructor(
     private readonly client: Socket,
     target: TcpAddress,
-    mode: () => Mode,
+    faults: Faults,
   ) {
     this.upstream = connect(target.port, target.host);
-    this.toServer = new Lane(this.upstream, mode);
-    this.toClient = new Lane(client, mode);
-    client.on("data", (chunk: Buffer) => this.toServer.push(chunk));
-    this.upstream.on("data", (chunk: Buffer) => this.toClient.push(chunk));
+    this.toServer = new Lane(this.upstream, faults.mode);
+    this.toClient = new Lane(client, faults.mode);
+    client.on("data", (chunk: Buffer) => {
+      // Sent on at once, whatever the mode the cut leaves behind.
+      if (!this.cutting && faults.cutsAfter(chunk)) {
+        this.cutting = true;
+        this.upstream.write(chunk);
+        return;
+      }
+      this.toServer.push(chunk);
+    });
+    this.upstream.on("data", (chunk: Buffer) => {
+      if (this.cutting) this.destroy();
+      else this.toClient.push(chunk);
+    });
     // Either side ending or failing ends both: the client sees what it would see from the server.
     for (const socket of [client, this.upstream]) {
       socket.on("error", () => this.destroy());

@@ -1,4 +1,4 @@
-import { createEventFactory, waitFor } from "@switchyard/testing";
+import { createEventFactory, type FaultProxy, startFaultProxy, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createTestSchema,
@@ -17,6 +17,7 @@ const idOf = (payload: string) => (JSON.parse(payload) as { id: string }).id;
 describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
   let schema: TestSchema;
   let stores: PostgresStore[] = [];
+  let proxies: FaultProxy[] = [];
   const open = async (options: PostgresStoreOptions = {}) => {
     const store = await openPostgresStore(schema.url, options);
     stores.push(store);
@@ -27,9 +28,11 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
   beforeEach(async () => {
     schema = await createTestSchema();
     stores = [];
+    proxies = [];
   });
   afterEach(async () => {
     for (const store of stores) await store.close().catch(() => {});
+    for (const proxy of proxies) await proxy.close();
     await schema.drop();
   });
 
@@ -85,6 +88,44 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
       { key: again.keys[0]!, action: "o", result: "delivered", rowless: true },
     ]);
     expect((await other.claim("o", 10, Date.now(), true)).map((c) => idOf(c.payload))).toEqual([c3!.id]);
+  });
+
+  /** A store whose connections pass through a fault proxy in front of the test server. */
+  const openThroughProxy = async (options: PostgresStoreOptions = {}) => {
+    const server = new URL(schema.url);
+    const proxy = await startFaultProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    proxies.push(proxy);
+    server.host = proxy.address;
+    const store = await openPostgresStore(server.toString(), options);
+    stores.push(store);
+    return { store, proxy };
+  };
+  const rowsOf = () => schema.sql("SELECT event, status, owner FROM deliveries ORDER BY event");
+
+  it("an ingest whose COMMIT's answer is lost stands: the server is asked whether it committed", async () => {
+    const { store, proxy } = await openThroughProxy();
+    const [event] = factory.many(1);
+    proxy.cutAfterAnswer("COMMIT");
+    // Without the question the ingest fails, its events are duplicates when it is retried, and the held
+    // delivery stays in flight here with no runner to run it (and no other replica to recover it).
+    const { keys } = await store.ingest([ingestRow(event!, ["x"], { held: true })], undefined);
+    expect(keys[0]).toBeGreaterThan(0);
+    expect(proxy.acceptedConnections()).toBeGreaterThan(1);
+    expect(await rowsOf()).toEqual([{ event: String(keys[0]), status: 1, owner: store.replicaId }]);
+  });
+
+  it("a claim whose COMMIT goes unanswered while the server is away: the heartbeat releases its rows later", async () => {
+    const { store, proxy } = await openThroughProxy({ commitCheckMs: 100 });
+    await store.ingest([ingestRow(factory.many(1)[0]!, ["x"])], undefined);
+    proxy.cutAfterAnswer("COMMIT", "hole");
+    await expect(store.claim("x", 10, Date.now(), false)).rejects.toThrow();
+    // It committed: the row is in flight here, in no runner's hands, and this replica is alive.
+    expect(await rowsOf()).toEqual([expect.objectContaining({ status: 1, owner: store.replicaId })]);
+    proxy.heal();
+    expect(await store.recover()).toBe(0);
+    await store.touch(Date.now());
+    expect(await rowsOf()).toEqual([expect.objectContaining({ status: 0, owner: null })]);
+    expect(await store.claim("x", 10, Date.now(), false)).toHaveLength(1);
   });
 
   it("shares the work between replicas: no delivery is claimed twice, a key's deliveries run on one replica", async () => {

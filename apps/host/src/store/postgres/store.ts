@@ -14,6 +14,7 @@ import { StreamLease } from "./lease.js";
 import { PostgresBuckets } from "./rate-buckets.js";
 import { migrate } from "./schema.js";
 import { postgresStates } from "./states.js";
+import { transactions } from "./transaction.js";
 import { postgresUpkeep } from "./upkeep.js";
 import { redactMessage, redactUrl } from "./url.js";
 
@@ -26,6 +27,9 @@ import { redactMessage, redactUrl } from "./url.js";
 // - `recover`, on any replica, makes due again every in-flight row whose owner has no live row. A replica that
 //   was only slow may still finish: its `delivered` deletes the row (at least once, never lost); its retry or
 //   dead letter does not touch a row another replica has claimed since.
+// - A COMMIT whose answer is lost (the connection dropped) is looked up by transaction id (transaction.ts):
+//   a committed ingest or claim stands; one the server cannot be asked about in time has the rows it left in
+//   flight here made due again by the heartbeat once it can (they would be stranded: this replica is alive).
 // - The stream lease (lease.ts) decides which replica reads the stream; `ingest` is fenced by it.
 // - Ordered actions: claims of one action take an advisory transaction lock, so the "no earlier unfinished
 //   delivery of this key" check and the claim are one step across replicas.
@@ -41,6 +45,11 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool. Default 4. */
   poolSize?: number;
+  /**
+   * How long a COMMIT that failed without an answer waits to learn from the server whether it took effect, in
+   * ms (transaction.ts). Default 5000.
+   */
+  commitCheckMs?: number;
   /** Hears errors of idle connections (the database restarted); they never crash the process. */
   onError?: (error: Error) => void;
 }
@@ -115,24 +124,8 @@ export async function openPostgresStore(
     );
   }
 
-  /** Run `work` in one transaction on one connection; a connection that failed is dropped, not reused. */
-  const tx = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      client.release();
-      return result;
-    } catch (error) {
-      let broken: Error | undefined;
-      await client.query("ROLLBACK").catch((e: Error) => {
-        broken = e;
-      });
-      client.release(broken);
-      throw error;
-    }
-  };
+  // Each in one transaction on one connection; a connection that failed is dropped, not reused.
+  const { tx, settle } = transactions(pool, replicaId, options.commitCheckMs ?? 5000);
   const query = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
     pool.query<R>(sql, params);
 
@@ -179,6 +172,11 @@ export async function openPostgresStore(
     ...postgresDeadLetters(context),
     ...postgresStates(context),
     ...upkeep,
+    // The heartbeat also settles the transactions whose COMMIT went unanswered.
+    async touch(now) {
+      await upkeep.touch(now);
+      await settle();
+    },
   };
   return store;
 }
