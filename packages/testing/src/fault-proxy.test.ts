@@ -92,9 +92,9 @@ describe("fault proxy", () => {
     const socket = await client(proxy);
     socket.write("BEGIN ");
     await waitFor(() => socket.received() === "BEGIN ");
-    proxy.cutAfterAnswer("COMMIT");
+    const cut = proxy.cutAfterAnswer("COMMIT");
     socket.write("COMMIT");
-    await once(socket, "close");
+    await Promise.all([cut, once(socket, "close")]);
     expect(heard()).toBe("BEGIN COMMIT");
     expect(socket.received()).toBe("BEGIN ");
     const next = await client(proxy);
@@ -105,9 +105,9 @@ describe("fault proxy", () => {
   it("after a cut with then: hole, holds every byte until heal", async () => {
     const { proxy, heard } = await echoThroughProxy();
     const socket = await client(proxy);
-    proxy.cutAfterAnswer("COMMIT", "hole");
+    const cut = proxy.cutAfterAnswer("COMMIT", "hole");
     socket.write("COMMIT");
-    await once(socket, "close");
+    await Promise.all([cut, once(socket, "close")]);
     const next = await client(proxy);
     next.write("status?");
     await new Promise((resolve) => setImmediate(resolve));

@@ -30,8 +30,9 @@ export interface FaultProxy extends TcpAddress {
    * Cut the next connection whose client sends `marker` once the server has answered it, the answer unsent:
    * the request took effect and the client never hears so (a commit whose reply is lost). After the cut the
    * proxy forwards as before, or with `then: "hole"` holds every byte, as a server gone away, until `heal()`.
+   * Resolves once the connection is cut.
    */
-  cutAfterAnswer(marker: string, then?: "pass" | "hole"): void;
+  cutAfterAnswer(marker: string, then?: "pass" | "hole"): Promise<void>;
   /** Stop listening and close every connection. */
   close(): Promise<void>;
 }
@@ -41,22 +42,23 @@ type Mode = { kind: "pass" } | { kind: "hole" } | { kind: "delay"; ms: number };
 /** What a pair asks of its proxy: the mode now, and whether a chunk from its client is the one to cut after. */
 interface Faults {
   mode(): Mode;
-  cutsAfter(chunk: Buffer): boolean;
+  cutsAfter(chunk: Buffer): (() => void) | undefined;
 }
 
 /** Start a fault proxy on 127.0.0.1 (a port of its own) forwarding to `target`. */
 export async function startFaultProxy(target: TcpAddress): Promise<FaultProxy> {
   let mode: Mode = { kind: "pass" };
-  let cut: { marker: string; then: "pass" | "hole" } | undefined;
+  let cut: { marker: string; then: "pass" | "hole"; done: () => void } | undefined;
   let accepted = 0;
   const pairs = new Set<Pair>();
   const faults: Faults = {
     mode: () => mode,
     cutsAfter(chunk) {
-      if (!cut || !chunk.includes(cut.marker)) return false;
-      mode = { kind: cut.then };
+      if (!cut || !chunk.includes(cut.marker)) return undefined;
+      const { then, done } = cut;
+      mode = { kind: then };
       cut = undefined;
-      return true;
+      return done;
     },
   };
 
@@ -92,7 +94,9 @@ export async function startFaultProxy(target: TcpAddress): Promise<FaultProxy> {
       for (const pair of pairs) pair.flush();
     },
     cutAfterAnswer(marker, then = "pass") {
-      cut = { marker, then };
+      return new Promise((done) => {
+        cut = { marker, then, done };
+      });
     },
     async close() {
       for (const pair of pairs) pair.destroy();
@@ -107,7 +111,7 @@ class Pair {
   private readonly toServer: Lane;
   private readonly toClient: Lane;
   /** The client sent the marker of a cut: the server's next bytes end the pair instead of reaching it. */
-  private cutting = false;
+  private cutting: (() => void) | undefined;
 
   constructor(
     private readonly client: Socket,
@@ -119,16 +123,20 @@ class Pair {
     this.toClient = new Lane(client, faults.mode);
     client.on("data", (chunk: Buffer) => {
       // Sent on at once, whatever the mode the cut leaves behind.
-      if (!this.cutting && faults.cutsAfter(chunk)) {
-        this.cutting = true;
-        this.upstream.write(chunk);
-        return;
+      if (!this.cutting) {
+        this.cutting = faults.cutsAfter(chunk);
+        if (this.cutting) {
+          this.upstream.write(chunk);
+          return;
+        }
       }
       this.toServer.push(chunk);
     });
     this.upstream.on("data", (chunk: Buffer) => {
-      if (this.cutting) this.destroy();
-      else this.toClient.push(chunk);
+      if (this.cutting) {
+        this.destroy();
+        this.cutting();
+      } else this.toClient.push(chunk);
     });
     // Either side ending or failing ends both: the client sees what it would see from the server.
     for (const socket of [client, this.upstream]) {
