@@ -13,8 +13,6 @@ export interface Transactions {
   tx: Transaction;
   /** Look up the transactions whose outcome was unknown; release the rows of those that committed. */
   settle(): Promise<void>;
-  /** How many transactions' outcomes are still unknown. */
-  unsettled(): number;
 }
 
 /**
@@ -92,7 +90,6 @@ export function transactions(pool: pg.Pool, replicaId: string, checkMs: number):
         if (status !== "in progress") unknown.delete(xid);
       }
     },
-    unsettled: () => unknown.size,
   };
 }
 
