@@ -115,4 +115,19 @@ describe("fault proxy", () => {
     proxy.heal();
     await waitFor(() => next.received() === "status?");
   });
+
+  it("silences the connections open now, for good, and passes later ones", async () => {
+    const { proxy, heard } = await echoThroughProxy();
+    const old = await client(proxy);
+    old.write("one ");
+    await waitFor(() => old.received() === "one ");
+    proxy.silenceOpen();
+    old.write("lost");
+    const fresh = await client(proxy);
+    fresh.write("two");
+    await waitFor(() => fresh.received() === "two");
+    expect(heard()).toBe("one two");
+    expect(old.received()).toBe("one ");
+    expect(old.destroyed).toBe(false);
+  });
 });

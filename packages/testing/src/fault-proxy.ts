@@ -22,6 +22,11 @@ export interface FaultProxy extends TcpAddress {
   dropAll(): void;
   /** Hold every byte both ways (a network partition: nothing lost, nothing arrives) until `heal()`. */
   blackHole(): void;
+  /**
+   * Swallow every byte of the connections open now, both ways, for good: no answer and no reset, as when a
+   * firewall or a NAT forgets connections (a database's failover to another address). Later ones pass.
+   */
+  silenceOpen(): void;
   /** Forward every chunk `ms` late, both ways, keeping its order. */
   delay(ms: number): void;
   /** Forward at once again, releasing what a black hole held. */
@@ -86,6 +91,9 @@ export async function startFaultProxy(target: TcpAddress): Promise<FaultProxy> {
     blackHole() {
       mode = { kind: "hole" };
     },
+    silenceOpen() {
+      for (const pair of pairs) pair.silence();
+    },
     delay(ms) {
       mode = { kind: "delay", ms };
     },
@@ -110,6 +118,8 @@ class Pair {
   private readonly upstream: Socket;
   private readonly toServer: Lane;
   private readonly toClient: Lane;
+  /** Its bytes are swallowed, both ways, until it closes. */
+  private silent = false;
   /** The client sent the marker of a cut: the server's next bytes end the pair instead of reaching it. */
   private cutting: (() => void) | undefined;
 
@@ -122,6 +132,7 @@ class Pair {
     this.toServer = new Lane(this.upstream, faults.mode);
     this.toClient = new Lane(client, faults.mode);
     client.on("data", (chunk: Buffer) => {
+      if (this.silent) return;
       // Sent on at once, whatever the mode the cut leaves behind.
       if (!this.cutting) {
         this.cutting = faults.cutsAfter(chunk);
@@ -133,6 +144,7 @@ class Pair {
       this.toServer.push(chunk);
     });
     this.upstream.on("data", (chunk: Buffer) => {
+      if (this.silent) return;
       if (this.cutting) {
         this.destroy();
         this.cutting();
@@ -143,6 +155,12 @@ class Pair {
       socket.on("error", () => this.destroy());
       socket.on("close", () => this.destroy());
     }
+  }
+
+  silence(): void {
+    this.silent = true;
+    this.toServer.stop();
+    this.toClient.stop();
   }
 
   flush(): void {

@@ -128,6 +128,21 @@ describe.skipIf(!(await postgresAvailable()))("postgres store", () => {
     expect(await store.claim("x", 10, Date.now(), false)).toHaveLength(1);
   });
 
+  it("gives up on a connection the network silenced (no answer, no reset), and works on through new ones", async () => {
+    const { store, proxy } = await openThroughProxy({ queryTimeoutMs: 300 });
+    const [first, second] = factory.many(2);
+    await store.ingest([ingestRow(first!, ["x"])], undefined);
+    // Every connection open now answers nothing, as after a failover to another address.
+    proxy.silenceOpen();
+    // Without a timeout, this ingest (and every write after it) would wait for ever.
+    const written = await waitFor(
+      () => store.ingest([ingestRow(second!, ["x"])], undefined).catch(() => undefined),
+      { timeoutMs: 10_000, message: "an ingest through a new connection" },
+    );
+    expect(written.keys[0]).toBeGreaterThan(0);
+    expect(await store.claim("x", 10, Date.now(), false)).toHaveLength(2);
+  });
+
   it("shares the work between replicas: no delivery is claimed twice, a key's deliveries run on one replica", async () => {
     const a = await open();
     const b = await open();

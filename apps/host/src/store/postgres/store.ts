@@ -50,6 +50,12 @@ export interface PostgresStoreOptions {
    * ms (transaction.ts). Default 5000.
    */
   commitCheckMs?: number;
+  /**
+   * How long the driver waits for the answer to one statement before it gives up on the connection, in ms:
+   * a connection the network forgot (a failover to another address, a NAT's timeout) answers nothing and
+   * never resets. Default 70,000, above the server's own `statement_timeout` of 60 s.
+   */
+  queryTimeoutMs?: number;
   /** Hears errors of idle connections (the database restarted); they never crash the process. */
   onError?: (error: Error) => void;
 }
@@ -92,6 +98,11 @@ export async function openPostgresStore(
     max: options.poolSize ?? 4,
     options: settings.join(" "),
     connectionTimeoutMillis: 10_000,
+    // Without it, a statement on a connection the network dropped silently waits for ever, and with it the
+    // write path (an ingest holds the next one back): the stream would stop with no error. The statement
+    // fails instead, the transaction's ROLLBACK too, and the connection is dropped (`tx`).
+    query_timeout: options.queryTimeoutMs ?? 70_000,
+    keepAlive: true,
     // Names the replica in pg_stat_activity (and lets a test end exactly this store's connections).
     application_name: `switchyard ${replicaId}`.slice(0, 63),
   });
