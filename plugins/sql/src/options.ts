@@ -60,6 +60,15 @@ export const sqlOptions = z.strictObject({
     .default(false)
     .describe("keep deleted rows with `deleted_at` set, instead of deleting them"),
   poolSize: z.number().int().min(1).max(64).default(4).describe("connections to the database (1-64)"),
+  queryTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(60_000)
+    .describe(
+      "ms a statement may go unanswered before its connection is replaced (one the network lost never answers)",
+    ),
   batchSize: z
     .number()
     .int()

@@ -24,9 +24,24 @@ const dialect: Dialect = {
   tableSuffix: "",
 };
 
-/** PostgreSQL through a `pg` pool. */
-export function postgresDatabase(url: string, poolSize: number, batchSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
+/**
+ * PostgreSQL through a `pg` pool. A statement unanswered for `queryTimeoutMs` fails, and its connection is
+ * dropped (the pool drops a client released with an error): a connection the network forgot would otherwise
+ * hold its place in the pool for good.
+ */
+export function postgresDatabase(
+  url: string,
+  poolSize: number,
+  batchSize: number,
+  queryTimeoutMs: number,
+): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 10_000,
+    query_timeout: queryTimeoutMs,
+    keepAlive: true,
+  });
   // An idle connection the server closed: the pool drops it; without a listener it would crash the host.
   pool.on("error", () => {});
   const q = dialect.quote;

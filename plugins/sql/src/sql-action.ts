@@ -21,8 +21,8 @@ const DEADLOCK_RETRIES = 5;
 export function createSqlAction(options: ResolvedSqlOptions): Action {
   const postgres = /^postgres(ql)?:/.test(options.url);
   const database: Database = postgres
-    ? postgresDatabase(options.url, options.poolSize, options.batchSize)
-    : mysqlDatabase(options.url, options.poolSize);
+    ? postgresDatabase(options.url, options.poolSize, options.batchSize, options.queryTimeoutMs)
+    : mysqlDatabase(options.url, options.poolSize, options.queryTimeoutMs);
   const entities = entitiesOf(options);
   const ready = new Map<Entity["kind"], Promise<void>>();
   let closing: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import type { Auth0Event } from "@switchyard/core";
-import { createEventFactory, runAction } from "@switchyard/testing";
+import { createEventFactory, runAction, startFaultProxy, waitFor } from "@switchyard/testing";
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { available, DATABASES, query, type TestDatabase, testTables } from "../test/databases.js";
 import sql, { type SqlOptions } from "./index.js";
@@ -59,6 +59,35 @@ describe.each(DATABASES)("sql plugin on $engine", (database: TestDatabase) => {
     expect(row?.profile).toEqual(updated.data.object);
     expect(new Date(row?.event_time as string).toISOString()).toBe(updated.time);
   });
+
+  it("gives up on connections the network silenced (no answer, no reset) and writes through new ones", async (context) => {
+    skipUnlessUp(context);
+    const server = new URL(database.url);
+    const proxy = await startFaultProxy({ host: server.hostname, port: Number(server.port) });
+    server.host = proxy.address;
+    const users = action({ url: server.toString(), queryTimeoutMs: 300 });
+    const factory = createEventFactory({ seed: 19 });
+    const [first, second] = [factory.byType["user.created"](), factory.byType["user.created"]()];
+    try {
+      expect((await runAction(users, first)).status).toBe("delivered");
+      // Every connection open now answers nothing, as after a failover to another address: without a
+      // timeout each would hold its place in the pool for good, and every later attempt would time out.
+      proxy.silenceOpen();
+      await waitFor(
+        async () => (await runAction(users, second, { timeoutMs: 2_000 })).status === "delivered",
+        {
+          timeoutMs: 15_000,
+          message: "an attempt through a new connection",
+        },
+      );
+      await users.close?.();
+    } finally {
+      await proxy.close();
+    }
+    expect((await rows(tables.table, "event_id")).map((row) => row.user_id).sort()).toEqual(
+      [first.data.object.user_id, second.data.object.user_id].sort(),
+    );
+  }, 30_000);
 
   it("never lets an older event overwrite a newer one, nor bring a deleted user back", async (context) => {
     skipUnlessUp(context);
