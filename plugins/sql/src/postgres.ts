@@ -41,6 +41,7 @@ export function postgresDatabase(
     connectionTimeoutMillis: 10_000,
     query_timeout: queryTimeoutMs,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle connection the server closed: the pool drops it; without a listener it would crash the host.
   pool.on("error", () => {});

@@ -103,6 +103,7 @@ export async function openPostgresStore(
     // fails instead, the transaction's ROLLBACK too, and the connection is dropped (`tx`).
     query_timeout: options.queryTimeoutMs ?? 70_000,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     // Names the replica in pg_stat_activity (and lets a test end exactly this store's connections).
     application_name: `switchyard ${replicaId}`.slice(0, 63),
   });
