@@ -38,6 +38,7 @@ export function mysqlDatabase(url: string, poolSize: number, queryTimeoutMs: num
     timezone: "Z",
     connectTimeout: 10_000,
     enableKeepAlive: true,
+    keepAliveInitialDelay: 10_000,
   });
   const q = dialect.quote;
 
