@@ -46,6 +46,12 @@ export interface DestinationSuite<Options> {
   invalidOptions: Array<{ options: unknown; option: string }>;
   /** Option values that must never appear in an outcome, an error or a log line (e.g. a URL's password). */
   secrets(options: Options): string[];
+  /**
+   * Options under which the plugin notices within a second or two that the network silenced its connection
+   * (no answer, no reset): its heartbeat, ping or reply timeout made short for the test. Its defaults must
+   * notice within a minute.
+   */
+  quickLiveness: Partial<Options>;
 }
 
 /** Budget of the abort tests: far below the plugins' own timeouts, so only `api.signal` can end the attempt. */
@@ -71,7 +77,7 @@ interface Context<Options> {
 /**
  * Register the conformance tests of a broker destination (vitest `describe`/`it` blocks), run against the
  * real server through a TCP fault proxy: the message contract (body, id, type), at-least-once delivery across
- * dropped connections, per-subject order, `api.signal` honoured while the broker is unreachable, secrets kept
+ * dropped and silenced connections, per-subject order, `api.signal` honoured while the broker is unreachable, secrets kept
  * out of outcomes and logs, option errors naming the option, and `close()` releasing the connection.
  * Without the server, the tests skip with one line (in CI they fail).
  */
@@ -237,6 +243,29 @@ export function describeDestination<Options>(suite: DestinationSuite<Options>): 
           const after = factory.event("user.deleted");
           await deliver(action, after);
           await readUntil(target, (messages) => messages.some((message) => message.id === after.id));
+        }),
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      "opens a new connection when the network silences the one it has (no answer, no reset), and delivers",
+      (context) =>
+        withTarget(context, async ({ proxy, target }) => {
+          const action = suite.factory({ ...target.options, ...suite.quickLiveness });
+          try {
+            const factory = newFactory();
+            await deliver(action, factory.event("user.created"));
+            const opened = proxy.acceptedConnections();
+            // As after a failover to another address, or a NAT's idle timeout: the connection stays open and
+            // carries nothing, so only the plugin's own liveness check can tell.
+            proxy.silenceOpen();
+            const after = factory.event("user.updated");
+            await deliver(action, after);
+            expect(proxy.acceptedConnections(), "a new connection").toBeGreaterThan(opened);
+            await readUntil(target, (messages) => messages.some((message) => message.id === after.id));
+          } finally {
+            await action.close?.();
+          }
         }),
       TEST_TIMEOUT_MS,
     );

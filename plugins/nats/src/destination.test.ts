@@ -20,5 +20,6 @@ describeDestination<NatsOptions>({
     { options: { servers, subject: "a", connectTimeoutMs: -1 }, option: "connectTimeoutMs" },
     { options: { servers, subject: "a", Subject: "b" }, option: "Subject" },
   ],
+  quickLiveness: { pingIntervalMs: 300 },
   secrets: (options) => [new URL([options.servers].flat()[0] ?? "").password],
 });

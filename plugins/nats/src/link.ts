@@ -53,6 +53,10 @@ export class Link {
         maxReconnectAttempts: -1,
         reconnectDelayHandler: () => backoffDelay(++reconnects, RECONNECT),
         name: "switchyard",
+        // A connection the network dropped silently (no reset) is found stale after two pings unanswered,
+        // and replaced; by default (2 min) publishes would wait on it for minutes.
+        pingInterval: this.options.pingIntervalMs,
+        maxPingOut: 2,
         // Each request would otherwise make two Error objects up front (a stack for a later timeout or
         // failure): a third of the client's CPU per publish in the host's deep call stacks. Failures are
         // reported by their message (describe()), never their stack.

@@ -38,6 +38,13 @@ export const natsOptions = z.strictObject({
     .max(120_000)
     .default(10_000)
     .describe("longest wait for one connection attempt; each delivery is bounded by the host's budget too"),
+  pingIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(10_000)
+    .describe("how often the client pings the server; a connection that misses two is replaced"),
 });
 
 /** Options as written in the config. */

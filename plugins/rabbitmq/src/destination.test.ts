@@ -21,5 +21,6 @@ describeDestination<RabbitmqOptions>({
   ],
   // The local broker's only user is guest/guest: the password is also the user name, which the plugin
   // never prints either, so any trace of the URL is caught.
+  quickLiveness: { heartbeatSeconds: 1 },
   secrets: (options) => [new URL(options.url).password],
 });

@@ -30,10 +30,15 @@ function createRabbitmqAction(options: ResolvedRabbitmqOptions): Action {
   // Never the URL: it holds the password.
   const where = `${url.hostname}:${url.port || (url.protocol === "amqps:" ? "5671" : "5672")}`;
   const exchange = options.exchange;
-  const connection = new Connection(options.url, where, options.connectTimeoutMs, async (channel) => {
-    if (options.declareExchange)
-      await channel.assertExchange(exchange, options.declareExchange, { durable: true });
-  });
+  const connection = new Connection(
+    withHeartbeat(options.url, options.heartbeatSeconds),
+    where,
+    options.connectTimeoutMs,
+    async (channel) => {
+      if (options.declareExchange)
+        await channel.assertExchange(exchange, options.declareExchange, { durable: true });
+    },
+  );
 
   return {
     async onExecuteEventStream(event, api) {
@@ -111,6 +116,18 @@ function publish(
       },
     );
   });
+}
+
+/**
+ * The URL with its `heartbeat` (amqplib reads it there), unless it names one itself. Without heartbeats a
+ * connection the network dropped silently (no reset) holds every publish until TCP gives up, many minutes
+ * later; with them amqplib closes it after two silent intervals, and the next delivery connects anew.
+ */
+function withHeartbeat(url: string, seconds: number): string {
+  const parsed = new URL(url);
+  if (parsed.searchParams.has("heartbeat")) return url;
+  parsed.searchParams.set("heartbeat", String(seconds));
+  return parsed.toString();
 }
 
 /** `traceparent` (and `tracestate`) as AMQP message headers. */

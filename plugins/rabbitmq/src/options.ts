@@ -37,6 +37,13 @@ export const rabbitmqOptions = z.strictObject({
     .describe(
       "longest wait for connecting (TCP, AMQP handshake, channel); each delivery is bounded by the host's budget too",
     ),
+  heartbeatSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(600)
+    .default(10)
+    .describe("AMQP heartbeat; a connection silent for two is replaced (a `heartbeat` in the URL wins)"),
 });
 
 /** Options as written in the config. */

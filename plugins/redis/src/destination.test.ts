@@ -17,5 +17,6 @@ describeDestination<RedisOptions>({
     { options: { url: "redis://127.0.0.1:6379", stream: "s", dedupeWindowMs: 10 }, option: "dedupeWindowMs" },
     { options: { url: "redis://127.0.0.1:6379", stream: "s", maxlen: 5 }, option: "maxlen" },
   ],
+  quickLiveness: { replyTimeoutMs: 300 },
   secrets: (options) => [new URL(options.url).password],
 });

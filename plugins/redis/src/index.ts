@@ -33,23 +33,65 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
   // Never the URL: it may hold a password.
   const where = `${url.hostname}:${url.port || "6379"}`;
   let lastError: string | undefined;
-  const client = createClient({
-    url: options.url,
-    socket: {
-      connectTimeout: options.connectTimeoutMs,
-      reconnectStrategy: (retries) => backoffDelay(retries + 1, RECONNECT),
-    },
-  });
-  // Without a listener an error event would crash the host; the next delivery reports it instead.
-  client.on("error", (error: unknown) => {
-    lastError = describe(error);
-  });
-  client.on("ready", () => {
-    lastError = undefined;
-  });
+  const newClient = () => {
+    const client = createClient({
+      url: options.url,
+      socket: {
+        connectTimeout: options.connectTimeoutMs,
+        reconnectStrategy: (retries) => backoffDelay(retries + 1, RECONNECT),
+      },
+    });
+    // Without a listener an error event would crash the host; the next delivery reports it instead.
+    client.on("error", (error: unknown) => {
+      lastError = describe(error);
+    });
+    client.on("ready", () => {
+      lastError = undefined;
+    });
+    return client;
+  };
+  /**
+   * The client, and what tells whether its connection still answers: appends waiting on it, and when it last
+   * answered (or when the first of those began to wait).
+   */
+  let link = { client: newClient(), waiting: 0, answeredAt: 0 };
   let started = false;
   let scriptSha: string | undefined;
   let closing: Promise<void> | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+
+  /**
+   * A connection the network dropped silently (a failover to another address, a NAT's timeout) stays
+   * "ready" and answers nothing; the client would wait on it until TCP gives up, many minutes later. When
+   * appends wait on a ready connection that has answered nothing for `replyTimeoutMs`, it is replaced: the
+   * appends on it fail (retried by the host), and the next ones go through a new connection.
+   */
+  function checkLiveness(): void {
+    const { client, waiting, answeredAt } = link;
+    if (waiting === 0 || !client.isReady || Date.now() - answeredAt < options.replyTimeoutMs) return;
+    lastError = `no answer for ${options.replyTimeoutMs} ms: connecting anew`;
+    link = { client: newClient(), waiting: 0, answeredAt: 0 };
+    link.client.connect().catch((error: unknown) => {
+      lastError = describe(error);
+    });
+    try {
+      client.destroy();
+    } catch {
+      // closed already
+    }
+  }
+
+  /** `command` on the current client, counted for the liveness check. */
+  async function send<T>(command: string[]): Promise<T> {
+    const current = link;
+    if (current.waiting++ === 0) current.answeredAt = Date.now();
+    try {
+      return await current.client.sendCommand<T>(command);
+    } finally {
+      current.waiting--;
+      current.answeredAt = Date.now();
+    }
+  }
 
   // No abortSignal to the client: `abortable` below ends the attempt on time, and a command the client still
   // holds (offline, reconnecting) runs later harmlessly, the script being idempotent. Measured: the client's
@@ -57,14 +99,14 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
   async function append(keys: string[], args: string[]): Promise<unknown> {
     if (scriptSha) {
       try {
-        return await client.sendCommand(["EVALSHA", scriptSha, "2", ...keys, ...args]);
+        return await send(["EVALSHA", scriptSha, "2", ...keys, ...args]);
       } catch (error) {
         // The server lost its script cache (a restart, SCRIPT FLUSH): load it again below.
         if (!(error instanceof ErrorReply && error.message.startsWith("NOSCRIPT"))) throw error;
       }
     }
-    scriptSha = await client.sendCommand<string>(["SCRIPT", "LOAD", APPEND_SCRIPT]);
-    return client.sendCommand(["EVALSHA", scriptSha, "2", ...keys, ...args]);
+    scriptSha = await send<string>(["SCRIPT", "LOAD", APPEND_SCRIPT]);
+    return send(["EVALSHA", scriptSha, "2", ...keys, ...args]);
   }
 
   return {
@@ -75,9 +117,11 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
       // Connect on the first delivery; the client then reconnects by itself, with backoff.
       if (!started) {
         started = true;
-        client.connect().catch((error: unknown) => {
+        link.client.connect().catch((error: unknown) => {
           lastError = describe(error);
         });
+        watchdog = setInterval(checkLiveness, Math.max(25, options.replyTimeoutMs / 4));
+        watchdog.unref();
       }
       const keys = [stream, dedupeKey(stream, message.id)];
       const args = [
@@ -116,6 +160,8 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
 
     close() {
       closing ??= (async () => {
+        clearInterval(watchdog);
+        const { client } = link;
         if (!client.isOpen) return;
         const destroy = () => {
           try {

@@ -39,6 +39,13 @@ export const redisOptions = z.strictObject({
     .describe(
       "longest wait for one connection attempt (reconnects back off from 100 ms to 5 s); each delivery is bounded by the host's budget too",
     ),
+  replyTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(10_000)
+    .describe("a connection that answers nothing this long while appends wait on it is replaced"),
 });
 
 /** Options as written in the config. */
