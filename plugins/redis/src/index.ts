@@ -50,6 +50,12 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
     });
     return client;
   };
+  /** Connect `client`; it then reconnects by itself, with backoff. */
+  const connect = (client: ReturnType<typeof newClient>) => {
+    client.connect().catch((error: unknown) => {
+      lastError = describe(error);
+    });
+  };
   /**
    * The client, and what tells whether its connection still answers: appends waiting on it, and when it last
    * answered (or when the first of those began to wait).
@@ -71,9 +77,7 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
     if (waiting === 0 || !client.isReady || Date.now() - answeredAt < options.replyTimeoutMs) return;
     lastError = `no answer for ${options.replyTimeoutMs} ms: connecting anew`;
     link = { client: newClient(), waiting: 0, answeredAt: 0 };
-    link.client.connect().catch((error: unknown) => {
-      lastError = describe(error);
-    });
+    connect(link.client);
     try {
       client.destroy();
     } catch {
@@ -117,9 +121,7 @@ function createRedisAction(options: ResolvedRedisOptions): Action {
       // Connect on the first delivery; the client then reconnects by itself, with backoff.
       if (!started) {
         started = true;
-        link.client.connect().catch((error: unknown) => {
-          lastError = describe(error);
-        });
+        connect(link.client);
         watchdog = setInterval(checkLiveness, Math.max(25, options.replyTimeoutMs / 4));
         watchdog.unref();
       }
