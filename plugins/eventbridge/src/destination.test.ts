@@ -40,5 +40,7 @@ describeDestination<EventBridgeOptions>({
     { options: { endpoint: "x" }, option: "endpoint" },
     { options: { timeoutMs: 0 }, option: "timeoutMs" },
   ],
+  // A request unanswered for timeoutMs is given up and its socket closed: the next one connects anew.
+  quickLiveness: { timeoutMs: 1_000 },
   secrets: (options) => [options.credentials?.secretAccessKey ?? ""],
 });

@@ -34,5 +34,7 @@ describeDestination<SqsOptions>({
     { options: {}, option: "queueUrl" },
     { options: { queueUrl: "https://x/1/q", timeoutMs: -1 }, option: "timeoutMs" },
   ],
+  // A request unanswered for timeoutMs is given up and its socket closed: the next one connects anew.
+  quickLiveness: { timeoutMs: 1_000 },
   secrets: (options) => [options.credentials?.secretAccessKey ?? ""],
 });
