@@ -1,5 +1,8 @@
 // What every fault test shares: seeded randomness (replay a failing run with FAULT_SEED), cleanups run in
 // reverse after each test, a bounded sleep for the faults whose timing is the point, and host replicas started.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FakeTenant } from "@switchyard/testing";
 import { type CliProcess, startCli } from "../test/cli.js";
 
 /** Deterministic randomness from `seed`, so a failing run can be replayed. */
@@ -52,4 +55,21 @@ export async function startReplica(
   });
   const started = await cli.waitForLog("switchyard started", 30_000);
   return { name, cli, port: Number(new URL(String(started.metrics)).port) };
+}
+
+/**
+ * Write `switchyard.yaml` in `dir` for replicas on PostgreSQL state: `tenant`'s stream from its start (its
+ * secret from TENANT_SECRET), the state at STATE_URL, the ops port free; then `rest` (delivery, actions).
+ */
+export function writePostgresConfig(dir: string, tenant: FakeTenant, rest: string): string {
+  const config = join(dir, "switchyard.yaml");
+  writeFileSync(
+    config,
+    `source:
+  auth0: { domain: "${tenant.url}", clientId: "${tenant.clientId}", clientSecret: "\${TENANT_SECRET}", fromTimestamp: "2026-01-01T00:00:00Z" }
+state: "\${STATE_URL}"
+server: { port: 0 }
+${rest}`,
+  );
+  return config;
 }

@@ -3,7 +3,7 @@
 // tell from the error whether its write took effect; the ones that did (an ingest whose cursor moved on, a
 // claim) must not leave deliveries in flight on this live replica with no runner to run them. Every event
 // must arrive, and nothing may be left in the store. `pnpm test:faults`.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -15,7 +15,7 @@ import {
 } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestSchema, postgresAvailable } from "../test/postgres.js";
-import { cleanupList, seededRandom, sleep, startReplica } from "./harness.js";
+import { cleanupList, seededRandom, sleep, startReplica, writePostgresConfig } from "./harness.js";
 
 const seed = Number(process.env.FAULT_SEED ?? 20261206);
 const random = seededRandom(seed);
@@ -47,14 +47,10 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: lost COMMIT answers 
     });
     cleanup.add(() => receiver.close());
 
-    const config = join(dir, "switchyard.yaml");
-    writeFileSync(
-      config,
-      `source:
-  auth0: { domain: "${tenant.url}", clientId: "${tenant.clientId}", clientSecret: "\${TENANT_SECRET}", fromTimestamp: "2026-01-01T00:00:00Z" }
-state: "\${STATE_URL}"
-server: { port: 0 }
-delivery: { leaseMs: 1000 }
+    const config = writePostgresConfig(
+      dir,
+      tenant,
+      `delivery: { leaseMs: 1000 }
 actions:
   - name: hook
     plugin: "@switchyard/plugin-http"

@@ -3,7 +3,7 @@
 // and every backend of the replicas is terminated (the database restarted under them). Nothing may be lost, and each subject's events reach each
 // action in stream order, whichever replica runs them. `pnpm test:faults`.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Auth0Event, subjectOf } from "@switchyard/core";
@@ -18,7 +18,14 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../test/cli.js";
 import { createTestSchema, postgresAvailable } from "../test/postgres.js";
-import { cleanupList, type Replica, seededRandom, sleep, startReplica } from "./harness.js";
+import {
+  cleanupList,
+  type Replica,
+  seededRandom,
+  sleep,
+  startReplica,
+  writePostgresConfig,
+} from "./harness.js";
 
 const seed = Number(process.env.FAULT_SEED ?? 20261202);
 const random = seededRandom(seed);
@@ -125,14 +132,10 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: replicas on PostgreS
     const members = await receiver("members");
     cleanup.add(() => Promise.all([flaky.close(), users.close(), members.close()]));
 
-    const config = join(dir, "switchyard.yaml");
-    writeFileSync(
-      config,
-      `source:
-  auth0: { domain: "${tenant.url}", clientId: "${tenant.clientId}", clientSecret: "\${TENANT_SECRET}", fromTimestamp: "2026-01-01T00:00:00Z" }
-state: "\${STATE_URL}"
-server: { port: 0 }
-delivery: { shutdownGraceMs: 2000, leaseMs: ${LEASE_MS} }
+    const config = writePostgresConfig(
+      dir,
+      tenant,
+      `delivery: { shutdownGraceMs: 2000, leaseMs: ${LEASE_MS} }
 actions:
   - name: flaky
     plugin: "@switchyard/plugin-http"

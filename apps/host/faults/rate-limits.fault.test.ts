@@ -2,7 +2,7 @@
 // backlog of 300 events through an action limited to 5 per second. No 10 s window at the receiver may hold
 // more than 51 deliveries (5 × 10 + the burst of 1), and the drain takes about 60 s, not 120: the budget is
 // shared by the replicas, neither multiplied nor halved. About 70 s. `pnpm test:faults`.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory, startFakeServer, startFakeTenant, waitFor } from "@switchyard/testing";
@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { allowedIn, busiestWindow } from "../test/arrivals.js";
 import { startCli } from "../test/cli.js";
 import { createTestSchema, postgresAvailable } from "../test/postgres.js";
-import { cleanupList } from "./harness.js";
+import { cleanupList, writePostgresConfig } from "./harness.js";
 
 const EVENTS = 300;
 const LIMIT = { perSecond: 5, burst: 1 };
@@ -29,14 +29,10 @@ describe.skipIf(!(await postgresAvailable()))("fault suite: a rate limit shared 
     const rx = await startFakeServer(() => ({ status: 204 }));
     cleanup.add(() => rx.close());
 
-    const config = join(dir, "switchyard.yaml");
-    writeFileSync(
-      config,
-      `source:
-  auth0: { domain: "${tenant.url}", clientId: "${tenant.clientId}", clientSecret: "\${TENANT_SECRET}", fromTimestamp: "2026-01-01T00:00:00Z" }
-state: "\${STATE_URL}"
-server: { port: 0 }
-delivery: { shutdownGraceMs: 2000, leaseMs: 1000 }
+    const config = writePostgresConfig(
+      dir,
+      tenant,
+      `delivery: { shutdownGraceMs: 2000, leaseMs: 1000 }
 actions:
   - name: paced
     plugin: "@switchyard/plugin-http"
