@@ -19,7 +19,9 @@ afterEach(() => cleanup.run());
  * A host with the webhook source forwarding to a receiver that answers `reply` (204 by default), and Auth0's
  * side: `post` sends an event and notes it acknowledged on a 2xx, `burst` posts them 32 at a time.
  */
-async function webhookHost(options: { retry?: string; reply?: () => number } = {}) {
+async function webhookHost(
+  options: { retry?: string; pauseAfterFailures?: number; reply?: () => number } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-webhook-fault-"));
   cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
   const received = new Map<string, number>();
@@ -45,7 +47,7 @@ actions:
     plugin: "@switchyard/plugin-http"
     events: ["*"]
     with: { url: "${receiver.url}/in" }
-${options.retry ? `    retry: ${options.retry}\n` : ""}`,
+${options.retry ? `    retry: ${options.retry}\n` : ""}${options.pauseAfterFailures !== undefined ? `    pauseAfterFailures: ${options.pauseAfterFailures}\n` : ""}`,
   );
   const start = (shellPrefix?: string): CliProcess => {
     const cli = startCli(
@@ -101,7 +103,7 @@ ${options.retry ? `    retry: ${options.retry}\n` : ""}`,
     });
     return host;
   };
-  return { received, start, restart, burst, acked, answers };
+  return { dir, received, start, restart, burst, acked, answers };
 }
 
 describe("fault suite: the webhook source", () => {
@@ -164,5 +166,43 @@ describe("fault suite: the webhook source", () => {
     );
     healthy.child.kill("SIGTERM");
     expect((await healthy.exited).code).toBe(0);
+  }, 180_000);
+
+  // Its state folder deleted while it runs (`rm -rf state/`, a volume swapped): SQLite would go on writing into
+  // the deleted files, acknowledging events that no restart finds. The host writes what it holds back to its
+  // path and stops; what it acknowledged is delivered after a restart.
+  it("loses no acknowledged event when its state folder is deleted while it runs", async () => {
+    let down = true;
+    const { dir, start, restart, burst, acked } = await webhookHost({
+      retry: "{ maxAttempts: 100, initialDelayMs: 50, maxDelayMs: 200 }",
+      // Down on purpose: this test is about what the store holds, not pausing the action.
+      pauseAfterFailures: 0,
+      reply: () => (down ? 503 : 204),
+    });
+    const events = createEventFactory({ seed: 79 }).many(1_000);
+
+    const host = start();
+    await host.waitForLog("switchyard started", 60_000);
+    await burst(events.slice(0, 500));
+    expect(acked.size).toBe(500);
+    rmSync(join(dir, "state"), { recursive: true, force: true });
+    // Posts go on while the host finds out: what it acknowledges meanwhile is in what it writes back.
+    const posting = burst(events.slice(500));
+    const { code } = await host.exited;
+    await posting;
+    expect(code).toBe(1);
+    const fatal = host.logs().find((log) => log.level === "fatal");
+    expect(String(fatal?.error)).toContain(
+      `the state database ${join(dir, "state", "switchyard.db")} was deleted while the host ran; its contents were written back there`,
+    );
+    const ackedBeforeStop = acked.size;
+
+    down = false;
+    const again = await restart(events);
+    console.log(
+      `state-folder fault: ${ackedBeforeStop} of ${events.length} acknowledged before the host stopped`,
+    );
+    again.child.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
   }, 180_000);
 });

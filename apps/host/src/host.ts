@@ -80,7 +80,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     // Before any port is bound: a second host on this state says so, not EADDRINUSE of the ops port.
     if (loaded.state.engine === "sqlite") {
       mkdirSync(loaded.state.dir, { recursive: true });
-      life.defer(lockStateDir(loaded.state.dir));
+      life.defer(lockStateDir(loaded.state.dir, undefined, (error) => life.fail(error)));
     }
     const status = newStatus();
     const metrics = createMetrics({ tenants: config.sources !== undefined });

@@ -1,4 +1,13 @@
-import { closeSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -9,6 +18,9 @@ import Database from "better-sqlite3";
  * a race also waits here for the loser to let go of its shared lock. A refusal takes this long.
  */
 const LOCK_WAIT_MS = 2_000;
+/** How often a running host checks that its lock file is still there, and how long it waits to take it again. */
+const LOCK_CHECK_MS = 1_000;
+const RELOCK_WAIT_MS = 100;
 /** Where SQLite keeps the database's user_version in its header: the holder's pid, for the error message. */
 const USER_VERSION_OFFSET = 60;
 const HELD = Symbol.for("switchyard.stateLocks");
@@ -35,9 +47,39 @@ const held = registry[HELD];
  * never locked this way: CLI commands read it while the host runs.
  *
  * Throws when another host holds the folder; returns the function that releases it. `waitMs` is for tests.
+ * With `onLost`, the lock is watched while held (`watchLock`).
  */
-export function lockStateDir(dir: string, waitMs = LOCK_WAIT_MS): () => void {
+export function lockStateDir(
+  dir: string,
+  waitMs = LOCK_WAIT_MS,
+  onLost?: (error: StateInUseError) => void,
+): () => void {
   const file = join(dir, "host.lock");
+  let db = takeLock(dir, file, waitMs);
+  const key = realpathSync(file);
+  held.add(key);
+  const watch =
+    onLost &&
+    watchLock(
+      dir,
+      file,
+      key,
+      (next) => {
+        db.close();
+        db = next;
+      },
+      onLost,
+    );
+  return () => {
+    if (watch) clearInterval(watch);
+    if (!db.open) return;
+    held.delete(key);
+    db.close();
+  };
+}
+
+/** Take the lock of `file`, or throw who holds it; the connection returned holds it until closed. */
+function takeLock(dir: string, file: string, waitMs: number): Database.Database {
   const db = new Database(file, { timeout: waitMs });
   try {
     // The lock file's content is only the pid: no journal file beside it.
@@ -62,13 +104,48 @@ export function lockStateDir(dir: string, waitMs = LOCK_WAIT_MS): () => void {
   } catch {
     // Only the refusal's message is poorer without it.
   }
-  const key = realpathSync(file);
-  held.add(key);
-  return () => {
-    if (!db.open) return;
+  return db;
+}
+
+/**
+ * A lock file deleted while its host runs (someone took it for a stale one) would let a second host start on
+ * the same state: every second the lock file is checked, and when another file (or none) is at its path the
+ * lock is taken again there; `onLost` hears when another host took it first. A folder gone altogether is the
+ * store's to report (store/sqlite/files.ts).
+ */
+function watchLock(
+  dir: string,
+  file: string,
+  key: string,
+  relocked: (db: Database.Database) => void,
+  onLost: (error: StateInUseError) => void,
+): NodeJS.Timeout {
+  let locked = identity(file);
+  const timer = setInterval(() => {
+    const now = identity(file);
+    if (now === locked || !existsSync(dir)) return;
+    // The lock this process holds is on the file no longer there: the one there now may be read.
     held.delete(key);
-    db.close();
-  };
+    try {
+      relocked(takeLock(dir, file, RELOCK_WAIT_MS));
+      held.add(key);
+      locked = identity(file);
+    } catch (error) {
+      clearInterval(timer);
+      onLost(
+        new StateInUseError(
+          `the lock file ${file} was deleted or replaced while this host ran, and ${(error as Error).message}: this host stops`,
+        ),
+      );
+    }
+  }, LOCK_CHECK_MS);
+  timer.unref();
+  return timer;
+}
+
+function identity(file: string): string | undefined {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  return stats ? `${stats.dev}:${stats.ino}` : undefined;
 }
 
 const ownerFile = (lockFile: string) => `${lockFile}.owner`;

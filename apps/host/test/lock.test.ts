@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { waitFor } from "@switchyard/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { lockStateDir } from "../src/lock.js";
 
@@ -131,6 +132,44 @@ describe("lockStateDir", () => {
       await Promise.all([a.send("unlock"), b.send("unlock")]);
     }
   }, 60_000);
+
+  it("takes its lock again when the lock file is deleted while it is held", async () => {
+    const dir = tempDir();
+    const lost: Error[] = [];
+    const unlock = lockStateDir(dir, 2_000, (error) => lost.push(error));
+    rmSync(join(dir, "host.lock"));
+    await waitFor(() => existsSync(join(dir, "host.lock")));
+    // Held again: another host is refused, as before.
+    await waitFor(() => {
+      try {
+        lockStateDir(dir, 50)();
+        return false;
+      } catch (error) {
+        return /another switchyard host/.test((error as Error).message);
+      }
+    });
+    const other = Holder.start();
+    expect(await other.lock(dir, { waitMs: 100 })).toMatchObject({ ok: false });
+    expect(lost).toEqual([]);
+    unlock();
+    expect(await other.lock(dir)).toMatchObject({ ok: true });
+  });
+
+  it("says so when another host holds the lock file now at its path", async () => {
+    const dir = tempDir();
+    const lost: Error[] = [];
+    const unlock = lockStateDir(dir, 2_000, (error) => lost.push(error));
+    // Another host's lock file, held, moved over this one's.
+    const elsewhere = tempDir();
+    const other = Holder.start();
+    const { pid } = (await other.lock(elsewhere)) as { pid: number };
+    renameSync(join(elsewhere, "host.lock"), join(dir, "host.lock"));
+    await waitFor(() => lost.length > 0);
+    expect(lost[0]!.message).toBe(
+      `the lock file ${join(dir, "host.lock")} was deleted or replaced while this host ran, and another switchyard host (pid ${pid}) is using the state folder ${dir}: this host stops`,
+    );
+    unlock();
+  });
 
   const unshare = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"]).status === 0;
   it.skipIf(!unshare)(

@@ -1,9 +1,18 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEventFactory, waitFor } from "@switchyard/testing";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import type { StateStore } from "../types.js";
 import { openStoreThread } from "./client.js";
 
@@ -119,5 +128,91 @@ describe("the store on its own thread", () => {
     await store.close();
     await expect(store.countUnfinished()).rejects.toThrow(/closed/);
     expect(failures).toEqual([]);
+  });
+
+  describe("when its files are deleted or replaced while it runs", () => {
+    /** A store with `count` events of action `a` pending and the cursor `cursor-1`. */
+    async function filled(failures: Error[], count: number) {
+      const store = await open((error) => failures.push(error));
+      await store.ingest(
+        factory.many(count).map((event) => ({
+          event,
+          payload: JSON.stringify(event),
+          deliveries: [{ action: "a", orderKey: null, held: false }],
+        })),
+        "cursor-1",
+      );
+      return store;
+    }
+    /** What the database file at `file` holds, read as a restarted host would. */
+    function contents(file: string) {
+      const db = new Database(file, { readonly: true });
+      try {
+        return {
+          version: db.pragma("user_version", { simple: true }),
+          pending: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM deliveries").get()?.n,
+          cursor: db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'cursor'").get()
+            ?.value,
+        };
+      } finally {
+        db.close();
+      }
+    }
+
+    it("writes a deleted state back to its path, stops answering and says so", async () => {
+      const failures: Error[] = [];
+      const store = await filled(failures, 25);
+      const before = contents(join(dir, "switchyard.db"));
+      expect(before.pending).toBe(25);
+      // The whole folder goes, as `rm -rf state/` does.
+      rmSync(dir, { recursive: true, force: true });
+      await waitFor(() => failures.length > 0);
+      expect(failures[0]!.message).toBe(
+        `the state database ${join(dir, "switchyard.db")} was deleted while the host ran; its contents were written back there. The host stops: start it again to go on`,
+      );
+      expect(contents(join(dir, "switchyard.db"))).toEqual(before);
+      // Nothing more is acknowledged into the lost file.
+      await expect(store.countUnfinished()).rejects.toThrow(/was deleted while the host ran/);
+      expect(readdirSync(dir)).toEqual(["switchyard.db"]);
+    });
+
+    it("leaves a file put in its place alone and keeps its own state beside it", async () => {
+      const failures: Error[] = [];
+      await filled(failures, 10);
+      const file = join(dir, "switchyard.db");
+      const before = contents(file);
+      // Another state folder moved into its place (a volume swapped while the host ran).
+      mkdirSync(`${dir}-other`);
+      const other = new Database(join(`${dir}-other`, "switchyard.db"));
+      other.exec("CREATE TABLE other (x)");
+      other.close();
+      renameSync(dir, `${dir}-moved`);
+      renameSync(`${dir}-other`, dir);
+      onTestFinished(() => rmSync(`${dir}-moved`, { recursive: true, force: true }));
+      await waitFor(() => failures.length > 0);
+      const copy = readdirSync(dir).find((name) => name.startsWith("switchyard.db.orphaned-"));
+      expect(copy).toBeDefined();
+      expect(failures[0]!.message).toBe(
+        `the state database ${file} was replaced by another file while the host ran; this host's state was saved to ${join(dir, copy!)} and ${file} is left as it is. The host stops: find out which state is right, then put it at ${file}`,
+      );
+      expect(contents(join(dir, copy!))).toEqual(before);
+      const left = new Database(file, { readonly: true });
+      expect(left.prepare("SELECT name FROM sqlite_master").all()).toEqual([{ name: "other" }]);
+      left.close();
+    });
+
+    it("goes on while its files stay where they are", async () => {
+      const failures: Error[] = [];
+      const store = await filled(failures, 5);
+      // Longer than a check (once a second), with writes and checkpoints in between.
+      const until = Date.now() + 2_500;
+      while (Date.now() < until) {
+        await store.touch(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(failures).toEqual([]);
+      expect(existsSync(join(dir, "switchyard.db"))).toBe(true);
+      expect(await store.countUnfinished()).toBe(5);
+    });
   });
 });

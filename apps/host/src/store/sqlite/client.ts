@@ -50,7 +50,10 @@ export async function openStoreThread(
     worker.off("message", opening.message).off("error", opening.error).off("exit", opening.exit);
   }
 
-  worker.on("message", ([id, value, error]: Reply) => {
+  worker.on("message", (message: Reply | { lost: SerializedError }) => {
+    // The database's files are not the ones the thread opened (files.ts): the host stops.
+    if (!Array.isArray(message)) return fail(revive(message.lost));
+    const [id, value, error] = message;
     const call = pending.get(id);
     if (!call) return;
     pending.delete(id);

@@ -7,6 +7,8 @@ export type SqliteUpkeep = Synchronous<
 > & {
   /** Copy the WAL's pages into the database file now, as far as no reader holds them (PASSIVE). */
   checkpoint(): void;
+  /** Write a consistent copy of the database, as this connection sees it, to the new file `target`. */
+  saveCopy(target: string): void;
 };
 
 export function sqliteUpkeep({ db, actions, meta }: SqliteContext): SqliteUpkeep {
@@ -95,6 +97,9 @@ export function sqliteUpkeep({ db, actions, meta }: SqliteContext): SqliteUpkeep
     },
     checkpoint() {
       db.pragma("wal_checkpoint(PASSIVE)");
+    },
+    saveCopy(target) {
+      db.prepare("VACUUM INTO ?").run(target);
     },
     close() {
       db.close();

@@ -1,6 +1,7 @@
 // The store's thread: owns the SQLite connection and answers the host's requests in the order they came, so
 // that a claim always sees the completions posted before it. See client.ts for the other side.
 import { parentPort, workerData } from "node:worker_threads";
+import { rescueStateFiles, watchStateFiles } from "./files.js";
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./index.js";
 import {
   type PackedAttempts,
@@ -20,7 +21,10 @@ export interface WorkerData {
  * What crosses the thread: each store operation's own arguments, except the three hot ones, which travel
  * packed (packing.ts).
  */
-export type ThreadOps = Omit<SqliteStore, "ingest" | "complete" | "recordAttempts" | "checkpoint"> & {
+export type ThreadOps = Omit<
+  SqliteStore,
+  "ingest" | "complete" | "recordAttempts" | "checkpoint" | "saveCopy"
+> & {
   ingest(
     packed: PackedIngest,
     cursor: string | undefined,
@@ -51,7 +55,9 @@ try {
   process.exit(1);
 }
 
-const { checkpoint, ...methods } = store;
+const { checkpoint, saveCopy, ...methods } = store;
+/** Why the store stopped answering: its files were lost (below). */
+let lost: Error | undefined;
 const operations: ThreadOps = {
   ...methods,
   ingest: (packed, cursor, tenant) => store.ingest(unpackIngest(packed), cursor, tenant),
@@ -62,6 +68,8 @@ const operations: ThreadOps = {
 port.on("message", ([id, op, args]: Request) => {
   let reply: Reply;
   try {
+    // Files lost: nothing more is written where no restart would find it (closing is still answered).
+    if (lost && op !== "close") throw lost;
     const operation = operations[op] as ((...args: unknown[]) => unknown) | undefined;
     if (typeof operation !== "function") throw new Error(`unknown store operation ${op}`);
     reply = [id, operation(...args)];
@@ -72,6 +80,20 @@ port.on("message", ([id, op, args]: Request) => {
   checkpointSoon();
 });
 port.postMessage({ ready: true });
+
+// The database's files, checked between requests (files.ts): when they are no longer the ones this connection
+// writes, what it holds is saved where a restart finds it, every later request fails, and the host hears of it
+// at once (a `lost` message) to stop. Two `stat`s a second.
+const FILES_CHECK_MS = 1_000;
+const filesChanged = watchStateFiles(file);
+const filesTimer = setInterval(() => {
+  const change = filesChanged();
+  if (!change) return;
+  clearInterval(filesTimer);
+  lost = rescueStateFiles(file, change, saveCopy);
+  port.postMessage({ lost: serialize(lost) });
+}, FILES_CHECK_MS);
+filesTimer.unref();
 
 // The WAL's checkpoint, between requests. Left to SQLite, it runs at the commit that fills the WAL to its
 // limit (wal_autocheckpoint, 4,000 pages), inside whatever request made that commit: ~20 ms on this thread,
