@@ -316,6 +316,7 @@ function reloader(deps: ReloadDeps): (next: LoadedConfig, actor?: string) => Pro
     });
     // Apply the stored paused states to the added actions now, not at the next chore.
     await control.sync();
+    await control.warnRemoved();
     log.info({ file: next.file, ...summary }, "config reloaded");
     await recordReload(store, { actor, replica, was, next, summary }).catch((error: unknown) =>
       log.error({ err: error }, "could not record the config reload in the audit log"),

@@ -8,6 +8,7 @@ import type {
   BreakerRecord,
   DeadLetterFilter,
   StateStore,
+  StoreStats,
   SupersededDeadLetter,
 } from "./store/types.js";
 
@@ -61,6 +62,11 @@ export interface ActionSummary {
   since?: string;
   /** Why the host could not start it (its plugin failed to load, or its factory threw); its events wait. */
   failed?: string;
+  /**
+   * Not in the config (removed or renamed) while the store still holds deliveries of it: they wait, under this
+   * name, for an action of that name to be configured again.
+   */
+  removed?: true;
   /** Deliveries waiting or in flight. */
   pending: number;
   /** Dead letters. */
@@ -123,9 +129,10 @@ export function describeRateLimit(limit: {
 }
 
 /**
- * Every configured action, in config order, with its stored state and counts; with `tenant`, only the actions
- * that take that tenant's events, counting that tenant's pending deliveries and dead letters (the caller
- * checks that the config has it).
+ * Every configured action, in config order, with its stored state and counts, then each action the store still
+ * holds deliveries of that the config no longer has (`removed`); with `tenant`, only the actions that take
+ * that tenant's events, counting that tenant's pending deliveries and dead letters (the caller checks that the
+ * config has it).
  */
 export async function summarizeActions(
   loaded: LoadedConfig,
@@ -140,7 +147,7 @@ export async function summarizeActions(
   const now = Date.now();
   const serves = (action: (typeof loaded.config.actions)[number]) =>
     tenant === undefined || tenantsOf(action, loaded.config).includes(tenant);
-  return loaded.config.actions.filter(serves).map((action) => {
+  const configured = loaded.config.actions.filter(serves).map((action) => {
     const records = breakers.filter((b) => b.action === action.name);
     const state: ActionState | undefined = states[action.name];
     const paused = state?.paused === true;
@@ -168,6 +175,33 @@ export async function summarizeActions(
       ...(action.circuitBreaker || records.length > 0 ? { circuit: summarizeCircuit(records, now) } : {}),
     };
   });
+  return [...configured, ...removedActions(loaded.config.actions, stats)];
+}
+
+/**
+ * The actions the store holds deliveries or dead letters of that are not among `configured` (removed from the
+ * config, or renamed), by name.
+ */
+export function removedActions(
+  configured: ReadonlyArray<{ name: string }>,
+  stats: StoreStats,
+): ActionSummary[] {
+  const known = new Set(configured.map((action) => action.name));
+  const names = new Set([...Object.keys(stats.pending), ...Object.keys(stats.dead)]);
+  return [...names]
+    .filter((name) => !known.has(name) && (stats.pending[name] ?? 0) + (stats.dead[name] ?? 0) > 0)
+    .sort()
+    .map((name) => ({
+      name,
+      plugin: "",
+      events: [],
+      tenants: [],
+      enabled: false,
+      removed: true,
+      paused: false,
+      pending: stats.pending[name] ?? 0,
+      dead: stats.dead[name] ?? 0,
+    }));
 }
 
 /** Pause an action: running hosts stop starting its deliveries within a second; its events keep being stored. */

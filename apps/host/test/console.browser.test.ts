@@ -146,6 +146,35 @@ async function startLatestWinsHost() {
 }
 
 /**
+ * A host in this process fed by `source` with `actions` (recorders), on the state in `dir`: start it again
+ * with other actions on the same state to see what a changed config leaves behind.
+ */
+async function startRecordersHost(
+  dir: string,
+  source: ReturnType<typeof memorySource>,
+  actions: Array<{ name: string; with?: Record<string, unknown> }>,
+) {
+  const loaded = finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+      state: join(dir, "state"),
+      server: { port: 0 },
+      actions: actions.map((a) => ({
+        name: a.name,
+        plugin: RECORDER,
+        events: ["*"],
+        with: { id: `console-${a.name}`, ...a.with },
+      })),
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const logs = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const host = await startHost(loaded, { source, logDestination: logs });
+  return demoHost(`http://127.0.0.1:${host.port}`, undefined, () => host.stop());
+}
+
+/**
  * A host in this process with three tenants (`sources`): prod read from a memory stream, dev from a fake
  * tenant, stage only through a webhook. `strict` takes every tenant's events and dead-letters group events.
  */
@@ -582,6 +611,44 @@ describe.skipIf(!chromiumFound)("console in Chromium", () => {
       .waitFor();
     await screenshot(page, "overview-failed");
     await closePage(page);
+  });
+
+  it("shows an action no longer in the config whose dead letters wait, with no pause button", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-console-"));
+    dirs.push(dir);
+    const source = memorySource();
+    // `crm` dead-letters what it gets; the config then renames it (`crm-eu`).
+    const before = await startRecordersHost(dir, source, [
+      { name: "crm", with: { permanentTypes: ["user.created"] } },
+    ]);
+    source.push(createEventFactory({ seed: 53 }).event("user.created"));
+    await waitFor(
+      async () =>
+        (await before.api<{ actions: Array<{ deadLetters: number }> }>("actions")).actions[0]?.deadLetters ===
+        1,
+    );
+    await before.stop();
+    const after = await startRecordersHost(dir, source, [{ name: "crm-eu" }]);
+    try {
+      const page = await openPage(`${after.base}/`);
+      const tile = page.getByRole("region", { name: "Action crm", exact: true });
+      await tile.getByText("removed", { exact: true }).waitFor();
+      await tile
+        .getByRole("alert")
+        .filter({
+          hasText:
+            "Not in the config (removed or renamed): 0 deliveries and 1 dead letter of it wait in the store",
+        })
+        .waitFor();
+      expect(await tile.getByRole("button").count()).toBe(0);
+      await page
+        .getByRole("region", { name: "Action crm-eu" })
+        .getByText("running", { exact: true })
+        .waitFor();
+      await closePage(page);
+    } finally {
+      await after.stop();
+    }
   });
 
   it("shows a rate-limited action as such, and an open circuit breaker", async () => {

@@ -220,7 +220,7 @@ function ActionTile(props: {
             circuit {circuit}
           </span>
         )}
-        {canChange && action.state !== "disabled" && action.state !== "failed" && (
+        {canChange && (action.state === "running" || action.state === "paused") && (
           <button
             type="button"
             onClick={toggle}
@@ -231,9 +231,11 @@ function ActionTile(props: {
           </button>
         )}
       </header>
-      <p class="meta">
-        {action.plugin} · {action.events.join(", ")}
-      </p>
+      {action.state !== "removed" && (
+        <p class="meta">
+          {action.plugin} · {action.events.join(", ")}
+        </p>
+      )}
       {props.tenanted && (
         <ul class="tenants" aria-label={`Tenants of ${action.name}`}>
           {action.tenants.map((tenant) => (
@@ -279,6 +281,13 @@ function ActionTile(props: {
         </div>
       )}
       {action.state === "disabled" && <p class="reason">Disabled in the config.</p>}
+      {action.state === "removed" && (
+        <p class="reason" role="alert">
+          Not in the config (removed or renamed): {count(action.queueDepth, "delivery", "deliveries")} and{" "}
+          {count(action.deadLetters, "dead letter", "dead letters")} of it wait in the store. Configure an
+          action named {action.name} again to deliver them.
+        </p>
+      )}
       {action.state === "failed" && (
         <p class="reason" role="alert">
           Failed to start: {action.failedReason}. Its events wait in the store; fix it and restart the host.
@@ -339,4 +348,9 @@ function circuitOf(action: Action): "closed" | "open" | "half-open" {
   const states = [breaker.state, ...breaker.replicas.map((r) => r.state)];
   if (states.includes("open")) return "open";
   return states.includes("half-open") ? "half-open" : "closed";
+}
+
+/** `1 dead letter`, `3 dead letters`. */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -174,7 +174,15 @@ export async function actions(
         events: a.events,
         tenants: a.tenants,
         enabled: a.enabled,
-        state: !a.enabled ? "disabled" : a.failed !== undefined ? "failed" : a.paused ? "paused" : "running",
+        state: a.removed
+          ? "removed"
+          : !a.enabled
+            ? "disabled"
+            : a.failed !== undefined
+              ? "failed"
+              : a.paused
+                ? "paused"
+                : "running",
         ...(a.failed !== undefined ? { failedReason: a.failed } : {}),
         ...(a.paused && a.reason !== undefined ? { pausedReason: a.reason } : {}),
         ...(a.paused && a.since !== undefined ? { pausedSince: a.since } : {}),

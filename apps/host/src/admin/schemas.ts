@@ -65,7 +65,11 @@ export const ActionView = z
       .array(z.string())
       .describe("The tenants whose events it takes: its `tenants`, or every tenant (`default` for `source`)"),
     enabled: z.boolean(),
-    state: z.enum(["running", "paused", "failed", "disabled"]),
+    state: z
+      .enum(["running", "paused", "failed", "disabled", "removed"])
+      .describe(
+        "`removed`: not in the config (removed or renamed) while deliveries of it wait in the store; configure an action of that name again to deliver them",
+      ),
     pausedReason: z.string().optional(),
     pausedSince: isoTime.optional(),
     failedReason: z

@@ -21,6 +21,7 @@ import {
 /** The list for people: one line per action; `tenanted` (a config with `sources`) adds each one's tenants. */
 export function formatActions(actions: readonly ActionSummary[], tenanted = false): string {
   const status = (a: ActionSummary) => {
+    if (a.removed) return "removed (not in the config: its deliveries wait for it)";
     if (!a.enabled) return "disabled";
     if (a.failed !== undefined) return `failed (${a.failed}${a.since ? ` since ${a.since}` : ""})`;
     if (!a.paused) return a.rateLimit ? `rate-limited (${a.rateLimit})` : "running";
@@ -30,9 +31,9 @@ export function formatActions(actions: readonly ActionSummary[], tenanted = fals
     ["ACTION", "PLUGIN", ...(tenanted ? ["TENANTS"] : []), "EVENTS", "STATE", "PENDING", "DEAD"],
     ...actions.map((a) => [
       a.name,
-      a.plugin,
-      ...(tenanted ? [a.tenants.join(",")] : []),
-      a.events.join(","),
+      a.plugin || "-",
+      ...(tenanted ? [a.tenants.join(",") || "-"] : []),
+      a.events.join(",") || "-",
       `${status(a)}${a.circuit ? `, ${formatCircuit(a.circuit)}` : ""}${a.circuitBreaker ? ` [breaker: ${a.circuitBreaker}]` : ""}`,
       String(a.pending),
       String(a.dead),

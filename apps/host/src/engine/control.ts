@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Auth0Event } from "@switchyard/core";
 import type { HostLogger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import { SYSTEM_ACTOR } from "../operations.js";
+import { removedActions, SYSTEM_ACTOR } from "../operations.js";
 import type { StateStore } from "../store/types.js";
 import type { Backlog } from "./backlog.js";
 import type { PacingView } from "./pacing.js";
@@ -69,6 +69,23 @@ export class ActionControl {
       }
     }
     await this.sync();
+    await this.warnRemoved();
+  }
+
+  /**
+   * Say so when the store holds deliveries of actions the config does not have (removed, or renamed: the
+   * deliveries stay under the old name), at start and after a reload: nothing runs them until an action of
+   * that name is configured again.
+   */
+  async warnRemoved(): Promise<void> {
+    const removed = removedActions(this.deps.actions(), await this.deps.store.stats());
+    if (removed.length === 0) return;
+    this.deps.log.warn(
+      {
+        actions: Object.fromEntries(removed.map((a) => [a.name, { pending: a.pending, dead: a.dead }])),
+      },
+      "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again",
+    );
   }
 
   /** Apply the stored states to the runners. */

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createEventFactory, waitFor } from "@switchyard/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { formatActions } from "../src/commands/actions.js";
+import { finishConfig } from "../src/config/load.js";
+import type { SwitchyardConfigInput } from "../src/config/schema.js";
+import { type Host, startHost } from "../src/host.js";
+import { summarizeActions } from "../src/operations.js";
+import { openStore } from "../src/store/open.js";
+import { lineSink } from "./log-lines.js";
+import { memorySource } from "./memory-source.js";
+import { delivered, RECORDER } from "./recorder.js";
+
+// An action removed from the config, or renamed, while deliveries of it wait in the store: they stay there
+// under its name. The host says so, `actions list` and the admin API show it, and configuring an action of
+// that name again delivers them.
+
+let dir: string;
+let hosts: Host[] = [];
+let logs: Array<Record<string, unknown>> = [];
+let run = 0;
+const factory = createEventFactory({ seed: 41 });
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-removed-"));
+  logs = [];
+  run++;
+});
+afterEach(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+  hosts = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(actions: SwitchyardConfigInput["actions"], source: ReturnType<typeof memorySource>) {
+  const loaded = finishConfig(
+    {
+      source: { auth0: { domain: "unused.example", token: "t0ken-secret" } },
+      state: join(dir, "state"),
+      server: { port: 0 },
+      actions,
+    },
+    join(dir, "switchyard.yaml"),
+    {},
+  );
+  const host = await startHost(loaded, {
+    source,
+    logDestination: lineSink((line) => logs.push(JSON.parse(line))),
+  });
+  hosts.push(host);
+  return { host, loaded, base: `http://127.0.0.1:${host.port}` };
+}
+
+describe("an action no longer in the config", () => {
+  it("is listed as removed with the deliveries that wait for it, and gets them once configured again", async () => {
+    // A CRM that is down: its deliveries wait in the store, retrying.
+    const down = join(dir, "down.mjs");
+    writeFileSync(
+      down,
+      "export default () => ({ onExecuteEventStream() { throw new Error('503 from the CRM'); } });\n",
+    );
+    const good = { name: "good", plugin: RECORDER, events: ["*"], with: { id: `${run}:good` } };
+    const crm = {
+      name: "crm",
+      plugin: down,
+      events: ["user.*"],
+      retry: { maxAttempts: 100, initialDelayMs: 100, maxDelayMs: 200 },
+      pauseAfterFailures: 0,
+    };
+    const source = memorySource();
+    const first = await start([good, crm], source);
+    const events = factory.many(30);
+    const users = events.filter((e) => e.type.startsWith("user.")).length;
+    expect(users).toBeGreaterThan(0);
+    source.push(...events);
+    await waitFor(() => delivered(`${run}:good`).size === events.length);
+    await first.host.stop();
+    hosts = [];
+    expect(logs.some((l) => String(l.msg).includes("not in the config"))).toBe(false);
+
+    // Renamed in the config: `crm` is gone, `crm-eu` is new (and down too).
+    logs = [];
+    const renamed = await start([good, { ...crm, name: "crm-eu" }], source);
+    const warning = logs.find((l) => String(l.msg).startsWith("the store holds deliveries of actions"));
+    expect(warning).toMatchObject({
+      level: "warn",
+      actions: { crm: { pending: users, dead: 0 } },
+      msg: "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again",
+    });
+
+    const api = (await (await fetch(`${renamed.base}/api/actions`)).json()) as {
+      actions: Array<{ name: string; state: string; queueDepth: number }>;
+    };
+    expect(api.actions.map((a) => [a.name, a.state])).toEqual([
+      ["good", "running"],
+      ["crm-eu", "running"],
+      ["crm", "removed"],
+    ]);
+    expect(api.actions.find((a) => a.name === "crm")?.queueDepth).toBe(users);
+
+    const store = await openStore(renamed.loaded);
+    try {
+      const list = await summarizeActions(renamed.loaded, store);
+      expect(list.find((a) => a.name === "crm")).toMatchObject({ removed: true, pending: users, dead: 0 });
+      expect(formatActions(list)).toMatch(
+        new RegExp(
+          `^crm +- +- +removed \\(not in the config: its deliveries wait for it\\) +${users} +0$`,
+          "m",
+        ),
+      );
+    } finally {
+      await store.close();
+    }
+    await renamed.host.stop();
+    hosts = [];
+
+    // Configured again under its name (the CRM is back): what waited is delivered, and nothing is removed.
+    logs = [];
+    await start(
+      [good, { name: "crm", plugin: RECORDER, events: ["user.*"], with: { id: `${run}:crm` } }],
+      source,
+    );
+    await waitFor(() => delivered(`${run}:crm`).size === users);
+    expect(logs.some((l) => String(l.msg).includes("not in the config"))).toBe(false);
+  });
+});
