@@ -1,4 +1,6 @@
 import { hostname, userInfo } from "node:os";
+import { basename } from "node:path";
+import { ConfigError } from "@switchyard/core";
 import { adminTokensOf } from "./admin/roles.js";
 import type { LoadedConfig } from "./config/load.js";
 import { tenantsOf } from "./config/schema.js";
@@ -304,6 +306,36 @@ export async function purgeDeadLetters(
     result: { count },
   });
   return count;
+}
+
+/**
+ * Drop what waits in the store for `name`, an action no longer in the config (removed or renamed): its
+ * deliveries and dead letters, every tenant's (one in flight on a running host ends as usual). Refused for a
+ * configured action (pause it, or purge its dead letters). Returns what it dropped, or would drop.
+ */
+export async function forgetAction(
+  loaded: LoadedConfig,
+  store: StateStore,
+  name: string,
+  options: { actor: string; dryRun?: boolean | undefined },
+): Promise<{ pending: number; dead: number }> {
+  if (loaded.config.actions.some((action) => action.name === name)) {
+    throw new ConfigError(
+      `"${name}" is in ${basename(loaded.file)}: only an action no longer in the config can be forgotten (pause it, or purge its dead letters with \`switchyard dlq purge --action ${name}\`)`,
+    );
+  }
+  const stats = await store.stats();
+  const counted = { pending: stats.pending[name] ?? 0, dead: stats.dead[name] ?? 0 };
+  if (options.dryRun || counted.pending + counted.dead === 0) return counted;
+  const count = await store.purgeAction(name);
+  await store.recordAudit({
+    at: Date.now(),
+    actor: options.actor,
+    operation: "forget",
+    selection: { action: name },
+    result: { count },
+  });
+  return counted;
 }
 
 /**

@@ -87,7 +87,7 @@ describe("an action no longer in the config", () => {
     expect(warning).toMatchObject({
       level: "warn",
       actions: { crm: { pending: users, dead: 0 } },
-      msg: "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again",
+      msg: "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again (`switchyard actions forget NAME` drops them)",
     });
 
     const api = (await (await fetch(`${renamed.base}/api/actions`)).json()) as {

@@ -457,6 +457,60 @@ describe("switchyard actions and dlq with `sources` (several tenants)", () => {
   }, 60_000);
 });
 
+describe("switchyard actions forget", () => {
+  it("lists an action no longer in the config as removed, and drops what waits for it, with a dry run first", async () => {
+    // `crm` was removed from the config: a dead letter and a waiting delivery of it are still in the store.
+    const store = await openStore(await loadStateConfig(config, {}));
+    try {
+      await deadLetter(store, "crm", ["user.created"]);
+      const waiting = factory.event("user.updated");
+      await store.ingest(
+        [
+          {
+            event: waiting,
+            payload: JSON.stringify(waiting),
+            deliveries: [{ action: "crm", orderKey: null, held: false }],
+          },
+        ],
+        undefined,
+      );
+    } finally {
+      await store.close();
+    }
+    const list = await cli("actions", "list");
+    expect(list.stdout).toMatch(
+      /^crm\s+-\s+-\s+removed \(not in the config: its deliveries wait for it\)\s+1\s+1$/m,
+    );
+
+    const configured = await cli("actions", "forget", "warehouse");
+    expect(configured.code).toBe(2);
+    const dry = await cli("actions", "forget", "crm", "--dry-run");
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe("would drop 1 delivery and 1 dead letter of crm (dry run: nothing changed)\n");
+    expect((await cli("actions", "list")).stdout).toMatch(/^crm\s/m);
+
+    const forget = await cli("actions", "forget", "crm");
+    expect(forget.stdout).toBe("dropped 1 delivery and 1 dead letter of crm\n");
+    expect((await cli("actions", "list")).stdout).not.toMatch(/^crm\s/m);
+    expect((await cli("actions", "forget", "crm")).stdout).toBe("nothing waits in the store for crm\n");
+    const audit = JSON.parse((await cli("audit", "--json")).stdout) as Array<Record<string, unknown>>;
+    expect(audit[0]).toMatchObject({
+      actor: `cli:${userInfo().username}@${hostname()}`,
+      operation: "forget",
+      selection: { action: "crm" },
+      result: { count: 2 },
+    });
+  }, 60_000);
+
+  it("refuses an action that is in the config, naming the file, and changes nothing", async () => {
+    const run = await runCli(["actions", "forget", "slack", "--config", config]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      '"slack" is in switchyard.yaml: only an action no longer in the config can be forgotten (pause it, or purge its dead letters with `switchyard dlq purge --action slack`)',
+    );
+  }, 60_000);
+});
+
 describe("the real CLI process", () => {
   it("exits 2 on an unknown action, with the configured names", async () => {
     const typo = await runCli(["dlq", "replay", "--action", "nosuch", "--config", config]);

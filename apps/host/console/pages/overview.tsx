@@ -285,7 +285,8 @@ function ActionTile(props: {
         <p class="reason" role="alert">
           Not in the config (removed or renamed): {count(action.queueDepth, "delivery", "deliveries")} and{" "}
           {count(action.deadLetters, "dead letter", "dead letters")} of it wait in the store. Configure an
-          action named {action.name} again to deliver them.
+          action named {action.name} again to deliver them, or drop them with{" "}
+          <code>switchyard actions forget {action.name}</code>.
         </p>
       )}
       {action.state === "failed" && (

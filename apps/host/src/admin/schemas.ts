@@ -389,7 +389,7 @@ export const AuditEntryView = z
       .describe(
         "The admin token's name, `loopback`, `cli:<user>@<host>`, `signal:SIGHUP` (a config reload by a bare signal), or `switchyard` (the host paused an action after too many consecutive failures)",
       ),
-    operation: z.string().describe("pause, resume, replay, purge, send-test, reload"),
+    operation: z.string().describe("pause, resume, replay, purge, send-test, reload, forget"),
     selection: z.record(z.string(), z.unknown()).describe("What it was applied to"),
     result: z.record(z.string(), z.unknown()).describe("What it changed, e.g. `count` dead letters"),
   })

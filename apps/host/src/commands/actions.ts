@@ -4,6 +4,7 @@ import {
   type ActionSummary,
   type CircuitSummary,
   cliActor,
+  forgetAction,
   pauseAction,
   resumeAction,
   summarizeActions,
@@ -84,7 +85,9 @@ async function withStore<T>(
 export function registerActions(program: Command): void {
   const actions = program
     .command("actions")
-    .description("list the configured actions; pause and resume one (a running host follows within seconds)");
+    .description(
+      "list the configured actions; pause and resume one (a running host follows within seconds); forget one no longer in the config",
+    );
 
   withConfig(
     actions
@@ -128,4 +131,27 @@ export function registerActions(program: Command): void {
       `resumed ${name}: a running host delivers its waiting events within a few seconds\n`,
     );
   });
+
+  withConfig(
+    actions
+      .command("forget")
+      .description(
+        "drop what waits in the store for an action no longer in the config (removed or renamed): its deliveries and dead letters",
+      )
+      .argument("<name>", "an action that `actions list` shows as removed"),
+  )
+    .option("--dry-run", "only say what it would drop")
+    .action(async (name: string, options: ConfigOptions & { dryRun?: boolean }) => {
+      const { pending, dead } = await withStore(options, undefined, (store, loaded) =>
+        forgetAction(loaded, store, name, { actor: cliActor(), dryRun: options.dryRun }),
+      );
+      const what = `${pending} ${pending === 1 ? "delivery" : "deliveries"} and ${dead} dead ${dead === 1 ? "letter" : "letters"} of ${name}`;
+      process.stdout.write(
+        pending + dead === 0
+          ? `nothing waits in the store for ${name}\n`
+          : options.dryRun
+            ? `would drop ${what} (dry run: nothing changed)\n`
+            : `dropped ${what}\n`,
+      );
+    });
 }

@@ -84,7 +84,7 @@ export class ActionControl {
       {
         actions: Object.fromEntries(removed.map((a) => [a.name, { pending: a.pending, dead: a.dead }])),
       },
-      "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again",
+      "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again (`switchyard actions forget NAME` drops them)",
     );
   }
 

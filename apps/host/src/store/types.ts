@@ -359,6 +359,11 @@ export interface StateStore extends HistoryStore, AuditStore, BreakerStore {
   latestDelivered(action: string, subject: string): Promise<LatestMark | undefined>;
   /** Delete matching dead letters. Returns how many. */
   purgeDead(filter: DeadLetterFilter): Promise<number>;
+  /**
+   * Delete every delivery of `action` that waits or is dead, every tenant's (not one in flight: its attempt
+   * ends as usual): for an action no longer in the config, whose deliveries nothing would run. Returns how many.
+   */
+  purgeAction(action: string): Promise<number>;
 
   /** Every action that has a stored state (actions never paused may be absent: they run). */
   actionStates(): Promise<Record<string, ActionState>>;
@@ -564,7 +569,7 @@ export interface AuditRecord {
    * `signal:SIGHUP` (a reload by a bare signal), or `switchyard` (the host, pausing an action after failures).
    */
   actor: string;
-  /** What: `pause`, `resume`, `replay`, `purge`, `reload`. */
+  /** What: `pause`, `resume`, `replay`, `purge`, `reload`, `forget` (an action no longer in the config). */
   operation: string;
   /** What it was applied to: the action's name, or the dead letters' selection (plain JSON). */
   selection: Record<string, unknown>;

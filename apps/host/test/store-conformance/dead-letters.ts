@@ -93,6 +93,28 @@ export function describeDeadLetters(suite: StoreSuite): void {
     expect(await store.countDead()).toBe(0);
   });
 
+  it("purges an action's waiting deliveries and dead letters, leaving one in flight and other actions'", async () => {
+    const events = Array.from({ length: 4 }, () => factory.byType["user.created"]());
+    const { keys } = await store.ingest(
+      events.map((e) => ingestRow(e, ["gone", "kept"])),
+      undefined,
+    );
+    const now = Date.now();
+    // gone: one dead letter, one in flight, two waiting.
+    const claimed = await store.claim("gone", 2, now, false);
+    expect(claimed).toHaveLength(2);
+    await store.complete([dead("gone", claimed[0]!.key)]);
+    expect(await store.purgeAction("gone")).toBe(3);
+    expect(await store.countDead({ action: "gone" })).toBe(0);
+    expect((await store.stats()).pending).toEqual({ gone: 1, kept: 4 });
+    // The one in flight ends as usual.
+    await store.complete([dead("gone", claimed[1]!.key)]);
+    expect(await store.countDead({ action: "gone" })).toBe(1);
+    expect(await store.purgeAction("gone")).toBe(1);
+    expect(await store.purgeAction("never-seen")).toBe(0);
+    expect((await store.claim("kept", 10, now, false)).map((c) => c.key)).toEqual(keys);
+  });
+
   it("pages dead letters after a position: every one once, in order, ties of time and event included", async () => {
     const events = Array.from({ length: 5 }, () => factory.byType["user.created"]());
     const { keys } = await store.ingest(

@@ -14,7 +14,7 @@ import {
 
 type DeadLetterMethods = Pick<
   StateStore,
-  "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead"
+  "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead" | "purgeAction"
 >;
 
 /** A dead-letter row with its event. */
@@ -122,6 +122,17 @@ export function memoryDeadLetters(state: MemoryState): Answers<DeadLetterMethods
       const purged = select(filter);
       for (const { row } of purged) state.deliveries.get(row.action)?.delete(row.key);
       return purged.length;
+    },
+
+    purgeAction(action) {
+      const rows = state.deliveries.get(action);
+      let purged = 0;
+      for (const [key, row] of rows ?? []) {
+        if (row.status === "in flight") continue;
+        rows!.delete(key);
+        purged++;
+      }
+      return purged;
     },
   };
 }

@@ -38,7 +38,7 @@ export function deadLetterQuery(filter: DeadLetterFilter = {}, except: readonly 
 
 export type PostgresDeadLetters = Pick<
   StateStore,
-  "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead"
+  "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead" | "purgeAction"
 >;
 
 export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLetters {
@@ -106,6 +106,13 @@ export function postgresDeadLetters({ query }: PostgresContext): PostgresDeadLet
     async purgeDead(filter) {
       const { keys, params } = deadLetterQuery(filter);
       const { rowCount } = await query(`DELETE FROM deliveries WHERE (action, event) IN (${keys})`, params);
+      return rowCount ?? 0;
+    },
+    async purgeAction(action) {
+      const { rowCount } = await query(
+        `DELETE FROM deliveries WHERE action = $1 AND status IN (${PENDING}, ${DEAD})`,
+        [action],
+      );
       return rowCount ?? 0;
     },
   };

@@ -93,6 +93,7 @@ export async function openStoreThread(
     supersededDead: (filter) => call("supersededDead", filter),
     latestDelivered: (action, subject) => call("latestDelivered", action, subject),
     purgeDead: (filter) => call("purgeDead", filter),
+    purgeAction: (action) => call("purgeAction", action),
     actionStates: () => call("actionStates"),
     setActionState: (action, state) => call("setActionState", action, state),
     setBreaker: (record) => call("setBreaker", record),

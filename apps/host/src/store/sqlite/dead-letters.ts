@@ -6,7 +6,7 @@ import type { DeadLetterFilter, StateStore, SupersededDeadLetter } from "../type
 import { DEAD, PENDING, type SqliteContext, type Synchronous } from "./context.js";
 
 export type SqliteDeadLetters = Synchronous<
-  Pick<StateStore, "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead">
+  Pick<StateStore, "listDead" | "countDead" | "replayDead" | "supersededDead" | "purgeDead" | "purgeAction">
 >;
 
 export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLetters {
@@ -112,6 +112,12 @@ export function sqliteDeadLetters({ db, actions }: SqliteContext): SqliteDeadLet
     purgeDead(filter) {
       const { sql, params } = deadKeys(filter);
       return db.prepare(`DELETE FROM deliveries WHERE (action, event) IN (${sql})`).run(...params).changes;
+    },
+    purgeAction(action) {
+      const id = actions.find(action);
+      if (id === undefined) return 0;
+      return db.prepare(`DELETE FROM deliveries WHERE action = ? AND status IN (${PENDING}, ${DEAD})`).run(id)
+        .changes;
     },
   };
 }
