@@ -13,7 +13,10 @@ import { lineSink } from "./log-lines.js";
 import { memorySource } from "./memory-source.js";
 import { delivered, RECORDER } from "./recorder.js";
 
-// One broken action never stops the host: it is marked failed, the others run, its events wait for it.
+// One broken action never stops the host: it is marked failed, the others run, its events wait for it. And
+// an action removed from the config, or renamed, while deliveries of it wait in the store: they stay there
+// under its name; the host says so, `actions list` and the admin API show it, and configuring an action of
+// that name again delivers them.
 
 let dir: string;
 let hosts: Host[] = [];
@@ -145,5 +148,78 @@ describe("an action that cannot start", () => {
     } finally {
       await store2.close();
     }
+  });
+});
+
+describe("an action no longer in the config", () => {
+  it("is listed as removed with the deliveries that wait for it, and gets them once configured again", async () => {
+    // A CRM that is down: its deliveries wait in the store, retrying.
+    const down = file(
+      "down.mjs",
+      "export default () => ({ onExecuteEventStream() { throw new Error('503 from the CRM'); } });\n",
+    );
+    const good = { name: "good", plugin: RECORDER, events: ["*"], with: { id: `${run}:good` } };
+    const crm = {
+      name: "crm",
+      plugin: down,
+      events: ["user.*"],
+      retry: { maxAttempts: 100, initialDelayMs: 100, maxDelayMs: 200 },
+      pauseAfterFailures: 0,
+    };
+    const source = memorySource();
+    const first = await start([good, crm], source);
+    const events = factory.many(30);
+    const users = events.filter((e) => e.type.startsWith("user.")).length;
+    expect(users).toBeGreaterThan(0);
+    source.push(...events);
+    await waitFor(() => delivered(`${run}:good`).size === events.length);
+    await first.host.stop();
+    hosts = [];
+    expect(logs.some((l) => String(l.msg).includes("not in the config"))).toBe(false);
+
+    // Renamed in the config: `crm` is gone, `crm-eu` is new (and down too).
+    logs = [];
+    const renamed = await start([good, { ...crm, name: "crm-eu" }], source);
+    const warning = logs.find((l) => String(l.msg).startsWith("the store holds deliveries of actions"));
+    expect(warning).toMatchObject({
+      level: "warn",
+      actions: { crm: { pending: users, dead: 0 } },
+      msg: "the store holds deliveries of actions that are not in the config (removed or renamed): they wait until an action of that name is configured again (`switchyard actions forget NAME` drops them)",
+    });
+
+    const api = (await (await fetch(`${renamed.base}/api/actions`)).json()) as {
+      actions: Array<{ name: string; state: string; queueDepth: number }>;
+    };
+    expect(api.actions.map((a) => [a.name, a.state])).toEqual([
+      ["good", "running"],
+      ["crm-eu", "running"],
+      ["crm", "removed"],
+    ]);
+    expect(api.actions.find((a) => a.name === "crm")?.queueDepth).toBe(users);
+
+    const store = await openStore(renamed.loaded);
+    try {
+      const list = await summarizeActions(renamed.loaded, store);
+      expect(list.find((a) => a.name === "crm")).toMatchObject({ removed: true, pending: users, dead: 0 });
+      expect(formatActions(list)).toMatch(
+        new RegExp(
+          `^crm +- +- +removed \\(not in the config: its deliveries wait for it\\) +${users} +0$`,
+          "m",
+        ),
+      );
+    } finally {
+      await store.close();
+    }
+    await renamed.host.stop();
+    hosts = [];
+
+    // Configured again under its name (the CRM is back): what waited is delivered, and nothing is removed.
+    logs = [];
+    await start(
+      [good, { name: "crm", plugin: RECORDER, events: ["user.*"], with: { id: `${run}:crm` } }],
+      source,
+    );
+    await waitFor(() => delivered(`${run}:crm`).size === users);
+    expect(logs.some((l) => String(l.msg).includes("not in the config"))).toBe(false);
   });
 });

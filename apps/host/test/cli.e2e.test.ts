@@ -38,9 +38,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
   cpSync(FIXTURE, dir, { recursive: true });
   config = join(dir, "switchyard.yaml");
-  // The issue's config serves on 9464, as a user's would: here any free port, so that a host running on this
-  // machine (`pnpm start`) never fails the test.
-  writeFileSync(config, readFileSync(config, "utf8").replace(/port: 9464/, "port: 0"));
+  // The issue's config serves on the default port, as a user's would: here any free port (0), so that a
+  // host running on this machine (`pnpm start`) never fails the test.
+  const text = readFileSync(config, "utf8");
+  expect(text).toMatch(/^server:\n {2}host: /m);
+  writeFileSync(config, text.replace(/^server:\n/m, "server:\n  port: 0\n"));
   tenant = await startFakeTenant({ cutEvery: 250, tokenTtlSeconds: 2, heartbeatMs: 500 });
   slack = await startFakeSlack({ token: "xoxb-e2e-slack-token" });
   segment = await startFakeSegment({ writeKey: "e2e-segment-write-key" });
