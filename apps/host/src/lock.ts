@@ -5,12 +5,12 @@ import {
   readFileSync,
   readSync,
   realpathSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { fileIdentity } from "./store/sqlite/files.js";
 
 /**
  * How long to wait for a holder that is going away. A SIGKILLed host keeps its lock until the kernel has torn
@@ -120,16 +120,16 @@ function watchLock(
   relocked: (db: Database.Database) => void,
   onLost: (error: StateInUseError) => void,
 ): NodeJS.Timeout {
-  let locked = identity(file);
+  let locked = fileIdentity(file);
   const timer = setInterval(() => {
-    const now = identity(file);
+    const now = fileIdentity(file);
     if (now === locked || !existsSync(dir)) return;
     // The lock this process holds is on the file no longer there: the one there now may be read.
     held.delete(key);
     try {
       relocked(takeLock(dir, file, RELOCK_WAIT_MS));
       held.add(key);
-      locked = identity(file);
+      locked = fileIdentity(file);
     } catch (error) {
       clearInterval(timer);
       onLost(
@@ -141,11 +141,6 @@ function watchLock(
   }, LOCK_CHECK_MS);
   timer.unref();
   return timer;
-}
-
-function identity(file: string): string | undefined {
-  const stats = statSync(file, { throwIfNoEntry: false });
-  return stats ? `${stats.dev}:${stats.ino}` : undefined;
 }
 
 const ownerFile = (lockFile: string) => `${lockFile}.owner`;

@@ -14,8 +14,8 @@ export class StateFilesLostError extends Error {
   readonly code = "SWITCHYARD_STATE_FILES_LOST";
 }
 
-/** A file, told apart from another at the same path (a new file there has another inode). */
-function identity(path: string): string | undefined {
+/** A file, told apart from another at the same path (a new file there has another inode); none: no file. */
+export function fileIdentity(path: string): string | undefined {
   const stats = statSync(path, { throwIfNoEntry: false });
   return stats ? `${stats.dev}:${stats.ino}` : undefined;
 }
@@ -27,15 +27,15 @@ function identity(path: string): string | undefined {
  * connection closes, and this one stays open).
  */
 export function watchStateFiles(file: string): () => FilesChange | undefined {
-  const database = identity(file);
-  const log = identity(`${file}-wal`);
+  const database = fileIdentity(file);
+  const log = fileIdentity(`${file}-wal`);
   // A database with no file of its own (`:memory:`) has nothing to lose.
   if (database === undefined) return () => undefined;
   return () => {
-    const now = identity(file);
+    const now = fileIdentity(file);
     if (now === undefined) return "deleted";
     if (now !== database) return "replaced";
-    return log !== undefined && identity(`${file}-wal`) !== log ? "replaced" : undefined;
+    return log !== undefined && fileIdentity(`${file}-wal`) !== log ? "replaced" : undefined;
   };
 }
 
