@@ -311,14 +311,15 @@ export async function purgeDeadLetters(
 /**
  * Drop what waits in the store for `name`, an action no longer in the config (removed or renamed): its
  * deliveries and dead letters, every tenant's (one in flight on a running host ends as usual). Refused for a
- * configured action (pause it, or purge its dead letters). Returns what it dropped, or would drop.
+ * configured action (pause it, or purge its dead letters). Returns what waited, and how many it dropped (none of
+ * the deliveries in flight; nothing on a dry run).
  */
 export async function forgetAction(
   loaded: LoadedConfig,
   store: StateStore,
   name: string,
   options: { actor: string; dryRun?: boolean | undefined },
-): Promise<{ pending: number; dead: number }> {
+): Promise<{ pending: number; dead: number; dropped?: number }> {
   if (loaded.config.actions.some((action) => action.name === name)) {
     throw new ConfigError(
       `"${name}" is in ${basename(loaded.file)}: only an action no longer in the config can be forgotten (pause it, or purge its dead letters with \`switchyard dlq purge --action ${name}\`)`,
@@ -335,7 +336,7 @@ export async function forgetAction(
     selection: { action: name },
     result: { count },
   });
-  return counted;
+  return { ...counted, dropped: count };
 }
 
 /**

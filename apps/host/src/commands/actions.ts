@@ -142,16 +142,18 @@ export function registerActions(program: Command): void {
   )
     .option("--dry-run", "only say what it would drop")
     .action(async (name: string, options: ConfigOptions & { dryRun?: boolean }) => {
-      const { pending, dead } = await withStore(options, undefined, (store, loaded) =>
+      const { pending, dead, dropped } = await withStore(options, undefined, (store, loaded) =>
         forgetAction(loaded, store, name, { actor: cliActor(), dryRun: options.dryRun }),
       );
       const what = `${pending} ${pending === 1 ? "delivery" : "deliveries"} and ${dead} dead ${dead === 1 ? "letter" : "letters"} of ${name}`;
+      // A running host may still have some in flight (a removed action's attempts end within the grace period).
+      const inFlight = dropped === undefined ? 0 : pending + dead - dropped;
       process.stdout.write(
         pending + dead === 0
           ? `nothing waits in the store for ${name}\n`
           : options.dryRun
             ? `would drop ${what} (dry run: nothing changed)\n`
-            : `dropped ${what}\n`,
+            : `dropped ${what}${inFlight > 0 ? ` but ${inFlight} in flight, left to finish` : ""}\n`,
       );
     });
 }
