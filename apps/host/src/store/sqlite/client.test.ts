@@ -201,6 +201,35 @@ describe("the store on its own thread", () => {
       left.close();
     });
 
+    it("writes what its deleted write-ahead log held into the database, and stops", async () => {
+      const failures: Error[] = [];
+      const store = await filled(failures, 15);
+      const file = join(dir, "switchyard.db");
+      rmSync(`${file}-wal`);
+      // Acknowledged after the deletion, before the check (once a second): kept too. Refused if the check
+      // came first, within the millisecond since the deletion.
+      const late = factory.many(5).map((event) => ({
+        event,
+        payload: JSON.stringify(event),
+        deliveries: [{ action: "a", orderKey: null, held: false }],
+      }));
+      const acked = await store.ingest(late, "cursor-2").then(
+        () => true,
+        () => false,
+      );
+      await waitFor(() => failures.length > 0);
+      expect(failures[0]!.message).toBe(
+        `the state database's write-ahead log ${file}-wal was deleted while the host ran; what it held was written into ${file}. The host stops: start it again to go on`,
+      );
+      await store.close();
+      // The database file alone (its log gone) holds every event and the cursor.
+      expect(existsSync(`${file}-wal`)).toBe(false);
+      expect(contents(file)).toMatchObject(
+        acked ? { pending: 20, cursor: "cursor-2" } : { pending: 15, cursor: "cursor-1" },
+      );
+      expect(readdirSync(dir).filter((name) => name.includes("orphaned"))).toEqual([]);
+    });
+
     it("goes on while its files stay where they are", async () => {
       const failures: Error[] = [];
       const store = await filled(failures, 5);

@@ -14,7 +14,8 @@ import { type SqliteUpkeep, sqliteUpkeep } from "./upkeep.js";
 export { SQLITE_SCHEMA_VERSION, type SqliteStoreOptions } from "./schema.js";
 
 /** The store contract, answered synchronously: SQLite's calls block (the host runs them on a thread). */
-export type SqliteStore = Synchronous<StoreMethods> & Pick<SqliteUpkeep, "checkpoint" | "saveCopy">;
+export type SqliteStore = Synchronous<StoreMethods> &
+  Pick<SqliteUpkeep, "checkpoint" | "saveCopy" | "checkpointAll">;
 
 /** The embedded store: one SQLite file in WAL mode (better-sqlite3). */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {

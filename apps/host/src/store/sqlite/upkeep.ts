@@ -9,6 +9,8 @@ export type SqliteUpkeep = Synchronous<
   checkpoint(): void;
   /** Write a consistent copy of the database, as this connection sees it, to the new file `target`. */
   saveCopy(target: string): void;
+  /** Copy every page of the WAL into the database file, waiting for readers; false when some stayed. */
+  checkpointAll(): boolean;
 };
 
 export function sqliteUpkeep({ db, actions, meta }: SqliteContext): SqliteUpkeep {
@@ -100,6 +102,14 @@ export function sqliteUpkeep({ db, actions, meta }: SqliteContext): SqliteUpkeep
     },
     saveCopy(target) {
       db.prepare("VACUUM INTO ?").run(target);
+    },
+    checkpointAll() {
+      const [result] = db.pragma("wal_checkpoint(FULL)") as Array<{
+        busy: number;
+        log: number;
+        checkpointed: number;
+      }>;
+      return result !== undefined && result.busy === 0 && result.checkpointed === result.log;
     },
     close() {
       db.close();

@@ -23,7 +23,7 @@ export interface WorkerData {
  */
 export type ThreadOps = Omit<
   SqliteStore,
-  "ingest" | "complete" | "recordAttempts" | "checkpoint" | "saveCopy"
+  "ingest" | "complete" | "recordAttempts" | "checkpoint" | "saveCopy" | "checkpointAll"
 > & {
   ingest(
     packed: PackedIngest,
@@ -55,7 +55,7 @@ try {
   process.exit(1);
 }
 
-const { checkpoint, saveCopy, ...methods } = store;
+const { checkpoint, saveCopy, checkpointAll, ...methods } = store;
 /** Why the store stopped answering: its files were lost (below). */
 let lost: Error | undefined;
 const operations: ThreadOps = {
@@ -90,7 +90,7 @@ const filesTimer = setInterval(() => {
   const change = filesChanged();
   if (!change) return;
   clearInterval(filesTimer);
-  lost = rescueStateFiles(file, change, saveCopy);
+  lost = rescueStateFiles(file, change, { saveCopy, checkpointAll });
   port.postMessage({ lost: serialize(lost) });
 }, FILES_CHECK_MS);
 filesTimer.unref();
