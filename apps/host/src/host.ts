@@ -90,7 +90,7 @@ export async function startHost(loaded: LoadedConfig, options: HostOptions = {})
     const opening = new AbortController();
     life.defer(() => opening.abort());
     options.signal?.addEventListener("abort", () => opening.abort(), { once: true });
-    const store = await openState(loaded, log, opening.signal, (error) => life.fail(error));
+    const store = await openState(loaded, log, opening.signal, (error) => storeFailed(life, log, error));
     life.defer(() => store.close());
     status.storeWritable = true;
     metrics.readFrom(store);
@@ -323,6 +323,15 @@ function reloader(deps: ReloadDeps): (next: LoadedConfig, actor?: string) => Pro
     );
     return summary;
   };
+}
+
+/**
+ * The store failed: the host stops with the error. Already stopping (the store's files found lost as it
+ * closed, store/sqlite/files.ts), it says so, as stopping says nothing of a failure.
+ */
+function storeFailed(life: Lifecycle, log: HostLogger, error: Error): void {
+  if (life.stopped) log.error({ err: error }, "the state store failed while the host was stopping");
+  else life.fail(error);
 }
 
 /** Where each action's code lives (its file, or its plugin's folder), to attribute its uncaught errors. */

@@ -299,6 +299,39 @@ describe("host (in process)", () => {
     await waitFor(() => delivered(`${run}:slow`).size === 31);
   });
 
+  it("writes its state back when its folder is deleted just before it stops, says so, and resumes from it", async () => {
+    const first = await start([action("slow", ["*"], { delayMs: 50 }, { concurrency: 1 })]);
+    const events = factory.many(20);
+    first.source.push(...events);
+    await waitFor(() => delivered(`${run}:slow`).size >= 2);
+    // Deleted, then stopped before the store's next look at its files (once a second): it looks once more
+    // as it closes. (Should that look come first, the host stops itself for the same reason.)
+    rmSync(join(dir, "state"), { recursive: true, force: true });
+    await first.host.stop();
+    await first.host.done.catch(() => {});
+    hosts = [];
+    const said = logs.map(
+      (line) => JSON.parse(line) as { msg: string; err?: { message: string }; error?: string },
+    );
+    expect(
+      said.some((l) =>
+        `${l.err?.message ?? ""}${l.error ?? ""}`.includes(
+          `the state database ${join(dir, "state", "switchyard.db")} was deleted while the host ran; its contents were written back there`,
+        ),
+      ),
+    ).toBe(true);
+    // What it wrote back holds the cursor past every event and their deliveries still to run.
+    const store = await openStore(first.loaded);
+    try {
+      expect(await store.getCursor()).toBe("o20");
+      expect(await store.countUnfinished()).toBe(20 - delivered(`${run}:slow`).size);
+    } finally {
+      await store.close();
+    }
+    await start([action("slow", ["*"], {}, { concurrency: 4 })], first.source);
+    await waitFor(() => delivered(`${run}:slow`).size === 20);
+  });
+
   it("gives a claimed delivery a row only once it runs long, so that its watermark moves on", async () => {
     const { host, source, loaded } = await start([
       action("slow", ["user.created"], { delayMs: 2000 }, { concurrency: 1 }),

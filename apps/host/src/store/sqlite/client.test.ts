@@ -176,6 +176,16 @@ describe("the store on its own thread", () => {
       expect(readdirSync(dir)).toEqual(["switchyard.db"]);
     });
 
+    it("writes a deleted state back when it is closed before its next check (a host stopped at once)", async () => {
+      const failures: Error[] = [];
+      const store = await filled(failures, 12);
+      const file = join(dir, "switchyard.db");
+      const before = contents(file);
+      rmSync(dir, { recursive: true, force: true });
+      await store.close();
+      expect(contents(file)).toEqual(before);
+    });
+
     it("leaves a file put in its place alone and keeps its own state beside it", async () => {
       const failures: Error[] = [];
       await filled(failures, 10);

@@ -68,8 +68,10 @@ const operations: ThreadOps = {
 port.on("message", ([id, op, args]: Request) => {
   let reply: Reply;
   try {
-    // Files lost: nothing more is written where no restart would find it (closing is still answered).
-    if (lost && op !== "close") throw lost;
+    // Files lost: nothing more is written where no restart would find it (closing is still answered, after
+    // a last look at the files: a host stopped within a second of its folder's deletion saves it too).
+    if (op === "close") checkFiles();
+    else if (lost) throw lost;
     const operation = operations[op] as ((...args: unknown[]) => unknown) | undefined;
     if (typeof operation !== "function") throw new Error(`unknown store operation ${op}`);
     reply = [id, operation(...args)];
@@ -81,19 +83,22 @@ port.on("message", ([id, op, args]: Request) => {
 });
 port.postMessage({ ready: true });
 
-// The database's files, checked between requests (files.ts): when they are no longer the ones this connection
-// writes, what it holds is saved where a restart finds it, every later request fails, and the host hears of it
-// at once (a `lost` message) to stop. Two `stat`s a second.
+// The database's files, checked between requests (files.ts) and before closing: when they are no longer the
+// ones this connection writes, what it holds is saved where a restart finds it, every later request fails, and
+// the host hears of it at once (a `lost` message) to stop. Two `stat`s a second.
 const FILES_CHECK_MS = 1_000;
 const filesChanged = watchStateFiles(file);
-const filesTimer = setInterval(() => {
+const filesTimer = setInterval(checkFiles, FILES_CHECK_MS);
+filesTimer.unref();
+
+function checkFiles(): void {
+  if (lost) return;
   const change = filesChanged();
   if (!change) return;
   clearInterval(filesTimer);
   lost = rescueStateFiles(file, change, { saveCopy, checkpointAll });
   port.postMessage({ lost: serialize(lost) });
-}, FILES_CHECK_MS);
-filesTimer.unref();
+}
 
 // The WAL's checkpoint, between requests. Left to SQLite, it runs at the commit that fills the WAL to its
 // limit (wal_autocheckpoint, 4,000 pages), inside whatever request made that commit: ~20 ms on this thread,
